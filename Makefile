@@ -1,0 +1,44 @@
+# The two commands: `make run` (the portal with the sandbox API, demo data and the jobs) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The demo runs against the bundled Cloudflare sandbox on port 8787, with its four demo accounts.
+SANDBOX_PORT ?= 8787
+DEMO_ENV := CLOUDFLARE_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/client/v4 \
+	CLOUDFLARE_API_TOKEN=sandbox-token \
+	CLOUDFLARE_ACCOUNT_IDS="1f0e3dad99908345f7439f8ffabdffc4=Acme Prod,2a7d1d8e5f3c4b6a9e0f1d2c3b4a5968=Acme Staging,3c59dc048e8850243be8079a5c74d079=Labs,4e732ced3463d06de0ca9a15b6153677=Research" \
+	SANDBOX_PORT=$(SANDBOX_PORT)
+
+.PHONY: run test install lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	mkdir -p var/mail
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	PATH="$(abspath $(BIN)):$$PATH" $(DEMO_ENV) exec $(BIN)/honcho -f Procfile.dev start
+
+test: $(STAMP)
+	scripts/ensure-test-services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf var staticfiles

@@ -1,0 +1,1223 @@
+"""The one HTTP seam between the portal and Cloudflare's AI Gateway billing API.
+
+``BillingClient`` mirrors the official SDK's ``client.ai_gateway.billing`` (cloudflare 5.9.0): the same
+method names, keyword arguments and result attribute names, returned as frozen dataclasses (lists become
+tuples). It is a faithful mirror of the wire and converts no units: every JSON number the SDK types as
+``float`` is a ``Decimal`` exactly as sent (balance in whatever unit Cloudflare sends, timestamps as sent);
+counts and the integer top-up limits are ``int``. Unit decisions live in ``billing/money.py``.
+
+Errors form one hierarchy under :class:`CloudflareError`; every instance has ``retryable`` (can trying again
+later help?) and a human ``message``. A top-up POST is never repeated once it may have reached Cloudflare:
+when its answer is lost, :class:`OutcomeUnknownError` is raised instead.
+
+Imports nothing from Django or the rest of the portal.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import requests
+import urllib3.exceptions
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BillingClient",
+    "CloudflareError",
+    "CreditBalance",
+    "InvalidResponseError",
+    "Invoice",
+    "InvoiceHistory",
+    "InvoiceLine",
+    "InvoiceLinePeriod",
+    "InvoiceLinePretaxCreditAmount",
+    "InvoiceLinePricing",
+    "InvoicePreview",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "Pagination",
+    "PaymentMethod",
+    "RateLimitBudgetExceeded",
+    "RateLimitError",
+    "ServerError",
+    "SpendingLimit",
+    "SpendingLimitConfig",
+    "TopupConfig",
+    "TopupConfigSet",
+    "TopupCreateResult",
+    "TopupLimits",
+    "TopupStatus",
+    "UsageHistory",
+    "UsageSummary",
+    "token_key",
+]
+
+logger = logging.getLogger("billing.cloudflare")
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+DASHBOARD_URL = "https://dash.cloudflare.com/"
+READ_PERMISSION = "AI Gateway Read"
+WRITE_PERMISSION = "AI Gateway Write"
+# Values this large are not money any account can hold; refusing them keeps later quantize() calls safe.
+_MAX_DIGITS = 18
+_MAX_INT = 10**18
+
+
+def token_key(api_token: str) -> str:
+    """A short fingerprint of a token, safe to use as a cache or rate-limit key (never the token itself)."""
+    return hashlib.sha256(api_token.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------------- errors
+
+
+class CloudflareError(Exception):
+    """Base of every error the client raises. ``retryable``: whether trying again later can help."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, operation: str | None = None, account_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.account_id = account_id
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class RateLimitBudgetExceeded(CloudflareError):
+    """The local request budget of the token is spent (raised by ``billing.ratelimit`` before any request)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class APIConnectionError(CloudflareError):
+    """The connection failed (refused, reset, DNS) or the body could not be read."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, sent: bool, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        # False only when the request certainly never left this machine (connection refused, DNS).
+        self.sent = sent
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting or waiting for the answer took longer than the timeout."""
+
+
+class InvalidResponseError(CloudflareError):
+    """Cloudflare answered, but not with what the API promises (non-JSON, truncated, wrong shape)."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, retryable: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
+        self.retryable = retryable
+        self.status_code: int | None = None
+        self.ray_id: str | None = None
+
+
+class APIStatusError(CloudflareError):
+    """Cloudflare answered with an HTTP error status; ``errors`` holds the (code, message) pairs sent."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: tuple[tuple[int | None, str], ...] = (),
+        ray_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.status_code = status_code
+        self.errors = errors
+        self.ray_id = ray_id
+        if status_code in (408, 409):
+            self.retryable = True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
+
+
+class AuthenticationError(APIStatusError):
+    """401/403: the token is invalid or lacks ``permission``; ``dashboard_only`` when only a dashboard session
+    may do this operation (Cloudflare refuses API tokens for it)."""
+
+    def __init__(self, message: str, *, permission: str, dashboard_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.permission = permission
+        self.dashboard_only = dashboard_only
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown account id (code 7003) or a resource that does not exist."""
+
+
+class BadRequestError(APIStatusError):
+    """400/422: Cloudflare rejected the input; the message carries its field messages."""
+
+
+class RateLimitError(APIStatusError):
+    """429: Cloudflare's rate limit. ``retry_after`` in seconds when Cloudflare said."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx, including the HTML error pages of Cloudflare's edge (502, 504, 520-527)."""
+
+    retryable = True
+
+
+class OutcomeUnknownError(CloudflareError):
+    """A money-moving request may have reached Cloudflare but its answer did not arrive: do not repeat it
+    blindly; check the balance / top-up history first. ``cause`` is the underlying error."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, operation: str, account_id: str, amount: int | None, cause: CloudflareError
+    ) -> None:
+        super().__init__(message, operation=operation, account_id=account_id)
+        self.amount = amount
+        self.cause = cause
+        self.status_code: int | None = getattr(cause, "status_code", None)
+        self.ray_id: str | None = getattr(cause, "ray_id", None)
+
+
+# ---------------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethod:
+    brand: str | None = None
+    last4: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopupConfig:
+    """Auto top-up configuration (``disabledReason`` / ``lastFailedAt`` on the wire)."""
+
+    amount: Decimal | None = None
+    threshold: Decimal | None = None
+    disabled_reason: str | None = None
+    error: str | None = None
+    last_failed_at: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditBalance:
+    balance: Decimal
+    has_default_payment_method: bool
+    payment_method: PaymentMethod | None
+    topup_config: TopupConfig
+    first_topup_success: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSummary:
+    """One usage bucket (the SDK's ``History``); times in Unix milliseconds as sent."""
+
+    id: str
+    aggregated_value: Decimal
+    end_time: Decimal
+    start_time: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UsageHistory:
+    history: tuple[UsageSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    amount_due: Decimal
+    amount_paid: Decimal
+    amount_remaining: Decimal
+    currency: str
+    id: str | None = None
+    attempt_count: int | None = None
+    attempted: bool | None = None
+    auto_advance: bool | None = None
+    created: Decimal | None = None
+    created_by: str | None = None
+    description: str | None = None
+    invoice_origin: str | None = None
+    invoice_pdf: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    has_more: bool
+    page: int
+    per_page: int
+    total_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceHistory:
+    invoices: tuple[Invoice, ...]
+    pagination: Pagination
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLinePeriod:
+    end: Decimal
+    start: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLinePricing:
+    unit_amount_decimal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLinePretaxCreditAmount:
+    amount: Decimal
+    type: str
+    credit_balance_transaction: str | None = None
+    discount: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    amount: Decimal
+    currency: str
+    period: InvoiceLinePeriod
+    pricing: InvoiceLinePricing
+    quantity: Decimal
+    description: str | None = None
+    pretax_credit_amounts: tuple[InvoiceLinePretaxCreditAmount, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePreview:
+    id: str
+    amount_due: Decimal
+    amount_paid: Decimal
+    amount_remaining: Decimal
+    currency: str
+    invoice_lines: tuple[InvoiceLine, ...]
+    period_end: Decimal
+    period_start: Decimal
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopupCreateResult:
+    onboarding: bool
+    payment_intent_id: str
+    client_secret: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopupStatus:
+    payment_intent_id: str
+    status: str  # "completed" | "pending"; kept as sent so a new state is visible rather than fatal
+
+
+@dataclass(frozen=True, slots=True)
+class TopupLimits:
+    min_cents: int
+    max_cents: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopupConfigSet:
+    amount: Decimal
+    threshold: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingLimitConfig:
+    amount: Decimal | None = None
+    duration: str | None = None
+    strategy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingLimit:
+    config: SpendingLimitConfig
+    enabled: bool
+
+
+# ---------------------------------------------------------------------------------------------------- parsing
+
+_MISSING = object()
+
+
+def _bad(where: str, problem: str) -> NoReturn:
+    raise InvalidResponseError(f"Cloudflare's answer has {problem} at {where}", field=where)
+
+
+def _get(obj: Mapping[str, Any], where: str, *names: str, required: bool) -> tuple[Any, str]:
+    """The first present, non-null value among ``names`` (wire spellings), with its path for messages."""
+    for name in names:
+        value = obj.get(name, _MISSING)
+        if value is not _MISSING and value is not None:
+            return value, f"{where}.{name}"
+    path = f"{where}.{names[0]}"
+    if required:
+        _bad(path, "a missing required field")
+    return None, path
+
+
+def _decimal(value: Any, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        _bad(where, f"a {type(value).__name__} where a number belongs")
+    number = value if isinstance(value, Decimal) else Decimal(value)
+    # adjusted() needs no decimal context, so a wild exponent cannot trap here.
+    if not number.is_finite() or (number and number.adjusted() >= _MAX_DIGITS):
+        _bad(where, "a number out of range")
+    return number
+
+
+def _int(value: Any, where: str) -> int:
+    number = _as_int(value)
+    if number is None:
+        _bad(where, f"a {type(value).__name__} where an integer belongs")
+    return number
+
+
+def _as_int(value: Any) -> int | None:
+    """``value`` as an int when it is an integral JSON number of sane size (1000.0 counts), else None."""
+    if isinstance(value, Decimal):
+        if (
+            not value.is_finite()
+            or (value and value.adjusted() >= _MAX_DIGITS)
+            or value != value.to_integral_value()
+        ):
+            return None
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _MAX_INT:
+        return None
+    return value
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        _bad(where, f"a {type(value).__name__} where a string belongs")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        _bad(where, f"a {type(value).__name__} where true/false belongs")
+    return value
+
+
+def _obj(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        _bad(where, f"a {type(value).__name__} where an object belongs")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        _bad(where, f"a {type(value).__name__} where a list belongs")
+    return value
+
+
+class _Fields:
+    """Typed reads from one JSON object, every error naming the field's path."""
+
+    def __init__(self, value: Any, where: str) -> None:
+        self.obj = _obj(value, where)
+        self.where = where
+
+    def _read(self, convert: Callable[[Any, str], Any], names: tuple[str, ...], required: bool) -> Any:
+        value, path = _get(self.obj, self.where, *names, required=required)
+        return None if value is None else convert(value, path)
+
+    def decimal(self, *names: str, required: bool = True) -> Any:
+        return self._read(_decimal, names, required)
+
+    def integer(self, *names: str, required: bool = True) -> Any:
+        return self._read(_int, names, required)
+
+    def text(self, *names: str, required: bool = True) -> Any:
+        return self._read(_str, names, required)
+
+    def flag(self, *names: str, required: bool = True) -> Any:
+        return self._read(_bool, names, required)
+
+    def nested(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
+        return self._read(parse, names, required)
+
+    def items(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
+        value, path = _get(self.obj, self.where, *names, required=required)
+        if value is None:
+            return None
+        return tuple(parse(item, f"{path}[{i}]") for i, item in enumerate(_list(value, path)))
+
+
+def _payment_method(value: Any, where: str) -> PaymentMethod:
+    f = _Fields(value, where)
+    return PaymentMethod(brand=f.text("brand", required=False), last4=f.text("last4", required=False))
+
+
+def _topup_config(value: Any, where: str) -> TopupConfig:
+    f = _Fields(value, where)
+    return TopupConfig(
+        amount=f.decimal("amount", required=False),
+        threshold=f.decimal("threshold", required=False),
+        disabled_reason=f.text("disabledReason", "disabled_reason", required=False),
+        error=f.text("error", required=False),
+        last_failed_at=f.decimal("lastFailedAt", "last_failed_at", required=False),
+    )
+
+
+def _credit_balance(value: Any, where: str) -> CreditBalance:
+    f = _Fields(value, where)
+    return CreditBalance(
+        balance=f.decimal("balance"),
+        has_default_payment_method=f.flag("has_default_payment_method"),
+        payment_method=f.nested(_payment_method, "payment_method", required=False),
+        topup_config=f.nested(_topup_config, "topup_config"),
+        first_topup_success=f.flag("first_topup_success", required=False),
+    )
+
+
+def _usage_summary(value: Any, where: str) -> UsageSummary:
+    f = _Fields(value, where)
+    return UsageSummary(
+        id=f.text("id"),
+        aggregated_value=f.decimal("aggregated_value"),
+        end_time=f.decimal("end_time"),
+        start_time=f.decimal("start_time"),
+    )
+
+
+def _usage_history(value: Any, where: str) -> UsageHistory:
+    return UsageHistory(history=_Fields(value, where).items(_usage_summary, "history"))
+
+
+def _invoice(value: Any, where: str) -> Invoice:
+    f = _Fields(value, where)
+    return Invoice(
+        amount_due=f.decimal("amount_due"),
+        amount_paid=f.decimal("amount_paid"),
+        amount_remaining=f.decimal("amount_remaining"),
+        currency=f.text("currency"),
+        id=f.text("id", required=False),
+        attempt_count=f.integer("attempt_count", required=False),
+        attempted=f.flag("attempted", required=False),
+        auto_advance=f.flag("auto_advance", required=False),
+        created=f.decimal("created", required=False),
+        created_by=f.text("created_by", required=False),
+        description=f.text("description", required=False),
+        invoice_origin=f.text("invoice_origin", required=False),
+        invoice_pdf=f.text("invoice_pdf", required=False),
+        status=f.text("status", required=False),
+    )
+
+
+def _pagination(value: Any, where: str) -> Pagination:
+    f = _Fields(value, where)
+    return Pagination(
+        has_more=f.flag("has_more"),
+        page=f.integer("page"),
+        per_page=f.integer("per_page"),
+        total_count=f.integer("total_count"),
+    )
+
+
+def _invoice_history(value: Any, where: str) -> InvoiceHistory:
+    f = _Fields(value, where)
+    return InvoiceHistory(
+        invoices=f.items(_invoice, "invoices"), pagination=f.nested(_pagination, "pagination")
+    )
+
+
+def _line_period(value: Any, where: str) -> InvoiceLinePeriod:
+    f = _Fields(value, where)
+    return InvoiceLinePeriod(end=f.decimal("end"), start=f.decimal("start"))
+
+
+def _decimal_text(value: Any, where: str) -> str:
+    # Stripe sends unit_amount_decimal as a string; a bare number is accepted and kept as its exact text.
+    return str(_decimal(value, where)) if isinstance(value, int | Decimal) else _str(value, where)
+
+
+def _line_pricing(value: Any, where: str) -> InvoiceLinePricing:
+    return InvoiceLinePricing(
+        unit_amount_decimal=_Fields(value, where).nested(_decimal_text, "unit_amount_decimal", required=False)
+    )
+
+
+def _pretax_credit(value: Any, where: str) -> InvoiceLinePretaxCreditAmount:
+    f = _Fields(value, where)
+    return InvoiceLinePretaxCreditAmount(
+        amount=f.decimal("amount"),
+        type=f.text("type"),
+        credit_balance_transaction=f.text("credit_balance_transaction", required=False),
+        discount=f.text("discount", required=False),
+    )
+
+
+def _invoice_line(value: Any, where: str) -> InvoiceLine:
+    f = _Fields(value, where)
+    return InvoiceLine(
+        amount=f.decimal("amount"),
+        currency=f.text("currency"),
+        period=f.nested(_line_period, "period"),
+        pricing=f.nested(_line_pricing, "pricing"),
+        quantity=f.decimal("quantity"),
+        description=f.text("description", required=False),
+        pretax_credit_amounts=f.items(_pretax_credit, "pretax_credit_amounts", required=False),
+    )
+
+
+def _invoice_preview(value: Any, where: str) -> InvoicePreview:
+    f = _Fields(value, where)
+    return InvoicePreview(
+        id=f.text("id"),
+        amount_due=f.decimal("amount_due"),
+        amount_paid=f.decimal("amount_paid"),
+        amount_remaining=f.decimal("amount_remaining"),
+        currency=f.text("currency"),
+        invoice_lines=f.items(_invoice_line, "invoice_lines"),
+        period_end=f.decimal("period_end"),
+        period_start=f.decimal("period_start"),
+        status=f.text("status"),
+    )
+
+
+def _topup_created(value: Any, where: str) -> TopupCreateResult:
+    f = _Fields(value, where)
+    return TopupCreateResult(
+        onboarding=f.flag("onboarding"),
+        payment_intent_id=f.text("payment_intent_id"),
+        client_secret=f.text("client_secret", required=False),
+        brand=f.text("brand", required=False),
+        last4=f.text("last4", required=False),
+    )
+
+
+def _topup_status(value: Any, where: str) -> TopupStatus:
+    f = _Fields(value, where)
+    return TopupStatus(payment_intent_id=f.text("payment_intent_id"), status=f.text("status"))
+
+
+def _topup_limits(value: Any, where: str) -> TopupLimits:
+    f = _Fields(value, where)
+    return TopupLimits(
+        min_cents=f.integer("min_cents"), max_cents=f.integer("max_cents"), currency=f.text("currency")
+    )
+
+
+def _topup_config_set(value: Any, where: str) -> TopupConfigSet:
+    f = _Fields(value, where)
+    return TopupConfigSet(amount=f.decimal("amount"), threshold=f.decimal("threshold"))
+
+
+def _spending_limit_config(value: Any, where: str) -> SpendingLimitConfig:
+    f = _Fields(value, where)
+    return SpendingLimitConfig(
+        amount=f.decimal("amount", required=False),
+        duration=f.text("duration", required=False),
+        strategy=f.text("strategy", required=False),
+    )
+
+
+def _spending_limit(value: Any, where: str) -> SpendingLimit:
+    f = _Fields(value, where)
+    return SpendingLimit(config=f.nested(_spending_limit_config, "config"), enabled=f.flag("enabled"))
+
+
+def _nothing(value: Any, where: str) -> None:
+    """For operations whose result is ``{}``: any result (or none) is accepted and ignored."""
+    return None
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _decode_json(body: bytes) -> Any:
+    """Parse JSON, every non-integer number as an exact Decimal; ValueError on anything that is not JSON."""
+    try:
+        text = body.decode("utf-8-sig")
+        return json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=_reject_constant)
+    except (RecursionError, ArithmeticError) as exc:
+        # Deep nesting, or an exponent beyond what Decimal can hold.
+        raise ValueError("JSON that cannot be read") from exc
+
+
+# ----------------------------------------------------------------------------------------------- transport
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    name: str
+    method: str
+    path: str
+    parse: Callable[[Any, str], Any]
+    moves_money: bool = False
+    # Cloudflare documents these as refused to API tokens (dashboard sessions only): a 403 says so plainly.
+    dashboard_only: bool = False
+
+    @property
+    def permission(self) -> str:
+        return READ_PERMISSION if self.method == "GET" else WRITE_PERMISSION
+
+
+_OPERATIONS = {
+    op.name: op
+    for op in (
+        _Operation("credit_balance", "GET", "/credit-balance", _credit_balance),
+        _Operation("usage_history", "GET", "/usage-history", _usage_history),
+        _Operation("invoice_history", "GET", "/invoice-history", _invoice_history),
+        _Operation("invoice_preview", "GET", "/invoice-preview", _invoice_preview),
+        _Operation("topup.create", "POST", "/topup", _topup_created, moves_money=True),
+        _Operation("topup.limits", "GET", "/topup/limits", _topup_limits),
+        _Operation("topup.status", "POST", "/topup/status", _topup_status),
+        _Operation("topup.config.get", "GET", "/topup/config", _topup_config),
+        _Operation("topup.config.create", "POST", "/topup/config", _topup_config_set, dashboard_only=True),
+        _Operation("topup.config.delete", "DELETE", "/topup/config", _nothing, dashboard_only=True),
+        _Operation("spending_limit.get", "GET", "/spending-limit", _spending_limit),
+        _Operation("spending_limit.create", "POST", "/spending-limit", _nothing, dashboard_only=True),
+        _Operation("spending_limit.delete", "DELETE", "/spending-limit", _nothing),
+    )
+}
+
+_RETRYABLE_STATUSES = frozenset({408, 409, 429})
+_EDGE_PAGE_STATUSES = frozenset({502, 504, *range(520, 528)})
+
+
+class _Secret:
+    """Holds the token so that no repr, traceback-locals dump or debugger view prints it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'<redacted>'"
+
+
+def _certainly_not_sent(exc: BaseException) -> bool:
+    """True when the failure happened before a connection existed (refused, DNS, connect timeout)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError):
+            return True
+        if isinstance(item, BaseException):
+            stack.extend([getattr(item, "reason", None), item.__cause__, item.__context__, *item.args])
+    return False
+
+
+def _finite(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), if sent."""
+    value = headers.get("retry-after-ms")
+    if value:
+        seconds = _finite(value)
+        if seconds is not None:
+            return max(seconds / 1000, 0.0)
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    seconds = _finite(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _envelope_errors(payload: Any) -> tuple[tuple[int | None, str], ...]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("errors"), list):
+        return ()
+    pairs = []
+    for item in payload["errors"]:
+        if isinstance(item, dict):
+            message = item.get("message")
+            pairs.append((_as_int(item.get("code")), message[:500] if isinstance(message, str) else ""))
+        elif isinstance(item, str):
+            pairs.append((None, item[:500]))
+    return tuple(pairs)
+
+
+class BillingClient:
+    """Client for ``/accounts/{account_id}/ai-gateway/billing``, shaped like the SDK's ``ai_gateway.billing``.
+
+    ``on_call(operation, account_id, status, attempt, elapsed_ms, error)`` is called after every HTTP
+    attempt (status is None when no answer arrived). ``rate_limiter`` (see ``billing.ratelimit``) is asked for
+    a slot before every attempt; ``rate_limit_block`` / ``rate_limit_max_wait`` choose between waiting for one
+    and raising ``RateLimitBudgetExceeded``.
+    """
+
+    def __init__(
+        self,
+        api_token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | tuple[float, float] = (5, 30),
+        max_retries: int = 2,
+        rate_limiter: Any = None,
+        session: requests.Session | None = None,
+        on_call: Callable[[str, str, int | None, int, float, Exception | None], None] | None = None,
+        *,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        retry_after_cap: float = 60.0,
+        rate_limit_block: bool = True,
+        rate_limit_max_wait: float = 30.0,
+    ) -> None:
+        if not api_token:
+            raise ValueError("an API token is required")
+        self._token = _Secret(api_token)
+        self.token_key = token_key(api_token)
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.rate_limiter = rate_limiter
+        self.session = session or requests.Session()
+        self.on_call = on_call
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_cap = retry_after_cap
+        self.rate_limit_block = rate_limit_block
+        self.rate_limit_max_wait = rate_limit_max_wait
+        self.topup = _Topup(self)
+        self.spending_limit = _SpendingLimitResource(self)
+
+    def __repr__(self) -> str:
+        return f"BillingClient(base_url={self.base_url!r}, api_token='<redacted>')"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> BillingClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the SDK's methods ---------------------------------------------------------------------------------
+
+    def credit_balance(self, *, account_id: str) -> CreditBalance:
+        """The balance, payment method and auto top-up state. Raises CloudflareError."""
+        return self._call("credit_balance", account_id)
+
+    def usage_history(
+        self,
+        *,
+        account_id: str,
+        value_grouping_window: str,
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> UsageHistory:
+        """Usage buckets per "day" or "hour"; ``start_time`` / ``end_time`` in Unix milliseconds."""
+        if value_grouping_window not in ("day", "hour"):
+            raise ValueError('value_grouping_window must be "day" or "hour"')
+        params = {"value_grouping_window": value_grouping_window}
+        for name, value in (("start_time", start_time), ("end_time", end_time)):
+            if value is not None:
+                params[name] = str(_require_int(name, value))
+        return self._call("usage_history", account_id, params=params)
+
+    def invoice_history(self, *, account_id: str, type: str | None = None) -> InvoiceHistory:
+        """Invoices, optionally filtered by ``type`` "auto" | "all" | "manual"."""
+        if type is not None and type not in ("auto", "all", "manual"):
+            raise ValueError('type must be "auto", "all" or "manual"')
+        return self._call("invoice_history", account_id, params={"type": type} if type else None)
+
+    def invoice_preview(self, *, account_id: str) -> InvoicePreview:
+        """The upcoming invoice."""
+        return self._call("invoice_preview", account_id)
+
+    # -- the retry loop ------------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        name: str,
+        account_id: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        amount: int | None = None,
+    ) -> Any:
+        op = _OPERATIONS[name]
+        if not isinstance(account_id, str) or not account_id.strip():
+            raise ValueError("account_id must be a non-empty string")
+        url = f"{self.base_url}/accounts/{quote(account_id, safe='')}/ai-gateway/billing{op.path}"
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire(
+                    self.token_key, block=self.rate_limit_block, max_wait=self.rate_limit_max_wait
+                )
+            try:
+                return self._attempt(op, account_id, url, params, body, attempt)
+            except CloudflareError as error:
+                wait = self._retry_wait(op, error, attempt)
+                if wait is None:
+                    if op.moves_money and _outcome_unknown(error):
+                        raise _unknown(op, account_id, amount, error) from error
+                    raise
+                logger.debug("cloudflare %s account=%s retrying in %.2f s", name, account_id, wait)
+                time.sleep(wait)
+
+    def _retry_wait(self, op: _Operation, error: CloudflareError, attempt: int) -> float | None:
+        """Seconds to sleep before the next attempt, or None when this error must be raised now."""
+        if attempt > self.max_retries:
+            return None
+        if isinstance(error, RateLimitError):
+            if error.retry_after is not None:
+                # A long Cloudflare penalty is the caller's to schedule around, not ours to sleep through.
+                return error.retry_after if error.retry_after <= self.retry_after_cap else None
+        elif op.moves_money:
+            # A charge may only be retried when Cloudflare certainly never saw it.
+            if not (isinstance(error, APIConnectionError) and not error.sent):
+                return None
+        elif isinstance(error, APIConnectionError) or (
+            isinstance(error, APIStatusError)
+            and (error.status_code in _RETRYABLE_STATUSES or error.status_code >= 500)
+        ):
+            pass
+        else:
+            return None
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+
+    def _attempt(
+        self,
+        op: _Operation,
+        account_id: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        attempt: int,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self._token.reveal()}", "Accept": "application/json"}
+        status: int | None = None
+        ray_id: str | None = None
+        error: CloudflareError | None = None
+        started = time.monotonic()
+        try:
+            try:
+                response = self.session.request(
+                    op.method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise self._transport_error(op, account_id, exc) from exc
+            status = response.status_code
+            ray_id = response.headers.get("cf-ray")
+            return self._result(op, account_id, response)
+        except CloudflareError as exc:
+            error = exc
+            raise
+        finally:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            logger.debug(
+                "cloudflare %s account=%s status=%s attempt=%d ms=%.0f ray=%s%s",
+                op.name,
+                account_id,
+                status,
+                attempt,
+                elapsed_ms,
+                ray_id,
+                f" error={type(error).__name__}" if error else "",
+            )
+            if self.on_call is not None:
+                try:
+                    self.on_call(op.name, account_id, status, attempt, elapsed_ms, error)
+                except Exception:
+                    # Metrics must never turn a completed (possibly money-moving) call into a failure.
+                    logger.exception("on_call callback failed for %s", op.name)
+
+    def _transport_error(
+        self, op: _Operation, account_id: str, exc: requests.RequestException
+    ) -> CloudflareError:
+        ctx = {"operation": op.name, "account_id": account_id}
+        sent = not _certainly_not_sent(exc)
+        if isinstance(exc, requests.Timeout):
+            phase = "answering" if sent else "accepting the connection"
+            return APITimeoutError(f"Cloudflare took too long {phase} ({op.name}).", sent=sent, **ctx)
+        what = "the connection failed" if not sent else "the connection broke before the answer arrived"
+        return APIConnectionError(
+            f"Could not reach Cloudflare ({op.name}): {what} ({type(exc).__name__}).", sent=sent, **ctx
+        )
+
+    def _result(self, op: _Operation, account_id: str, response: requests.Response) -> Any:
+        status = response.status_code
+        ray_id = response.headers.get("cf-ray")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        is_json = content_type == "application/json" or content_type.endswith("+json")
+        payload: Any = None
+        decode_problem: str | None = None
+        if is_json:
+            try:
+                payload = _decode_json(response.content)
+            except ValueError:
+                decode_problem = "a body that is not valid JSON (truncated?)"
+        else:
+            decode_problem = f"content type {content_type or 'none'!r} instead of JSON"
+
+        if not 200 <= status < 300:
+            raise self._status_error(op, account_id, status, ray_id, payload, response.headers)
+
+        def invalid(
+            message: str, *, field: str | None = None, retryable: bool = False
+        ) -> InvalidResponseError:
+            error = InvalidResponseError(
+                self._redact(f"{message} ({op.name}, HTTP {status}, ray {ray_id or 'unknown'})"),
+                field=field,
+                retryable=retryable,
+                operation=op.name,
+                account_id=account_id,
+            )
+            error.status_code, error.ray_id = status, ray_id
+            return error
+
+        if decode_problem:
+            raise invalid(f"Cloudflare answered with {decode_problem}", retryable=True)
+        if not isinstance(payload, dict):
+            raise invalid("Cloudflare's answer is not the API envelope")
+        if payload.get("success") is not True:
+            details = "; ".join(f"{code}: {message}" for code, message in _envelope_errors(payload))
+            raise invalid(f"Cloudflare's answer does not report success{': ' + details if details else ''}")
+        if "result" not in payload:
+            raise invalid("Cloudflare's answer has no result", field="result")
+        try:
+            return op.parse(payload["result"], "result")
+        except InvalidResponseError as exc:
+            raise invalid(exc.message, field=exc.field) from None
+
+    def _status_error(
+        self,
+        op: _Operation,
+        account_id: str,
+        status: int,
+        ray_id: str | None,
+        payload: Any,
+        headers: Mapping[str, str],
+    ) -> APIStatusError:
+        errors = tuple((code, self._redact(message)) for code, message in _envelope_errors(payload))
+        detail = "; ".join(
+            f"{message} (code {code})" if code is not None else message for code, message in errors
+        )
+        ray = f"ray {ray_id}" if ray_id else "no ray id"
+        ctx = {
+            "status_code": status,
+            "errors": errors,
+            "ray_id": ray_id,
+            "operation": op.name,
+            "account_id": account_id,
+        }
+        suffix = f": {detail}" if detail else ""
+
+        if status in (401, 403):
+            dashboard_only = status == 403 and op.dashboard_only
+            if dashboard_only:
+                message = (
+                    f"Cloudflare refused {op.name} (HTTP 403{suffix}). Cloudflare accepts this change "
+                    "only from a signed-in dashboard session, not from API tokens: make it in the Cloudflare "
+                    f"dashboard ({DASHBOARD_URL}). If it should work with a token, check the token has "
+                    f"{op.permission!r}. [{ray}]"
+                )
+            elif status == 401:
+                message = (
+                    f"Cloudflare did not accept the API token for {op.name} (HTTP 401{suffix}): it may be "
+                    f"invalid, expired or revoked. A valid token needs {op.permission!r}. [{ray}]"
+                )
+            else:
+                message = (
+                    f"Cloudflare refused {op.name} (HTTP 403{suffix}): the API token likely lacks the "
+                    f"{op.permission!r} permission for this account. [{ray}]"
+                )
+            return AuthenticationError(
+                message, permission=op.permission, dashboard_only=dashboard_only, **ctx
+            )
+        if status == 404:
+            return NotFoundError(
+                f"Cloudflare does not know this account or resource ({op.name}, HTTP 404{suffix}). [{ray}]",
+                **ctx,
+            )
+        if status in (400, 422):
+            return BadRequestError(
+                f"Cloudflare rejected the request ({op.name}, HTTP {status}{suffix}). [{ray}]", **ctx
+            )
+        if status == 429:
+            wait = _retry_after(headers)
+            hint = f"; retry after {wait:.0f} s" if wait is not None else ""
+            return RateLimitError(
+                f"Cloudflare's rate limit for this token is reached ({op.name}, HTTP 429{hint}). [{ray}]",
+                retry_after=wait,
+                **ctx,
+            )
+        if status >= 500:
+            # Edge error pages are HTML meant for browsers: report the status and ray id, never the page.
+            if payload is None or (status in _EDGE_PAGE_STATUSES and not errors):
+                message = f"Cloudflare is unavailable (HTTP {status}, {ray}) during {op.name}."
+            else:
+                message = f"Cloudflare failed with a server error ({op.name}, HTTP {status}{suffix}). [{ray}]"
+            return ServerError(message, **ctx)
+        return APIStatusError(f"Cloudflare answered HTTP {status} to {op.name}{suffix}. [{ray}]", **ctx)
+
+    def _redact(self, text: str) -> str:
+        token = self._token.reveal()
+        return text.replace(token, "<redacted>") if token in text else text
+
+
+def _require_int(name: str, value: Any) -> int:
+    # Amounts are integer cents; a float or Decimal here is most likely dollars passed by mistake.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (cents / milliseconds), not {type(value).__name__}")
+    return value
+
+
+def _outcome_unknown(error: CloudflareError) -> bool:
+    """Whether a failed money-moving request may nevertheless have taken effect at Cloudflare."""
+    if isinstance(error, APIConnectionError):
+        return error.sent
+    if isinstance(error, InvalidResponseError):
+        return True  # a 2xx arrived, so the charge probably happened, but its details were lost
+    if isinstance(error, APIStatusError):
+        return error.status_code >= 500
+    return False
+
+
+def _unknown(
+    op: _Operation, account_id: str, amount: int | None, cause: CloudflareError
+) -> OutcomeUnknownError:
+    what = f"The top-up of {amount} cents" if amount is not None else f"The request {op.name}"
+    return OutcomeUnknownError(
+        f"{what} may or may not have been made: the request may have reached Cloudflare but its answer did "
+        f"not arrive ({cause.message}). It was not repeated; check the balance and recent top-ups before "
+        "trying again.",
+        operation=op.name,
+        account_id=account_id,
+        amount=amount,
+        cause=cause,
+    )
+
+
+class _TopupConfigResource:
+    def __init__(self, client: BillingClient) -> None:
+        self._client = client
+
+    def get(self, *, account_id: str) -> TopupConfig:
+        """The auto top-up configuration."""
+        return self._client._call("topup.config.get", account_id)
+
+    def create(self, *, account_id: str, amount: int, threshold: int) -> TopupConfigSet:
+        """Set auto top-up: charge ``amount`` cents when the balance falls below ``threshold`` cents."""
+        body = {"amount": _require_int("amount", amount), "threshold": _require_int("threshold", threshold)}
+        return self._client._call("topup.config.create", account_id, body=body)
+
+    def delete(self, *, account_id: str) -> None:
+        """Turn auto top-up off."""
+        return self._client._call("topup.config.delete", account_id)
+
+
+class _Topup:
+    def __init__(self, client: BillingClient) -> None:
+        self._client = client
+        self.config = _TopupConfigResource(client)
+
+    def create(
+        self, *, account_id: str, amount: int, payment_method_id: str | None = None
+    ) -> TopupCreateResult:
+        """Buy ``amount`` cents of credits. Never retried once it may have been sent: raises
+        OutcomeUnknownError when the answer is lost (read timeout, broken connection, 5xx, unreadable 2xx)."""
+        body: dict[str, Any] = {"amount": _require_int("amount", amount)}
+        if payment_method_id is not None:
+            body["payment_method_id"] = payment_method_id
+        return self._client._call("topup.create", account_id, body=body, amount=amount)
+
+    def limits(self, *, account_id: str) -> TopupLimits:
+        """The smallest and largest top-up allowed, in cents (published spec only; not in the SDK)."""
+        return self._client._call("topup.limits", account_id)
+
+    def status(self, *, account_id: str, payment_intent_id: str) -> TopupStatus:
+        """Whether a top-up is "pending" or "completed"."""
+        return self._client._call("topup.status", account_id, body={"payment_intent_id": payment_intent_id})
+
+
+class _SpendingLimitResource:
+    def __init__(self, client: BillingClient) -> None:
+        self._client = client
+
+    def get(self, *, account_id: str) -> SpendingLimit:
+        """The account-level spending limit."""
+        return self._client._call("spending_limit.get", account_id)
+
+    def create(self, *, account_id: str, amount: int, duration: str, strategy: str) -> None:
+        """Set a spending limit of ``amount`` cents per ``duration`` ("daily" | "weekly" | "monthly")."""
+        if duration not in ("daily", "weekly", "monthly"):
+            raise ValueError('duration must be "daily", "weekly" or "monthly"')
+        if strategy not in ("fixed", "sliding"):
+            raise ValueError('strategy must be "fixed" or "sliding"')
+        body = {"amount": _require_int("amount", amount), "duration": duration, "strategy": strategy}
+        return self._client._call("spending_limit.create", account_id, body=body)
+
+    def delete(self, *, account_id: str) -> None:
+        """Remove the spending limit."""
+        return self._client._call("spending_limit.delete", account_id)

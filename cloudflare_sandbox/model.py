@@ -1,0 +1,386 @@
+"""The simulated billing world: accounts, hourly usage, top-ups, invoices and the spending limit.
+
+Time is simulated and kept as integer Unix milliseconds. The world is advanced lazily: each request moves it
+to "now", accruing usage hour by hour, completing top-ups whose delay has passed and firing auto top-ups.
+Money is exact: usage is Decimal dollars rounded to micro-dollars, the balance is Decimal cents, request
+amounts and invoices are integer cents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+MICRO = Decimal("0.000001")
+ZERO = Decimal(0)
+
+TOPUP_MIN_CENTS = 1000
+TOPUP_MAX_CENTS = 100_000
+AUTO_TOPUP_THRESHOLD_MIN_CENTS = 500
+SPENDING_LIMIT_MIN_CENTS = 100
+DURATIONS = ("daily", "weekly", "monthly")
+STRATEGIES = ("fixed", "sliding")
+SLIDING_HOURS = {"daily": 24, "weekly": 7 * 24, "monthly": 30 * 24}
+
+# Share of a mean hour's usage by UTC hour of day (sums to 24) and by weekday, Monday first (sums to 7):
+# quiet nights, a working-day peak, quieter weekends.
+DAILY_PROFILE = tuple(
+    Decimal(x)
+    for x in (
+        "0.40", "0.35", "0.30", "0.30", "0.35", "0.45", "0.60", "0.85", "1.10", "1.35", "1.55", "1.65",
+        "1.70", "1.70", "1.65", "1.55", "1.45", "1.30", "1.15", "1.00", "0.85", "0.70", "0.55", "0.50",
+    )
+)  # fmt: skip
+WEEKLY_PROFILE = tuple(Decimal(x) for x in ("1.10", "1.15", "1.15", "1.10", "1.05", "0.75", "0.70"))
+
+NO_CARD_ERROR = "No default payment method: the auto top-up could not be charged"
+NO_CARD_REASON = "no_payment_method"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def ms_to_seconds(ms: int) -> int:
+    return ms // 1000
+
+
+def month_start_hour(hour: int) -> int:
+    """Return the epoch-hour index of 00:00 UTC on the first day of the month containing `hour`."""
+    dt = datetime.fromtimestamp(hour * 3600, UTC)
+    return int(dt.replace(day=1, hour=0).timestamp()) // 3600
+
+
+def next_month_start_hour(hour: int) -> int:
+    dt = datetime.fromtimestamp(month_start_hour(hour) * 3600, UTC)
+    nxt = dt.replace(year=dt.year + 1, month=1) if dt.month == 12 else dt.replace(month=dt.month + 1)
+    return int(nxt.timestamp()) // 3600
+
+
+def window_start_hour(limit: dict[str, Any], hour: int) -> int:
+    """First hour counted by a spending limit's window that contains `hour`."""
+    duration = limit["duration"]
+    if limit["strategy"] == "sliding":
+        return hour - SLIDING_HOURS[duration] + 1
+    if duration == "daily":
+        return hour - hour % 24
+    if duration == "weekly":
+        day = hour // 24
+        return (day - (day + 3) % 7) * 24  # 1970-01-01 was a Thursday
+    return month_start_hour(hour)
+
+
+@dataclass
+class TopUp:
+    payment_intent_id: str
+    invoice_id: str
+    amount: int
+    origin: str  # "manual" | "auto"
+    created_ms: int
+    complete_at_ms: int
+    status: str = "pending"
+    completed_ms: int | None = None
+
+
+@dataclass
+class Invoice:
+    id: str
+    origin: str  # "manual" | "auto"; also the invoice-history `type` filter
+    amount_due: int
+    created_ms: int
+    description: str
+    created_by: str
+    status: str = "open"
+    amount_paid: int = 0
+    topup_id: str | None = None
+
+
+@dataclass
+class Account:
+    id: str
+    name: str
+    created_ms: int
+    balance: Decimal = ZERO  # cents, may be negative
+    payment_method: dict[str, str] | None = None
+    first_topup_success: bool = False
+    usage_per_hour: Decimal = ZERO  # mean dollars per hour
+    usage_rhythm: bool = True
+    topup_config: dict[str, int] | None = None
+    topup_error: str | None = None
+    topup_disabled_reason: str | None = None
+    topup_last_failed_at: int | None = None  # Unix seconds
+    spending_limit: dict[str, Any] | None = None
+    usage_start_hour: int = 0
+    usage: list[Decimal] = field(default_factory=list)  # dollars per epoch hour from usage_start_hour
+    accrued_until_ms: int = 0
+    topups: dict[str, TopUp] = field(default_factory=dict)
+    invoices: list[Invoice] = field(default_factory=list)
+    # (first hour of the limit window, dollars spent from it to the newest bucket): a cache, never persisted.
+    window_cache: tuple[int, Decimal] | None = field(default=None, repr=False)
+
+    def hourly_amount(self, hour: int) -> Decimal:
+        """Usage in dollars for a whole epoch hour, following the daily and weekly rhythm."""
+        if not self.usage_per_hour:
+            return ZERO
+        if not self.usage_rhythm:
+            return self.usage_per_hour
+        digest = hashlib.blake2b(f"{self.id}:{hour}".encode(), digest_size=4).digest()
+        noise = Decimal(850_000 + int.from_bytes(digest, "big") % 300_001) / 1_000_000
+        weekday = (hour // 24 + 3) % 7
+        rate = self.usage_per_hour * DAILY_PROFILE[hour % 24] * WEEKLY_PROFILE[weekday] * noise
+        return rate.quantize(MICRO)
+
+    def bucket(self, hour: int) -> int:
+        """Index of `hour` in `usage`, growing the list with empty hours as needed."""
+        index = hour - self.usage_start_hour
+        missing = index + 1 - len(self.usage)
+        if missing > 0:
+            self.usage.extend([ZERO] * missing)
+        return index
+
+    def pending_topups(self) -> list[TopUp]:
+        return [t for t in self.topups.values() if t.status == "pending"]
+
+    def window_spend(self, hour: int) -> Decimal:
+        """Dollars spent in the spending-limit window containing `hour` (kept incrementally)."""
+        assert self.spending_limit is not None
+        lo = window_start_hour(self.spending_limit, hour)
+        start = self.usage_start_hour
+        cache = self.window_cache
+        if cache is None or lo < cache[0]:
+            spent = sum(self.usage[max(0, lo - start) :], ZERO)
+        else:
+            spent = cache[1]
+            for value in self.usage[max(0, cache[0] - start) : max(0, lo - start)]:
+                spent -= value
+        self.window_cache = (lo, spent)
+        return spent
+
+    def limit_reached(self, hour: int) -> bool:
+        if not self.spending_limit:
+            return False
+        return self.window_spend(hour) * 100 >= self.spending_limit["amount"]
+
+
+class Billing:
+    """All accounts plus the simulated instant they have been advanced to."""
+
+    def __init__(self, now_ms: int, topup_delay_ms: int = 5000, fee_percent: Decimal = Decimal(5)) -> None:
+        self.now_ms = now_ms
+        self.topup_delay_ms = topup_delay_ms
+        self.fee_percent = fee_percent
+        self.accounts: dict[str, Account] = {}
+
+    # -- accounts ---------------------------------------------------------------------------------------
+
+    def create_account(self, account_id: str, name: str | None = None) -> Account:
+        start = self.now_ms
+        account = Account(
+            id=account_id,
+            name=name or f"Account {account_id[:6]}",
+            created_ms=start,
+            usage_start_hour=start // HOUR_MS,
+            accrued_until_ms=start,
+        )
+        self.accounts[account_id] = account
+        return account
+
+    # -- time -------------------------------------------------------------------------------------------
+
+    def advance_to(self, now_ms: int) -> None:
+        """Bring every account up to `now_ms` (never backwards)."""
+        now_ms = max(now_ms, self.now_ms)
+        for account in self.accounts.values():
+            self.advance_account(account, now_ms)
+        self.now_ms = now_ms
+
+    def advance_account(self, account: Account, end_ms: int) -> None:
+        t = account.accrued_until_ms
+        while True:
+            self._settle(account, t)
+            if t >= end_ms:
+                break
+            hour = t // HOUR_MS
+            seg_end = min((hour + 1) * HOUR_MS, end_ms)
+            for topup in account.pending_topups():
+                seg_end = min(seg_end, max(topup.complete_at_ms, t + 1))
+            self._accrue(account, hour, t, seg_end)
+            t = seg_end
+        account.accrued_until_ms = max(account.accrued_until_ms, end_ms)
+
+    def _accrue(self, account: Account, hour: int, t0: int, t1: int) -> None:
+        index = account.bucket(hour)
+        rate = account.hourly_amount(hour)
+        if not rate:
+            return
+        amount = (rate * (t1 - t0) / HOUR_MS).quantize(MICRO)
+        limit = account.spending_limit
+        if limit:
+            room = Decimal(limit["amount"]) / 100 - account.window_spend(hour)
+            if room <= 0:
+                return
+            if amount > room:
+                amount = room.quantize(MICRO, ROUND_DOWN)
+        account.usage[index] += amount
+        account.balance -= amount * 100
+        if account.window_cache is not None:
+            lo, spent = account.window_cache
+            account.window_cache = (lo, spent + amount)
+
+    def _settle(self, account: Account, t: int) -> None:
+        for topup in account.pending_topups():
+            if topup.complete_at_ms <= t:
+                self._complete(account, topup, t)
+        self._maybe_auto_topup(account, t)
+
+    # -- top-ups ----------------------------------------------------------------------------------------
+
+    def fee_for(self, amount: int) -> int:
+        return int((Decimal(amount) * self.fee_percent / 100).quantize(Decimal(1), ROUND_HALF_UP))
+
+    def create_topup(self, account: Account, amount: int, origin: str, at_ms: int, created_by: str) -> TopUp:
+        """Open an invoice and a pending top-up; the credit arrives when the top-up completes."""
+        fee = self.fee_for(amount)
+        invoice = Invoice(
+            id=new_id("in"),
+            origin=origin,
+            amount_due=amount + fee,
+            created_ms=at_ms,
+            description=(
+                f"AI Gateway credits ${Decimal(amount) / 100:,.2f}"
+                if origin == "manual"
+                else f"AI Gateway auto top-up ${Decimal(amount) / 100:,.2f}"
+            ),
+            created_by=created_by,
+        )
+        topup = TopUp(
+            payment_intent_id=new_id("pi"),
+            invoice_id=invoice.id,
+            amount=amount,
+            origin=origin,
+            created_ms=at_ms,
+            complete_at_ms=at_ms + self.topup_delay_ms,
+        )
+        invoice.topup_id = topup.payment_intent_id
+        account.invoices.append(invoice)
+        account.topups[topup.payment_intent_id] = topup
+        if topup.complete_at_ms <= at_ms:
+            self._complete(account, topup, at_ms)
+        return topup
+
+    def _complete(self, account: Account, topup: TopUp, at_ms: int) -> None:
+        topup.status = "completed"
+        topup.completed_ms = at_ms
+        account.balance += topup.amount
+        account.first_topup_success = True
+        for invoice in account.invoices:
+            if invoice.id == topup.invoice_id:
+                invoice.status = "paid"
+                invoice.amount_paid = invoice.amount_due
+
+    def _maybe_auto_topup(self, account: Account, t: int) -> None:
+        config = account.topup_config
+        if not config or account.topup_disabled_reason or account.balance >= config["threshold"]:
+            return
+        if any(p.origin == "auto" for p in account.pending_topups()):
+            return
+        if account.payment_method:
+            self.create_topup(account, config["amount"], "auto", t, created_by="auto_topup")
+        else:
+            # Cloudflare turns auto top-up off after a failed charge; setting the config again re-enables it.
+            account.topup_error = NO_CARD_ERROR
+            account.topup_disabled_reason = NO_CARD_REASON
+            account.topup_last_failed_at = ms_to_seconds(t)
+
+    def find_topup(self, account: Account, ref: str) -> TopUp | None:
+        """Find a top-up by its payment intent id or by its invoice id."""
+        if ref in account.topups:
+            return account.topups[ref]
+        return next((t for t in account.topups.values() if t.invoice_id == ref), None)
+
+    # -- settings changed by the API --------------------------------------------------------------------
+
+    def set_topup_config(self, account: Account, amount: int, threshold: int) -> None:
+        account.topup_config = {"amount": amount, "threshold": threshold}
+        account.topup_error = account.topup_disabled_reason = None
+        account.topup_last_failed_at = None
+        self._maybe_auto_topup(account, self.now_ms)
+
+    def delete_topup_config(self, account: Account) -> None:
+        account.topup_config = None
+        account.topup_error = account.topup_disabled_reason = None
+        account.topup_last_failed_at = None
+
+    def set_spending_limit(self, account: Account, limit: dict[str, Any] | None) -> None:
+        account.spending_limit = limit
+        account.window_cache = None
+
+    # -- persistence ------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "now_ms": self.now_ms,
+            "accounts": [_account_to_dict(a) for a in self.accounts.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], topup_delay_ms: int, fee_percent: Decimal) -> Billing:
+        billing = cls(int(data["now_ms"]), topup_delay_ms, fee_percent)
+        for item in data["accounts"]:
+            account = _account_from_dict(item)
+            billing.accounts[account.id] = account
+        return billing
+
+
+def _account_to_dict(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "created_ms": a.created_ms,
+        "balance": str(a.balance),
+        "payment_method": a.payment_method,
+        "first_topup_success": a.first_topup_success,
+        "usage_per_hour": str(a.usage_per_hour),
+        "usage_rhythm": a.usage_rhythm,
+        "topup_config": a.topup_config,
+        "topup_error": a.topup_error,
+        "topup_disabled_reason": a.topup_disabled_reason,
+        "topup_last_failed_at": a.topup_last_failed_at,
+        "spending_limit": a.spending_limit,
+        "usage_start_hour": a.usage_start_hour,
+        "usage": " ".join(str(v) for v in a.usage),
+        "accrued_until_ms": a.accrued_until_ms,
+        "topups": [vars(t) for t in a.topups.values()],
+        "invoices": [vars(i) for i in a.invoices],
+    }
+
+
+def _account_from_dict(d: dict[str, Any]) -> Account:
+    topups = [TopUp(**t) for t in d["topups"]]
+    return Account(
+        id=d["id"],
+        name=d["name"],
+        created_ms=int(d["created_ms"]),
+        balance=Decimal(d["balance"]),
+        payment_method=d["payment_method"],
+        first_topup_success=bool(d["first_topup_success"]),
+        usage_per_hour=Decimal(d["usage_per_hour"]),
+        usage_rhythm=bool(d["usage_rhythm"]),
+        topup_config=d["topup_config"],
+        topup_error=d["topup_error"],
+        topup_disabled_reason=d["topup_disabled_reason"],
+        topup_last_failed_at=d["topup_last_failed_at"],
+        spending_limit=d["spending_limit"],
+        usage_start_hour=int(d["usage_start_hour"]),
+        usage=[Decimal(v) for v in d["usage"].split()],
+        accrued_until_ms=int(d["accrued_until_ms"]),
+        topups={t.payment_intent_id: t for t in topups},
+        invoices=[Invoice(**i) for i in d["invoices"]],
+    )

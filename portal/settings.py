@@ -1,0 +1,264 @@
+"""Settings for the AI Gateway billing portal, read once from the environment.
+
+Every variable is listed, with its default and meaning, in `.env.example`. Development defaults run
+everything embedded (SQLite, a file-system broker, mail written to files); production
+(`DJANGO_DEBUG=false`) refuses to start without its secrets.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+from celery.schedules import schedule
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+
+
+def secret(name: str, dev_default: str) -> str:
+    """A secret from the environment; in production a missing secret stops the start-up."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if DEBUG:
+        return dev_default
+    raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is false.")
+
+
+SECRET_KEY = secret("DJANGO_SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production-0123456789")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.humanize",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "billing.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a real Celery worker started by the tests sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ---------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+# Failed log-ins allowed per username and per client address within the window, before a pause.
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# --- Locale and time ----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = False
+
+# --- Static files -------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Caches (rate limits, login throttling, cached figures) -------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        # Files, not memory, so that every web worker on the machine shares the log-in throttle.
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    )
+}
+
+# --- Security (secure by default once DEBUG is off) ---------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=60 * 60 * 12)
+
+# --- Celery -------------------------------------------------------------------------------------
+CELERY_BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Producer and consumer share one folder: the file-system transport moves files between them.
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+    # kombu's file-system transport expects its folders to exist already.
+    for folder in ("queue", "processed"):
+        (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# Job intervals, in seconds.
+SYNC_BALANCE_INTERVAL = env.int("SYNC_BALANCE_INTERVAL", default=300)
+SYNC_USAGE_INTERVAL = env.int("SYNC_USAGE_INTERVAL", default=3600)
+SYNC_INVOICES_INTERVAL = env.int("SYNC_INVOICES_INTERVAL", default=6 * 3600)
+SYNC_TOPUPS_INTERVAL = env.int("SYNC_TOPUPS_INTERVAL", default=30)
+RETENTION_INTERVAL = env.int("RETENTION_INTERVAL", default=24 * 3600)
+ALERTS_INTERVAL = env.int("ALERTS_INTERVAL", default=300)
+OUTBOX_INTERVAL = env.int("OUTBOX_INTERVAL", default=30)
+
+CELERY_BEAT_SCHEDULE = {
+    "sync-balances": {"task": "billing.tasks.sync_balances", "schedule": schedule(SYNC_BALANCE_INTERVAL)},
+    "sync-usage": {"task": "billing.tasks.sync_usage", "schedule": schedule(SYNC_USAGE_INTERVAL)},
+    "sync-invoices": {"task": "billing.tasks.sync_invoices", "schedule": schedule(SYNC_INVOICES_INTERVAL)},
+    "poll-pending-topups": {
+        "task": "billing.tasks.poll_pending_topups",
+        "schedule": schedule(SYNC_TOPUPS_INTERVAL),
+    },
+    "apply-retention": {"task": "billing.tasks.apply_retention", "schedule": schedule(RETENTION_INTERVAL)},
+    "evaluate-alerts": {"task": "billing.tasks.evaluate_alerts", "schedule": schedule(ALERTS_INTERVAL)},
+    "send-outbox": {"task": "billing.tasks.send_outbox", "schedule": schedule(OUTBOX_INTERVAL)},
+}
+
+# --- Cloudflare ---------------------------------------------------------------------------------
+CLOUDFLARE_API_BASE_URL = env.str("CLOUDFLARE_API_BASE_URL", default="https://api.cloudflare.com/client/v4")
+CLOUDFLARE_API_TOKEN = env.str("CLOUDFLARE_API_TOKEN", default="")
+# Accounts created on start-up: "id" or "id=Display name", comma separated.
+CLOUDFLARE_ACCOUNT_IDS = env.list("CLOUDFLARE_ACCOUNT_IDS", default=[])
+CLOUDFLARE_BALANCE_UNIT = env.str("CLOUDFLARE_BALANCE_UNIT", default="cents")
+if CLOUDFLARE_BALANCE_UNIT not in ("cents", "dollars"):
+    raise ImproperlyConfigured("CLOUDFLARE_BALANCE_UNIT must be 'cents' or 'dollars'.")
+CLOUDFLARE_CONNECT_TIMEOUT = env.float("CLOUDFLARE_CONNECT_TIMEOUT", default=5.0)
+CLOUDFLARE_READ_TIMEOUT = env.float("CLOUDFLARE_READ_TIMEOUT", default=30.0)
+CLOUDFLARE_MAX_RETRIES = env.int("CLOUDFLARE_MAX_RETRIES", default=2)
+# Requests allowed per token per period, shared by every process through Redis when REDIS_URL is set.
+CLOUDFLARE_RATE_LIMIT = env.int("CLOUDFLARE_RATE_LIMIT", default=1200)
+CLOUDFLARE_RATE_PERIOD = env.int("CLOUDFLARE_RATE_PERIOD", default=300)
+CLOUDFLARE_DASHBOARD_URL = env.str("CLOUDFLARE_DASHBOARD_URL", default="https://dash.cloudflare.com/")
+# Fernet keys (comma separated, newest first) that encrypt per-account API tokens at rest.
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+if not TOKEN_ENCRYPTION_KEYS:
+    # Never derived from SECRET_KEY: that key must be free to rotate without losing stored tokens.
+    TOKEN_ENCRYPTION_KEYS = [secret("TOKEN_ENCRYPTION_KEYS", "ZGV2LW9ubHktdG9rZW4ta2V5LW5vdC1mb3ItcHJvZDA=")]
+
+# --- Money-moving rules -------------------------------------------------------------------------
+TOPUP_FEE_PERCENT = Decimal(env.str("TOPUP_FEE_PERCENT", default="5"))
+TOPUP_MAX_DOLLARS = Decimal(env.str("TOPUP_MAX_DOLLARS", default="10000"))
+TOPUP_UNKNOWN_AFTER_MINUTES = env.int("TOPUP_UNKNOWN_AFTER_MINUTES", default=30)
+
+# --- History ------------------------------------------------------------------------------------
+USAGE_BACKFILL_DAYS = env.int("USAGE_BACKFILL_DAYS", default=90)
+USAGE_BACKFILL_HOURS_DAYS = env.int("USAGE_BACKFILL_HOURS_DAYS", default=14)
+STALE_AFTER_MINUTES = env.int("STALE_AFTER_MINUTES", default=15)
+
+# --- Email and alerts ---------------------------------------------------------------------------
+MAIL_DIR = VAR_DIR / "mail"
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
+vars().update(EMAIL_CONFIG)
+if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and not EMAIL_CONFIG.get(
+    "EMAIL_FILE_PATH"
+):
+    EMAIL_FILE_PATH = str(MAIL_DIR)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Gateway billing <billing@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ALERT_OPERATOR_EMAILS = env.list("ALERT_OPERATOR_EMAILS", default=[])
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Metrics ------------------------------------------------------------------------------------
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Logging: plain lines to stderr; tokens are redacted where they could appear ----------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

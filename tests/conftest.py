@@ -1,0 +1,164 @@
+"""Shared fixtures: named people with different access, a real Celery worker, the Cloudflare sandbox."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.db import connection
+
+from billing.models import Account, AccountAccess, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# --- People and accounts -------------------------------------------------------------------------
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(
+            username=username, email=f"{username}@example.com", password=PASSWORD, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def account(db):
+    return Account.objects.create(cloudflare_id="a" * 32, name="Acme Prod")
+
+
+@pytest.fixture
+def other_account(db):
+    return Account.objects.create(cloudflare_id="b" * 32, name="Other Team")
+
+
+def grant(user, account, role):
+    AccountAccess.objects.create(user=user, account=account, role=role)
+    return user
+
+
+@pytest.fixture
+def viewer(make_user, account):
+    return grant(make_user("vera-viewer"), account, Role.VIEWER)
+
+
+@pytest.fixture
+def manager(make_user, account):
+    return grant(make_user("max-manager"), account, Role.MANAGER)
+
+
+@pytest.fixture
+def admin_user(make_user, account):
+    return grant(make_user("ada-admin"), account, Role.ADMIN)
+
+
+@pytest.fixture
+def superuser(make_user):
+    return make_user("sam-super", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def outsider(make_user, other_account):
+    """Has access to another account only."""
+    return grant(make_user("olga-outsider"), other_account, Role.MANAGER)
+
+
+# --- A real Celery worker on Redis ---------------------------------------------------------------
+def _database_url_for_subprocess() -> str:
+    """The URL of the database the tests are using right now (the test database)."""
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{params['NAME']}"
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_on_redis(transactional_db, settings):
+    """Starts `celery worker` as a separate process on Redis, using the test database.
+
+    Yields a function `start(extra_env={}, concurrency=2)` that returns the Celery app configured to
+    send to that worker; every worker started is stopped at the end of the test.
+    """
+    from celery import Celery
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    processes: list[subprocess.Popen] = []
+    # A separate app to send with, so the portal's own app and its connection pool stay untouched.
+    app = Celery("portal-tests", broker=REDIS_URL, backend=REDIS_URL)
+    app.conf.update(task_default_queue=queue, broker_transport_options={"visibility_timeout": 60})
+
+    def start(extra_env: dict | None = None, concurrency: int = 2, beat: bool = False):
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url_for_subprocess(),
+            "CELERY_BROKER_URL": REDIS_URL,
+            "CELERY_RESULT_BACKEND": REDIS_URL,
+            "CLOUDFLARE_API_BASE_URL": settings.CLOUDFLARE_API_BASE_URL,
+            "CLOUDFLARE_API_TOKEN": settings.CLOUDFLARE_API_TOKEN,
+            **(extra_env or {}),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            queue,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{queue}-{len(processes)}@%h",
+        ]
+        if beat:
+            command += ["-B", "--schedule", str(ROOT / "var" / f"{queue}-beat")]
+        process = subprocess.Popen(command, cwd=ROOT, env=env)
+        processes.append(process)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.control.ping(
+                destination=[f"{queue}-{len(processes) - 1}@{os.uname().nodename}"], timeout=0.5
+            ):
+                return app
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {process.returncode}")
+        raise RuntimeError("celery worker did not start within 60 s")
+
+    yield start
+
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    app.close()
