@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import quote
 
 import requests
@@ -55,6 +55,7 @@ __all__ = [
     "PaymentMethod",
     "RateLimitBudgetExceeded",
     "RateLimitError",
+    "RequestBudget",
     "ServerError",
     "SpendingLimit",
     "SpendingLimitConfig",
@@ -722,6 +723,12 @@ _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _EDGE_PAGE_STATUSES = frozenset({502, 504, *range(520, 528)})
 
 
+class RequestBudget(Protocol):
+    """What the client needs of a rate limiter (``billing.ratelimit`` provides two)."""
+
+    def acquire(self, token_key: str, *, block: bool = True, max_wait: float = 30.0) -> None: ...
+
+
 class _Secret:
     """Holds the token so that no repr, traceback-locals dump or debugger view prints it."""
 
@@ -813,7 +820,7 @@ class BillingClient:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float | tuple[float, float] = (5, 30),
         max_retries: int = 2,
-        rate_limiter: Any = None,
+        rate_limiter: RequestBudget | None = None,
         session: requests.Session | None = None,
         on_call: Callable[[str, str, int | None, int, float, Exception | None], None] | None = None,
         *,
@@ -921,23 +928,11 @@ class BillingClient:
 
     def _retry_wait(self, op: _Operation, error: CloudflareError, attempt: int) -> float | None:
         """Seconds to sleep before the next attempt, or None when this error must be raised now."""
-        if attempt > self.max_retries:
+        if attempt > self.max_retries or not _may_retry(op, error):
             return None
-        if isinstance(error, RateLimitError):
-            if error.retry_after is not None:
-                # A long Cloudflare penalty is the caller's to schedule around, not ours to sleep through.
-                return error.retry_after if error.retry_after <= self.retry_after_cap else None
-        elif op.moves_money:
-            # A charge may only be retried when Cloudflare certainly never saw it.
-            if not (isinstance(error, APIConnectionError) and not error.sent):
-                return None
-        elif isinstance(error, APIConnectionError) or (
-            isinstance(error, APIStatusError)
-            and (error.status_code in _RETRYABLE_STATUSES or error.status_code >= 500)
-        ):
-            pass
-        else:
-            return None
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            # A long Cloudflare penalty is the caller's to schedule around, not ours to sleep through.
+            return error.retry_after if error.retry_after <= self.retry_after_cap else None
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
 
     def _attempt(
@@ -1131,6 +1126,20 @@ def _require_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int (cents / milliseconds), not {type(value).__name__}")
     return value
+
+
+def _may_retry(op: _Operation, error: CloudflareError) -> bool:
+    """Whether repeating the request after this error is both safe and possibly useful."""
+    if isinstance(error, RateLimitError):
+        return True  # a 429 was refused before any effect, even for a charge
+    if op.moves_money:
+        # A charge may only be repeated when Cloudflare certainly never saw it.
+        return isinstance(error, APIConnectionError) and not error.sent
+    if isinstance(error, APIConnectionError):
+        return True
+    return isinstance(error, APIStatusError) and (
+        error.status_code in _RETRYABLE_STATUSES or error.status_code >= 500
+    )
 
 
 def _outcome_unknown(error: CloudflareError) -> bool:

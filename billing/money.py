@@ -14,7 +14,7 @@ major unit), and sends the API integer cents. The unit decisions, from `referenc
 """
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -101,8 +101,10 @@ def timestamp_to_datetime(value: object) -> datetime | None:
     number = to_decimal(value)
     if abs(number) > MILLISECONDS_THRESHOLD:
         number = number / 1000
-    return datetime.fromtimestamp(int(number), tz=UTC).replace(
-        microsecond=int((number - int(number)) * 1_000_000)
+    # Floor, not truncate, so that the microseconds of a time before 1970 stay positive.
+    seconds = number.to_integral_value(rounding=ROUND_FLOOR)
+    return datetime.fromtimestamp(int(seconds), tz=UTC).replace(
+        microsecond=int((number - seconds) * 1_000_000)
     )
 
 

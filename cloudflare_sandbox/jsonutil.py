@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _quote
@@ -16,12 +17,12 @@ class Raw(str):
 
 
 def decimal_text(value: Decimal) -> str:
-    """Return `value` as a JSON number without exponent notation."""
-    return format(value, "f")
+    """Return `value` as a JSON number without exponent notation or trailing zeros."""
+    return format(value.normalize(), "f")
 
 
 def dumps(obj: Any) -> str:
-    """Serialise dicts, lists, str, int, bool, None, Decimal and Raw to compact JSON."""
+    """Serialise dicts, lists, str, int, float, bool, None, Decimal and Raw to compact JSON."""
     out: list[str] = []
     _write(obj, out.append)
     return "".join(out)
@@ -42,6 +43,8 @@ def _write(obj: Any, w: Callable[[str], Any]) -> None:
         w(int.__repr__(obj))
     elif isinstance(obj, Decimal):
         w(decimal_text(obj))
+    elif isinstance(obj, float) and math.isfinite(obj):
+        w(float.__repr__(obj))  # settings such as speed; money is never a float here
     elif isinstance(obj, dict):
         w("{")
         first = True

@@ -33,8 +33,8 @@ SLIDING_HOURS = {"daily": 24, "weekly": 7 * 24, "monthly": 30 * 24}
 DAILY_PROFILE = tuple(
     Decimal(x)
     for x in (
-        "0.40", "0.35", "0.30", "0.30", "0.35", "0.45", "0.60", "0.85", "1.10", "1.35", "1.55", "1.65",
-        "1.70", "1.70", "1.65", "1.55", "1.45", "1.30", "1.15", "1.00", "0.85", "0.70", "0.55", "0.50",
+        "0.40", "0.35", "0.30", "0.30", "0.35", "0.45", "0.60", "0.85", "1.10", "1.40", "1.60", "1.70",
+        "1.75", "1.75", "1.70", "1.60", "1.50", "1.35", "1.20", "1.05", "0.90", "0.70", "0.60", "0.50",
     )
 )  # fmt: skip
 WEEKLY_PROFILE = tuple(Decimal(x) for x in ("1.10", "1.15", "1.15", "1.10", "1.05", "0.75", "0.70"))
@@ -210,9 +210,22 @@ class Billing:
             seg_end = min((hour + 1) * HOUR_MS, end_ms)
             for topup in account.pending_topups():
                 seg_end = min(seg_end, max(topup.complete_at_ms, t + 1))
+            crossing = self._threshold_crossing(account, hour, t)
+            if crossing is not None:
+                seg_end = min(seg_end, crossing)
             self._accrue(account, hour, t, seg_end)
             t = seg_end
         account.accrued_until_ms = max(account.accrued_until_ms, end_ms)
+
+    def _threshold_crossing(self, account: Account, hour: int, t: int) -> int | None:
+        """When usage at this hour's rate takes the balance below the auto top-up threshold, so it fires on time."""
+        config = account.topup_config
+        if not config or account.topup_disabled_reason or account.balance < config["threshold"]:
+            return None
+        rate_cents = account.hourly_amount(hour) * 100
+        if not rate_cents:
+            return None
+        return t + int((account.balance - config["threshold"]) * HOUR_MS / rate_cents) + 1
 
     def _accrue(self, account: Account, hour: int, t0: int, t1: int) -> None:
         index = account.bucket(hour)

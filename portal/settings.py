@@ -235,6 +235,19 @@ TOPUP_UNKNOWN_AFTER_MINUTES = env.int("TOPUP_UNKNOWN_AFTER_MINUTES", default=30)
 USAGE_BACKFILL_DAYS = env.int("USAGE_BACKFILL_DAYS", default=90)
 USAGE_BACKFILL_HOURS_DAYS = env.int("USAGE_BACKFILL_HOURS_DAYS", default=14)
 STALE_AFTER_MINUTES = env.int("STALE_AFTER_MINUTES", default=15)
+# Hours of the hour window fetched again on every usage sync, so that late data is corrected.
+USAGE_HOUR_OVERLAP_HOURS = env.int("USAGE_HOUR_OVERLAP_HOURS", default=3)
+# The balance sweep fetches an account's spending limit only when its row is older than this: one call per
+# account per sweep keeps 1,000 accounts every 5 minutes inside 1,200 requests per 5 minutes per token.
+SPENDING_LIMIT_REFRESH_SECONDS = env.int("SPENDING_LIMIT_REFRESH_SECONDS", default=3600)
+# A sweep is split into tasks of this many accounts; each task works through its accounts on this many threads.
+SYNC_CHUNK_SIZE = env.int("SYNC_CHUNK_SIZE", default=50)
+SYNC_THREADS = env.int("SYNC_THREADS", default=8)
+# A running (job, account) lock older than this belonged to a worker that died: it is taken over.
+# Longer than the task hard time limit, so a live run's lock is never taken.
+SYNC_LOCK_TIMEOUT_SECONDS = env.int("SYNC_LOCK_TIMEOUT_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# Finished sync runs older than this are deleted by the retention job (the last success per job is kept).
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=30)
 
 # --- Email and alerts ---------------------------------------------------------------------------
 MAIL_DIR = VAR_DIR / "mail"

@@ -162,3 +162,40 @@ def celery_worker_on_redis(transactional_db, settings):
         except subprocess.TimeoutExpired:
             process.kill()
     app.close()
+
+
+# --- A real SMTP server on loopback (alerts and mail tests) ----------------------------------------
+@pytest.fixture
+def smtp_server(settings):
+    """aiosmtpd on 127.0.0.1 and a free port, with Django's SMTP backend pointed at it."""
+    from tests.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield sink
+    sink.stop()
+
+
+# --- The portal's client pointed at the Cloudflare sandbox (sync, tasks and metrics tests) ----------
+@pytest.fixture
+def cloudflare(sandbox, settings):
+    """The sandbox, reset to "empty", with the portal's settings pointing at it; yields its SandboxControl.
+
+    The local request budget is lifted so that the suite's calls never wait on one another's budget.
+    """
+    from billing import api
+
+    settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
+    settings.CLOUDFLARE_API_TOKEN = sandbox.token
+    settings.CLOUDFLARE_RATE_LIMIT = 100_000
+    api.reset_clients()
+    yield sandbox
+    api.reset_clients()

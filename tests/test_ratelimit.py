@@ -123,7 +123,7 @@ def _take_slots(prefix: str, attempts: int, start: "multiprocessing.synchronize.
 
 
 def test_redis_limiter_holds_budget_across_processes(key_prefix):
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")  # fork could copy a lock held by another thread
     start, out = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_take_slots, args=(key_prefix, 10, start, out)) for _ in range(4)]
     for p in procs:

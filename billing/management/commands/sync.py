@@ -1,0 +1,72 @@
+"""`manage.py sync [--account ID] [--backfill-days N]`: the sync jobs by hand, with a progress bar."""
+
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from billing import sync
+from billing.models import Account
+
+
+class Command(BaseCommand):
+    help = (
+        "Syncs balance, auto top-up config, spending limit, usage, invoices and the invoice preview of every "
+        "active account (or one) from Cloudflare, with the same code as the scheduled jobs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--account", metavar="ID", help="a Cloudflare account id (or the portal's account number)"
+        )
+        parser.add_argument(
+            "--backfill-days",
+            type=int,
+            metavar="N",
+            help="fetch N days of daily usage again (and up to USAGE_BACKFILL_HOURS_DAYS of hourly usage)",
+        )
+        parser.add_argument(
+            "--job",
+            choices=["account", *sync.SWEEP_JOBS],
+            default="account",
+            help="one job only (default: all of them)",
+        )
+        parser.add_argument(
+            "--threads", type=int, default=settings.SYNC_THREADS, help="accounts synced at once"
+        )
+
+    def handle(self, *args, account, backfill_days, job, threads, **options):
+        if backfill_days is not None and backfill_days < 1:
+            raise CommandError("--backfill-days must be at least 1.")
+        ids = [self._find(account).pk] if account else sync.active_account_ids()
+        if not ids:
+            self.stdout.write("No active accounts to sync.")
+            return
+        lock = threading.Lock()
+        with tqdm(total=len(ids), unit="account", file=self.stderr._out, disable=None) as bar:
+
+            def done(account_obj, results):
+                with lock:
+                    bar.set_postfix_str(account_obj.name[:30])
+                    bar.update(1)
+
+            summary = sync.run_job(job, ids, threads=threads, backfill_days=backfill_days, on_done=done)
+        self.stdout.write(
+            f"{summary.succeeded} synced, {summary.failed} failed, "
+            f"{summary.skipped} skipped (already running), {summary.api_calls} API calls."
+        )
+        for cloudflare_id, error in sorted(summary.errors.items()):
+            self.stderr.write(f"  {cloudflare_id}: {error}")
+        if summary.failed:
+            raise CommandError(f"{summary.failed} account(s) failed to sync.")
+
+    def _find(self, value: str) -> Account:
+        account = Account.objects.filter(cloudflare_id=value.strip().lower()).first()
+        if account is None and value.isdigit():
+            account = Account.objects.filter(pk=int(value)).first()
+        if account is None:
+            raise CommandError(f"No account {value!r}.")
+        if not account.is_active:
+            raise CommandError(f"Account {account} is not active.")
+        return account

@@ -1,0 +1,126 @@
+"""Celery tasks of the history jobs: thin wrappers over `billing.sync`, scheduled by beat (see settings).
+
+A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) lists the active accounts and sends one `sync_chunk`
+task per SYNC_CHUNK_SIZE accounts, to the queue the sweep itself came from, so every worker on that queue
+shares the work; each chunk runs its accounts on SYNC_THREADS threads. Tasks take ids, ack late (a worker that
+dies mid-task leaves its message to be delivered again), and have time limits. Accounts that failed with a
+transient error (timeouts, 429, 5xx, a locked database) are retried by the chunk with backoff, the others are
+recorded and left for the next sweep. The evaluate_alerts / send_outbox tasks live in `billing.alert_tasks`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import DatabaseError
+
+from billing import sync
+from billing.accounts import ensure_declared_accounts
+from billing.alert_tasks import evaluate_alerts, send_outbox  # noqa: F401  (so workers register them)
+
+logger = logging.getLogger(__name__)
+
+CHUNK_MAX_RETRIES = 3
+
+
+def _queue_of(task) -> str | None:
+    """The queue the running task was taken from (its routing key on the default exchange)."""
+    info = task.request.delivery_info or {}
+    return info.get("routing_key") or None
+
+
+def _fan_out(task, job: str, backfill_days: int | None = None) -> int:
+    chunks = sync.chunked(sync.active_account_ids(), settings.SYNC_CHUNK_SIZE)
+    queue = _queue_of(task)
+    for account_ids in chunks:
+        sync_chunk.apply_async(args=(job, account_ids, backfill_days), queue=queue)
+    logger.info("%s sweep: %d chunks sent", job, len(chunks))
+    return len(chunks)
+
+
+_SWEEP = {
+    "bind": True,
+    "acks_late": True,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "max_retries": 3,
+}
+
+
+@shared_task(name="billing.tasks.sync_balances", **_SWEEP)
+def sync_balances(self) -> int:
+    """Balance, auto top-up config (one API call per account) and, when due, the spending limit."""
+    return _fan_out(self, sync.JOB_BALANCE)
+
+
+@shared_task(name="billing.tasks.sync_usage", **_SWEEP)
+def sync_usage(self) -> int:
+    return _fan_out(self, sync.JOB_USAGE)
+
+
+@shared_task(name="billing.tasks.sync_invoices", **_SWEEP)
+def sync_invoices(self) -> int:
+    return _fan_out(self, sync.JOB_INVOICES)
+
+
+@shared_task(name="billing.tasks.sync_all", **_SWEEP)
+def sync_all(self, backfill_days: int | None = None) -> int:
+    """Every job for every account (by hand, e.g. after adding accounts)."""
+    return _fan_out(self, "account", backfill_days)
+
+
+@shared_task(
+    name="billing.tasks.sync_chunk",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    max_retries=CHUNK_MAX_RETRIES,
+)
+def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict:
+    """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
+    summary = sync.run_job(job, account_ids, backfill_days=backfill_days)
+    if summary.retry and self.request.retries < CHUNK_MAX_RETRIES:
+        backoff = 15 * 2**self.request.retries
+        countdown = max(summary.retry_after, backoff) + random.uniform(0, backoff / 2)
+        logger.info("%s: retrying %d accounts in %.0f s", job, len(summary.retry), countdown)
+        raise self.retry(args=(job, summary.retry, backfill_days), countdown=countdown)
+    return {
+        "job": job,
+        "succeeded": summary.succeeded,
+        "failed": summary.failed,
+        "skipped": summary.skipped,
+        "api_calls": summary.api_calls,
+    }
+
+
+@shared_task(name="billing.tasks.sync_account", acks_late=True, soft_time_limit=240, time_limit=300)
+def sync_account(account_id: int, backfill_days: int | None = None) -> int:
+    """A full sync of one account in the background; returns 1 when its balance sync succeeded."""
+    summary = sync.run_job("account", [account_id], backfill_days=backfill_days, threads=1)
+    return summary.succeeded
+
+
+@shared_task(name="billing.tasks.poll_pending_topups", acks_late=True, soft_time_limit=50, time_limit=60)
+def poll_pending_topups() -> int:
+    return sync.poll_due_topups()
+
+
+@shared_task(name="billing.tasks.apply_retention", acks_late=True, soft_time_limit=1800, time_limit=1900)
+def apply_retention() -> dict[str, int]:
+    return sync.apply_retention()
+
+
+@worker_ready.connect
+def _create_declared_accounts(**kwargs) -> None:
+    # Declared accounts exist before the first sweep, even where this host never ran migrate.
+    try:
+        ensure_declared_accounts()
+    except Exception:
+        logger.exception("could not create the accounts declared in CLOUDFLARE_ACCOUNT_IDS")

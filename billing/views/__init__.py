@@ -1,0 +1,1 @@
+"""Pages. Browsing pages read local tables only; form submits go through `billing.operations`."""

@@ -1,0 +1,278 @@
+"""Alert pages: rules per account, alert history, the outbox, mail written to files, the test email."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing import mail
+from billing.alert_forms import AlertRuleForm, TestEmailForm
+from billing.alerts import operator_emails, rules_for
+from billing.models import (
+    AlertEvent,
+    AlertKind,
+    AlertRule,
+    AuditAction,
+    AuditEntry,
+    AuditOutcome,
+    OutboxEmail,
+    OutboxState,
+    Role,
+)
+from billing.permissions import accounts_for, can_manage, get_account_for
+
+HISTORY_PAGE_SIZE = 50
+
+
+def _superuser_only(request: HttpRequest) -> None:
+    # Portal-wide defaults and the raw mail folder span every account: only superusers see them.
+    if not request.user.is_superuser:
+        raise Http404("No such page.")
+
+
+def _rule_rows(account) -> list[dict]:
+    """One row per kind: the rule in force for the account and where it comes from."""
+    rules = {
+        (rule.account_id, rule.kind): rule
+        for rule in AlertRule.objects.filter(Q(account=account) | Q(account__isnull=True))
+    }
+    in_force = rules_for(account)
+    rows = []
+    for kind in AlertKind:
+        own = rules.get((account.pk, kind))
+        default = rules.get((None, kind))
+        rows.append(
+            {
+                "kind": kind,
+                "rule": in_force.get(kind),
+                "own": own,
+                "default": default,
+                "source": "this account" if own else ("portal default" if default else "none"),
+            }
+        )
+    return rows
+
+
+def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = get_account_for(request.user, account_id)
+    events = AlertEvent.objects.filter(account=account).select_related("rule")
+    return render(
+        request,
+        "billing/alerts/account.html",
+        {
+            "account": account,
+            "can_manage": can_manage(account),
+            "rows": _rule_rows(account),
+            "open_alerts": [event for event in events if event.resolved_at is None],
+            "history": events[:HISTORY_PAGE_SIZE],
+            "emails": OutboxEmail.objects.filter(account=account)[:20],
+            "operators": operator_emails(),
+            "section": "alerts",
+        },
+    )
+
+
+def _audit(request: HttpRequest, account, parameters: dict) -> None:
+    AuditEntry.objects.create(
+        actor=request.user,
+        actor_name=request.user.get_username(),
+        account=account,
+        account_cloudflare_id=account.cloudflare_id if account else "",
+        action=AuditAction.ALERT_RULE_CHANGE,
+        parameters=parameters,
+        outcome=AuditOutcome.SUCCEEDED,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+    )
+
+
+def _rule_parameters(rule: AlertRule, change: str) -> dict:
+    return {
+        "change": change,
+        "kind": rule.kind,
+        "enabled": rule.enabled,
+        "threshold": str(rule.threshold),
+        "hysteresis": str(rule.hysteresis),
+        "recipients": rule.recipients,
+        "notify_managers": rule.notify_managers,
+        "reminder_hours": rule.reminder_hours,
+    }
+
+
+def _kind_or_404(kind: str) -> AlertKind:
+    try:
+        return AlertKind(kind)
+    except ValueError:
+        raise Http404("No such kind of alert.") from None
+
+
+def account_rule_edit(request: HttpRequest, account_id: str, kind: str) -> HttpResponse:
+    """Sets the account's own rule of one kind; it starts as a copy of the portal default."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    kind = _kind_or_404(kind)
+    own = AlertRule.objects.filter(account=account, kind=kind).first()
+    default = AlertRule.objects.filter(account__isnull=True, kind=kind).first()
+    if own is None:
+        own = AlertRule(account=account, kind=kind)
+        if default is not None:
+            for name in (
+                "enabled",
+                "threshold",
+                "hysteresis",
+                "recipients",
+                "notify_managers",
+                "reminder_hours",
+            ):
+                setattr(own, name, getattr(default, name))
+    form = AlertRuleForm(request.POST or None, instance=own, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            rule = form.save()
+            _audit(request, account, _rule_parameters(rule, "set"))
+        messages.success(request, f"{kind.label} rule saved for {account.name}.")
+        return redirect("account_alerts", account_id=account.cloudflare_id)
+    return render(
+        request,
+        "billing/alerts/rule_form.html",
+        {"account": account, "kind": kind, "form": form, "default": default, "is_own": own.pk is not None},
+    )
+
+
+@require_POST
+def account_rule_reset(request: HttpRequest, account_id: str, kind: str) -> HttpResponse:
+    """Removes the account's own rule, so the portal default applies again."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    kind = _kind_or_404(kind)
+    with transaction.atomic():
+        rule = AlertRule.objects.filter(account=account, kind=kind).first()
+        if rule is not None:
+            _audit(request, account, _rule_parameters(rule, "reset to default"))
+            rule.delete()
+    messages.success(request, f"{account.name} now follows the portal default for {kind.label.lower()}.")
+    return redirect("account_alerts", account_id=account.cloudflare_id)
+
+
+def default_rules(request: HttpRequest) -> HttpResponse:
+    _superuser_only(request)
+    rules = {rule.kind: rule for rule in AlertRule.objects.filter(account__isnull=True)}
+    rows = [{"kind": kind, "rule": rules.get(kind)} for kind in AlertKind]
+    return render(
+        request,
+        "billing/alerts/defaults.html",
+        {"rows": rows, "operators": operator_emails(), "section": "defaults"},
+    )
+
+
+def default_rule_edit(request: HttpRequest, kind: str) -> HttpResponse:
+    _superuser_only(request)
+    kind = _kind_or_404(kind)
+    rule = AlertRule.objects.filter(account__isnull=True, kind=kind).first() or AlertRule(kind=kind)
+    form = AlertRuleForm(request.POST or None, instance=rule, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            rule = form.save()
+            _audit(request, None, _rule_parameters(rule, "set portal default"))
+        messages.success(request, f"Portal default for {kind.label.lower()} saved.")
+        return redirect("alert_defaults")
+    return render(
+        request,
+        "billing/alerts/rule_form.html",
+        {"account": None, "kind": kind, "form": form, "default": None},
+    )
+
+
+def alert_history(request: HttpRequest) -> HttpResponse:
+    accounts = accounts_for(request.user)
+    events = AlertEvent.objects.filter(account__in=accounts).select_related("account")
+    selected = request.GET.get("account", "")
+    if selected:
+        events = events.filter(account__cloudflare_id=selected)
+    state = request.GET.get("state", "")
+    if state == "open":
+        events = events.filter(resolved_at__isnull=True)
+    elif state == "resolved":
+        events = events.filter(resolved_at__isnull=False)
+    page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/alerts/history.html",
+        {"page": page, "accounts": accounts, "selected": selected, "state": state, "section": "history"},
+    )
+
+
+def outbox(request: HttpRequest) -> HttpResponse:
+    emails = OutboxEmail.objects.select_related("account", "event")
+    if not request.user.is_superuser:
+        emails = emails.filter(account__in=accounts_for(request.user))
+    state = request.GET.get("state", "")
+    if state in OutboxState.values:
+        emails = emails.filter(state=state)
+    page = Paginator(emails, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/alerts/outbox.html",
+        {
+            "page": page,
+            "state": state,
+            "states": OutboxState.choices,
+            "test_form": TestEmailForm(initial={"to": request.user.email}),
+            "mail_dir": mail.mail_dir(),
+            "section": "outbox",
+        },
+    )
+
+
+@require_POST
+def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    _superuser_only(request)
+    if mail.retry(pk):
+        messages.success(request, "The email is queued again; the outbox job sends it within a minute.")
+    else:
+        messages.info(request, "That email is not failed: nothing to retry.")
+    return redirect("alert_outbox")
+
+
+@require_POST
+def send_test_email(request: HttpRequest) -> HttpResponse:
+    """Queues a test email and sends it at once, so the person sees whether mail works."""
+    form = TestEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("to", ["Enter an email address."])))
+        return redirect("alert_outbox")
+    # Anyone may test their own address; only superusers may mail someone else from the portal.
+    to = form.cleaned_data["to"] if request.user.is_superuser else request.user.email
+    if not to:
+        messages.error(request, "Your account has no email address: ask an admin to add one.")
+        return redirect("alert_outbox")
+    row = mail.queue_email(
+        "test_email", {"sent_at": timezone.now(), "requested_by": request.user.get_username()}, [to]
+    )
+    row = mail.send_now(row.pk)
+    if row.state == OutboxState.SENT:
+        where = f" It was written to {mail.mail_dir()}." if mail.mail_dir() else ""
+        messages.success(request, f"Test email sent to {to}.{where}")
+    else:
+        messages.error(
+            request, f"Test email to {to} not sent yet: {row.last_error}. The outbox job will retry it."
+        )
+    return redirect("alert_outbox")
+
+
+def mail_files(request: HttpRequest) -> HttpResponse:
+    _superuser_only(request)
+    return render(
+        request,
+        "billing/alerts/mail_files.html",
+        {"files": mail.list_mail_files(), "mail_dir": mail.mail_dir(), "section": "mail"},
+    )
+
+
+def mail_file(request: HttpRequest, name: str) -> HttpResponse:
+    _superuser_only(request)
+    text = mail.read_mail_file(name)
+    if text is None:
+        raise Http404("No such mail file.")
+    return render(request, "billing/alerts/mail_file.html", {"name": name, "text": text, "section": "mail"})

@@ -1,0 +1,44 @@
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from billing.forms import InvoiceFilterForm
+from billing.models import InvoicePreview
+from billing.permissions import get_account_for
+from billing.views.common import account_context
+
+PER_PAGE = 25
+
+
+def invoices(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = get_account_for(request.user, account_id)
+    form = InvoiceFilterForm(request.GET or None)
+    kind = form.cleaned_data.get("type") if form.is_valid() else ""
+    rows = account.invoices.all()
+    if kind and kind != "all":
+        rows = rows.filter(invoice_type=kind)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = account_context(
+        account,
+        "invoices",
+        form=form,
+        kind=kind or "all",
+        page=page,
+        filter_query=query.urlencode(),
+        preview=InvoicePreview.objects.filter(account=account).first(),
+    )
+    return render(request, "billing/invoices.html", context)
+
+
+def invoice_upcoming(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = get_account_for(request.user, account_id)
+    preview = InvoicePreview.objects.filter(account=account).prefetch_related("lines").first()
+    return render(
+        request,
+        "billing/invoice_upcoming.html",
+        account_context(
+            account, "invoices", preview=preview, lines=list(preview.lines.all()) if preview else []
+        ),
+    )

@@ -1,0 +1,83 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from billing import operations
+from billing.forms import SpendingLimitForm
+from billing.models import LimitDuration, LimitStrategy, Role
+from billing.money import cents_to_dollars, format_money
+from billing.permissions import get_account_for
+from billing.views.account import one_to_one
+from billing.views.common import account_context, client_ip, latest_snapshot
+
+
+def _page(request, account, form, *, error=None, status=200) -> HttpResponse:
+    snapshot = latest_snapshot(account)
+    limit = one_to_one(account, "spending_limit")
+    context = account_context(
+        account,
+        "spending_limit",
+        limit=limit if limit and limit.enabled else None,
+        snapshot=snapshot,
+        # Cloudflare refuses a limit until the account's first top-up has succeeded.
+        needs_first_topup=snapshot is not None and snapshot.first_topup_success is False,
+        form=form,
+        error=error,
+    )
+    return render(request, "billing/spending_limit.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def spending_limit(request: HttpRequest, account_id: str) -> HttpResponse:
+    """View the spending limit and the spend in its current window; managers set it."""
+    need = Role.MANAGER if request.method == "POST" else Role.VIEWER
+    account = get_account_for(request.user, account_id, need=need)
+    if request.method == "GET":
+        limit = one_to_one(account, "spending_limit")
+        initial = {}
+        if limit and limit.enabled and limit.amount is not None:
+            initial = {
+                "amount": f"{limit.amount:.2f}",
+                "duration": limit.duration,
+                "strategy": limit.strategy,
+            }
+        return _page(request, account, SpendingLimitForm(initial=initial))
+    form = SpendingLimitForm(request.POST)
+    if not form.is_valid():
+        return _page(request, account, form, status=400)
+    data = form.cleaned_data
+    try:
+        operations.set_spending_limit(
+            account,
+            request.user,
+            amount_cents=data["amount"],
+            duration=data["duration"],
+            strategy=data["strategy"],
+            ip_address=client_ip(request),
+        )
+    except operations.OperationError as exc:
+        return _page(request, account, form, error=exc, status=502)
+    window = LimitDuration(data["duration"]).label.lower()
+    strategy = LimitStrategy(data["strategy"]).label.lower()
+    amount = format_money(cents_to_dollars(data["amount"]))
+    messages.success(request, f"Spending limit set: {amount} per {window} window ({strategy}).")
+    return redirect("spending_limit", account_id=account.cloudflare_id)
+
+
+@require_http_methods(["GET", "POST"])
+def spending_limit_remove(request: HttpRequest, account_id: str) -> HttpResponse:
+    """Asks for confirmation, then removes the spending limit."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    error = None
+    if request.method == "POST":
+        try:
+            operations.remove_spending_limit(account, request.user, ip_address=client_ip(request))
+        except operations.OperationError as exc:
+            error = exc
+        else:
+            messages.success(request, "The spending limit is removed.")
+            return redirect("spending_limit", account_id=account.cloudflare_id)
+    limit = one_to_one(account, "spending_limit")
+    context = account_context(account, "spending_limit", limit=limit, error=error)
+    return render(request, "billing/spending_limit_remove.html", context, status=502 if error else 200)

@@ -1,0 +1,132 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from billing import operations, sync
+from billing.forms import Bounds, TopUpConfirmForm, TopUpForm
+from billing.models import Role, TopUpStatus
+from billing.money import cents_to_dollars
+from billing.permissions import get_account_for
+from billing.views.common import account_context, client_ip, latest_snapshot
+
+PER_PAGE = 25
+# How often the result page reloads itself while Cloudflare has not confirmed the top-up.
+RESULT_REFRESH_SECONDS = 5
+
+
+def topups(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = get_account_for(request.user, account_id)
+    page = Paginator(account.topups.select_related("requested_by"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "billing/topups.html", account_context(account, "topups", page=page))
+
+
+def _form_page(
+    request, account, form: TopUpForm, bounds: Bounds, error=None, status: int = 200
+) -> HttpResponse:
+    context = account_context(
+        account,
+        "topups",
+        form=form,
+        bounds=bounds,
+        min_dollars=cents_to_dollars(bounds.min_cents),
+        max_dollars=cents_to_dollars(bounds.max_cents),
+        snapshot=latest_snapshot(account),
+        error=error,
+    )
+    return render(request, "billing/topup_new.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
+    """The amount form; a valid POST shows the confirmation page (amount, fee, total, card)."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    if request.method == "GET":
+        bounds = operations.topup_bounds(account)
+        return _form_page(request, account, TopUpForm(bounds=bounds), bounds)
+    # A submit may ask Cloudflare for its current limits; a page view never does.
+    bounds = operations.refresh_topup_limits(account)
+    form = TopUpForm(request.POST, bounds=bounds)
+    if not form.is_valid():
+        return _form_page(request, account, form, bounds, status=400)
+    amount = form.cleaned_data["amount"]
+    fee = operations.fee_cents(amount)
+    snapshot = latest_snapshot(account)
+    confirm = TopUpConfirmForm(
+        initial={"amount_cents": amount, "intent_key": TopUpConfirmForm.new_intent_key()}, bounds=bounds
+    )
+    context = account_context(
+        account,
+        "topups",
+        confirm=confirm,
+        amount_cents=amount,
+        fee_cents=fee,
+        total_cents=amount + fee,
+        snapshot=snapshot,
+        no_card=snapshot is not None and not snapshot.has_default_payment_method,
+    )
+    return render(request, "billing/topup_confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def topup_confirm(request: HttpRequest, account_id: str) -> HttpResponse:
+    """Sends the top-up, once per intent key however often the form is posted."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    if request.method == "GET":
+        return redirect("topup_new", account_id=account.cloudflare_id)
+    bounds = operations.topup_bounds(account)
+    confirm = TopUpConfirmForm(request.POST, bounds=bounds)
+    if not confirm.is_valid():
+        form = TopUpForm(bounds=bounds)
+        error = " ".join(message for errors in confirm.errors.values() for message in errors)
+        return _form_page(request, account, form, bounds, error=operations.OperationError(error), status=400)
+    try:
+        result = operations.start_topup(
+            account,
+            request.user,
+            confirm.cleaned_data["amount_cents"],
+            confirm.cleaned_data["intent_key"],
+            ip_address=client_ip(request),
+        )
+    except operations.OperationError as exc:
+        amount = f"{cents_to_dollars(confirm.cleaned_data['amount_cents']):.2f}"
+        form = TopUpForm(initial={"amount": amount}, bounds=bounds)
+        return _form_page(request, account, form, bounds, error=exc, status=502)
+    if not result.created:
+        messages.info(request, "This top-up was already submitted; it was not sent again.")
+    return redirect("topup_detail", account_id=account.cloudflare_id, pk=result.topup.pk)
+
+
+def topup_detail(request: HttpRequest, account_id: str, pk: int) -> HttpResponse:
+    """The result page: follows the status (reloading itself) until Cloudflare reports it completed."""
+    account = get_account_for(request.user, account_id)
+    topup = get_object_or_404(account.topups.select_related("requested_by"), pk=pk)
+    needs_check = operations.needs_check(topup)
+    waiting = topup.status in (TopUpStatus.REQUESTED, TopUpStatus.PENDING) and not needs_check
+    context = account_context(
+        account,
+        "topups",
+        topup=topup,
+        needs_check=needs_check,
+        waiting=waiting,
+        refresh_seconds=RESULT_REFRESH_SECONDS if waiting else None,
+        total_cents=topup.amount_cents + topup.fee_cents,
+    )
+    return render(request, "billing/topup_detail.html", context)
+
+
+@require_POST
+def topup_check(request: HttpRequest, account_id: str, pk: int) -> HttpResponse:
+    """Asks Cloudflare for this top-up's status now (a manager's button; the status job does it anyway)."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    topup = get_object_or_404(account.topups, pk=pk)
+    if topup.payment_intent_id and topup.status in (TopUpStatus.PENDING, TopUpStatus.UNKNOWN):
+        # Bring the next scheduled check forward to now; the poller claims and asks exactly once.
+        now = timezone.now()
+        account.topups.filter(pk=topup.pk, status=topup.status).update(next_check_at=now)
+        sync.poll_topup(topup.pk, now=now)
+    return redirect("topup_detail", account_id=account.cloudflare_id, pk=topup.pk)

@@ -1,0 +1,450 @@
+"""The HTTP server: auth, rate limit, faults, request log, the control API and persistence."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import math
+import os
+import socket
+import struct
+import tempfile
+import threading
+import time
+from collections import deque
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import api, control
+from .faults import Fault
+from .jsonutil import dumps, loads
+from .model import Billing
+from .seed import SEEDS, seed
+
+DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known test credential, not a secret
+REQUEST_LOG_LIMIT = 10_000
+SAVE_INTERVAL_SECONDS = 0.25
+
+log = logging.getLogger("cloudflare_sandbox")
+
+
+class Clock:
+    """Simulated time: runs `speed` times faster than the machine's clock and can be pushed forward."""
+
+    def __init__(self, start_ms: int, speed: float) -> None:
+        self.speed = speed
+        self._base_sim = start_ms
+        self._base_real = time.monotonic()
+
+    def now_ms(self) -> int:
+        return self._base_sim + int((time.monotonic() - self._base_real) * 1000 * self.speed)
+
+    def set(self, sim_ms: int) -> None:
+        self._base_sim, self._base_real = sim_ms, time.monotonic()
+
+    def set_speed(self, speed: float) -> None:
+        self.set(self.now_ms())
+        self.speed = speed
+
+    def advance(self, seconds: float) -> None:
+        self.set(self.now_ms() + int(seconds * 1000))
+
+
+class Reply:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {"Content-Type": "application/json"}
+
+
+RESET = object()  # answer nothing and drop the connection
+
+
+class SandboxServer:
+    """A stand-in for Cloudflare's AI Gateway billing API, served from a background thread."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = DEFAULT_TOKEN,
+        seed: str = "empty",
+        state_file: str | os.PathLike[str] | None = None,
+        speed: float = 1.0,
+        rate_limit: tuple[int, int] = (1200, 300),
+        restrict_like_production: bool = False,
+        topup_delay_seconds: float = 5.0,
+        fee_percent: Decimal | int = 5,
+    ) -> None:
+        if seed not in SEEDS:
+            raise ValueError(f"seed must be one of {', '.join(SEEDS)}")
+        self.host = host
+        self._port = port
+        self._token = token
+        self.seed_name = seed
+        self.state_file = Path(state_file) if state_file else None
+        self._defaults = {
+            "speed": float(speed),
+            "rate_limit": (int(rate_limit[0]), int(rate_limit[1])),
+            "restrict_like_production": bool(restrict_like_production),
+            "topup_delay_seconds": float(topup_delay_seconds),
+            "fee_percent": Decimal(fee_percent),
+        }
+        self.lock = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._saver: threading.Thread | None = None
+        self._dirty = threading.Event()
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._init_runtime()
+        self.clock = Clock(_wall_ms(), self.speed)
+        self.billing = self._new_billing(self.seed_name)
+        if self.state_file and self.state_file.exists():
+            self._load()
+
+    def __repr__(self) -> str:
+        return f"<SandboxServer {self.root_url if self._httpd else 'stopped'}>"
+
+    # -- settings -----------------------------------------------------------------------------------------
+
+    def _init_runtime(self) -> None:
+        d = self._defaults
+        self.speed = d["speed"]
+        self.rate_limit = d["rate_limit"]
+        self.restrict_like_production = d["restrict_like_production"]
+        self.topup_delay_seconds = d["topup_delay_seconds"]
+        self.fee_percent = d["fee_percent"]
+        self.faults: list[Fault] = []
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+        self._rate_window: tuple[float, int] = (time.monotonic(), 0)
+
+    def _new_billing(self, seed_name: str) -> Billing:
+        billing = Billing(self.clock.now_ms(), int(self.topup_delay_seconds * 1000), self.fee_percent)
+        seed(billing, seed_name)
+        return billing
+
+    def reset(self, seed_name: str | None = None) -> None:
+        """Start over: a fresh seed, default settings, no faults, an empty request log. Lock held by caller."""
+        seed_name = seed_name or self.seed_name
+        if seed_name not in SEEDS:
+            raise ValueError(f"seed: must be one of {', '.join(SEEDS)}")
+        self._init_runtime()
+        self.clock = Clock(_wall_ms(), self.speed)
+        self.billing = self._new_billing(seed_name)
+        self.mark_dirty()
+
+    def apply_settings(self) -> None:
+        """Push runtime settings into the simulation. Lock held by caller."""
+        self.clock.set_speed(self.speed)
+        self.billing.topup_delay_ms = int(self.topup_delay_seconds * 1000)
+        self.billing.fee_percent = self.fee_percent
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "speed": self.speed,
+            "rate_limit": list(self.rate_limit),
+            "restrict_like_production": self.restrict_like_production,
+            "topup_delay_seconds": self.topup_delay_seconds,
+            "fee_percent": self.fee_percent,
+        }
+
+    # -- life cycle -----------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1] if self._httpd else self._port
+
+    @property
+    def root_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + api.API_PREFIX
+
+    def start(self) -> SandboxServer:
+        """Bind the port and serve in a daemon thread; return self."""
+        if self._httpd:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        httpd_cls = type("_BoundHTTPServer", (_HTTPServer,), {"address_family": family})
+        self._httpd = httpd_cls((self.host, self._port), _Handler)
+        self._httpd.sandbox = self
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="cloudflare-sandbox", daemon=True)
+        self._thread.start()
+        if self.state_file:
+            self._saver = threading.Thread(target=self._save_loop, name="cloudflare-sandbox-saver", daemon=True)
+            self._saver.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and save the state file."""
+        if not self._httpd:
+            return
+        self._stopping.set()
+        self._dirty.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        with self.lock:
+            open_connections = list(self._connections)
+        for conn in open_connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread:
+            self._thread.join(timeout=5)
+        if self._saver:
+            self._saver.join(timeout=5)
+        if self.state_file:
+            self.save()
+        self._httpd = self._thread = self._saver = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def track(self, conn: socket.socket, add: bool) -> None:
+        with self.lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    # -- persistence ------------------------------------------------------------------------------------------
+
+    def mark_dirty(self) -> None:
+        if self.state_file:
+            self._dirty.set()
+
+    def _save_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._dirty.wait()
+            if self._stopping.is_set():
+                return
+            self._dirty.clear()
+            self.save()
+            time.sleep(SAVE_INTERVAL_SECONDS)  # at most a few writes a second however busy the API is
+
+    def save(self) -> None:
+        """Write the state file atomically (a temporary file renamed over the old one)."""
+        if not self.state_file:
+            return
+        with self.lock:
+            self.billing.advance_to(self.clock.now_ms())
+            data = self.billing.to_dict()
+            data["saved_wall_ms"] = _wall_ms()
+            text = dumps(data)
+        target = self.state_file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _load(self) -> None:
+        assert self.state_file is not None
+        try:
+            data = loads(self.state_file.read_text(encoding="utf-8"))
+            billing = Billing.from_dict(data, int(self.topup_delay_seconds * 1000), self.fee_percent)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RuntimeError(f"cannot read sandbox state file {self.state_file}: {exc}") from exc
+        # While the server was down the accounts went on living at the pace of real time.
+        downtime = max(0, _wall_ms() - int(data.get("saved_wall_ms", _wall_ms())))
+        self.clock = Clock(billing.now_ms + downtime, self.speed)
+        self.billing = billing
+
+    # -- the API ----------------------------------------------------------------------------------------------
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    if fault.count is not None:
+                        fault.count -= 1
+                        if fault.count <= 0:
+                            self.faults.remove(fault)
+                    return fault
+        return None
+
+    def serve_api(self, method: str, path: str, query: str, raw: bytes, auth: str | None) -> Reply | object:
+        """Answer one API request, injected faults included, and record it in the request log."""
+        fault = self.take_fault(method, path)
+        if fault and fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
+        if fault is None or fault.latency_only:
+            reply = self._process(method, path, query, raw, auth)
+            self._record(method, path, query, raw, reply.status, fault)
+            return reply
+        real = self._process(method, path, query, raw, auth) if fault.apply else None
+        if fault.body == "reset":
+            self._record(method, path, query, raw, "reset", fault)
+            return RESET
+        status, headers, body = fault.answer(real.body if real else None)
+        self._record(method, path, query, raw, status, fault)
+        return Reply(status, body, headers)
+
+    def _process(self, method: str, path: str, query: str, raw: bytes, auth: str | None) -> Reply:
+        try:
+            self._authenticate(auth)
+            account_id, handler = api.resolve(method, path)
+            with self.lock:
+                self._check_rate_limit()
+                self.billing.advance_to(self.clock.now_ms())
+                args = {
+                    "query": dict(parse_qsl(query, keep_blank_values=True)),
+                    "raw_body": raw,
+                    "root_url": self.root_url,
+                    "restrict_like_production": self.restrict_like_production,
+                }
+                status, doc = api.handle(self.billing, account_id, handler, args)
+                body = dumps(doc).encode()
+            if method != "GET":
+                self.mark_dirty()
+            return Reply(status, body)
+        except api.ApiError as exc:
+            headers = {"Content-Type": "application/json", **exc.headers}
+            return Reply(exc.status, dumps(api.error_envelope(exc.errors)).encode(), headers)
+
+    def _authenticate(self, auth: str | None) -> None:
+        if not auth:
+            raise api.ApiError(401, [(api.CODE_AUTH, "Authentication error")])
+        scheme, _, presented = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._token.encode()):
+            raise api.ApiError(403, [(api.CODE_AUTH, "Authentication error")])
+
+    def _check_rate_limit(self) -> None:
+        limit, window = self.rate_limit
+        now = time.monotonic()
+        started, count = self._rate_window
+        if now - started >= window:
+            started, count = now, 0
+        count += 1
+        self._rate_window = (started, count)
+        if count > limit:
+            retry_after = max(1, math.ceil(started + window - now))
+            raise api.ApiError(
+                429,
+                [(api.CODE_RATE_LIMITED, "Rate limited: please wait and consider throttling your request speed")],
+                {"retry-after": str(retry_after)},
+            )
+
+    def _record(self, method: str, path: str, query: str, raw: bytes, status: int | str, fault: Fault | None) -> None:
+        try:
+            body: Any = loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            body = raw.decode("utf-8", "replace")
+        entry = {
+            "method": method,
+            "path": path,
+            "query": dict(parse_qsl(query, keep_blank_values=True)),
+            "body": body,
+            "status": status,
+            "fault": fault.id if fault and not fault.latency_only else None,
+            "time": round(time.time(), 3),
+        }
+        with self.lock:
+            self.request_log.append(entry)
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    sandbox: SandboxServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "cloudflare"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this long
+    disable_nagle_algorithm = True  # small answers must not wait for the client's delayed ACK
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.sandbox.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        self.server.sandbox.track(self.connection, add=False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+        # Requests are logged once each in _dispatch; this only carries the base class's protocol errors.
+        log.debug(format, *args)
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length:
+            return self.rfile.read(int(length))
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        return b""
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        sandbox = self.server.sandbox
+        url = urlsplit(self.path)
+        try:
+            raw = self._read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        if url.path.startswith(control.PREFIX):
+            reply: Reply | object = control.handle(sandbox, self.command, url.path, url.query, raw)
+        else:
+            reply = sandbox.serve_api(self.command, url.path, url.query, raw, self.headers.get("Authorization"))
+        elapsed = (time.perf_counter() - started) * 1000
+        if reply is RESET:
+            log.info("%s %s -> reset (%.1f ms)", self.command, self.path, elapsed)
+            self._reset()
+            return
+        assert isinstance(reply, Reply)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("cf-ray", "8f1e2d3c4b5a6978-SBX")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+        if not url.path.startswith(control.PREFIX):
+            log.info("%s %s -> %s (%.1f ms)", self.command, self.path, reply.status, elapsed)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset and no answer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch

@@ -1,0 +1,86 @@
+"""Fixtures for tests that talk to the Cloudflare sandbox over real HTTP.
+
+- `sandbox_server` (session): one SandboxServer on a free port, seed "empty", its clock frozen (speed 0) so that
+  balances only move when a test moves time with `sandbox.advance(seconds)`; top-ups complete 5 simulated seconds
+  after creation.
+- `sandbox` (function): resets that server (seed "empty", default settings, no faults, empty request log) and
+  returns a `SandboxControl` (`.base_url`, `.root_url`, `.token`, `.put_account()`, `.advance()`, `.add_fault()`,
+  `.requests()`, `.configure()` ...).
+- `sandbox_demo` (function): the same, reset to the demo seed (DEMO_ACCOUNTS).
+- `sandbox_api` (function): a `SandboxApi` on that server: `requests` with the bearer token and JSON helpers. It does
+  not reset anything: ask for `sandbox` or `sandbox_demo` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from cloudflare_sandbox import DEFAULT_TOKEN, SandboxServer
+from cloudflare_sandbox.jsonutil import loads
+from cloudflare_sandbox.testing import SandboxControl
+
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+class SandboxApi:
+    """Calls the billing API of a sandbox: `api.get(ACCOUNT, "credit-balance")` returns the response."""
+
+    def __init__(self, base_url: str, token: str = DEFAULT_TOKEN) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def url(self, account_id: str, op: str) -> str:
+        return f"{self.base_url}/accounts/{account_id}/ai-gateway/billing/{op}"
+
+    def get(self, account_id: str, op: str, **params: Any) -> requests.Response:
+        return self.session.get(self.url(account_id, op), params=params, timeout=10)
+
+    def post(
+        self, account_id: str, op: str, json: Any = None, data: bytes | str | None = None
+    ) -> requests.Response:
+        return self.session.post(self.url(account_id, op), json=json, data=data, timeout=10)
+
+    def delete(self, account_id: str, op: str) -> requests.Response:
+        return self.session.delete(self.url(account_id, op), timeout=10)
+
+    def result(self, response: requests.Response) -> Any:
+        """The `result` of a successful answer, numbers with fractions as Decimal."""
+        doc = loads(response.content)
+        assert response.status_code < 300 and doc["success"] is True, response.text
+        return doc["result"]
+
+    def balance(self, account_id: str) -> Decimal:
+        return Decimal(self.result(self.get(account_id, "credit-balance"))["balance"])
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer(seed="empty", speed=0.0, topup_delay_seconds=5.0) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxControl:
+    control = SandboxControl(sandbox_server.root_url)
+    control.reset("empty")
+    return control
+
+
+@pytest.fixture
+def sandbox_demo(sandbox_server: SandboxServer) -> SandboxControl:
+    control = SandboxControl(sandbox_server.root_url)
+    control.reset("demo")
+    return control
+
+
+@pytest.fixture
+def sandbox_api(sandbox_server: SandboxServer) -> Iterator[SandboxApi]:
+    api = SandboxApi(sandbox_server.base_url, DEFAULT_TOKEN)
+    yield api
+    api.session.close()

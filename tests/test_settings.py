@@ -1,0 +1,61 @@
+"""Configuration: every variable documented, production refuses to start without secrets, deploy check clean."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_variables() -> set[str]:
+    source = (ROOT / "portal" / "settings.py").read_text()
+    return set(re.findall(r'(?:env\.\w+|env|secret)\(\s*"([A-Z][A-Z0-9_]+)"', source))
+
+
+def test_every_setting_is_in_env_example():
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    variables = _settings_variables()
+    assert len(variables) > 40
+    assert variables - documented == set()
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TOKEN_ENCRYPTION"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_token_encryption_keys():
+    result = _manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "TOKEN_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_deploy_check_is_clean_in_production_mode():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="k" * 20 + "-Q9x!" + "z" * 40,
+        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
