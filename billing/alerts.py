@@ -195,9 +195,9 @@ def check_usage_spike(reading: "Reading", rule: AlertRule) -> Check | None:
         cleared=factor <= rule.threshold - rule.hysteresis,
         headline=(
             f"Usage spike: {reading.account.name} spent {_money(latest)} on {day}, "
-            f"{_number(factor)}× the {len(baseline)}-day median {_money(median)}"
+            f"{_number(factor)}x the {len(baseline)}-day median {_money(median)}"
         ),
-        value=f"{_money(latest)} ({_number(factor)}× median)",
+        value=f"{_money(latest)} ({_number(factor)}x median)",
         details={"day": str(day), "spend": str(latest), "median": str(median), "factor": str(factor)},
     )
 

@@ -62,11 +62,12 @@ def _fmt(number: Decimal) -> str:
 class _Frame:
     """Maps values and times onto the drawing area."""
 
-    def __init__(self, values: Sequence[Decimal], start: datetime, end: datetime) -> None:
+    def __init__(self, values: Sequence[Decimal], start: datetime, end: datetime, width: int = WIDTH) -> None:
+        self.width = width
         self.low, self.high, self.step = _scale(values)
         self.start = start
         self.seconds = Decimal(max((end - start).total_seconds(), 1))
-        self.plot_w = Decimal(WIDTH - LEFT - RIGHT)
+        self.plot_w = Decimal(width - LEFT - RIGHT)
         self.plot_h = Decimal(HEIGHT - TOP - BOTTOM)
 
     def y(self, value: Decimal) -> Decimal:
@@ -81,14 +82,14 @@ class _Frame:
         value = self.low
         while value <= self.high:
             y = _fmt(self.y(value))
-            parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
+            parts.append(f'<line x1="{LEFT}" x2="{self.width - RIGHT}" y1="{y}" y2="{y}"/>')
             label = escape(format_money(value)).replace(".00", "")
             parts.append(f'<text x="{LEFT - 6}" y="{y}" dy="4" text-anchor="end">{label}</text>')
             value += self.step
         parts.append("</g>")
         if self.low < 0:
             y = _fmt(self.y(Decimal(0)))
-            parts.append(f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
+            parts.append(f'<line class="zero" x1="{LEFT}" x2="{self.width - RIGHT}" y1="{y}" y2="{y}"/>')
         return parts
 
     def time_labels(self, moments: Sequence[datetime], fmt: str, x=None, count: int = 6) -> list[str]:
@@ -108,10 +109,10 @@ class _Frame:
         return parts
 
 
-def _svg(title: str, parts: list[str]) -> SafeString:
+def _svg(title: str, parts: list[str], width: int = WIDTH) -> SafeString:
     body = "".join(parts)
     return mark_safe(  # noqa: S308  (every dynamic piece above is escaped or a number)
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{escape(title)}" '
         f'preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>{body}</svg>'
     )
 
@@ -148,11 +149,14 @@ def line_chart(
     return _svg(title, parts)
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, hourly: bool = False) -> SafeString | None:
-    """Usage bars, one per bucket; a partial (still running) bucket is drawn lighter. None without bars."""
+def bar_chart(
+    bars: Sequence[Bar], *, title: str, hourly: bool = False, width: int = WIDTH
+) -> SafeString | None:
+    """Usage bars, one per bucket; a partial (still running) bucket is drawn lighter. None without bars.
+    `width` is the drawing's width in SVG units: wider for full-width charts, so labels keep their size."""
     if not bars:
         return None
-    frame = _Frame([bar.value for bar in bars], bars[0].start, bars[-1].start)
+    frame = _Frame([bar.value for bar in bars], bars[0].start, bars[-1].start, width)
     slot = frame.plot_w / len(bars)
     gap = min(slot * Decimal("0.2"), Decimal(4))
     parts = frame.grid()
@@ -173,4 +177,4 @@ def bar_chart(bars: Sequence[Bar], *, title: str, hourly: bool = False) -> SafeS
     parts += frame.time_labels(
         [bar.start for bar in bars], fmt, x=lambda index: Decimal(LEFT) + index * slot + slot / 2
     )
-    return _svg(title, parts)
+    return _svg(title, parts, width)

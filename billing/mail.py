@@ -15,7 +15,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -108,14 +108,13 @@ def claim(pk: int, now: datetime | None = None) -> bool:
     return claimed == 1
 
 
-def deliver(row: OutboxEmail, connection=None) -> None:
+def deliver(row: OutboxEmail) -> None:
     """One SMTP (or file backend) delivery of a claimed row; raises whatever the backend raises."""
     message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=row.recipients,
-        connection=connection or get_connection(fail_silently=False),
         headers={"X-Portal-Outbox-Id": str(row.pk)},
     )
     if row.html:

@@ -14,8 +14,17 @@ from django.db import connection
 
 from billing.models import Account, AccountAccess, Role
 
+# Fixtures of the pages tests (the portal pointed at the sandbox, local history) and of the browser tests.
+pytest_plugins = ["tests.pages_fixtures", "tests.browser_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness costs about half a second per person a fixture creates; tests need none.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """Fixtures for the pages, forms and operations tests: the portal pointed at the sandbox, and local data.
 
-Import what a module needs: `from tests.pages_fixtures import cf, sandbox, sandbox_server  # noqa: F401`.
+Loaded for every test module through `pytest_plugins` in conftest.py; helpers (`snapshot`, `seed_history`,
+`api_requests`) are imported where used.
 """
 
 from datetime import timedelta
@@ -34,9 +35,7 @@ def cf(sandbox, settings, account):  # noqa: F811
 def api_requests(sandbox, method: str | None = None, contains: str = "") -> list[dict]:  # noqa: F811
     """The billing API requests the sandbox received (control calls are not logged)."""
     return [
-        r
-        for r in sandbox.requests()
-        if (method is None or r["method"] == method) and contains in r["path"]
+        r for r in sandbox.requests() if (method is None or r["method"] == method) and contains in r["path"]
     ]
 
 
@@ -58,7 +57,7 @@ def snapshot(account, balance: str, *, minutes_ago: int = 1, card: bool = True, 
     return row
 
 
-def seed_history(account, *, days: int = 30, balance: str = "120.50") -> None:
+def seed_history(account, *, days: int = 30, balance: str = "120.50", scale: str = "1") -> None:
     """Local history for one account, as the sync jobs would leave it: snapshots, usage, invoices, config."""
     from billing.models import (
         AutoTopUpConfig,
@@ -75,7 +74,7 @@ def seed_history(account, *, days: int = 30, balance: str = "120.50") -> None:
         BalanceSnapshot(
             account=account,
             taken_at=now - timedelta(hours=6 * step),
-            balance=Decimal(balance) + Decimal(step) * Decimal("1.25"),
+            balance=Decimal(balance) + Decimal(step) * Decimal("1.25") * Decimal(scale),
             has_default_payment_method=True,
             payment_method_brand="visa",
             payment_method_last4="4242",
@@ -91,7 +90,7 @@ def seed_history(account, *, days: int = 30, balance: str = "120.50") -> None:
             start=today - timedelta(days=day),
             end=today - timedelta(days=day - 1),
             summary_id=f"d{day}",
-            value=Decimal("4.50") + Decimal(day % 7),
+            value=(Decimal("4.50") + Decimal(day % 7)) * Decimal(scale),
             synced_at=now,
         )
         for day in range(days, -1, -1)
@@ -103,7 +102,7 @@ def seed_history(account, *, days: int = 30, balance: str = "120.50") -> None:
             start=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hour),
             end=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hour - 1),
             summary_id=f"h{hour}",
-            value=Decimal("0.25"),
+            value=Decimal("0.25") * Decimal(scale),
             synced_at=now,
         )
         for hour in range(48, -1, -1)
@@ -142,9 +141,7 @@ def seed_history(account, *, days: int = 30, balance: str = "120.50") -> None:
         unit_amount_decimal="1.0",
         credits=[{"amount": "2.00", "type": "credit_balance_transaction"}],
     )
-    AutoTopUpConfig.objects.create(
-        account=account, amount=Decimal(50), threshold=Decimal(20), synced_at=now
-    )
+    AutoTopUpConfig.objects.create(account=account, amount=Decimal(50), threshold=Decimal(20), synced_at=now)
     SpendingLimit.objects.create(
         account=account,
         enabled=True,

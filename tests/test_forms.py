@@ -141,6 +141,6 @@ def test_usage_range_by_hour_is_capped_at_fourteen_days():
 
 def test_usage_range_ignores_nonsense_and_future_dates():
     form = UsageFilterForm({"window": "week", "start": "yesterday", "end": str(date(2999, 1, 1))})
-    window, first, last = form.range()
+    window, _, last = form.range()
     assert window == "day"
     assert last == timezone.localdate()

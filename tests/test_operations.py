@@ -14,7 +14,7 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.pages_fixtures import api_requests, cf, sandbox, sandbox_server, snapshot  # noqa: F401
+from tests.pages_fixtures import api_requests, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,11 @@ def test_topup_is_sent_once_and_recorded_pending_with_an_audit_entry(cf, account
     posts = api_requests(cf, "POST", "/topup")
     assert len(posts) == 1 and posts[0]["body"] == {"amount": 2500}
     entry = AuditEntry.objects.get()
-    assert (entry.actor, entry.action, entry.outcome) == (manager, AuditAction.TOPUP_CREATE, AuditOutcome.PENDING)
+    assert (entry.actor, entry.action, entry.outcome) == (
+        manager,
+        AuditAction.TOPUP_CREATE,
+        AuditOutcome.PENDING,
+    )
     assert entry.parameters["amount_cents"] == 2500
     assert entry.parameters["payment_intent_id"] == topup.payment_intent_id
     assert entry.ip_address == "10.0.0.1"
@@ -121,7 +125,9 @@ def test_spending_limit_set_and_remove(cf, account, manager):
 def test_spending_limit_before_first_topup_is_refused_and_nothing_recorded(cf, account, manager):
     cf.put_account(account.cloudflare_id, first_topup_success=False)
     with pytest.raises(operations.OperationError) as raised:
-        operations.set_spending_limit(account, manager, amount_cents=10000, duration="daily", strategy="fixed")
+        operations.set_spending_limit(
+            account, manager, amount_cents=10000, duration="daily", strategy="fixed"
+        )
     assert "Cloudflare said" in raised.value.message
     assert not SpendingLimit.objects.filter(account=account).exists()
     assert AuditEntry.objects.get().outcome == AuditOutcome.FAILED

@@ -140,6 +140,8 @@ def test_only_superusers_edit_portal_wide_defaults(client, account, manager, sup
     assert client.post(url, RULE_POST).status_code == 404
 
     login(client, superuser)
+    assert client.get(reverse("alert_defaults")).status_code == 200
+    assert client.get(reverse("alert_default_edit", args=["stale_data"])).status_code == 200
     assert client.post(url, RULE_POST).status_code == 302
     assert AlertRule.objects.get(account=None, kind="low_balance").threshold == 25
 

@@ -70,7 +70,9 @@ def _accounts(count: int, user) -> None:
         account = Account.objects.create(cloudflare_id=uuid.uuid4().hex, name=f"Account {number}")
         AccountAccess.objects.create(user=user, account=account, role=Role.MANAGER)
         snapshot(account, f"{number}.50")
-        AlertEvent.objects.create(account=account, kind="low_balance", headline="low", opened_at=timezone.now())
+        AlertEvent.objects.create(
+            account=account, kind="low_balance", headline="low", opened_at=timezone.now()
+        )
 
 
 @pytest.mark.parametrize("count", [2, 20])
@@ -103,7 +105,7 @@ def test_account_page_shows_charts_cards_and_recent_topups(client, manager, acco
     html = page(client, manager, "account", account.cloudflare_id)
     assert html.count('<svg class="chart"') == 2
     assert "Upcoming invoice" in html and "$12.40" in html
-    assert "visa •••• 4242" in html
+    assert "Visa •••• 4242" in html
     assert "Refresh now" in html and "Top up" in html
     assert "No top-ups from this portal yet" in html
 
@@ -179,7 +181,11 @@ def test_topups_page_lists_topups(client, viewer, account, manager):
     from billing.models import TopUp
 
     TopUp.objects.create(
-        account=account, amount_cents=5000, fee_cents=250, status="completed", requested_at=timezone.now(),
+        account=account,
+        amount_cents=5000,
+        fee_cents=250,
+        status="completed",
+        requested_at=timezone.now(),
         requested_by=manager,
     )
     html = page(client, viewer, "topups", account.cloudflare_id)
@@ -189,8 +195,12 @@ def test_topups_page_lists_topups(client, viewer, account, manager):
 def test_audit_log_is_filterable(client, admin_user, account, manager):
     for action in ("topup.create", "auto_topup.set"):
         AuditEntry.objects.create(
-            actor=manager, actor_name=manager.username, account=account,
-            account_cloudflare_id=account.cloudflare_id, action=action, outcome="succeeded",
+            actor=manager,
+            actor_name=manager.username,
+            account=account,
+            account_cloudflare_id=account.cloudflare_id,
+            action=action,
+            outcome="succeeded",
             parameters={"amount_cents": 1000},
         )
     html = page(client, admin_user, "audit")

@@ -64,9 +64,11 @@ def ago(moment: datetime | None) -> str:
 
 @register.filter
 def days(value: Decimal | float | None) -> str:
-    """A runway: "31 days", "1 day", "0 days"; "–" when unknown (no spend, or no data)."""
+    """A runway: "31 days", "1 day", "under 1 day", "0 days"; "–" when unknown (no spend, or no data)."""
     if value is None:
         return "–"
+    if 0 < value < 1:
+        return "under 1 day"
     whole = int(Decimal(value).to_integral_value(rounding="ROUND_FLOOR"))
     whole = max(whole, 0)
     if whole > 999:
@@ -98,3 +100,18 @@ def stale_class(figures) -> str:
 def per_window(duration: str) -> str:
     """ "/day", "/week", "/month" for a spending-limit duration."""
     return {"daily": "/day", "weekly": "/week", "monthly": "/month"}.get(duration or "", "")
+
+
+@register.filter
+def strategy_label(strategy: str) -> str:
+    """ "fixed window" / "sliding window" for a spending-limit strategy."""
+    from billing.models import LimitStrategy
+
+    return LimitStrategy(strategy).label.lower() if strategy in LimitStrategy.values else strategy
+
+
+@register.filter
+def duration_label(duration: str) -> str:
+    from billing.models import LimitDuration
+
+    return LimitDuration(duration).label if duration in LimitDuration.values else duration

@@ -13,6 +13,11 @@ from billing.permissions import get_account_for
 from billing.views.account import usage_buckets
 from billing.views.common import account_context
 
+# Usage is stored to six places (fractions of a cent); the export keeps all of them.
+MICRO = Decimal("0.000001")
+# The usage chart spans the page: a wider drawing keeps its labels at the size of the half-width charts.
+FULL_WIDTH = 1200
+
 
 def _bounds(window: str, first, last) -> tuple[datetime, datetime]:
     """The instants a range of days covers: UTC days for day buckets (Cloudflare cuts days in UTC),
@@ -41,7 +46,9 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         first=first,
         last=last,
         buckets=buckets,
-        chart=charts.bar_chart(buckets, title=f"{title}, {first:%b %d} – {last:%b %d}", hourly=hourly),
+        chart=charts.bar_chart(
+            buckets, title=f"{title}, {first:%b %d} – {last:%b %d}", hourly=hourly, width=FULL_WIDTH
+        ),
         total=sum((bucket.value for bucket in buckets), start=Decimal(0)),
         hourly=hourly,
         csv_query=_with_format(request, "csv"),
@@ -69,7 +76,7 @@ def _csv(account, window: str, buckets: list[charts.Bar]) -> HttpResponse:
                 bucket.start.astimezone(UTC).isoformat(),
                 timezone.localtime(bucket.start).isoformat(),
                 window,
-                f"{bucket.value:f}",
+                f"{bucket.value.quantize(MICRO)}",
                 "yes" if bucket.partial else "no",
             ]
         )

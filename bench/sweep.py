@@ -1,0 +1,198 @@
+"""Sync benchmark: a full balance sweep of N accounts against the sandbox with injected latency, by 1, 2 and
+4 Celery workers on Redis.
+
+    python -m bench.sweep --database-url URL --out result.json [--accounts 1000] [--workers 1,2,4]
+
+Each run gets a fresh sandbox (so its 1,200-per-5-minutes limit starts from zero), a fresh token (so the
+portal's Redis budget key is new), its own queue, and the sweep database brought back to the same steady state
+(spending limits fetched evenly over the last hour). The sweep is started the way beat starts it: one
+`billing.tasks.sync_balances` message, which fans out `sync_chunk` tasks to the same queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    DEFAULT_REDIS_URL,
+    PYTHON,
+    ROOT,
+    Sandbox,
+    bench_env,
+    children_of,
+    db_kind,
+    proc_status_kb,
+    run_python,
+    stop_process,
+)
+
+RATE_LIMIT = 1200
+RATE_PERIOD = 300
+TARGET_SECONDS = 30
+
+
+def _prepare_sandbox(sandbox: Sandbox, cloudflare_ids: list[str], latency_ms: int) -> None:
+    def put(cloudflare_id: str) -> None:
+        sandbox.call("PUT", f"accounts/{cloudflare_id}", {
+            "name": f"Sweep {cloudflare_id[-4:]}", "balance": 50_000, "usage_per_hour": 1,
+            "payment_method": {"brand": "visa", "last4": "4242"},
+        })  # fmt: skip
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, cloudflare_ids))
+    # Every API request waits this long before it is answered, until the sandbox stops.
+    sandbox.call("POST", "faults", {"latency_ms": latency_ms, "count": None})
+
+
+def _start_workers(count: int, queue: str, env: dict, app) -> list[subprocess.Popen]:
+    workers = []
+    for n in range(count):
+        command = [PYTHON, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--concurrency", "1",
+                   "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                   "-n", f"{queue}-{n}@%h"]  # fmt: skip
+        # The start-up banner goes to stdout; warnings and errors still reach stderr.
+        workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
+    names = {f"{queue}-{n}@{os.uname().nodename}" for n in range(count)}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        answered = {name for reply in app.control.ping(destination=list(names), timeout=0.5) for name in reply}
+        if answered >= names:
+            return workers
+        for process in workers:
+            if process.poll() is not None:
+                raise RuntimeError(f"a celery worker exited with {process.returncode}")
+    raise RuntimeError("celery workers did not start within 90 s")
+
+
+def _max_in_window(times: list[float], period: float) -> int:
+    """The most requests inside any `period`-second window (sliding, as Cloudflare counts them)."""
+    times = sorted(times)
+    best = low = 0
+    for high, moment in enumerate(times):
+        while moment - times[low] >= period:
+            low += 1
+        best = max(best, high - low + 1)
+    return best
+
+
+def one_run(workers: int, accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float) -> dict:
+    from celery import Celery
+    from django.db.models import Max, Q
+    from django.utils import timezone
+
+    from bench.seed import reset_spending_limit_ages
+    from billing.models import Account, SyncRun
+
+    token = f"bench-sweep-{uuid.uuid4().hex}"
+    queue = f"bench-sweep-{uuid.uuid4().hex[:8]}"
+    sandbox = Sandbox(token=token, rate_limit=f"{RATE_LIMIT}/{RATE_PERIOD}")
+    processes: list[subprocess.Popen] = []
+    app = Celery("bench-sweep", broker=redis_url)
+    try:
+        ids = list(Account.objects.filter(is_active=True).order_by("pk").values_list("cloudflare_id", flat=True))
+        _prepare_sandbox(sandbox, ids, latency_ms)
+        reset_spending_limit_ages()
+        env = bench_env(database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url,
+                        CLOUDFLARE_API_TOKEN=token)  # fmt: skip
+        processes = _start_workers(workers, queue, env, app)
+        mark = timezone.now()
+        started = time.time()
+        app.send_task("billing.tasks.sync_balances", queue=queue)
+        ours = SyncRun.objects.filter(started_at__gte=mark, job__in=["balance", "spending_limit"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            finished = ours.filter(job="balance").exclude(outcome="running").count()
+            if finished >= len(ids) and not ours.filter(outcome="running").exists():
+                break
+            time.sleep(0.1)
+        timed_out = time.monotonic() >= deadline
+        last = ours.aggregate(last=Max("finished_at"))["last"]
+        wall = (last.timestamp() - started) if last else float("nan")
+        memory = []
+        for process in processes:
+            memory.append({
+                "main_mb": round((proc_status_kb(process.pid, "VmHWM") or 0) / 1024, 1),
+                "pool_mb": [round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1) for pid in children_of(process.pid)],
+            })  # fmt: skip
+        log = sandbox.requests()
+        api = [entry for entry in log if entry["path"].startswith("/client/v4/")]
+        balance_calls = sum(1 for e in api if e["path"].endswith("/credit-balance"))
+        limit_calls = sum(1 for e in api if "spending-limit" in e["path"] or "spending_limit" in e["path"])
+        statuses: dict[str, int] = {}
+        for entry in api:
+            statuses[str(entry["status"])] = statuses.get(str(entry["status"]), 0) + 1
+        by_outcome = {
+            outcome: ours.filter(outcome=outcome).count() for outcome in ("succeeded", "failed", "running")
+        }
+        budget_refusals = ours.filter(Q(error__icontains="budget")).count()
+        result = {
+            "workers": workers,
+            "accounts": len(ids),
+            "latency_ms": latency_ms,
+            "wall_s": round(wall, 2),
+            "timed_out": timed_out,
+            "api_calls": len(api),
+            "balance_calls": balance_calls,
+            "spending_limit_calls": limit_calls,
+            "minimum_calls": len(ids),
+            "statuses": statuses,
+            "http_429": statuses.get("429", 0),
+            "max_per_300s": _max_in_window([e["time"] for e in api], RATE_PERIOD),
+            "budget_held": statuses.get("429", 0) == 0 and _max_in_window([e["time"] for e in api], RATE_PERIOD)
+            <= RATE_LIMIT,
+            "runs": by_outcome,
+            "budget_refusals": budget_refusals,
+            "errors": list(ours.exclude(error="").values_list("error", flat=True).distinct()[:5]),
+            "worker_memory": memory,
+        }
+        print(f"  {workers} worker(s): {result['wall_s']:.1f} s, {len(api)} calls (minimum {len(ids)}), "
+              f"max {result['max_per_300s']}/300 s, 429: {result['http_429']}, runs {by_outcome}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return result
+    finally:
+        for process in processes:
+            stop_process(process)
+        sandbox.stop()
+        app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sweep")
+    parser.add_argument("--database-url", required=True, help="the sweep's own database (it is re-seeded)")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--timeout", type=float, default=240)
+    args = parser.parse_args(argv)
+
+    seed_out = Path(args.out).with_suffix(".seed.json")
+    run_python(["-m", "bench.seed", "--sweep", "--database-url", args.database_url,
+                "--accounts", str(args.accounts), "--out", str(seed_out)], env=bench_env(args.database_url))  # fmt: skip
+    os.environ.update(bench_env(args.database_url, args.redis_url))
+    import django
+
+    django.setup()
+    result = {"database": db_kind(args.database_url), "seed": json.loads(seed_out.read_text()), "runs": []}
+    for workers in [int(w) for w in args.workers.split(",") if w]:
+        result["runs"].append(
+            one_run(workers, args.accounts, args.latency_ms, args.database_url, args.redis_url, args.timeout)
+        )
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
