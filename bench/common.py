@@ -140,8 +140,19 @@ class Sandbox:
         self.root_url = f"http://127.0.0.1:{self.port}"
         self.base_url = self.root_url + "/client/v4"
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "cloudflare_sandbox", "--port", str(self.port), "--seed", "empty",
-             "--token", token, "--rate-limit", rate_limit],  # fmt: skip
+            [
+                PYTHON,
+                "-m",
+                "cloudflare_sandbox",
+                "--port",
+                str(self.port),
+                "--seed",
+                "empty",
+                "--token",
+                token,
+                "--rate-limit",
+                rate_limit,
+            ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
@@ -151,7 +162,8 @@ class Sandbox:
 
     def call(self, method: str, path: str, body: object = None) -> object:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.root_url + "/__sandbox__/" + path, data=data, method=method)
+        url = self.root_url + "/__sandbox__/" + path
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback URL we built
         request.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback URL we built
             return json.loads(response.read())
@@ -188,5 +200,5 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    rank = max(1, -(-int(round(fraction * 1000)) * len(ordered) // 1000))
+    rank = max(1, -(-round(fraction * 1000) * len(ordered) // 1000))
     return ordered[min(rank, len(ordered)) - 1]

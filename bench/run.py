@@ -48,7 +48,9 @@ def _load() -> str:
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -62,7 +64,9 @@ def machine() -> dict:
             cpu = line.split(":", 1)[1].strip()
             break
     memory_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
     )
     versions = {}
     import sqlite3
@@ -73,13 +77,13 @@ def machine() -> dict:
 
         with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=3) as conn:
             versions["postgresql"] = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal: PostgreSQL may simply not be wanted
+    except Exception as exc:  # reported, not fatal: PostgreSQL may simply not be wanted
         versions["postgresql"] = f"unavailable ({type(exc).__name__})"
     try:
         import redis
 
         redis_version = redis.Redis.from_url(DEFAULT_REDIS_URL).info("server")["redis_version"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         redis_version = f"unavailable ({type(exc).__name__})"
     return {
         "cores": os.cpu_count(),
@@ -96,19 +100,31 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--databases", default="sqlite,postgresql", help="comma separated: sqlite, postgresql")
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma separated: sqlite, postgresql"
+    )
     parser.add_argument("--accounts", type=int, default=200, help="accounts of the page benchmark")
     parser.add_argument("--sweep-accounts", type=int, default=1000)
     parser.add_argument("--sweep-workers", default="1,2,4")
     parser.add_argument("--latency-ms", type=int, default=100, help="latency injected into every API request")
     parser.add_argument("--repeat", type=int, default=40, help="timed in-process requests per page")
-    parser.add_argument("--http-requests", type=int, default=360, help="gunicorn requests per concurrency level")
+    parser.add_argument(
+        "--http-requests", type=int, default=360, help="gunicorn requests per concurrency level"
+    )
     parser.add_argument("--http-clients", default="2,8", help="gunicorn concurrency levels")
-    parser.add_argument("--reuse-seed", action="store_true",
-                        help="keep the page database of the previous run (its seeding figures are reused)")  # fmt: skip
+    parser.add_argument(
+        "--reuse-seed",
+        action="store_true",
+        help="keep the page database of the previous run (its seeding figures are reused)",
+    )
     parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--profile", action="store_true", help="save a profile and query log of every page")
+    parser.add_argument(
+        "--with-proposals",
+        action="store_true",
+        help="measure the pages again with bench/proposals.py patched in (before/after)",
+    )
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
 
@@ -133,22 +149,63 @@ def main(argv: list[str] | None = None) -> int:
             seed_file = VAR / f"seed-{db}.json"
             if not (args.reuse_seed and seed_file.exists()):
                 entry["load"]["seed"] = _load()
-                run_python(["-m", "bench.seed", "--database-url", pages_url, "--accounts", str(args.accounts),
-                            "--out", str(seed_file)], env=bench_env(pages_url))  # fmt: skip
+                run_python(
+                    [
+                        "-m",
+                        "bench.seed",
+                        "--database-url",
+                        pages_url,
+                        "--accounts",
+                        str(args.accounts),
+                        "--out",
+                        str(seed_file),
+                    ],
+                    env=bench_env(pages_url),
+                )
             entry["seed"] = json.loads(seed_file.read_text())
             entry["load"]["pages"] = _load()
             pages_file = VAR / f"pages-{db}.json"
-            command = ["-m", "bench.pages", "--database-url", pages_url, "--out", str(pages_file),
-                       "--repeat", str(args.repeat), "--http-requests", str(args.http_requests),
-                       "--http-clients", args.http_clients]  # fmt: skip
+            command = [
+                "-m",
+                "bench.pages",
+                "--database-url",
+                pages_url,
+                "--out",
+                str(pages_file),
+                "--repeat",
+                str(args.repeat),
+                "--http-requests",
+                str(args.http_requests),
+                "--http-clients",
+                args.http_clients,
+            ]
             run_python(command + (["--profile"] if args.profile else []), env=bench_env(pages_url))
             entry["pages"] = json.loads(pages_file.read_text())
+            if args.with_proposals:
+                after_file = VAR / f"pages-{db}-after.json"
+                command[command.index(str(pages_file))] = str(after_file)
+                run_python([*command, "--proposals", "--http-clients", "2"], env=bench_env(pages_url))
+                entry["pages_after"] = json.loads(after_file.read_text())
         if not args.skip_sweep:
             entry["load"]["sweep"] = _load()
             sweep_file = VAR / f"sweep-{db}.json"
-            run_python(["-m", "bench.sweep", "--database-url", sweep_url, "--out", str(sweep_file),
-                        "--accounts", str(args.sweep_accounts), "--workers", args.sweep_workers,
-                        "--latency-ms", str(args.latency_ms)], env=bench_env(sweep_url))  # fmt: skip
+            run_python(
+                [
+                    "-m",
+                    "bench.sweep",
+                    "--database-url",
+                    sweep_url,
+                    "--out",
+                    str(sweep_file),
+                    "--accounts",
+                    str(args.sweep_accounts),
+                    "--workers",
+                    args.sweep_workers,
+                    "--latency-ms",
+                    str(args.latency_ms),
+                ],
+                env=bench_env(sweep_url),
+            )
             entry["sweep"] = json.loads(sweep_file.read_text())
     results["load_end"] = _load()
     results["total_seconds"] = round(time.perf_counter() - started, 1)

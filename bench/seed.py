@@ -37,8 +37,32 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 TEN = 10
 # Share of traffic per hour of the day, in percent (quiet nights, busy working hours).
-HOUR_SHAPE = [40, 35, 30, 30, 30, 35, 45, 60, 85, 110, 130, 140, 140, 135, 140, 145, 140, 130, 110, 90, 75, 65,
-              55, 45]  # fmt: skip
+HOUR_SHAPE = [
+    40,
+    35,
+    30,
+    30,
+    30,
+    35,
+    45,
+    60,
+    85,
+    110,
+    130,
+    140,
+    140,
+    135,
+    140,
+    145,
+    140,
+    130,
+    110,
+    90,
+    75,
+    65,
+    55,
+    45,
+]
 
 
 def account_cloudflare_id(index: int, sweep: bool = False) -> str:
@@ -69,12 +93,12 @@ class Loader:
                 cursor.execute("PRAGMA temp_store=MEMORY")
 
     def when(self, moment: datetime) -> str:
-        """A UTC instant as the column text each backend stores (naive UTC text on SQLite, as Django writes)."""
+        """A UTC instant as the column text each backend stores (naive UTC on SQLite, as Django writes)."""
         text = moment.replace(tzinfo=None).isoformat(" ")
         return text if self.vendor == "sqlite" else text + "+00:00"
 
     def grid(self, first: datetime, step: timedelta, count: int) -> list[str]:
-        """`count` instants `step` apart from `first`, as column text (computed once, shared by every account)."""
+        """`count` instants `step` apart from `first`, as column text (computed once for every account)."""
         suffix = "" if self.vendor == "sqlite" else "+00:00"
         base = first.replace(tzinfo=None)
         return [(base + k * step).isoformat(" ") + suffix for k in range(count)]
@@ -84,7 +108,8 @@ class Loader:
         with self.connection.cursor() as cursor:
             if self.vendor == "sqlite":
                 cursor.execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                    "SELECT name, sql FROM sqlite_master"
+                    " WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
                     [table],
                 )
             else:
@@ -104,6 +129,9 @@ class Loader:
                 cursor.execute(f'DROP INDEX "{name}"')
         count = self._insert(table, columns, rows)
         with self.connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                # Django's foreign keys are deferred: check them now, or PostgreSQL refuses CREATE INDEX.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for _, create in indexes:
                 cursor.execute(create)
         return count
@@ -114,7 +142,8 @@ class Loader:
         self.connection.ensure_connection()
         raw = self.connection.connection
         if self.vendor == "sqlite":
-            sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+            # Table and column names come from the models, never from input.
+            sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608
             batch: list[tuple] = []
             for row in rows:
                 batch.append(row)
@@ -186,24 +215,34 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
         hourly.append(series)
 
     starts = loader.grid(first_hour, HOUR, hours + 1)
-    synced_at = [min(t, loader.when(now)) for t in loader.grid(first_hour + HOUR + timedelta(minutes=3), HOUR, hours)]
+    synced_at = [
+        min(t, loader.when(now)) for t in loader.grid(first_hour + HOUR + timedelta(minutes=3), HOUR, hours)
+    ]
     hour_ids = [f"h{int((first_hour + h * HOUR).timestamp())}" for h in range(hours)]
     days = -(-hours // 24)
     day_starts = loader.grid(first_hour, DAY, days + 1)
-    day_synced = [min(t, loader.when(now)) for t in loader.grid(first_hour + DAY + timedelta(minutes=5), DAY, days)]
+    day_synced = [
+        min(t, loader.when(now)) for t in loader.grid(first_hour + DAY + timedelta(minutes=5), DAY, days)
+    ]
     day_ids = [f"d{int((first_hour + d * DAY).timestamp())}" for d in range(days)]
 
+    # Rows go in as sync writes them, hour after hour across every account, so that each account's history
+    # is spread over the table as in a real database (not stored together, which would flatter range scans).
     def usage_rows():
-        for pk, series in zip(ids, hourly, strict=True):
-            for h, value in enumerate(series):
-                yield (pk, "hour", starts[h], starts[h + 1], hour_ids[h], micro_text(value), synced_at[h])
-            for d in range(days):
-                total = sum(series[d * 24 : d * 24 + 24])
-                yield (pk, "day", day_starts[d], day_starts[d + 1], day_ids[d], micro_text(total), day_synced[d])
+        for h in range(hours):
+            for pk, series in zip(ids, hourly, strict=True):
+                yield (pk, "hour", starts[h], starts[h + 1], hour_ids[h], micro_text(series[h]), synced_at[h])
+            if h % 24 == 23 or h == hours - 1:
+                d = h // 24
+                for pk, series in zip(ids, hourly, strict=True):
+                    total = micro_text(sum(series[d * 24 : d * 24 + 24]))
+                    yield (pk, "day", day_starts[d], day_starts[d + 1], day_ids[d], total, day_synced[d])
 
     with _timer("usage rows", timings), transaction.atomic():
         counts["usage_records"] = loader.load(
-            m.UsageRecord, ["account_id", "window", "start", "end", "summary_id", "value", "synced_at"], usage_rows()
+            m.UsageRecord,
+            ["account_id", "window", "start", "end", "summary_id", "value", "synced_at"],
+            usage_rows(),
         )
 
     # Balance snapshots every 5 minutes: usage drains the balance, auto top-ups and manual top-ups refill it.
@@ -220,57 +259,108 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
     step_hour = [(minute0 + 5 * k) // 60 for k in range(steps)]
 
     def snapshot_rows():
-        for pk, p, series in zip(ids, profiles, hourly, strict=True):
-            balance = p["opening"]
+        balances = [p["opening"] for p in profiles]
+        fixed = []
+        for p in profiles:
             auto = p["auto"]
-            amount_text = micro_text(auto[0]) if auto else None
-            threshold_text = micro_text(auto[1]) if auto else None
-            last4 = f"{4000 + p['index']:04d}"[-4:]
-            every = p["manual_every"]
-            for step in range(steps):
-                h = step_hour[step]
+            fixed.append(
+                (
+                    micro_text(auto[0]) if auto else None,
+                    micro_text(auto[1]) if auto else None,
+                    f"{4000 + p['index']:04d}"[-4:],
+                )
+            )
+        for step in range(steps):
+            h = step_hour[step]
+            moment = None
+            for n, (pk, p, series) in enumerate(zip(ids, profiles, hourly, strict=True)):
+                balance = balances[n]
                 if 0 <= h < hours:
                     balance -= series[h] // 12
+                auto, every = p["auto"], p["manual_every"]
                 if auto and balance < auto[1]:
                     balance += auto[0]
-                    auto_charges.append((pk, snap_first + step * timedelta(minutes=5), auto[0]))
+                    moment = moment or snap_first + step * timedelta(minutes=5)
+                    auto_charges.append((pk, moment, auto[0]))
                 elif every and step % every == every // 2:
                     balance += p["manual_amount"]
-                    topups.append(_topup(m, pk, snap_first + step * timedelta(minutes=5), p["manual_amount"]))
-                yield (pk, taken_at[step], micro_text(balance), True, "visa", last4, True, amount_text,
-                       threshold_text, "", "", None)  # fmt: skip
-            final_balance[pk] = balance
+                    moment = moment or snap_first + step * timedelta(minutes=5)
+                    topups.append(_topup(m, pk, moment, p["manual_amount"]))
+                balances[n] = balance
+                amount_text, threshold_text, last4 = fixed[n]
+                yield (
+                    pk,
+                    taken_at[step],
+                    micro_text(balance),
+                    True,
+                    "visa",
+                    last4,
+                    True,
+                    amount_text,
+                    threshold_text,
+                    "",
+                    "",
+                    None,
+                )
+        final_balance.update(zip(ids, balances, strict=True))
 
     with _timer("balance snapshots", timings), transaction.atomic():
         counts["balance_snapshots"] = loader.load(
             m.BalanceSnapshot,
-            ["account_id", "taken_at", "balance", "has_default_payment_method", "payment_method_brand",
-             "payment_method_last4", "first_topup_success", "auto_topup_amount", "auto_topup_threshold",
-             "auto_topup_error", "auto_topup_disabled_reason", "auto_topup_last_failed_at"],  # fmt: skip
+            [
+                "account_id",
+                "taken_at",
+                "balance",
+                "has_default_payment_method",
+                "payment_method_brand",
+                "payment_method_last4",
+                "first_topup_success",
+                "auto_topup_amount",
+                "auto_topup_threshold",
+                "auto_topup_error",
+                "auto_topup_disabled_reason",
+                "auto_topup_last_failed_at",
+            ],
             snapshot_rows(),
         )
 
     # Sync runs as beat leaves them over the retention period.
-    jobs = [("balance", timedelta(minutes=5), 1), ("usage", HOUR, 2), ("spending_limit", HOUR, 1),
-            ("invoices", timedelta(hours=6), 3)]  # fmt: skip
+    jobs = [
+        ("balance", timedelta(minutes=5), 1),
+        ("usage", HOUR, 2),
+        ("spending_limit", HOUR, 1),
+        ("invoices", timedelta(hours=6), 3),
+    ]
     run_first = now - timedelta(days=sync_run_days)
 
     grids = []
     for job, every, calls in jobs:
         count = int((now - run_first) / every)
         first = now - timedelta(seconds=60) - (count - 1) * every
-        grids.append((job, calls, loader.grid(first, every, count),
-                      loader.grid(first + timedelta(milliseconds=180), every, count)))  # fmt: skip
+        grids.append(
+            (
+                job,
+                calls,
+                loader.grid(first, every, count),
+                loader.grid(first + timedelta(milliseconds=180), every, count),
+            )
+        )
+
+    events = sorted(
+        (start, end, job, calls)
+        for job, calls, started, finished in grids
+        for start, end in zip(started, finished, strict=True)
+    )
 
     def sync_run_rows():
-        for pk in ids:
-            for job, calls, started, finished in grids:
-                for start, end in zip(started, finished, strict=True):
-                    yield (job, pk, start, end, "succeeded", "", calls)
+        for start, end, job, calls in events:
+            for pk in ids:
+                yield (job, pk, start, end, "succeeded", "", calls)
 
     with _timer("sync runs", timings), transaction.atomic():
         counts["sync_runs"] = loader.load(
-            m.SyncRun, ["job", "account_id", "started_at", "finished_at", "outcome", "error", "api_calls"],
+            m.SyncRun,
+            ["job", "account_id", "started_at", "finished_at", "outcome", "error", "api_calls"],
             sync_run_rows(),
         )
 
@@ -287,8 +377,13 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
         counts["people"] = 3
 
     _analyze(loader)
-    return {"counts": counts, "timings": timings, "rows": loader.rows,
-            "sample_account": account_cloudflare_id(0), "now": now.isoformat()}  # fmt: skip
+    return {
+        "counts": counts,
+        "timings": timings,
+        "rows": loader.rows,
+        "sample_account": account_cloudflare_id(0),
+        "now": now.isoformat(),
+    }
 
 
 TEAM_WORDS = ["Prod", "Staging", "Labs", "Research", "Search", "Support", "Agents", "Mobile", "Data", "Edge"]
@@ -323,10 +418,17 @@ def _profile(rng: random.Random, index: int) -> dict:
 def _topup(m, pk: int, at: datetime, amount_micro: int):
     cents = amount_micro // 10_000
     return m.TopUp(
-        account_id=pk, intent_key=uuid.uuid4(), amount_cents=cents, fee_cents=cents * 5 // 100,
-        payment_intent_id=f"pi_bench{uuid.uuid4().hex[:20]}", status=m.TopUpStatus.COMPLETED, card_brand="visa",
-        card_last4="4242", requested_at=at - timedelta(seconds=20), completed_at=at,
-    )  # fmt: skip
+        account_id=pk,
+        intent_key=uuid.uuid4(),
+        amount_cents=cents,
+        fee_cents=cents * 5 // 100,
+        payment_intent_id=f"pi_bench{uuid.uuid4().hex[:20]}",
+        status=m.TopUpStatus.COMPLETED,
+        card_brand="visa",
+        card_last4="4242",
+        requested_at=at - timedelta(seconds=20),
+        completed_at=at,
+    )
 
 
 def _seed_small_tables(m, rng, ids, profiles, now, auto_charges, topups, final_balance) -> dict[str, int]:
@@ -337,44 +439,100 @@ def _seed_small_tables(m, rng, ids, profiles, now, auto_charges, topups, final_b
 
     invoices = []
     for pk, at, amount in auto_charges:
-        invoices.append(m.Invoice(
-            account_id=pk, invoice_id=f"in_auto_{pk}_{int(at.timestamp())}", invoice_type=m.InvoiceType.AUTO,
-            amount_due=dollars(amount), amount_paid=dollars(amount), amount_remaining=Decimal(0), created=at,
-            description="Auto top-up", status="paid", created_by="auto_topup", synced_at=now,
-        ))  # fmt: skip
+        invoices.append(
+            m.Invoice(
+                account_id=pk,
+                invoice_id=f"in_auto_{pk}_{int(at.timestamp())}",
+                invoice_type=m.InvoiceType.AUTO,
+                amount_due=dollars(amount),
+                amount_paid=dollars(amount),
+                amount_remaining=Decimal(0),
+                created=at,
+                description="Auto top-up",
+                status="paid",
+                created_by="auto_topup",
+                synced_at=now,
+            )
+        )
     for topup in topups:
         amount = Decimal(topup.amount_cents) / 100
-        invoices.append(m.Invoice(
-            account_id=topup.account_id, invoice_id=f"in_{topup.payment_intent_id}", invoice_type=m.InvoiceType.MANUAL,
-            amount_due=amount, amount_paid=amount, amount_remaining=Decimal(0), created=topup.completed_at,
-            description="Credit top-up", status="paid", created_by="dashboard", synced_at=now,
-        ))  # fmt: skip
+        invoices.append(
+            m.Invoice(
+                account_id=topup.account_id,
+                invoice_id=f"in_{topup.payment_intent_id}",
+                invoice_type=m.InvoiceType.MANUAL,
+                amount_due=amount,
+                amount_paid=amount,
+                amount_remaining=Decimal(0),
+                created=topup.completed_at,
+                description="Credit top-up",
+                status="paid",
+                created_by="dashboard",
+                synced_at=now,
+            )
+        )
     m.Invoice.objects.bulk_create(invoices, batch_size=2000)
     m.TopUp.objects.bulk_create(topups, batch_size=2000)
 
     configs, limits, previews, lines, events = [], [], [], [], []
     for pk, p in zip(ids, profiles, strict=True):
         if p["auto"]:
-            configs.append(m.AutoTopUpConfig(account_id=pk, amount=dollars(p["auto"][0]),
-                                             threshold=dollars(p["auto"][1]), synced_at=now))  # fmt: skip
+            configs.append(
+                m.AutoTopUpConfig(
+                    account_id=pk,
+                    amount=dollars(p["auto"][0]),
+                    threshold=dollars(p["auto"][1]),
+                    synced_at=now,
+                )
+            )
         if p["limit"]:
             duration, strategy, amount = p["limit"]
-            limits.append(m.SpendingLimit(account_id=pk, enabled=True, amount=dollars(amount), duration=duration,
-                                          strategy=strategy, synced_at=now - timedelta(minutes=pk % 55)))  # fmt: skip
+            limits.append(
+                m.SpendingLimit(
+                    account_id=pk,
+                    enabled=True,
+                    amount=dollars(amount),
+                    duration=duration,
+                    strategy=strategy,
+                    synced_at=now - timedelta(minutes=pk % 55),
+                )
+            )
         else:
             limits.append(m.SpendingLimit(account_id=pk, enabled=False, synced_at=now))
         due = dollars(p["rate"] * 24 * 20)
-        previews.append(m.InvoicePreview(account_id=pk, preview_id=f"upcoming_{pk}", amount_due=due,
-                                         amount_paid=Decimal(0), amount_remaining=due, status="draft",
-                                         period_start=now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
-                                         period_end=now + timedelta(days=10), synced_at=now))  # fmt: skip
+        previews.append(
+            m.InvoicePreview(
+                account_id=pk,
+                preview_id=f"upcoming_{pk}",
+                amount_due=due,
+                amount_paid=Decimal(0),
+                amount_remaining=due,
+                status="draft",
+                period_start=now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                period_end=now + timedelta(days=10),
+                synced_at=now,
+            )
+        )
         if final_balance.get(pk, 0) < 10_000_000:
-            events.append(m.AlertEvent(account_id=pk, kind="low_balance", headline=f"Low balance on account {pk}",
-                                       opened_at=now - timedelta(hours=2)))  # fmt: skip
+            events.append(
+                m.AlertEvent(
+                    account_id=pk,
+                    kind="low_balance",
+                    headline=f"Low balance on account {pk}",
+                    opened_at=now - timedelta(hours=2),
+                )
+            )
         for back in (40, 20):
             opened = now - timedelta(days=back, hours=pk % 24)
-            events.append(m.AlertEvent(account_id=pk, kind="usage_spike", headline=f"Usage spike on {pk}",
-                                       opened_at=opened, resolved_at=opened + timedelta(hours=5)))  # fmt: skip
+            events.append(
+                m.AlertEvent(
+                    account_id=pk,
+                    kind="usage_spike",
+                    headline=f"Usage spike on {pk}",
+                    opened_at=opened,
+                    resolved_at=opened + timedelta(hours=5),
+                )
+            )
     m.AutoTopUpConfig.objects.bulk_create(configs)
     m.SpendingLimit.objects.bulk_create(limits)
     created = m.InvoicePreview.objects.bulk_create(previews)
@@ -382,12 +540,24 @@ def _seed_small_tables(m, rng, ids, profiles, now, auto_charges, topups, final_b
         created = list(m.InvoicePreview.objects.order_by("pk"))
     for preview in created:
         for position, text in enumerate(["AI Gateway usage", "Unified billing credits", "Tax"]):
-            lines.append(m.InvoicePreviewLine(preview=preview, position=position, amount=preview.amount_due / 3,
-                                              description=text, quantity=Decimal(1)))  # fmt: skip
+            lines.append(
+                m.InvoicePreviewLine(
+                    preview=preview,
+                    position=position,
+                    amount=preview.amount_due / 3,
+                    description=text,
+                    quantity=Decimal(1),
+                )
+            )
     m.InvoicePreviewLine.objects.bulk_create(lines)
     m.AlertEvent.objects.bulk_create(events)
-    return {"invoices": len(invoices), "topups": len(topups), "auto_topup_configs": len(configs),
-            "spending_limits": len(limits), "alert_events": len(events)}  # fmt: skip
+    return {
+        "invoices": len(invoices),
+        "topups": len(topups),
+        "auto_topup_configs": len(configs),
+        "spending_limits": len(limits),
+        "alert_events": len(events),
+    }
 
 
 def seed_sweep(accounts: int) -> dict:
@@ -400,20 +570,40 @@ def seed_sweep(accounts: int) -> dict:
     timings: dict[str, float] = {}
     with _timer("sweep accounts", timings), transaction.atomic():
         created = m.Account.objects.bulk_create(
-            [m.Account(cloudflare_id=account_cloudflare_id(i, sweep=True), name=f"Sweep {i:04d}")
-             for i in range(accounts)]  # fmt: skip
+            [
+                m.Account(cloudflare_id=account_cloudflare_id(i, sweep=True), name=f"Sweep {i:04d}")
+                for i in range(accounts)
+            ]
         )
-        ids = [a.pk for a in created] if all(a.pk for a in created) else list(
-            m.Account.objects.order_by("pk").values_list("pk", flat=True)
+        ids = (
+            [a.pk for a in created]
+            if all(a.pk for a in created)
+            else list(m.Account.objects.order_by("pk").values_list("pk", flat=True))
         )
         m.BalanceSnapshot.objects.bulk_create(
-            [m.BalanceSnapshot(account_id=pk, taken_at=now - timedelta(minutes=5), balance=500,
-                               has_default_payment_method=True) for pk in ids],  # fmt: skip
+            [
+                m.BalanceSnapshot(
+                    account_id=pk,
+                    taken_at=now - timedelta(minutes=5),
+                    balance=500,
+                    has_default_payment_method=True,
+                )
+                for pk in ids
+            ],
             batch_size=2000,
         )
         m.SyncRun.objects.bulk_create(
-            [m.SyncRun(job="balance", account_id=pk, started_at=now - timedelta(minutes=5),
-                       finished_at=now - timedelta(minutes=5), outcome="succeeded", api_calls=1) for pk in ids],  # fmt: skip
+            [
+                m.SyncRun(
+                    job="balance",
+                    account_id=pk,
+                    started_at=now - timedelta(minutes=5),
+                    finished_at=now - timedelta(minutes=5),
+                    outcome="succeeded",
+                    api_calls=1,
+                )
+                for pk in ids
+            ],
             batch_size=2000,
         )
         m.SpendingLimit.objects.bulk_create(
@@ -466,8 +656,10 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     call_command("migrate", verbosity=0)
     migrated = time.perf_counter()
-    print(f"seeding {db_kind(args.database_url)} ({'sweep' if args.sweep else 'pages'}, {accounts} accounts)",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"seeding {db_kind(args.database_url)} ({'sweep' if args.sweep else 'pages'}, {accounts} accounts)",
+        file=sys.stderr,
+    )
     if args.sweep:
         report = seed_sweep(accounts)
     else:
@@ -478,7 +670,10 @@ def main(argv: list[str] | None = None) -> int:
         migrate_seconds=round(migrated - started, 2),
         seed_seconds=round(time.perf_counter() - migrated, 2),
     )
-    print(f"  seeded in {report['seed_seconds']:.1f} s (+ {report['migrate_seconds']:.1f} s migrate)", file=sys.stderr)
+    print(
+        f"  seeded in {report['seed_seconds']:.1f} s (+ {report['migrate_seconds']:.1f} s migrate)",
+        file=sys.stderr,
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
     else:

@@ -44,10 +44,16 @@ TARGET_SECONDS = 30
 
 def _prepare_sandbox(sandbox: Sandbox, cloudflare_ids: list[str], latency_ms: int) -> None:
     def put(cloudflare_id: str) -> None:
-        sandbox.call("PUT", f"accounts/{cloudflare_id}", {
-            "name": f"Sweep {cloudflare_id[-4:]}", "balance": 50_000, "usage_per_hour": 1,
-            "payment_method": {"brand": "visa", "last4": "4242"},
-        })  # fmt: skip
+        sandbox.call(
+            "PUT",
+            f"accounts/{cloudflare_id}",
+            {
+                "name": f"Sweep {cloudflare_id[-4:]}",
+                "balance": 50_000,
+                "usage_per_hour": 1,
+                "payment_method": {"brand": "visa", "last4": "4242"},
+            },
+        )
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put, cloudflare_ids))
@@ -58,15 +64,33 @@ def _prepare_sandbox(sandbox: Sandbox, cloudflare_ids: list[str], latency_ms: in
 def _start_workers(count: int, queue: str, env: dict, app) -> list[subprocess.Popen]:
     workers = []
     for n in range(count):
-        command = [PYTHON, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--concurrency", "1",
-                   "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                   "-n", f"{queue}-{n}@%h"]  # fmt: skip
+        command = [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            queue,
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{queue}-{n}@%h",
+        ]
         # The start-up banner goes to stdout; warnings and errors still reach stderr.
         workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     names = {f"{queue}-{n}@{os.uname().nodename}" for n in range(count)}
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        answered = {name for reply in app.control.ping(destination=list(names), timeout=0.5) for name in reply}
+        answered = {
+            name for reply in app.control.ping(destination=list(names), timeout=0.5) for name in reply
+        }
         if answered >= names:
             return workers
         for process in workers:
@@ -86,7 +110,9 @@ def _max_in_window(times: list[float], period: float) -> int:
     return best
 
 
-def one_run(workers: int, accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float) -> dict:
+def one_run(
+    workers: int, accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float
+) -> dict:
     from celery import Celery
     from django.db.models import Max, Q
     from django.utils import timezone
@@ -100,11 +126,14 @@ def one_run(workers: int, accounts: int, latency_ms: int, database_url: str, red
     processes: list[subprocess.Popen] = []
     app = Celery("bench-sweep", broker=redis_url)
     try:
-        ids = list(Account.objects.filter(is_active=True).order_by("pk").values_list("cloudflare_id", flat=True))
+        ids = list(
+            Account.objects.filter(is_active=True).order_by("pk").values_list("cloudflare_id", flat=True)
+        )
         _prepare_sandbox(sandbox, ids, latency_ms)
         reset_spending_limit_ages()
-        env = bench_env(database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url,
-                        CLOUDFLARE_API_TOKEN=token)  # fmt: skip
+        env = bench_env(
+            database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url, CLOUDFLARE_API_TOKEN=token
+        )
         processes = _start_workers(workers, queue, env, app)
         mark = timezone.now()
         started = time.time()
@@ -121,10 +150,15 @@ def one_run(workers: int, accounts: int, latency_ms: int, database_url: str, red
         wall = (last.timestamp() - started) if last else float("nan")
         memory = []
         for process in processes:
-            memory.append({
-                "main_mb": round((proc_status_kb(process.pid, "VmHWM") or 0) / 1024, 1),
-                "pool_mb": [round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1) for pid in children_of(process.pid)],
-            })  # fmt: skip
+            memory.append(
+                {
+                    "main_mb": round((proc_status_kb(process.pid, "VmHWM") or 0) / 1024, 1),
+                    "pool_mb": [
+                        round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1)
+                        for pid in children_of(process.pid)
+                    ],
+                }
+            )
         log = sandbox.requests()
         api = [entry for entry in log if entry["path"].startswith("/client/v4/")]
         balance_calls = sum(1 for e in api if e["path"].endswith("/credit-balance"))
@@ -149,16 +183,19 @@ def one_run(workers: int, accounts: int, latency_ms: int, database_url: str, red
             "statuses": statuses,
             "http_429": statuses.get("429", 0),
             "max_per_300s": _max_in_window([e["time"] for e in api], RATE_PERIOD),
-            "budget_held": statuses.get("429", 0) == 0 and _max_in_window([e["time"] for e in api], RATE_PERIOD)
-            <= RATE_LIMIT,
+            "budget_held": statuses.get("429", 0) == 0
+            and _max_in_window([e["time"] for e in api], RATE_PERIOD) <= RATE_LIMIT,
             "runs": by_outcome,
             "budget_refusals": budget_refusals,
             "errors": list(ours.exclude(error="").values_list("error", flat=True).distinct()[:5]),
             "worker_memory": memory,
         }
-        print(f"  {workers} worker(s): {result['wall_s']:.1f} s, {len(api)} calls (minimum {len(ids)}), "
-              f"max {result['max_per_300s']}/300 s, 429: {result['http_429']}, runs {by_outcome}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"  {workers} worker(s): {result['wall_s']:.1f} s, {len(api)} calls (minimum {len(ids)}), "
+            f"max {result['max_per_300s']}/300 s, 429: {result['http_429']}, runs {by_outcome}",
+            file=sys.stderr,
+            flush=True,
+        )
         return result
     finally:
         for process in processes:
@@ -179,8 +216,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     seed_out = Path(args.out).with_suffix(".seed.json")
-    run_python(["-m", "bench.seed", "--sweep", "--database-url", args.database_url,
-                "--accounts", str(args.accounts), "--out", str(seed_out)], env=bench_env(args.database_url))  # fmt: skip
+    run_python(
+        [
+            "-m",
+            "bench.seed",
+            "--sweep",
+            "--database-url",
+            args.database_url,
+            "--accounts",
+            str(args.accounts),
+            "--out",
+            str(seed_out),
+        ],
+        env=bench_env(args.database_url),
+    )
     os.environ.update(bench_env(args.database_url, args.redis_url))
     import django
 

@@ -46,10 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", metavar="FILE", help="keep state in FILE across restarts (atomic writes)")
     p.add_argument("--speed", type=_non_negative, default=1.0, help="simulated seconds per real second")
     p.add_argument("--rate-limit", type=_rate_limit, default=(1200, 300), metavar="N/S")
-    p.add_argument("--restrict-like-production", action="store_true",
-                   help="answer 403 where Cloudflare refuses API tokens (auto top-up config, spending-limit create)")
-    p.add_argument("--topup-delay", type=_non_negative, default=5.0, metavar="SECONDS",
-                   help="simulated seconds before a top-up completes")  # fmt: skip
+    p.add_argument(
+        "--restrict-like-production",
+        action="store_true",
+        help="answer 403 where Cloudflare refuses API tokens (auto top-up config, spending-limit create)",
+    )
+    p.add_argument(
+        "--topup-delay",
+        type=_non_negative,
+        default=5.0,
+        metavar="SECONDS",
+        help="simulated seconds before a top-up completes",
+    )
     return p
 
 
@@ -72,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     server.start()
     logging.getLogger("cloudflare_sandbox").info(
-        "serving %s (seed %s, speed %s, state %s)", server.base_url, args.seed, args.speed, args.state or "none"
+        "serving %s (seed %s, speed %s, state %s)",
+        server.base_url,
+        args.seed,
+        args.speed,
+        args.state or "none",
     )
     try:
         stop.wait()

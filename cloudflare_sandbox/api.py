@@ -84,11 +84,14 @@ class Context:
         return self.billing.now_ms
 
 
+# Rendered directly: 90 days of hourly summaries are the sandbox's largest answer.
+SUMMARY = '{{"id":"{prefix}{start}","aggregated_value":{value},"start_time":{start},"end_time":{end}}}'
+
 Result = tuple[int, Any, Any]  # status, result, result_info
 Handler = Callable[[Context], Result]
 
 
-# -- validation helpers -------------------------------------------------------------------------------------
+# -- validation helpers --------------------------------------------------------------------------
 
 
 def _bad(*messages: str) -> ApiError:
@@ -153,7 +156,7 @@ def _forbidden_for_tokens(ctx: Context, why: str) -> None:
         raise ApiError(403, [(CODE_AUTH, f"Authentication error: {why}")])
 
 
-# -- wire shapes --------------------------------------------------------------------------------------------
+# -- wire shapes ---------------------------------------------------------------------------------
 
 
 def topup_config_wire(a: Account) -> dict[str, Any]:
@@ -186,7 +189,7 @@ def invoice_wire(inv: Invoice, root_url: str) -> dict[str, Any]:
     }
 
 
-# -- operations ---------------------------------------------------------------------------------------------
+# -- operations ----------------------------------------------------------------------------------
 
 
 def credit_balance(ctx: Context) -> Result:
@@ -222,14 +225,14 @@ def usage_history(ctx: Context) -> Result:
         for hour in range(lo, last + 1):
             s = hour * HOUR_MS
             value = decimal_text(a.usage[hour - first])
-            items.append(Raw(f'{{"id":"{prefix}{s}","aggregated_value":{value},"start_time":{s},"end_time":{s + HOUR_MS}}}'))
+            items.append(Raw(SUMMARY.format(prefix=prefix, start=s, value=value, end=s + HOUR_MS)))
     else:
         # A day is reported whole when any of it lies in the range, as Cloudflare's daily summaries are.
         for day in range(lo // 24, last // 24 + 1):
             s = day * DAY_MS
             h0, h1 = max(day * 24, first), min(day * 24 + 24, first + len(a.usage))
             value = decimal_text(sum(a.usage[h0 - first : h1 - first], ZERO))
-            items.append(Raw(f'{{"id":"{prefix}{s}","aggregated_value":{value},"start_time":{s},"end_time":{s + DAY_MS}}}'))
+            items.append(Raw(SUMMARY.format(prefix=prefix, start=s, value=value, end=s + DAY_MS)))
     return 200, {"history": items}, None
 
 
@@ -247,7 +250,12 @@ def invoice_history(ctx: Context) -> Result:
     if page < 1 or per_page < 1:
         raise _bad("page: page and per_page must be positive integers")
     chunk = invoices[(page - 1) * per_page : page * per_page]
-    pagination = {"has_more": page * per_page < total, "page": page, "per_page": per_page, "total_count": total}
+    pagination = {
+        "has_more": page * per_page < total,
+        "page": page,
+        "per_page": per_page,
+        "total_count": total,
+    }
     result = {"invoices": [invoice_wire(i, ctx.root_url) for i in chunk], "pagination": pagination}
     return 200, result, dict(pagination)
 
@@ -260,7 +268,7 @@ def invoice_preview(ctx: Context) -> Result:
     dollars = sum(a.usage[max(0, p0 - first) : max(0, p1 - first)], ZERO)
     amount = int((dollars * 100).quantize(Decimal(1)))
     # Prepaid credits pay for usage; only what a negative balance leaves uncovered is due.
-    uncovered = max(0, int((-a.balance).quantize(Decimal(1)))) if a.balance < 0 else 0
+    uncovered = int(max(ZERO, -a.balance).quantize(Decimal(1)))
     credited = max(0, amount - uncovered)
     due = amount - credited
     period = {"start": p0 * 3600, "end": p1 * 3600}
@@ -299,13 +307,20 @@ def topup_create(ctx: Context) -> Result:
     pm = body.get("payment_method_id")
     _raise_if(
         _cents(body, "amount", TOPUP_MIN_CENTS, TOPUP_MAX_CENTS),
-        "payment_method_id: must be a non-empty string" if "payment_method_id" in body and not (isinstance(pm, str) and pm) else None,
+        "payment_method_id: must be a non-empty string"
+        if "payment_method_id" in body and not (isinstance(pm, str) and pm)
+        else None,
     )
     a = ctx.account
     if pm is None and a.payment_method is None:
         raise ApiError(
             400,
-            [(CODE_NO_PAYMENT_METHOD, "No default payment method: add a card in the Cloudflare dashboard first")],
+            [
+                (
+                    CODE_NO_PAYMENT_METHOD,
+                    "No default payment method: add a card in the Cloudflare dashboard first",
+                )
+            ],
         )
     card = a.payment_method if pm is None else {"brand": "visa", "last4": "4242"}
     onboarded = a.first_topup_success
@@ -395,7 +410,11 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "topup/status": {"POST": topup_status},
     "topup/limits": {"GET": topup_limits},
     "topup/config": {"GET": topup_config_get, "POST": topup_config_set, "DELETE": topup_config_delete},
-    "spending-limit": {"GET": spending_limit_get, "POST": spending_limit_set, "DELETE": spending_limit_delete},
+    "spending-limit": {
+        "GET": spending_limit_get,
+        "POST": spending_limit_set,
+        "DELETE": spending_limit_delete,
+    },
 }
 
 
@@ -417,7 +436,12 @@ def handle(billing: Billing, account_id: str, handler: Handler, ctx_args: dict[s
     if account is None:
         raise ApiError(
             404,
-            [(CODE_BAD_ACCOUNT, f"Could not route to /accounts/{account_id}, perhaps your object identifier is invalid?")],
+            [
+                (
+                    CODE_BAD_ACCOUNT,
+                    f"Could not route to /accounts/{account_id}, perhaps your object identifier is invalid?",
+                )
+            ],
         )
     status, result, info = handler(Context(billing=billing, account=account, **ctx_args))
     return status, envelope(result, info)

@@ -21,9 +21,15 @@ if TYPE_CHECKING:
 PREFIX = "/__sandbox__"
 ACCOUNT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 ACCOUNT_FIELDS = (
-    "name", "balance", "payment_method", "first_topup_success", "usage_per_hour", "usage_rhythm",
-    "topup_config", "spending_limit",
-)  # fmt: skip
+    "name",
+    "balance",
+    "payment_method",
+    "first_topup_success",
+    "usage_per_hour",
+    "usage_rhythm",
+    "topup_config",
+    "spending_limit",
+)
 CONFIG_FIELDS = ("topup_delay_seconds", "rate_limit", "restrict_like_production", "speed", "fee_percent")
 
 
@@ -117,7 +123,12 @@ def _number(data: dict[str, Any], name: str, required: bool = False) -> Decimal:
     value = data.get(name)
     if value is None and not required:
         return ZERO
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+    if isinstance(value, str):  # "12.34" lets callers keep exact decimals out of their JSON encoder
+        try:
+            value = Decimal(value)
+        except ArithmeticError:
+            raise ControlError(400, f"{name}: must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | Decimal) or not Decimal(value).is_finite():
         raise ControlError(400, f"{name}: must be a number")
     return Decimal(value)
 
@@ -270,7 +281,10 @@ def _spending_limit(value: Any) -> dict[str, Any] | None:
         raise ControlError(400, "spending_limit: must be null or {amount, duration, strategy}")
     if value["duration"] not in DURATIONS or value["strategy"] not in STRATEGIES:
         raise ControlError(400, f"spending_limit: duration one of {DURATIONS}, strategy one of {STRATEGIES}")
-    return {"amount": _int_field(value, "amount", "spending_limit"), **{k: value[k] for k in ("duration", "strategy")}}
+    return {
+        "amount": _int_field(value, "amount", "spending_limit"),
+        **{k: value[k] for k in ("duration", "strategy")},
+    }
 
 
 def _account_state(sb: SandboxServer, a: Account) -> dict[str, Any]:
@@ -325,7 +339,9 @@ def _invoice_pdf(sb: SandboxServer, name: str) -> Reply:
 
 def _tiny_pdf(text: str) -> bytes:
     """A one-page PDF showing one line of text (enough for a download link to open something real)."""
-    safe = text.encode("latin-1", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    safe = (
+        text.encode("latin-1", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    )
     stream = b"BT /F1 12 Tf 50 750 Td (" + safe + b") Tj ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",

@@ -13,8 +13,17 @@ KINDS = ("envelope", "html", "truncated", "empty", "reset")
 DEFAULT_STATUS = {"envelope": 500, "html": 502, "truncated": 200, "empty": 200}
 ENVELOPE_CODES = {401: 10000, 403: 10000, 404: 7003, 429: 971}
 FIELDS = (
-    "method", "path_contains", "count", "status", "retry_after", "latency_ms", "body", "apply", "code", "message",
-)  # fmt: skip
+    "method",
+    "path_contains",
+    "count",
+    "status",
+    "retry_after",
+    "latency_ms",
+    "body",
+    "apply",
+    "code",
+    "message",
+)
 
 _ids = itertools.count(1)
 
@@ -55,7 +64,12 @@ class Fault:
         if kind == "envelope":
             code = self.code or ENVELOPE_CODES.get(status, 10001 if status >= 500 else 1000)
             message = self.message or f"Simulated error {status}"
-            doc = {"success": False, "errors": [{"code": code, "message": message}], "messages": [], "result": None}
+            doc = {
+                "success": False,
+                "errors": [{"code": code, "message": message}],
+                "messages": [],
+                "result": None,
+            }
             return status, headers, dumps(doc).encode()
         if kind == "html":
             headers["Content-Type"] = "text/html; charset=UTF-8"
@@ -112,18 +126,27 @@ def parse_fault(data: Any) -> Fault:
     )
 
 
-_REASONS = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable", 504: "Gateway time-out",
-            520: "Web server is returning an unknown error", 521: "Web server is down",
-            522: "Connection timed out", 523: "Origin is unreachable", 524: "A timeout occurred"}  # fmt: skip
+_REASONS = {
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway time-out",
+    520: "Web server is returning an unknown error",
+    521: "Web server is down",
+    522: "Connection timed out",
+    523: "Origin is unreachable",
+    524: "A timeout occurred",
+}
 
 
 def _html_page(status: int) -> str:
     reason = _REASONS.get(status, "Error")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n"
+        '<!DOCTYPE html>\n<html lang="en-US">\n<head>\n'
         f"<title>api.cloudflare.com | {status}: {reason}</title>\n"
         '<meta charset="UTF-8" />\n</head>\n<body>\n<div id="cf-error-details">\n'
-        f'<h1><span class="inline-block">{reason}</span> <span class="code-label">Error code {status}</span></h1>\n'
+        f'<h1><span class="inline-block">{reason}</span> '
+        f'<span class="code-label">Error code {status}</span></h1>\n'
         "<p>Visit cloudflare.com for more information.</p>\n"
         '<p class="ray-id">Cloudflare Ray ID: <strong>8f1e2d3c4b5a6978</strong></p>\n'
         "</div>\n</body>\n</html>\n"

@@ -33,10 +33,32 @@ SLIDING_HOURS = {"daily": 24, "weekly": 7 * 24, "monthly": 30 * 24}
 DAILY_PROFILE = tuple(
     Decimal(x)
     for x in (
-        "0.40", "0.35", "0.30", "0.30", "0.35", "0.45", "0.60", "0.85", "1.10", "1.40", "1.60", "1.70",
-        "1.75", "1.75", "1.70", "1.60", "1.50", "1.35", "1.20", "1.05", "0.90", "0.70", "0.60", "0.50",
+        "0.40",
+        "0.35",
+        "0.30",
+        "0.30",
+        "0.35",
+        "0.45",
+        "0.60",
+        "0.85",
+        "1.10",
+        "1.40",
+        "1.60",
+        "1.70",
+        "1.75",
+        "1.75",
+        "1.70",
+        "1.60",
+        "1.50",
+        "1.35",
+        "1.20",
+        "1.05",
+        "0.90",
+        "0.70",
+        "0.60",
+        "0.50",
     )
-)  # fmt: skip
+)
 WEEKLY_PROFILE = tuple(Decimal(x) for x in ("1.10", "1.15", "1.15", "1.10", "1.05", "0.75", "0.70"))
 
 NO_CARD_ERROR = "No default payment method: the auto top-up could not be charged"
@@ -177,7 +199,7 @@ class Billing:
         self.fee_percent = fee_percent
         self.accounts: dict[str, Account] = {}
 
-    # -- accounts ---------------------------------------------------------------------------------------
+    # -- accounts ---------------------------------------------------------------------------------
 
     def create_account(self, account_id: str, name: str | None = None) -> Account:
         start = self.now_ms
@@ -191,7 +213,7 @@ class Billing:
         self.accounts[account_id] = account
         return account
 
-    # -- time -------------------------------------------------------------------------------------------
+    # -- time -------------------------------------------------------------------------------------
 
     def advance_to(self, now_ms: int) -> None:
         """Bring every account up to `now_ms` (never backwards)."""
@@ -218,14 +240,15 @@ class Billing:
         account.accrued_until_ms = max(account.accrued_until_ms, end_ms)
 
     def _threshold_crossing(self, account: Account, hour: int, t: int) -> int | None:
-        """When usage at this hour's rate takes the balance below the auto top-up threshold, so it fires on time."""
+        """The instant usage at this hour's rate takes the balance below the auto top-up threshold."""
         config = account.topup_config
         if not config or account.topup_disabled_reason or account.balance < config["threshold"]:
             return None
         rate_cents = account.hourly_amount(hour) * 100
         if not rate_cents:
             return None
-        return t + int((account.balance - config["threshold"]) * HOUR_MS / rate_cents) + 1
+        # At least a minute ahead: shorter steps accrue amounts that round to zero and would never get there.
+        return t + max(60_000, int((account.balance - config["threshold"]) * HOUR_MS / rate_cents) + 1)
 
     def _accrue(self, account: Account, hour: int, t0: int, t1: int) -> None:
         index = account.bucket(hour)
@@ -317,7 +340,7 @@ class Billing:
             return account.topups[ref]
         return next((t for t in account.topups.values() if t.invoice_id == ref), None)
 
-    # -- settings changed by the API --------------------------------------------------------------------
+    # -- settings changed by the API --------------------------------------------------------------
 
     def set_topup_config(self, account: Account, amount: int, threshold: int) -> None:
         account.topup_config = {"amount": amount, "threshold": threshold}
@@ -334,7 +357,7 @@ class Billing:
         account.spending_limit = limit
         account.window_cache = None
 
-    # -- persistence ------------------------------------------------------------------------------------
+    # -- persistence ------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         return {

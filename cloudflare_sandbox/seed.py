@@ -96,7 +96,11 @@ def seed_demo(billing: Billing) -> None:
         0,
         rate="1.60",
         card=visa,
-        events=[(_at(0, 2), _topup(100_000)), (_at(0, 3), _auto_config(100_000, 50_000)), (_at(41), _topup(50_000))],
+        events=[
+            (_at(0, 2), _topup(100_000)),
+            (_at(0, 3), _auto_config(100_000, 50_000)),
+            (_at(41), _topup(50_000)),
+        ],
     )
     # Low and falling: a card but no auto top-up; about two days of credit left.
     _run_to_balance(
@@ -114,7 +118,10 @@ def seed_demo(billing: Billing) -> None:
         target_cents=-135,
         rate="0.40",
         card=None,
-        events=[*((_at(d), _topup(5_000)) for d in (1, 20, 41, 62, 80)), (_at(83), _auto_config(2_000, 1_000))],
+        events=[
+            *((_at(d), _topup(5_000)) for d in (1, 20, 41, 62, 80)),
+            (_at(83), _auto_config(2_000, 1_000)),
+        ],
     )
     # Near its cap: a 30-day sliding spending limit set so that 93 % of it is already spent.
     research = _run_to_balance(

@@ -112,7 +112,7 @@ class SandboxServer:
     def __repr__(self) -> str:
         return f"<SandboxServer {self.root_url if self._httpd else 'stopped'}>"
 
-    # -- settings -----------------------------------------------------------------------------------------
+    # -- settings ---------------------------------------------------------------------------------
 
     def _init_runtime(self) -> None:
         d = self._defaults
@@ -131,7 +131,7 @@ class SandboxServer:
         return billing
 
     def reset(self, seed_name: str | None = None) -> None:
-        """Start over: a fresh seed, default settings, no faults, an empty request log. Lock held by caller."""
+        """Start over: fresh seed, default settings, no faults, empty request log. Lock held by caller."""
         seed_name = seed_name or self.seed_name
         if seed_name not in SEEDS:
             raise ValueError(f"seed: must be one of {', '.join(SEEDS)}")
@@ -155,7 +155,7 @@ class SandboxServer:
             "fee_percent": self.fee_percent,
         }
 
-    # -- life cycle -----------------------------------------------------------------------------------------
+    # -- life cycle -------------------------------------------------------------------------------
 
     @property
     def port(self) -> int:
@@ -179,10 +179,14 @@ class SandboxServer:
         self._httpd = httpd_cls((self.host, self._port), _Handler)
         self._httpd.sandbox = self
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="cloudflare-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="cloudflare-sandbox", daemon=True
+        )
         self._thread.start()
         if self.state_file:
-            self._saver = threading.Thread(target=self._save_loop, name="cloudflare-sandbox-saver", daemon=True)
+            self._saver = threading.Thread(
+                target=self._save_loop, name="cloudflare-sandbox-saver", daemon=True
+            )
             self._saver.start()
         return self
 
@@ -220,7 +224,7 @@ class SandboxServer:
             else:
                 self._connections.discard(conn)
 
-    # -- persistence ------------------------------------------------------------------------------------------
+    # -- persistence ------------------------------------------------------------------------------
 
     def mark_dirty(self) -> None:
         if self.state_file:
@@ -265,12 +269,12 @@ class SandboxServer:
             billing = Billing.from_dict(data, int(self.topup_delay_seconds * 1000), self.fee_percent)
         except (ValueError, KeyError, TypeError) as exc:
             raise RuntimeError(f"cannot read sandbox state file {self.state_file}: {exc}") from exc
-        # While the server was down the accounts went on living at the pace of real time.
+        # While the server was down the accounts went on living, at the speed the clock runs now.
         downtime = max(0, _wall_ms() - int(data.get("saved_wall_ms", _wall_ms())))
-        self.clock = Clock(billing.now_ms + downtime, self.speed)
+        self.clock = Clock(billing.now_ms + int(downtime * self.speed), self.speed)
         self.billing = billing
 
-    # -- the API ----------------------------------------------------------------------------------------------
+    # -- the API ----------------------------------------------------------------------------------
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -326,7 +330,9 @@ class SandboxServer:
         if not auth:
             raise api.ApiError(401, [(api.CODE_AUTH, "Authentication error")])
         scheme, _, presented = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._token.encode()):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), self._token.encode()
+        ):
             raise api.ApiError(403, [(api.CODE_AUTH, "Authentication error")])
 
     def _check_rate_limit(self) -> None:
@@ -341,11 +347,18 @@ class SandboxServer:
             retry_after = max(1, math.ceil(started + window - now))
             raise api.ApiError(
                 429,
-                [(api.CODE_RATE_LIMITED, "Rate limited: please wait and consider throttling your request speed")],
+                [
+                    (
+                        api.CODE_RATE_LIMITED,
+                        "Rate limited: please wait and consider throttling your request speed",
+                    )
+                ],
                 {"retry-after": str(retry_after)},
             )
 
-    def _record(self, method: str, path: str, query: str, raw: bytes, status: int | str, fault: Fault | None) -> None:
+    def _record(
+        self, method: str, path: str, query: str, raw: bytes, status: int | str, fault: Fault | None
+    ) -> None:
         try:
             body: Any = loads(raw) if raw.strip() else None
         except (ValueError, UnicodeDecodeError):
@@ -390,7 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             super().finish()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+    def log_message(self, format: str, *args: Any) -> None:
         # Requests are logged once each in _dispatch; this only carries the base class's protocol errors.
         log.debug(format, *args)
 
@@ -422,7 +435,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(control.PREFIX):
             reply: Reply | object = control.handle(sandbox, self.command, url.path, url.query, raw)
         else:
-            reply = sandbox.serve_api(self.command, url.path, url.query, raw, self.headers.get("Authorization"))
+            reply = sandbox.serve_api(
+                self.command, url.path, url.query, raw, self.headers.get("Authorization")
+            )
         elapsed = (time.perf_counter() - started) * 1000
         if reply is RESET:
             log.info("%s %s -> reset (%.1f ms)", self.command, self.path, elapsed)

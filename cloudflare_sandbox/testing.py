@@ -36,10 +36,12 @@ class SandboxControl:
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """Send one control request and return its JSON answer (numbers with fractions as Decimal)."""
         data = None if body is None else dumps(body).encode()
-        req = urllib.request.Request(self.root_url + "/__sandbox__/" + path.lstrip("/"), data=data, method=method)
+        req = urllib.request.Request(  # noqa: S310 - the sandbox's own http URL
+            self.root_url + "/__sandbox__/" + path.lstrip("/"), data=data, method=method
+        )
         req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - a local URL we built
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - an http URL we built
                 return loads(resp.read())
         except urllib.error.HTTPError as exc:
             raise ControlClientError(exc.code, json.loads(exc.read() or b"null")) from None

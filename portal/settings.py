@@ -240,7 +240,7 @@ USAGE_HOUR_OVERLAP_HOURS = env.int("USAGE_HOUR_OVERLAP_HOURS", default=3)
 # The balance sweep fetches an account's spending limit only when its row is older than this: one call per
 # account per sweep keeps 1,000 accounts every 5 minutes inside 1,200 requests per 5 minutes per token.
 SPENDING_LIMIT_REFRESH_SECONDS = env.int("SPENDING_LIMIT_REFRESH_SECONDS", default=3600)
-# A sweep is split into tasks of this many accounts; each task works through its accounts on this many threads.
+# A sweep is split into tasks of this many accounts; each task syncs its accounts on this many threads.
 SYNC_CHUNK_SIZE = env.int("SYNC_CHUNK_SIZE", default=50)
 SYNC_THREADS = env.int("SYNC_THREADS", default=8)
 # A running (job, account) lock older than this belonged to a worker that died: it is taken over.

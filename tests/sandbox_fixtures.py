@@ -1,14 +1,17 @@
 """Fixtures for tests that talk to the Cloudflare sandbox over real HTTP.
 
-- `sandbox_server` (session): one SandboxServer on a free port, seed "empty", its clock frozen (speed 0) so that
-  balances only move when a test moves time with `sandbox.advance(seconds)`; top-ups complete 5 simulated seconds
-  after creation.
-- `sandbox` (function): resets that server (seed "empty", default settings, no faults, empty request log) and
-  returns a `SandboxControl` (`.base_url`, `.root_url`, `.token`, `.put_account()`, `.advance()`, `.add_fault()`,
-  `.requests()`, `.configure()` ...).
+- `sandbox_server` (session): one SandboxServer on a free port, seed "empty", its clock frozen (speed 0)
+  so balances move only when a test moves time with `sandbox.advance(seconds)`; top-ups complete
+  5 simulated seconds after creation.
+- `sandbox` (function): resets that server (seed "empty", default settings, no faults, empty request
+  log) and returns a `SandboxControl` (`.base_url`, `.root_url`, `.token`, `.put_account()`,
+  `.advance()`, `.add_fault()`, `.requests()`, `.configure()` ...).
 - `sandbox_demo` (function): the same, reset to the demo seed (DEMO_ACCOUNTS).
-- `sandbox_api` (function): a `SandboxApi` on that server: `requests` with the bearer token and JSON helpers. It does
-  not reset anything: ask for `sandbox` or `sandbox_demo` too.
+- `sandbox_api` (function): a `SandboxApi` on that server: `requests` with the bearer token and JSON
+  helpers. It resets nothing: ask for `sandbox` or `sandbox_demo` too.
+
+Test modules load this file with `pytest_plugins` and also import its helpers, so pytest sees it already
+imported; it holds no assert statements to rewrite (PYTEST_DONT_REWRITE).
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ class SandboxApi:
     def result(self, response: requests.Response) -> Any:
         """The `result` of a successful answer, numbers with fractions as Decimal."""
         doc = loads(response.content)
-        assert response.status_code < 300 and doc["success"] is True, response.text
+        if response.status_code >= 300 or doc.get("success") is not True:
+            raise AssertionError(f"{response.status_code}: {response.text}")
         return doc["result"]
 
     def balance(self, account_id: str) -> Decimal:

@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from cloudflare_sandbox.jsonutil import loads
-from tests.sandbox_fixtures import ACCOUNT, SandboxApi, sandbox, sandbox_api, sandbox_server  # noqa: F401
+from tests.sandbox_fixtures import ACCOUNT, SandboxApi
+
+pytest_plugins = ["tests.sandbox_fixtures"]
 
 VISA = {"brand": "visa", "last4": "4242"}
 ENVELOPE_KEYS = {"success", "errors", "messages", "result", "result_info"}
@@ -28,7 +30,7 @@ def error_of(response: requests.Response) -> dict:
     return doc["errors"][0]
 
 
-# -- envelope, auth, routing ----------------------------------------------------------------------------------
+# -- envelope, auth, routing ---------------------------------------------------------------------
 
 
 def test_success_and_error_answers_carry_the_whole_envelope(sandbox, sandbox_api):
@@ -76,7 +78,7 @@ def test_wrong_method_on_a_known_route_is_405(sandbox, sandbox_api):
     assert r.status_code == 405 and error_of(r)["code"] == 10405
 
 
-# -- validation -----------------------------------------------------------------------------------------------
+# -- validation ----------------------------------------------------------------------------------
 
 BODY_CASES = [
     ("topup", None, "request body"),
@@ -154,7 +156,7 @@ def test_bad_query_parameters_get_400_naming_the_parameter(sandbox, sandbox_api,
     assert message in error_of(r)["message"]
 
 
-# -- operations -----------------------------------------------------------------------------------------------
+# -- operations ----------------------------------------------------------------------------------
 
 
 def test_credit_balance_reports_cents_card_and_camelcase_topup_config(sandbox, sandbox_api):
@@ -163,19 +165,29 @@ def test_credit_balance_reports_cents_card_and_camelcase_topup_config(sandbox, s
         balance=Decimal("120450.1234"),
         payment_method=VISA,
         first_topup_success=True,
-        topup_config={"amount": 5000, "threshold": 2000, "error": "card_declined",
-                      "disabledReason": "payment_failed", "lastFailedAt": 1760000000},
-    )  # fmt: skip
+        topup_config={
+            "amount": 5000,
+            "threshold": 2000,
+            "error": "card_declined",
+            "disabledReason": "payment_failed",
+            "lastFailedAt": 1760000000,
+        },
+    )
     r = sandbox_api.get(ACCOUNT, "credit-balance")
     assert '"balance":120450.1234' in r.text  # exact on the wire, no float rounding
     assert sandbox_api.result(r) == {
         "balance": Decimal("120450.1234"),
         "has_default_payment_method": True,
         "payment_method": VISA,
-        "topup_config": {"amount": 5000, "threshold": 2000, "error": "card_declined",
-                         "disabledReason": "payment_failed", "lastFailedAt": 1760000000},
+        "topup_config": {
+            "amount": 5000,
+            "threshold": 2000,
+            "error": "card_declined",
+            "disabledReason": "payment_failed",
+            "lastFailedAt": 1760000000,
+        },
         "first_topup_success": True,
-    }  # fmt: skip
+    }
 
 
 def test_account_without_card_or_config_reports_nulls(sandbox, sandbox_api):
@@ -294,8 +306,22 @@ def test_invoice_history_filters_by_type_newest_first_and_paginates(sandbox, san
     page = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history", per_page=2, page=2))
     assert len(page["invoices"]) == 1 and page["pagination"]["has_more"] is False
     invoice = everything["invoices"][0]
-    expected = {"id", "amount_due", "amount_paid", "amount_remaining", "currency", "attempt_count", "attempted",
-                "auto_advance", "created", "created_by", "description", "invoice_origin", "invoice_pdf", "status"}  # fmt: skip
+    expected = {
+        "id",
+        "amount_due",
+        "amount_paid",
+        "amount_remaining",
+        "currency",
+        "attempt_count",
+        "attempted",
+        "auto_advance",
+        "created",
+        "created_by",
+        "description",
+        "invoice_origin",
+        "invoice_pdf",
+        "status",
+    }
     assert set(invoice) == expected and invoice["currency"] == "usd"
     pdf = requests.get(invoice["invoice_pdf"], timeout=5)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -335,7 +361,7 @@ def test_invoice_preview_bills_this_months_usage_against_credits(sandbox, sandbo
     assert preview["period_end"] - preview["period_start"] >= 28 * 86400
 
 
-# -- production restrictions and the rate limit ---------------------------------------------------------------
+# -- production restrictions and the rate limit --------------------------------------------------
 
 
 def test_restrict_like_production_refuses_what_cloudflare_refuses_to_tokens(sandbox, sandbox_api):

@@ -1,0 +1,102 @@
+"""The sweeps through real Celery workers on Redis, against the sandbox over HTTP."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from django.db.models import Count
+
+from billing.models import Account, BalanceSnapshot, Invoice, SyncOutcome, SyncRun, UsageRecord
+from cloudflare_sandbox.seed import DEMO_ACCOUNTS
+from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+
+pytestmark = pytest.mark.worker
+WORKER_ENV = {"CLOUDFLARE_RATE_LIMIT": "100000", "SYNC_THREADS": "2"}
+
+
+def wait_for(condition, timeout: float = 60, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def finished(job: str, accounts) -> bool:
+    runs = SyncRun.objects.filter(job=job, account__in=accounts)
+    done = set(runs.filter(outcome=SyncOutcome.SUCCEEDED).values_list("account_id", flat=True))
+    return done == {a.pk for a in accounts} and not runs.filter(outcome=SyncOutcome.RUNNING).exists()
+
+
+def worker_pids(app, index: int) -> list[int]:
+    """The main process of worker `index` and its pool processes."""
+    node = f"{app.conf.task_default_queue}-{index}@{os.uname().nodename}"
+    stats = app.control.inspect(destination=[node], timeout=2).stats()
+    main = stats[node]["pid"]
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == main:
+            children.append(int(stat.parent.name))
+    return [main, *children]
+
+
+def test_two_workers_sweeping_at_once_leave_no_duplicates(celery_worker_on_redis, cloudflare):
+    cloudflare.reset("demo")
+    accounts = [Account.objects.create(cloudflare_id=cf_id, name=name) for cf_id, name in DEMO_ACCOUNTS]
+    env = {**WORKER_ENV, "SYNC_CHUNK_SIZE": "1"}
+    app = celery_worker_on_redis(env)
+    celery_worker_on_redis(env)
+
+    for _ in range(2):
+        for task in ("sync_usage", "sync_invoices", "sync_balances"):
+            app.send_task(f"billing.tasks.{task}")
+    for job in ("usage", "invoices", "balance"):
+        wait_for(lambda job=job: finished(job, accounts), message=f"{job} on every account")
+
+    assert not SyncRun.objects.filter(outcome=SyncOutcome.FAILED).exists()
+    repeated = (
+        UsageRecord.objects.values("account", "window", "start").annotate(n=Count("pk")).filter(n__gt=1)
+    )
+    assert not repeated.exists()
+    for account in accounts:
+        remote = cloudflare.account(account.cloudflare_id)
+        assert Invoice.objects.filter(account=account).count() == len(remote["topups"])
+        assert UsageRecord.objects.filter(account=account, window="day").count() >= 90
+        # Each sweep ran each account at most once; the lock may have made one of them skip it.
+        assert 1 <= SyncRun.objects.filter(account=account, job="usage").count() <= 2
+        assert BalanceSnapshot.objects.filter(account=account).count() <= 2
+
+
+def test_a_worker_killed_mid_sweep_loses_nothing_a_rerun_cannot_complete(celery_worker_on_redis, cloudflare):
+    accounts = []
+    for n in range(1, 7):
+        cloudflare.put_account(f"{n:032x}", balance=n * 1000)
+        accounts.append(Account.objects.create(cloudflare_id=f"{n:032x}", name=f"Team {n}"))
+    cloudflare.add_fault(path_contains="credit-balance", latency_ms=4000, count=None)
+    env = {**WORKER_ENV, "SYNC_CHUNK_SIZE": "3", "SYNC_THREADS": "3", "SYNC_LOCK_TIMEOUT_SECONDS": "3"}
+    app = celery_worker_on_redis(env)
+
+    app.send_task("billing.tasks.sync_balances")
+    running = SyncRun.objects.filter(job="balance", outcome=SyncOutcome.RUNNING)
+    wait_for(lambda: running.count() == 6, timeout=30, message="six balance syncs in flight")
+    for pid in worker_pids(app, 0):
+        os.kill(pid, signal.SIGKILL)
+    assert not BalanceSnapshot.objects.exists()
+
+    cloudflare.clear_faults()
+    time.sleep(3)  # the dead worker's locks expire
+    app = celery_worker_on_redis(env)
+    app.send_task("billing.tasks.sync_balances")
+    wait_for(lambda: finished("balance", accounts), message="the re-run")
+
+    assert BalanceSnapshot.objects.count() == 6
+    abandoned = SyncRun.objects.filter(job="balance", outcome=SyncOutcome.FAILED)
+    assert abandoned.count() == 6 and all("abandoned" in run.error for run in abandoned)
+    assert not running.exists()
