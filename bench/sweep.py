@@ -28,6 +28,7 @@ from bench.common import (
     DEFAULT_REDIS_URL,
     PYTHON,
     ROOT,
+    VAR,
     Sandbox,
     bench_env,
     children_of,
@@ -84,7 +85,10 @@ def _start_workers(count: int, queue: str, env: dict, app) -> list[subprocess.Po
             f"{queue}-{n}@%h",
         ]
         # The start-up banner goes to stdout; warnings and errors still reach stderr.
-        workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
+        # The banner and the warning about running as root would drown the benchmark's output: to a file.
+        log = (VAR / f"{queue}-{n}.log").open("w")
+        workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        log.close()
     names = {f"{queue}-{n}@{os.uname().nodename}" for n in range(count)}
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
