@@ -148,7 +148,11 @@ def test_usage_history_sums_exactly_and_sends_window_in_milliseconds(sandbox, cl
     # The sandbox clock runs on, so the last partial hour may have grown: compare the buckets, not values.
     assert [h.id for h in window.history] == [h.id for h in hourly.history]
     [logged] = api_requests(sandbox, "usage-history")
-    assert logged["query"] == {"value_grouping_window": "hour", "start_time": str(start), "end_time": str(end)}
+    assert logged["query"] == {
+        "value_grouping_window": "hour",
+        "start_time": str(start),
+        "end_time": str(end),
+    }
 
 
 def test_topup_create_status_and_invoice_history(sandbox, client):

@@ -1,4 +1,4 @@
-"""Configuration: every variable documented, production refuses to start without secrets, deploy check clean."""
+"""Configuration: every variable documented, production needs its secrets, deploy check clean."""
 
 import os
 import re
