@@ -202,8 +202,9 @@ def render(results: dict) -> str:
                 rows,
             )
             lines += [
-                f"{next(iter(pages['in_process'].values()))['samples']} timed requests per page after "
-                "warm-up. The hour window is capped at 14 days by the usage form (`UsageFilterForm."
+                f"Up to {max(f['samples'] for f in pages['in_process'].values())} timed requests per page "
+                "after warm-up (a page stops after 20 s once it has 10). The hour window is capped at 14 "
+                "days by the usage form (`UsageFilterForm."
                 "MAX_HOUR_DAYS`), so the 30- and 365-day hour requests show 14 days.",
                 "",
             ]

@@ -126,7 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         help="measure the pages again with bench/proposals.py patched in (before/after)",
     )
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only write the report again from var/bench/results.json (e.g. after editing notes)",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        report.write(json.loads((VAR / "results.json").read_text()), Path(args.output))
+        return 0
 
     started = time.perf_counter()
     VAR.mkdir(parents=True, exist_ok=True)

@@ -144,10 +144,17 @@ def one_run(
         app.send_task("billing.tasks.sync_balances", queue=queue)
         ours = SyncRun.objects.filter(started_at__gte=mark, job__in=["balance", "spending_limit"])
         deadline = time.monotonic() + timeout
+        seen = -1
         while time.monotonic() < deadline:
             finished = ours.filter(job="balance").exclude(outcome="running").count()
             if finished >= len(ids) and not ours.filter(outcome="running").exists():
-                break
+                # A spending-limit unit starts just after its balance unit ends: done only once nothing moves.
+                total = ours.count()
+                if total == seen:
+                    break
+                seen = total
+                time.sleep(0.5)
+                continue
             time.sleep(0.1)
         timed_out = time.monotonic() >= deadline
         last = ours.aggregate(last=Max("finished_at"))["last"]

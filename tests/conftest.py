@@ -103,7 +103,7 @@ def _database_url_for_subprocess() -> str:
 
 
 @pytest.fixture
-def celery_worker_on_redis(transactional_db, settings):
+def celery_worker_on_redis(transactional_db, settings, monkeypatch):
     """Starts `celery worker` as a separate process on Redis, using the test database.
 
     Yields a function `start(extra_env={}, concurrency=2)` that returns the Celery app configured to
@@ -112,6 +112,9 @@ def celery_worker_on_redis(transactional_db, settings):
     from celery import Celery
 
     redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    # Celery prefers the CELERY_BROKER_URL environment variable to any configured broker: make this
+    # process and the worker agree on one.
+    monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
     queue = f"test-{uuid.uuid4().hex[:8]}"
     processes: list[subprocess.Popen] = []
     # A separate app to send with, so the portal's own app and its connection pool stay untouched.

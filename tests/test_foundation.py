@@ -56,11 +56,13 @@ def test_healthz_reports_database_and_broker(client):
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
-def test_healthz_is_503_when_broker_is_down(client, settings):
+def test_healthz_is_503_when_broker_is_down(client, monkeypatch):
     from portal.celery import app
 
     saved = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    # Celery reads this environment variable before its configuration; nothing listens on port 1.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
     try:
         response = client.get("/healthz")
     finally:
