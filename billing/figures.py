@@ -20,15 +20,16 @@ from decimal import ROUND_DOWN, Decimal
 from functools import reduce
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDay
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from billing.models import (
     Account,
+    AccountSummary,
     BalanceSnapshot,
     LimitDuration,
     LimitStrategy,
+    SpendingLimit,
     SyncOutcome,
     SyncRun,
     UsageRecord,
@@ -182,12 +183,16 @@ def figures_for(account: Account, now: datetime | None = None) -> AccountFigures
 
 # --- many accounts, a fixed number of queries -------------------------------------------------------------
 def figures_for_accounts(accounts: Iterable, now: datetime | None = None) -> dict[int, AccountFigures]:
-    """{account id: AccountFigures} for accounts (Account instances or ids), in at most five queries whatever
-    their number."""
+    """{account id: AccountFigures} for accounts (Account instances or ids), computed now from the history, in
+    at most three queries whatever their number."""
     now = now or timezone.now()
-    ids = [a.pk if isinstance(a, Account) else int(a) for a in accounts]
+    return _compute([a.pk if isinstance(a, Account) else int(a) for a in accounts], now)[0]
+
+
+def _compute(ids: list[int], now: datetime) -> tuple[dict[int, AccountFigures], dict[int, SpendingLimit]]:
+    """The figures of these accounts, and the (usable) spending limits they were computed with."""
     if not ids:
-        return {}
+        return {}, {}
     latest = BalanceSnapshot.objects.filter(account=OuterRef("pk")).order_by("-taken_at", "-pk")
     balance_runs = SyncRun.objects.filter(
         account=OuterRef("pk"), job="balance", outcome=SyncOutcome.SUCCEEDED
@@ -205,6 +210,8 @@ def figures_for_accounts(accounts: Iterable, now: datetime | None = None) -> dic
         )
     )
     accounts_by_id = {row.pk: row for row in rows}
+    if not accounts_by_id:
+        return {}, {}
 
     # The spans each account needs: the last 7 full days, and its limit's window.
     spans: dict[int, list[tuple[datetime, datetime]]] = {}
@@ -224,25 +231,33 @@ def figures_for_accounts(accounts: Iterable, now: datetime | None = None) -> dic
     ):
         days = usage[account_id].days
         days[_utc_day(at)] = days.get(_utc_day(at), ZERO) + value
-    per_day = (
-        recent.filter(window=UsageWindow.HOUR)
-        .annotate(day=TruncDay("start", tzinfo=UTC))
-        .values("account_id", "day")
-        .annotate(total=Sum("value"), n=Count("pk"))
-        .values_list("account_id", "day", "total")
-    )
-    for account_id, day, total in per_day:
-        usage[account_id].hour_days[day] = total
-    # Hour rows only where a span cuts a day that has them: a few days per account, not a month.
-    wanted = []
+    # A day wholly inside a span counts its day row whenever there is one, so hour rows are needed only for
+    # the days a span cuts and the whole days without a day row: a few days per account, not a month of
+    # hours. Grouped by day, as most accounts need the same few (today, a sliding window's edge): a handful
+    # of conditions rather than one per account and day, which costs the database more than the rows.
+    accounts_by_day: dict[datetime, list[int]] = defaultdict(list)
     for pk, account_spans in spans.items():
-        edges = set().union(*(_edge_days(start, end) for start, end in account_spans))
-        hour_days = usage[pk].hour_days if pk in usage else {}
-        wanted += [Q(account_id=pk, start__gte=day, start__lt=day + DAY) for day in edges if day in hour_days]
+        days = usage[pk].days if pk in usage else {}
+        needed: set[datetime] = set()
+        for start, end in account_spans:
+            needed |= _edge_days(start, end)
+            day = _utc_day(start)
+            while day < end:
+                if day not in days:
+                    needed.add(day)
+                day += DAY
+        for day in needed:
+            accounts_by_day[day].append(pk)
+    wanted = [
+        Q(account_id__in=pks, start__gte=day, start__lt=day + DAY) for day, pks in accounts_by_day.items()
+    ]
     if wanted:
         hours = recent.filter(reduce(operator.or_, wanted), window=UsageWindow.HOUR)
         for account_id, at, value in hours.values_list("account_id", "start", "value"):
-            usage[account_id].hours.append((at, value))
+            account_usage = usage[account_id]
+            account_usage.hours.append((at, value))
+            day = _utc_day(at)
+            account_usage.hour_days[day] = account_usage.hour_days.get(day, ZERO) + value
 
     stale_before = now - timedelta(minutes=settings.STALE_AFTER_MINUTES)
     figures = {}
@@ -269,7 +284,7 @@ def figures_for_accounts(accounts: Iterable, now: datetime | None = None) -> dic
             data_as_of=row.data_as_of,
             is_stale=row.data_as_of is None or row.data_as_of < stale_before,
         )
-    return figures
+    return figures, limits
 
 
 def runway(balance: Decimal | None, spend_per_day: Decimal | None) -> Decimal | None:
@@ -283,11 +298,16 @@ def runway(balance: Decimal | None, spend_per_day: Decimal | None) -> Decimal | 
     return (balance / spend_per_day).quantize(TENTH, rounding=ROUND_DOWN)
 
 
-def _limit_of(account: Account):
+def _limit_of(account: Account) -> SpendingLimit | None:
     try:
         limit = account.spending_limit
     except Account.spending_limit.RelatedObjectDoesNotExist:
         return None
+    return _usable_limit(limit)
+
+
+def _usable_limit(limit: SpendingLimit) -> SpendingLimit | None:
+    """The limit if it is on and complete enough to measure spend against, else None."""
     if (
         not limit.enabled
         or limit.amount is None
@@ -296,3 +316,110 @@ def _limit_of(account: Account):
     ):
         return None
     return limit
+
+
+# --- stored figures: computed when the data changes, read by the pages ------------------------------------
+SUMMARY_FIELDS = [
+    "balance",
+    "balance_taken_at",
+    "spend_per_day",
+    "runway_days",
+    "limit_spent",
+    "limit_used_percent",
+    "limit_amount",
+    "limit_duration",
+    "limit_strategy",
+    "data_as_of",
+    "computed_at",
+]
+
+
+def _limit_key(limit) -> tuple:
+    """What the limit figures depend on: the enabled limit's amount, duration and strategy (or nothing)."""
+    return (None, "", "") if limit is None else (limit.amount, limit.duration, limit.strategy)
+
+
+def refresh_summaries(accounts: Iterable, now: datetime | None = None, batch: int = 500) -> int:
+    """Computes the figures of these accounts (Account instances or ids) from their history and stores them
+    in AccountSummary, one upsert per batch; returns how many were stored."""
+    now = now or timezone.now()
+    ids = [a.pk if isinstance(a, Account) else int(a) for a in accounts]
+    stored = 0
+    for offset in range(0, len(ids), batch):
+        chunk = ids[offset : offset + batch]
+        figures, limits = _compute(chunk, now)
+        rows = []
+        for pk, figure in figures.items():
+            amount, duration, strategy = _limit_key(limits.get(pk))
+            rows.append(
+                AccountSummary(
+                    account_id=pk,
+                    balance=figure.balance,
+                    balance_taken_at=figure.balance_taken_at,
+                    spend_per_day=figure.spend_per_day,
+                    runway_days=figure.runway_days,
+                    limit_spent=figure.limit_spent,
+                    limit_used_percent=figure.limit_used_percent,
+                    limit_amount=amount,
+                    limit_duration=duration,
+                    limit_strategy=strategy,
+                    data_as_of=figure.data_as_of,
+                    computed_at=now,
+                )
+            )
+        # An upsert, so two workers refreshing the same account at once cannot trip over each other.
+        AccountSummary.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["account"],
+            update_fields=SUMMARY_FIELDS,
+        )
+        stored += len(rows)
+    return stored
+
+
+def refresh_summary(account: Account | int, now: datetime | None = None) -> None:
+    """Stores the account's figures as they are now; call it whenever the account's balance, usage or
+    spending limit changed locally (sync does after each successful fetch)."""
+    refresh_summaries([account], now)
+
+
+def stored_figures(accounts: Iterable[Account], now: datetime | None = None) -> dict[int, AccountFigures]:
+    """{account id: AccountFigures} as stored by the last refresh, for pages: one row per account rather than
+    the usage history. Fetch the accounts with select_related("summary", "spending_limit") to read them
+    without a query each. An account without a summary, or whose spending limit changed since, is computed
+    from its history instead (a fixed number of queries for all such accounts together)."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(minutes=settings.STALE_AFTER_MINUTES)
+    figures: dict[int, AccountFigures] = {}
+    missing = []
+    for account in accounts:
+        summary = _summary_of(account)
+        if summary is None or _limit_key(_limit_of(account)) != (
+            summary.limit_amount,
+            summary.limit_duration,
+            summary.limit_strategy,
+        ):
+            missing.append(account.pk)
+            continue
+        figures[account.pk] = AccountFigures(
+            account_id=account.pk,
+            balance=summary.balance,
+            balance_taken_at=summary.balance_taken_at,
+            spend_per_day=summary.spend_per_day,
+            runway_days=summary.runway_days,
+            limit_spent=summary.limit_spent,
+            limit_used_percent=summary.limit_used_percent,
+            data_as_of=summary.data_as_of,
+            is_stale=summary.data_as_of is None or summary.data_as_of < stale_before,
+        )
+    if missing:
+        figures.update(figures_for_accounts(missing, now))
+    return figures
+
+
+def _summary_of(account: Account) -> AccountSummary | None:
+    try:
+        return account.summary
+    except Account.summary.RelatedObjectDoesNotExist:
+        return None

@@ -166,7 +166,8 @@ class SpendingLimitForm(forms.Form):
 class UsageFilterForm(forms.Form):
     """The usage page's range; invalid input falls back to the defaults rather than an error page."""
 
-    MAX_HOUR_DAYS = 14
+    # The usage page sums hours into wider bars over long ranges, so hours may span a year like days.
+    MAX_HOUR_DAYS = 366
     MAX_DAY_DAYS = 366
 
     window = forms.ChoiceField(choices=UsageWindow.choices, required=False)

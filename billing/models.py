@@ -252,6 +252,39 @@ class SpendingLimit(models.Model):
         return f"{self.account} spending limit"
 
 
+class AccountSummary(models.Model):
+    """An account's derived figures (billing.figures) as of its last sync, one row per account.
+
+    Written when the account's data changes (billing.figures.refresh_summary: after a successful balance,
+    usage or spending-limit sync, and after a change made from the portal), so the overview reads one row
+    per account instead of recomputing spend from the usage history on every view. Whether the data is
+    stale is decided when it is read, from `data_as_of`. The limit fields record which spending limit the
+    limit figures were computed for: a summary whose limit no longer matches is not used.
+    """
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="summary"
+    )
+    balance = money_field(null=True, blank=True)
+    balance_taken_at = models.DateTimeField(null=True, blank=True)
+    spend_per_day = money_field(null=True, blank=True)
+    # Ratios of amounts, so wider than the amounts themselves (a balance over a micro-dollar spend).
+    runway_days = models.DecimalField(max_digits=40, decimal_places=1, null=True, blank=True)
+    limit_spent = money_field(null=True, blank=True)
+    limit_used_percent = models.DecimalField(max_digits=40, decimal_places=1, null=True, blank=True)
+    limit_amount = money_field(null=True, blank=True)
+    limit_duration = models.CharField(max_length=16, blank=True, default="")
+    limit_strategy = models.CharField(max_length=16, blank=True, default="")
+    data_as_of = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "account summaries"
+
+    def __str__(self) -> str:
+        return f"{self.account_id} figures at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 class TopUpStatus(models.TextChoices):
     REQUESTED = "requested", "Requested"  # row written, POST not yet answered
     PENDING = "pending", "Pending"

@@ -32,7 +32,7 @@ from django.db.models import Count, Max, Subquery
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from billing import api, metrics
+from billing import api, figures, metrics
 from billing.cloudflare import BillingClient, CloudflareError, RateLimitBudgetExceeded, RateLimitError
 from billing.models import (
     Account,
@@ -186,6 +186,7 @@ def sync_balance(account: Account) -> SyncRun | None:
     """
     result = _run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
     if result.succeeded:
+        _refresh_summary(account)
         _evaluate_alerts(account)
     return result.run
 
@@ -227,6 +228,15 @@ def _fetch_balance(client: BillingClient, account: Account) -> None:
         )
 
 
+def _refresh_summary(account: Account) -> None:
+    """Stores the account's derived figures for the pages, now that its data changed."""
+    try:
+        figures.refresh_summary(account)
+    except Exception:
+        # The pages then compute the figures from the history (or show the previous ones) until the next sync.
+        logger.exception("could not store the figures of account %s (the sync itself succeeded)", account)
+
+
 def _evaluate_alerts(account: Account) -> None:
     # The alerts module is optional to this one: sync works (and is tested) without it.
     if importlib.util.find_spec("billing.alerts") is None:
@@ -241,7 +251,10 @@ def _evaluate_alerts(account: Account) -> None:
 
 def sync_spending_limit(account: Account) -> SyncRun | None:
     """One spending-limit fetch into SpendingLimit (amounts: integer cents on the wire)."""
-    return _run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account)).run
+    result = _run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
+    if result.succeeded:
+        _refresh_summary(account)
+    return result.run
 
 
 def _fetch_spending_limit(client: BillingClient, account: Account) -> None:
@@ -316,7 +329,7 @@ def usage_window_start(
 
 def sync_usage(account: Account, backfill_days: int | None = None) -> SyncRun | None:
     """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows."""
-    return _run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days)).run
+    return _usage_units(account, backfill_days)[0].run
 
 
 def _fetch_usage(client: BillingClient, account: Account, backfill_days: int | None) -> None:
@@ -547,11 +560,16 @@ def _balance_units(account: Account, *, always_fetch_limit: bool = False) -> lis
         results.append(
             _run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
         )
+    if any(result.succeeded for result in results):
+        _refresh_summary(account)
     return results
 
 
 def _usage_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
-    return [_run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))]
+    result = _run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
+    if result.succeeded:
+        _refresh_summary(account)
+    return [result]
 
 
 def _invoice_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:

@@ -78,6 +78,8 @@ def _route(sb: SandboxServer, method: str, parts: list[str], data: Any) -> tuple
         return 200, {"accounts": [_account_state(sb, a) for a in sb.billing.accounts.values()]}
     if parts[:1] == ["accounts"] and len(parts) == 2:
         return _account(sb, method, parts[1], data)
+    if method == "GET" and parts[:1] == ["accounts"] and parts[2:] == ["balance-history"]:
+        return 200, _balance_history(sb, parts[1])
     if key == ("GET", "clock", 1):
         return 200, _clock_state(sb)
     if key == ("POST", "clock", 1):
@@ -321,6 +323,18 @@ def _account_state(sb: SandboxServer, a: Account) -> dict[str, Any]:
         "usage_total": sum(a.usage, ZERO),
         "accrued_until_ms": a.accrued_until_ms,
         "now_ms": sb.billing.now_ms,
+    }
+
+
+def _balance_history(sb: SandboxServer, account_id: str) -> dict[str, Any]:
+    """The balance (cents) at every hour boundary the account has passed: a demo aid, not a Cloudflare API."""
+    account = sb.billing.accounts.get(account_id)
+    if account is None:
+        raise ControlError(404, f"no account {account_id}")
+    return {
+        "start_ms": account.balance_start_hour * HOUR_MS,
+        "step_ms": HOUR_MS,
+        "balances": list(account.balance_history),
     }
 
 

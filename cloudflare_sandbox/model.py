@@ -141,6 +141,10 @@ class Account:
     usage_start_hour: int = 0
     usage: list[Decimal] = field(default_factory=list)  # dollars per epoch hour from usage_start_hour
     accrued_until_ms: int = 0
+    # Balance in cents at each epoch-hour boundary from balance_start_hour, as the engine passed it. Not in
+    # Cloudflare's API: the control API serves it so the demo can draw a balance chart from day one.
+    balance_start_hour: int = 0
+    balance_history: list[Decimal] = field(default_factory=list)
     topups: dict[str, TopUp] = field(default_factory=dict)
     invoices: list[Invoice] = field(default_factory=list)
     # (first hour of the limit window, dollars spent from it to the newest bucket): a cache, never persisted.
@@ -165,6 +169,21 @@ class Account:
         if missing > 0:
             self.usage.extend([ZERO] * missing)
         return index
+
+    def record_balance(self, hour: int) -> None:
+        """Note the balance at the start of epoch hour `hour`; a later note for the same hour replaces it."""
+        if not self.balance_history:
+            self.balance_start_hour = hour
+        index = hour - self.balance_start_hour
+        if index < 0:
+            return
+        if index < len(self.balance_history):
+            self.balance_history[index] = self.balance
+            return
+        if index > len(self.balance_history):
+            # The engine passes every boundary, so only an old state file leaves a gap: repeat the last value.
+            self.balance_history.extend([self.balance_history[-1]] * (index - len(self.balance_history)))
+        self.balance_history.append(self.balance)
 
     def pending_topups(self) -> list[TopUp]:
         return [t for t in self.topups.values() if t.status == "pending"]
@@ -209,6 +228,7 @@ class Billing:
             created_ms=start,
             usage_start_hour=start // HOUR_MS,
             accrued_until_ms=start,
+            balance_start_hour=-(-start // HOUR_MS),  # the first boundary it will pass
         )
         self.accounts[account_id] = account
         return account
@@ -226,6 +246,8 @@ class Billing:
         t = account.accrued_until_ms
         while True:
             self._settle(account, t)
+            if t % HOUR_MS == 0:  # every hour boundary is a segment end, so none is skipped
+                account.record_balance(t // HOUR_MS)
             if t >= end_ms:
                 break
             hour = t // HOUR_MS
@@ -393,6 +415,8 @@ def _account_to_dict(a: Account) -> dict[str, Any]:
         "usage_start_hour": a.usage_start_hour,
         "usage": " ".join(str(v) for v in a.usage),
         "accrued_until_ms": a.accrued_until_ms,
+        "balance_start_hour": a.balance_start_hour,
+        "balance_history": " ".join(str(v) for v in a.balance_history),
         "topups": [vars(t) for t in a.topups.values()],
         "invoices": [vars(i) for i in a.invoices],
     }
@@ -417,6 +441,9 @@ def _account_from_dict(d: dict[str, Any]) -> Account:
         usage_start_hour=int(d["usage_start_hour"]),
         usage=[Decimal(v) for v in d["usage"].split()],
         accrued_until_ms=int(d["accrued_until_ms"]),
+        # State files written before the balance history existed start it at their next hour boundary.
+        balance_start_hour=int(d.get("balance_start_hour", -(-int(d["accrued_until_ms"]) // HOUR_MS))),
+        balance_history=[Decimal(v) for v in d.get("balance_history", "").split()],
         topups={t.payment_intent_id: t for t in topups},
         invoices=[Invoice(**i) for i in d["invoices"]],
     )

@@ -131,12 +131,14 @@ def test_usage_range_defaults_to_thirty_days_by_day():
     assert (last - first).days == 29
 
 
-def test_usage_range_by_hour_is_capped_at_fourteen_days():
+def test_usage_range_by_hour_spans_up_to_a_year():
     today = timezone.localdate()
-    form = UsageFilterForm({"window": "hour", "start": str(today - timedelta(days=60)), "end": str(today)})
+    form = UsageFilterForm({"window": "hour", "start": str(today - timedelta(days=364)), "end": str(today)})
+    assert form.range() == ("hour", today - timedelta(days=364), today)
+    form = UsageFilterForm({"window": "hour", "start": str(today - timedelta(days=800)), "end": str(today)})
     window, first, last = form.range()
     assert window == "hour"
-    assert (last - first).days == 13
+    assert (last - first).days == 365
 
 
 def test_usage_range_ignores_nonsense_and_future_dates():

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from billing.figures import figures_for
+from billing.figures import stored_figures
 from billing.models import Account, AlertEvent, BalanceSnapshot
 from billing.permissions import can_manage
 
@@ -26,11 +26,11 @@ def latest_snapshot(account: Account) -> BalanceSnapshot | None:
 
 
 def account_context(account: Account, section: str, **extra) -> dict:
-    """Context of every per-account page: the account, its figures (balance, data as of, staleness),
-    whether the person may manage it, and which tab is current."""
+    """Context of every per-account page: the account, its figures (balance, data as of, staleness: as the
+    overview shows them), whether the person may manage it, and which tab is current."""
     return {
         "account": account,
-        "figures": figures_for(account),
+        "figures": stored_figures([account])[account.pk],
         "can_manage": can_manage(account),
         "section": section,
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,

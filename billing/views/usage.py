@@ -1,22 +1,30 @@
 import csv
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from billing import charts
 from billing.forms import UsageFilterForm
-from billing.models import UsageWindow
+from billing.models import Account, UsageWindow
 from billing.permissions import get_account_for
-from billing.views.account import usage_buckets
+from billing.views.account import bucket_label, usage_buckets, usage_rows
 from billing.views.common import account_context
 
 # Usage is stored to six places (fractions of a cent); the export keeps all of them.
 MICRO = Decimal("0.000001")
 # The usage chart spans the page: a wider drawing keeps its labels at the size of the half-width charts.
 FULL_WIDTH = 1200
+# Bars the chart draws at most: more are thinner than a pixel at full width and cost bytes and time.
+MAX_BARS = 400
+# Widths of a bar over hours, in hours: they divide a day, so bars start at the same hours every day.
+HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
+# Rows per page of the table (a week of hours; about three months of days).
+TABLE_ROWS = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
 
 def _bounds(window: str, first, last) -> tuple[datetime, datetime]:
@@ -28,16 +36,43 @@ def _bounds(window: str, first, last) -> tuple[datetime, datetime]:
     return start, end
 
 
+def bar_hours(start: datetime, end: datetime) -> int:
+    """Hours per bar of the hour chart: the narrowest step that keeps the range within MAX_BARS bars."""
+    hours = -(-int((end - start).total_seconds()) // 3600)
+    return next((step for step in HOUR_STEPS if hours <= step * MAX_BARS), HOUR_STEPS[-1])
+
+
 def usage(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     form = UsageFilterForm(request.GET or None)
     window, first, last = form.range()
     start, end = _bounds(window, first, last)
-    buckets = usage_buckets(account, window, start, end)
     if request.GET.get("format") == "csv":
-        return _csv(account, window, buckets)
+        return _csv(account, window, start, end)
     hourly = window == UsageWindow.HOUR
-    title = "Usage per hour" if hourly else "Usage per day (UTC days)"
+    step_hours = bar_hours(start, end) if hourly else 1
+    bars = usage_buckets(account, window, start, end, step=timedelta(hours=step_hours) if hourly else None)
+    if not hourly:
+        title = "Usage per day (UTC days)"
+    elif step_hours == 1:
+        title = "Usage per hour"
+    else:
+        title = f"Usage per {step_hours} hours"
+    # The table lists every stored bucket, newest first, a page at a time; the chart sums them into bars.
+    page = Paginator(usage_rows(account, window, start, end).reverse(), TABLE_ROWS[window]).get_page(
+        request.GET.get("page")
+    )
+    now = timezone.now()
+    rows = [
+        {
+            "label": bucket_label(window, row["start"]),
+            "value": row["total"],
+            "partial": row["last_end"] > now,
+        }
+        for row in page.object_list
+    ]
+    filter_query = request.GET.copy()
+    filter_query.pop("page", None)
     context = account_context(
         account,
         "usage",
@@ -45,12 +80,17 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         window=window,
         first=first,
         last=last,
-        buckets=buckets,
+        max_days=form.MAX_HOUR_DAYS if hourly else form.MAX_DAY_DAYS,
+        step_hours=step_hours,
+        title=title,
         chart=charts.bar_chart(
-            buckets, title=f"{title}, {first:%b %d} – {last:%b %d}", hourly=hourly, width=FULL_WIDTH
+            bars, title=f"{title}, {first:%b %d} – {last:%b %d}", hourly=hourly, width=FULL_WIDTH
         ),
-        total=sum((bucket.value for bucket in buckets), start=Decimal(0)),
+        total=sum((bar.value for bar in bars), start=Decimal(0)),
         hourly=hourly,
+        rows=rows,
+        page=page,
+        filter_query=filter_query.urlencode(),
         csv_query=_with_format(request, "csv"),
     )
     return render(request, "billing/usage.html", context)
@@ -58,26 +98,41 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
 
 def _with_format(request: HttpRequest, fmt: str) -> str:
     query = request.GET.copy()
+    query.pop("page", None)
     query["format"] = fmt
     return query.urlencode()
 
 
-def _csv(account, window: str, buckets: list[charts.Bar]) -> HttpResponse:
-    """The same rows as the table: bucket start in UTC and in the portal's zone, and the amount in USD."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer yields lines for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(account: Account, window: str, start: datetime, end: datetime) -> StreamingHttpResponse:
+    """Every stored bucket of the range, oldest first (the table's rows, all pages): bucket start in UTC and
+    in the portal's zone, and the amount in USD. Streamed, so a year of hours never sits in memory at once."""
     filename = f"usage-{account.cloudflare_id[:8]}-{window}-{timezone.now():%Y%m%d}.csv"
+    # The zone is read now: the rows are written after the view has returned.
+    lines = _csv_lines(account, window, start, end, timezone.get_current_timezone(), timezone.now())
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    zone = timezone.get_current_timezone_name()
-    writer.writerow(["bucket_start_utc", f"bucket_start_{zone}", "window", "usage_usd", "partial"])
-    for bucket in buckets:
-        writer.writerow(
+    return response
+
+
+def _csv_lines(
+    account: Account, window: str, start: datetime, end: datetime, zone, now: datetime
+) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(["bucket_start_utc", f"bucket_start_{zone}", "window", "usage_usd", "partial"])
+    for row in usage_rows(account, window, start, end).iterator(chunk_size=2000):
+        yield writer.writerow(
             [
-                bucket.start.astimezone(UTC).isoformat(),
-                timezone.localtime(bucket.start).isoformat(),
+                row["start"].astimezone(UTC).isoformat(),
+                row["start"].astimezone(zone).isoformat(),
                 window,
-                f"{bucket.value.quantize(MICRO)}",
-                "yes" if bucket.partial else "no",
+                f"{row['total'].quantize(MICRO)}",
+                "yes" if row["last_end"] > now else "no",
             ]
         )
-    return response

@@ -1,6 +1,13 @@
-"""Demo data for `make run`: the declared accounts, three people with different access, a first sync."""
+"""Demo data for `make run`: the declared accounts, three people with different access, a first sync.
 
+Demo only: after the first sync it back-fills 30 days of hourly balance snapshots from the Cloudflare
+sandbox's control API, which real Cloudflare does not have (there the step is skipped).
+"""
+
+import json
 import time
+from datetime import timedelta
+from decimal import Decimal
 
 import requests
 from django.conf import settings
@@ -8,9 +15,23 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.accounts import ensure_declared_accounts
-from billing.models import AccountAccess, Role
+from billing.models import AccountAccess, BalanceSnapshot, Role
+from billing.money import balance_to_dollars, ms_to_datetime
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (the published demo log-in)
+BACKFILL_DAYS = 30
+# A snapshot's fields other than the balance, copied from the one real snapshot into the back-filled ones.
+COPIED_FIELDS = (
+    "has_default_payment_method",
+    "payment_method_brand",
+    "payment_method_last4",
+    "first_topup_success",
+    "auto_topup_amount",
+    "auto_topup_threshold",
+    "auto_topup_error",
+    "auto_topup_disabled_reason",
+    "auto_topup_last_failed_at",
+)
 DEMO_PEOPLE = [
     # username, role on every account, superuser
     ("admin", Role.ADMIN, True),
@@ -20,7 +41,10 @@ DEMO_PEOPLE = [
 
 
 class Command(BaseCommand):
-    help = "Creates the demo people and accounts and runs a first sync, so every page has data."
+    help = (
+        "Demo only (make run): creates the demo people and accounts, runs a first sync and back-fills "
+        "30 days of hourly balance history from the Cloudflare sandbox, so every page has data."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -38,6 +62,7 @@ class Command(BaseCommand):
             self._wait_for_api()
         if not no_sync:
             self._first_sync(accounts)
+            self._backfill_balance_history(accounts)
         self.stdout.write(
             self.style.SUCCESS(
                 "\n  AI Gateway billing portal: http://127.0.0.1:8000/\n"
@@ -81,3 +106,46 @@ class Command(BaseCommand):
                 continue
             self.stdout.write(f"First sync of {account.name}…")
             sync.sync_account(account)
+
+    def _backfill_balance_history(self, accounts) -> None:
+        """Demo only: the balance chart draws the portal's own snapshots, taken every 5 minutes from now on.
+
+        Cloudflare keeps no balance history, but the sandbox's demo seed simulated 90 days and recorded the
+        balance at every hour, so the chart can show 30 days at once. Accounts that already have history
+        (two snapshots or more) are left alone, which makes a second run add nothing.
+        """
+        root = settings.CLOUDFLARE_API_BASE_URL.rstrip("/").removesuffix("/client/v4")
+        for account in accounts:
+            real = list(account.balance_snapshots.order_by("taken_at")[:2])
+            if len(real) != 1:  # none: the sync failed, nothing to copy the card and settings from
+                continue
+            latest = real[0]
+            url = f"{root}/__sandbox__/accounts/{account.cloudflare_id}/balance-history"
+            try:
+                response = requests.get(url, timeout=10)
+                ok = response.status_code == 200
+                doc = json.loads(response.content, parse_float=Decimal) if ok else None
+            except (requests.RequestException, ValueError):
+                doc = None
+            if not (
+                isinstance(doc, dict)
+                and isinstance(doc.get("balances"), list)
+                and isinstance(doc.get("start_ms"), int)
+                and isinstance(doc.get("step_ms"), int)
+            ):
+                self.stdout.write("No balance history to back-fill (the API is not the Cloudflare sandbox).")
+                return
+            oldest = latest.taken_at - timedelta(days=BACKFILL_DAYS)
+            copied = {name: getattr(latest, name) for name in COPIED_FIELDS}
+            start_ms, step_ms = doc["start_ms"], doc["step_ms"]
+            snapshots = []
+            for index, cents in enumerate(doc["balances"]):
+                taken_at = ms_to_datetime(start_ms + index * step_ms)
+                # Only before the real snapshot, so it stays the latest one that alerts and pages read.
+                if oldest <= taken_at < latest.taken_at:
+                    balance = balance_to_dollars(cents, settings.CLOUDFLARE_BALANCE_UNIT)
+                    snapshots.append(
+                        BalanceSnapshot(account=account, taken_at=taken_at, balance=balance, **copied)
+                    )
+            BalanceSnapshot.objects.bulk_create(snapshots)
+            self.stdout.write(f"Balance history of {account.name}: {len(snapshots)} hourly snapshots.")
