@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--profile", action="store_true", help="save a profile and query log of every page")
     parser.add_argument(
-        "--with-proposals",
-        action="store_true",
-        help="measure the pages again with bench/proposals.py patched in (before/after)",
+        "--before",
+        default=str(ROOT / "bench" / "baseline.json"),
+        help="earlier page figures to compare with in the report ('' for none)",
     )
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument(
@@ -132,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only write the report again from var/bench/results.json (e.g. after editing notes)",
     )
     args = parser.parse_args(argv)
+    before = json.loads(Path(args.before).read_text()) if args.before else None
     if args.report_only:
-        report.write(json.loads((VAR / "results.json").read_text()), Path(args.output))
+        results = json.loads((VAR / "results.json").read_text())
+        results["before"] = before
+        report.write(results, Path(args.output))
         return 0
 
     started = time.perf_counter()
@@ -145,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "machine": machine(),
         "databases": {},
+        "before": before,
     }
     for db in [d.strip() for d in args.databases.split(",") if d.strip()]:
         if db not in URLS:
@@ -189,11 +193,6 @@ def main(argv: list[str] | None = None) -> int:
             ]
             run_python(command + (["--profile"] if args.profile else []), env=bench_env(pages_url))
             entry["pages"] = json.loads(pages_file.read_text())
-            if args.with_proposals:
-                after_file = VAR / f"pages-{db}-after.json"
-                command[command.index(str(pages_file))] = str(after_file)
-                run_python([*command, "--proposals", "--http-clients", "2"], env=bench_env(pages_url))
-                entry["pages_after"] = json.loads(after_file.read_text())
         if not args.skip_sweep:
             entry["load"]["sweep"] = _load()
             sweep_file = VAR / f"sweep-{db}.json"

@@ -41,6 +41,9 @@ MICRO = Decimal("0.000001")
 TENTH = Decimal("0.1")
 DAY = timedelta(days=1)
 SPEND_DAYS = 7
+# The choices' values, once: the enums build a new list on every `.values`.
+DURATIONS = frozenset(LimitDuration.values)
+STRATEGIES = frozenset(LimitStrategy.values)
 SLIDING = {
     LimitDuration.DAILY: timedelta(days=1),
     LimitDuration.WEEKLY: timedelta(days=7),
@@ -102,6 +105,17 @@ def _edge_days(start: datetime, end: datetime) -> set[datetime]:
     if _utc_day(end) != end:
         edges.add(_utc_day(end))
     return edges
+
+
+def _runs(days: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """[(first, last)] of each run of consecutive days in a sorted list of UTC days."""
+    runs: list[tuple[datetime, datetime]] = []
+    for day in days:
+        if runs and runs[-1][1] + DAY == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 # --- the one rule -----------------------------------------------------------------------------------------
@@ -233,9 +247,9 @@ def _compute(ids: list[int], now: datetime) -> tuple[dict[int, AccountFigures], 
         days[_utc_day(at)] = days.get(_utc_day(at), ZERO) + value
     # A day wholly inside a span counts its day row whenever there is one, so hour rows are needed only for
     # the days a span cuts and the whole days without a day row: a few days per account, not a month of
-    # hours. Grouped by day, as most accounts need the same few (today, a sliding window's edge): a handful
-    # of conditions rather than one per account and day, which costs the database more than the rows.
-    accounts_by_day: dict[datetime, list[int]] = defaultdict(list)
+    # hours. Accounts needing the same days share their conditions, and runs of days become one range: a
+    # handful of conditions rather than one per account and day, which costs more than the rows themselves.
+    accounts_by_day: dict[datetime, set[int]] = defaultdict(set)
     for pk, account_spans in spans.items():
         days = usage[pk].days if pk in usage else {}
         needed: set[datetime] = set()
@@ -247,9 +261,14 @@ def _compute(ids: list[int], now: datetime) -> tuple[dict[int, AccountFigures], 
                     needed.add(day)
                 day += DAY
         for day in needed:
-            accounts_by_day[day].append(pk)
+            accounts_by_day[day].add(pk)
+    days_by_accounts: dict[frozenset[int], list[datetime]] = defaultdict(list)
+    for day, pks in accounts_by_day.items():
+        days_by_accounts[frozenset(pks)].append(day)
     wanted = [
-        Q(account_id__in=pks, start__gte=day, start__lt=day + DAY) for day, pks in accounts_by_day.items()
+        Q(account_id__in=sorted(pks), start__gte=first, start__lt=last + DAY)
+        for pks, days in days_by_accounts.items()
+        for first, last in _runs(sorted(days))
     ]
     if wanted:
         hours = recent.filter(reduce(operator.or_, wanted), window=UsageWindow.HOUR)
@@ -299,11 +318,8 @@ def runway(balance: Decimal | None, spend_per_day: Decimal | None) -> Decimal | 
 
 
 def _limit_of(account: Account) -> SpendingLimit | None:
-    try:
-        limit = account.spending_limit
-    except Account.spending_limit.RelatedObjectDoesNotExist:
-        return None
-    return _usable_limit(limit)
+    limit = _spending_limit_of(account)
+    return None if limit is None else _usable_limit(limit)
 
 
 def _usable_limit(limit: SpendingLimit) -> SpendingLimit | None:
@@ -311,14 +327,16 @@ def _usable_limit(limit: SpendingLimit) -> SpendingLimit | None:
     if (
         not limit.enabled
         or limit.amount is None
-        or limit.duration not in LimitDuration.values
-        or limit.strategy not in LimitStrategy.values
+        or limit.duration not in DURATIONS
+        or limit.strategy not in STRATEGIES
     ):
         return None
     return limit
 
 
 # --- stored figures: computed when the data changes, read by the pages ------------------------------------
+# How long spend figures stored after a usage sync may be kept while only the balance changes.
+SPEND_FIGURES_MAX_AGE = timedelta(hours=1)
 SUMMARY_FIELDS = [
     "balance",
     "balance_taken_at",
@@ -334,9 +352,14 @@ SUMMARY_FIELDS = [
 ]
 
 
-def _limit_key(limit) -> tuple:
-    """What the limit figures depend on: the enabled limit's amount, duration and strategy (or nothing)."""
-    return (None, "", "") if limit is None else (limit.amount, limit.duration, limit.strategy)
+NO_LIMIT = (None, "", "")
+
+
+def _limit_key(enabled, amount, duration, strategy) -> tuple:
+    """What the limit figures depend on: a usable limit's amount, duration and strategy (or NO_LIMIT)."""
+    if not enabled or amount is None or duration not in DURATIONS or strategy not in STRATEGIES:
+        return NO_LIMIT
+    return (amount, duration, strategy)
 
 
 def refresh_summaries(accounts: Iterable, now: datetime | None = None, batch: int = 500) -> int:
@@ -350,7 +373,10 @@ def refresh_summaries(accounts: Iterable, now: datetime | None = None, batch: in
         figures, limits = _compute(chunk, now)
         rows = []
         for pk, figure in figures.items():
-            amount, duration, strategy = _limit_key(limits.get(pk))
+            limit = limits.get(pk)
+            amount, duration, strategy = (
+                NO_LIMIT if limit is None else _limit_key(True, limit.amount, limit.duration, limit.strategy)
+            )
             rows.append(
                 AccountSummary(
                     account_id=pk,
@@ -384,38 +410,123 @@ def refresh_summary(account: Account | int, now: datetime | None = None) -> None
     refresh_summaries([account], now)
 
 
+def refresh_balance(account: Account | int, data_as_of: datetime | None, now: datetime | None = None) -> None:
+    """After a successful balance sync (whose run finished at `data_as_of`): the latest balance, its runway
+    and the new data-as-of into the stored figures, in two reads and a write.
+
+    The spend figures are kept as stored: they change when usage is synced (hourly, which stores them
+    again) and as time moves their windows along. So they are computed again here too when they were
+    computed on another local day (the 7-day span and fixed limit windows start at local midnight) or
+    more than SPEND_FIGURES_MAX_AGE ago (sliding windows), or when the account has no summary yet."""
+    now = now or timezone.now()
+    pk = account.pk if isinstance(account, Account) else int(account)
+    stored = AccountSummary.objects.filter(account_id=pk).values_list("spend_per_day", "computed_at").first()
+    if (
+        stored is None
+        or stored[1] < now - SPEND_FIGURES_MAX_AGE
+        or _local_today(stored[1]) != _local_today(now)
+    ):
+        refresh_summaries([pk], now)
+        return
+    latest = (
+        BalanceSnapshot.objects.filter(account_id=pk)
+        .order_by("-taken_at", "-pk")
+        .values_list("balance", "taken_at")
+        .first()
+    )
+    balance, taken_at = latest or (None, None)
+    AccountSummary.objects.filter(account_id=pk).update(
+        balance=balance,
+        balance_taken_at=taken_at,
+        runway_days=runway(balance, stored[0]),
+        data_as_of=data_as_of,
+    )
+
+
+# What stored_figures_of_rows reads: columns for Account.objects.values().
+STORED_FIGURES_COLUMNS = [
+    "pk",
+    "summary__account",
+    *(f"summary__{name}" for name in SUMMARY_FIELDS[:-1]),
+    "spending_limit__enabled",
+    "spending_limit__amount",
+    "spending_limit__duration",
+    "spending_limit__strategy",
+]
+
+
 def stored_figures(accounts: Iterable[Account], now: datetime | None = None) -> dict[int, AccountFigures]:
     """{account id: AccountFigures} as stored by the last refresh, for pages: one row per account rather than
     the usage history. Fetch the accounts with select_related("summary", "spending_limit") to read them
     without a query each. An account without a summary, or whose spending limit changed since, is computed
     from its history instead (a fixed number of queries for all such accounts together)."""
+    rows = []
+    for account in accounts:
+        row = {"pk": account.pk, "summary__account": None}
+        summary = _summary_of(account)
+        if summary is not None:
+            row["summary__account"] = account.pk
+            row.update((f"summary__{name}", getattr(summary, name)) for name in SUMMARY_FIELDS[:-1])
+        limit = _spending_limit_of(account)
+        if limit is not None:
+            row.update(
+                spending_limit__enabled=limit.enabled,
+                spending_limit__amount=limit.amount,
+                spending_limit__duration=limit.duration,
+                spending_limit__strategy=limit.strategy,
+            )
+        rows.append(row)
+    return stored_figures_of_rows(rows, now)
+
+
+def stored_figures_of_rows(rows: Iterable[dict], now: datetime | None = None) -> dict[int, AccountFigures]:
+    """stored_figures for rows of Account.objects.values(*STORED_FIGURES_COLUMNS): a page listing many
+    accounts reads them without building four model instances per account."""
     now = now or timezone.now()
     stale_before = now - timedelta(minutes=settings.STALE_AFTER_MINUTES)
     figures: dict[int, AccountFigures] = {}
     missing = []
-    for account in accounts:
-        summary = _summary_of(account)
-        if summary is None or _limit_key(_limit_of(account)) != (
-            summary.limit_amount,
-            summary.limit_duration,
-            summary.limit_strategy,
-        ):
-            missing.append(account.pk)
+    for row in rows:
+        pk = row["pk"]
+        if row["summary__account"] is None:
+            missing.append(pk)
             continue
-        figures[account.pk] = AccountFigures(
-            account_id=account.pk,
-            balance=summary.balance,
-            balance_taken_at=summary.balance_taken_at,
-            spend_per_day=summary.spend_per_day,
-            runway_days=summary.runway_days,
-            limit_spent=summary.limit_spent,
-            limit_used_percent=summary.limit_used_percent,
-            data_as_of=summary.data_as_of,
-            is_stale=summary.data_as_of is None or summary.data_as_of < stale_before,
+        limit = _limit_key(
+            row.get("spending_limit__enabled"),
+            row.get("spending_limit__amount"),
+            row.get("spending_limit__duration"),
+            row.get("spending_limit__strategy"),
+        )
+        stored = (
+            row["summary__limit_amount"],
+            row["summary__limit_duration"],
+            row["summary__limit_strategy"],
+        )
+        if limit != stored:
+            missing.append(pk)
+            continue
+        data_as_of = row["summary__data_as_of"]
+        figures[pk] = AccountFigures(
+            account_id=pk,
+            balance=row["summary__balance"],
+            balance_taken_at=row["summary__balance_taken_at"],
+            spend_per_day=row["summary__spend_per_day"],
+            runway_days=row["summary__runway_days"],
+            limit_spent=row["summary__limit_spent"],
+            limit_used_percent=row["summary__limit_used_percent"],
+            data_as_of=data_as_of,
+            is_stale=data_as_of is None or data_as_of < stale_before,
         )
     if missing:
         figures.update(figures_for_accounts(missing, now))
     return figures
+
+
+def _spending_limit_of(account: Account) -> SpendingLimit | None:
+    try:
+        return account.spending_limit
+    except Account.spending_limit.RelatedObjectDoesNotExist:
+        return None
 
 
 def _summary_of(account: Account) -> AccountSummary | None:

@@ -124,7 +124,13 @@ class UsageRecord(models.Model):
                 fields=["account", "window", "start", "summary_id"], name="one_usage_row_per_summary"
             )
         ]
-        indexes = [models.Index(fields=["account", "window", "start"], name="usage_account_window_start")]
+        indexes = [
+            # Covering (value and end too): the usage pages and the CSV read a year of one account's hours,
+            # which sync writes interleaved with every other account's, one heap page per row otherwise.
+            models.Index(
+                fields=["account", "window", "start", "value", "end"], name="usage_account_window_cover"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.window} {self.start:%Y-%m-%d %H:%M} {self.value}"

@@ -11,6 +11,10 @@ left by a worker that died and is taken over. Units never raise: a failure is re
 next account goes on. API calls happen outside database transactions; each unit's writes are one transaction
 of upserts keyed by unique constraints, so a repeated or concurrent run updates rows, never duplicates them.
 
+After a successful balance, spending-limit or usage unit the account's derived figures are computed again and
+stored (`figures.refresh_summary`, or `figures.refresh_balance` when only the balance changed), so the pages
+read them rather than recompute them on every view.
+
 `run_job(job, account_ids)` runs one job's units for many accounts on a few threads (each thread closes its
 own database connections when done); the Celery tasks call it for chunks of accounts.
 """
@@ -186,7 +190,7 @@ def sync_balance(account: Account) -> SyncRun | None:
     """
     result = _run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
     if result.succeeded:
-        _refresh_summary(account)
+        _refresh_summary(account, balance_run=result.run)
         _evaluate_alerts(account)
     return result.run
 
@@ -228,10 +232,14 @@ def _fetch_balance(client: BillingClient, account: Account) -> None:
         )
 
 
-def _refresh_summary(account: Account) -> None:
-    """Stores the account's derived figures for the pages, now that its data changed."""
+def _refresh_summary(account: Account, balance_run: SyncRun | None = None) -> None:
+    """Stores the account's derived figures for the pages, now that its data changed; after a balance run
+    alone, only what a balance changes (the spend figures stay, unless they are due again)."""
     try:
-        figures.refresh_summary(account)
+        if balance_run is not None:
+            figures.refresh_balance(account, balance_run.finished_at)
+        else:
+            figures.refresh_summary(account)
     except Exception:
         # The pages then compute the figures from the history (or show the previous ones) until the next sync.
         logger.exception("could not store the figures of account %s (the sync itself succeeded)", account)
@@ -560,8 +568,10 @@ def _balance_units(account: Account, *, always_fetch_limit: bool = False) -> lis
         results.append(
             _run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
         )
-    if any(result.succeeded for result in results):
-        _refresh_summary(account)
+    if results[-1].succeeded and len(results) > 1:
+        _refresh_summary(account)  # a new spending limit: its figures too
+    elif results[0].succeeded:
+        _refresh_summary(account, balance_run=results[0].run)
     return results
 
 

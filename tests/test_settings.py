@@ -59,3 +59,9 @@ def test_deploy_check_is_clean_in_production_mode():
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_setting_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = {name for name in _settings_variables() if f"`{name}`" not in readme}
+    assert missing == set()

@@ -1,8 +1,9 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Func, IntegerField, Max, Sum, Window
+from django.db.models import F, Func, IntegerField, Max, Sum, Value, Window
 from django.db.models.functions import Mod, RowNumber
+from django.db.models.lookups import GreaterThan
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -89,18 +90,25 @@ def bucket_label(window: str, start: datetime) -> str:
     return start.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def _records(account: Account, window: str, start: datetime, end: datetime | None):
-    records = UsageRecord.objects.filter(account=account, window=window, start__gte=start)
-    return records if end is None else records.filter(start__lt=end)
+def records(account: Account, window: str, start: datetime, end: datetime | None = None):
+    """The account's usage rows of `window` starting in [start, end)."""
+    rows = UsageRecord.objects.filter(account=account, window=window, start__gte=start)
+    return rows if end is None else rows.filter(start__lt=end)
+
+
+def still_running() -> GreaterThan:
+    """Whether a bucket's last summary ends after now (to annotate grouped usage rows with), decided by the
+    database: reading every bucket's end only to compare it would cost a year of hours a conversion each."""
+    return GreaterThan(Max("end"), Value(timezone.now()))
 
 
 def usage_rows(account: Account, window: str, start: datetime, end: datetime | None = None):
     """Usage summed per stored bucket (over Cloudflare's summaries) from `start` up to `end`: a values
-    queryset of start, total and last_end, oldest first."""
+    queryset of start, total and partial (the bucket is still running), oldest first."""
     return (
-        _records(account, window, start, end)
+        records(account, window, start, end)
         .values("start")
-        .annotate(total=Sum("value"), last_end=Max("end"))
+        .annotate(total=Sum("value"), partial=still_running())
         .order_by("start")
     )
 
@@ -112,24 +120,22 @@ def usage_buckets(
 
     With a `step` longer than the window, the database sums the stored buckets into `step`-long ones counted
     from `start`, so a chart over a year of hours gets a few hundred bars and reads a few hundred rows."""
-    now = timezone.now()
     native = timedelta(hours=1) if window == UsageWindow.HOUR else timedelta(days=1)
     if step is None or step <= native:
-        rows = [
-            (row["start"], row["total"], row["last_end"]) for row in usage_rows(account, window, start, end)
-        ]
+        rows = usage_rows(account, window, start, end).values_list("start", "total", "partial")
     else:
         rows = [
-            (start + row["bucket"] * step, row["total"], row["last_end"])
-            for row in _records(account, window, start, end)
+            (start + bucket * step, total, partial)
+            for bucket, total, partial in records(account, window, start, end)
             .annotate(bucket=BucketIndex("start", int(start.timestamp()), int(step.total_seconds())))
             .values("bucket")
-            .annotate(total=Sum("value"), last_end=Max("end"))
+            .annotate(total=Sum("value"), partial=still_running())
             .order_by("bucket")
+            .values_list("bucket", "total", "partial")
         ]
     return [
-        charts.Bar(start=at, value=total, label=bucket_label(window, at), partial=last_end > now)
-        for at, total, last_end in rows
+        charts.Bar(start=at, value=total, label=bucket_label(window, at), partial=bool(partial))
+        for at, total, partial in rows
     ]
 
 

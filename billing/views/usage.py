@@ -1,9 +1,10 @@
-import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,7 +13,7 @@ from billing import charts
 from billing.forms import UsageFilterForm
 from billing.models import Account, UsageWindow
 from billing.permissions import get_account_for
-from billing.views.account import bucket_label, usage_buckets, usage_rows
+from billing.views.account import BucketIndex, bucket_label, records, still_running, usage_buckets, usage_rows
 from billing.views.common import account_context
 
 # Usage is stored to six places (fractions of a cent); the export keeps all of them.
@@ -23,6 +24,8 @@ FULL_WIDTH = 1200
 MAX_BARS = 400
 # Widths of a bar over hours, in hours: they divide a day, so bars start at the same hours every day.
 HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
+# Rows per block of the streamed CSV export.
+CSV_BLOCK = 1000
 # Rows per page of the table (a week of hours; about three months of days).
 TABLE_ROWS = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
@@ -62,13 +65,8 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
     page = Paginator(usage_rows(account, window, start, end).reverse(), TABLE_ROWS[window]).get_page(
         request.GET.get("page")
     )
-    now = timezone.now()
     rows = [
-        {
-            "label": bucket_label(window, row["start"]),
-            "value": row["total"],
-            "partial": row["last_end"] > now,
-        }
+        {"label": bucket_label(window, row["start"]), "value": row["total"], "partial": bool(row["partial"])}
         for row in page.object_list
     ]
     filter_query = request.GET.copy()
@@ -103,36 +101,56 @@ def _with_format(request: HttpRequest, fmt: str) -> str:
     return query.urlencode()
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer yields lines for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv(account: Account, window: str, start: datetime, end: datetime) -> StreamingHttpResponse:
     """Every stored bucket of the range, oldest first (the table's rows, all pages): bucket start in UTC and
     in the portal's zone, and the amount in USD. Streamed, so a year of hours never sits in memory at once."""
     filename = f"usage-{account.cloudflare_id[:8]}-{window}-{timezone.now():%Y%m%d}.csv"
     # The zone is read now: the rows are written after the view has returned.
-    lines = _csv_lines(account, window, start, end, timezone.get_current_timezone(), timezone.now())
+    lines = _csv_lines(account, window, start, end, timezone.get_current_timezone())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _csv_lines(
-    account: Account, window: str, start: datetime, end: datetime, zone, now: datetime
-) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["bucket_start_utc", f"bucket_start_{zone}", "window", "usage_usd", "partial"])
-    for row in usage_rows(account, window, start, end).iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                row["start"].astimezone(UTC).isoformat(),
-                row["start"].astimezone(zone).isoformat(),
-                window,
-                f"{row['total'].quantize(MICRO)}",
-                "yes" if row["last_end"] > now else "no",
-            ]
+def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zone) -> Iterator[str]:
+    yield f"bucket_start_utc,bucket_start_{zone},window,usage_usd,partial\r\n"
+    # Bucket starts as whole seconds since the epoch: turning a year of timestamps into datetimes is quicker
+    # from integers than through the database driver's and Django's conversions.
+    rows = (
+        records(account, window, start, end)
+        .annotate(epoch=BucketIndex("start", 0, 1))
+        .values("epoch")
+        .annotate(total=Sum("value"), partial=still_running())
+        .order_by("epoch")
+        .values_list("epoch", "total", "partial")
+    )
+    # Blocks of rows rather than a line at a time: each piece of a streamed response is a write to the
+    # client. The fields are our own timestamps, amounts and words: none needs CSV quoting.
+    block: list[str] = []
+    for epoch, total, partial in _driver_rows(rows):
+        at = datetime.fromtimestamp(epoch, UTC)
+        if not isinstance(total, Decimal):
+            total = _SUM_TO_DECIMAL(total)  # SQLite sums NUMERIC columns as floats, as Django converts them
+        running = "yes" if partial else "no"
+        block.append(
+            f"{at.isoformat()},{at.astimezone(zone).isoformat()},{window},{total.quantize(MICRO)},{running}\r\n"
         )
+        if len(block) == CSV_BLOCK:
+            yield "".join(block)
+            block.clear()
+    yield "".join(block)
+
+
+# How Django turns SQLite's float sums into decimals (15 significant digits, then the column's places).
+_SUM_TO_DECIMAL = Context(prec=15).create_decimal_from_float
+
+
+def _driver_rows(queryset) -> Iterator[tuple]:
+    """The queryset's rows as the database driver returns them, a block at a time. Django's per-row
+    converters were half the time of a year-long hourly export on SQLite; the caller converts the one
+    column that needs it. The rows are bounded by the range (at most 366 days of hours)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CSV_BLOCK):
+            yield from rows
