@@ -243,7 +243,10 @@ def render(results: dict) -> str:
                 lines += [
                     f"Stored figures (`AccountSummary`) of all {summaries['accounts']} accounts computed "
                     f"and written in {summaries['all_at_once_ms']:.0f} ms at once; "
-                    f"{summaries['one_account_ms']:.1f} ms per account as sync does it (after each fetch).",
+                    f"per account as sync does it: {summaries['one_account_ms']:.1f} ms in full (after a "
+                    "usage or spending-limit sync), "
+                    f"{summaries.get('balance_only_ms', float('nan')):.1f} ms for the balance part (after a "
+                    "balance sync).",
                     "",
                 ]
             lines += ["### SQL queries per page: 10 accounts against 200", ""]

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import sync
+from billing import figures, sync
 from billing.api import client_for
 from billing.cloudflare import (
     APIStatusError,
@@ -290,6 +290,14 @@ def _run_change(account: Account, actor, action: str, parameters: dict, call, ip
     return result
 
 
+def _refresh_figures(account: Account) -> None:
+    """Stores the account's figures again after a change; the change itself has succeeded either way."""
+    try:
+        figures.refresh_summary(account)
+    except Exception:
+        logger.exception("could not store the figures of account %s after a change", account)
+
+
 def set_auto_topup(
     account: Account, actor, *, amount_cents: int, threshold_cents: int, ip_address: str | None = None
 ) -> AutoTopUpConfig:
@@ -372,6 +380,7 @@ def set_spending_limit(
             "synced_at": timezone.now(),
         },
     )
+    _refresh_figures(account)
     return limit
 
 
@@ -395,6 +404,7 @@ def remove_spending_limit(account: Account, actor, *, ip_address: str | None = N
             "synced_at": timezone.now(),
         },
     )
+    _refresh_figures(account)
     return limit
 
 

@@ -545,9 +545,12 @@ def sync_account(
     Each job is recorded on its own; one failing does not stop the others. With `raise_on_error`, after every
     job ran, the first CloudflareError is raised again if a job failed with one (SyncFailed for other errors).
     """
-    results = _balance_units(account, always_fetch_limit=True)
+    # Alerts are evaluated once, after usage is in: runway and spend need it (a first sync has none before).
+    results = _balance_units(account, always_fetch_limit=True, evaluate_alerts=False)
     results += _usage_units(account, backfill_days)
     results += _invoice_units(account)
+    if results[0].succeeded:
+        _evaluate_alerts(account)
     metrics.flush_api_call_counts()
     runs = [r.run for r in results if r.run is not None]
     errors = [r.error for r in results if r.error is not None]
@@ -559,10 +562,12 @@ def sync_account(
     return runs
 
 
-def _balance_units(account: Account, *, always_fetch_limit: bool = False) -> list[UnitResult]:
+def _balance_units(
+    account: Account, *, always_fetch_limit: bool = False, evaluate_alerts: bool = True
+) -> list[UnitResult]:
     """The balance job for one account: the balance, then the spending limit when due (or always)."""
     results = [_run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))]
-    if results[0].succeeded:
+    if results[0].succeeded and evaluate_alerts:
         _evaluate_alerts(account)
     if always_fetch_limit or (results[0].succeeded and spending_limit_due(account)):
         results.append(

@@ -272,6 +272,20 @@ def test_sync_account_runs_every_job_and_returns_the_runs(cloudflare):
     assert sum(r.api_calls for r in runs) == len(cloudflare.requests()) == 7
 
 
+def test_a_first_sync_evaluates_alerts_once_usage_is_in(cloudflare):
+    from billing.models import AlertEvent
+
+    cloudflare.reset("demo")
+    staging_id, name = DEMO_ACCOUNTS[1]  # low balance and falling, about two days of credit
+    account = Account.objects.create(cloudflare_id=staging_id, name=name)
+
+    sync.sync_account(account)
+
+    runway = AlertEvent.objects.get(account=account, kind="runway", resolved_at__isnull=True)
+    assert "/day" in runway.headline
+    assert "–/day" not in runway.headline  # the spend per day was known when the alert opened
+
+
 def test_sync_account_can_raise_the_first_cloudflare_error(cloudflare):
     from billing.cloudflare import NotFoundError
 

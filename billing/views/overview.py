@@ -74,7 +74,7 @@ ROW = (
     '<td data-label="Runway" class="num">{runway}</td>'
     '<td data-label="Auto top-up">{auto_topup}</td>'
     '<td data-label="Spending limit">{limit}</td>'
-    '<td data-label="Alerts">{alerts}</td>'
+    '<td data-label="Alerts" class="alerts">{alerts}</td>'
     '<td class="hide-narrow small {as_of_class}">{as_of}</td>'
     "</tr>\n"
 )
