@@ -142,9 +142,9 @@ def refresh_topup_limits(account: Account) -> Bounds:
 
 def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
     """(amount, threshold) ranges for the auto top-up form."""
-    ceiling = topup_bounds(account).max_cents
-    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup_bounds(account).min_cents)
-    return Bounds(amount_min, ceiling), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, ceiling)
+    topup = topup_bounds(account)
+    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup.min_cents)
+    return Bounds(amount_min, topup.max_cents), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, topup.max_cents)
 
 
 # --------------------------------------------------------------------------------------------------- top-up
