@@ -98,7 +98,7 @@ def machine() -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma separated: sqlite, postgresql"
@@ -131,7 +131,80 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only write the report again from var/bench/results.json (e.g. after editing notes)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _seed_pages(db: str, pages_url: str, args: argparse.Namespace, entry: dict) -> None:
+    """Seeds the page database (unless --reuse-seed finds one) and records the seeding figures."""
+    seed_file = VAR / f"seed-{db}.json"
+    if not (args.reuse_seed and seed_file.exists()):
+        entry["load"]["seed"] = _load()
+        command = ["-m", "bench.seed", "--database-url", pages_url, "--accounts", str(args.accounts)]
+        run_python([*command, "--out", str(seed_file)], env=bench_env(pages_url))
+    entry["seed"] = json.loads(seed_file.read_text())
+
+
+def _measure_pages(db: str, pages_url: str, args: argparse.Namespace, entry: dict) -> None:
+    entry["load"]["pages"] = _load()
+    pages_file = VAR / f"pages-{db}.json"
+    command = [
+        "-m",
+        "bench.pages",
+        "--database-url",
+        pages_url,
+        "--out",
+        str(pages_file),
+        "--repeat",
+        str(args.repeat),
+        "--http-requests",
+        str(args.http_requests),
+        "--http-clients",
+        args.http_clients,
+    ]
+    run_python(command + (["--profile"] if args.profile else []), env=bench_env(pages_url))
+    entry["pages"] = json.loads(pages_file.read_text())
+
+
+def _measure_sweep(db: str, sweep_url: str, args: argparse.Namespace, entry: dict) -> None:
+    entry["load"]["sweep"] = _load()
+    sweep_file = VAR / f"sweep-{db}.json"
+    run_python(
+        [
+            "-m",
+            "bench.sweep",
+            "--database-url",
+            sweep_url,
+            "--out",
+            str(sweep_file),
+            "--accounts",
+            str(args.sweep_accounts),
+            "--workers",
+            args.sweep_workers,
+            "--latency-ms",
+            str(args.latency_ms),
+        ],
+        env=bench_env(sweep_url),
+    )
+    entry["sweep"] = json.loads(sweep_file.read_text())
+
+
+def _benchmark_database(db: str, args: argparse.Namespace) -> dict:
+    """One database's figures: seeding, pages and sweep, each unless skipped."""
+    if db not in URLS:
+        raise SystemExit(f"unknown database {db!r}: use sqlite or postgresql")
+    pages_url, sweep_url = URLS[db]
+    entry: dict = {"load": {}}
+    print(f"== {db}", file=sys.stderr, flush=True)
+    if not args.skip_pages:
+        _seed_pages(db, pages_url, args, entry)
+        _measure_pages(db, pages_url, args, entry)
+    if not args.skip_sweep:
+        _measure_sweep(db, sweep_url, args, entry)
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     before = json.loads(Path(args.before).read_text()) if args.before else None
     if args.report_only:
         results = json.loads((VAR / "results.json").read_text())
@@ -151,69 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         "before": before,
     }
     for db in [d.strip() for d in args.databases.split(",") if d.strip()]:
-        if db not in URLS:
-            raise SystemExit(f"unknown database {db!r}: use sqlite or postgresql")
-        pages_url, sweep_url = URLS[db]
-        entry: dict = {"load": {}}
-        results["databases"][db] = entry
-        print(f"== {db}", file=sys.stderr, flush=True)
-        if not args.skip_pages:
-            seed_file = VAR / f"seed-{db}.json"
-            if not (args.reuse_seed and seed_file.exists()):
-                entry["load"]["seed"] = _load()
-                run_python(
-                    [
-                        "-m",
-                        "bench.seed",
-                        "--database-url",
-                        pages_url,
-                        "--accounts",
-                        str(args.accounts),
-                        "--out",
-                        str(seed_file),
-                    ],
-                    env=bench_env(pages_url),
-                )
-            entry["seed"] = json.loads(seed_file.read_text())
-            entry["load"]["pages"] = _load()
-            pages_file = VAR / f"pages-{db}.json"
-            command = [
-                "-m",
-                "bench.pages",
-                "--database-url",
-                pages_url,
-                "--out",
-                str(pages_file),
-                "--repeat",
-                str(args.repeat),
-                "--http-requests",
-                str(args.http_requests),
-                "--http-clients",
-                args.http_clients,
-            ]
-            run_python(command + (["--profile"] if args.profile else []), env=bench_env(pages_url))
-            entry["pages"] = json.loads(pages_file.read_text())
-        if not args.skip_sweep:
-            entry["load"]["sweep"] = _load()
-            sweep_file = VAR / f"sweep-{db}.json"
-            run_python(
-                [
-                    "-m",
-                    "bench.sweep",
-                    "--database-url",
-                    sweep_url,
-                    "--out",
-                    str(sweep_file),
-                    "--accounts",
-                    str(args.sweep_accounts),
-                    "--workers",
-                    args.sweep_workers,
-                    "--latency-ms",
-                    str(args.latency_ms),
-                ],
-                env=bench_env(sweep_url),
-            )
-            entry["sweep"] = json.loads(sweep_file.read_text())
+        results["databases"][db] = _benchmark_database(db, args)
     results["load_end"] = _load()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     (VAR / "results.json").write_text(json.dumps(results, indent=2))
