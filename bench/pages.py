@@ -188,12 +188,8 @@ def _session_cookie(username: str) -> str:
     return _client(username).cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def through_gunicorn(pages: list[dict], env: dict, clients_list: list[int], total: int, workers: int) -> dict:
-    """Starts gunicorn (`workers` sync workers), runs `total` requests per concurrency level over the pages,
-    each client thread with its own keep-alive requests.Session; returns latencies, throughput and RSS."""
-    import requests
-    from django.conf import settings
-
+def _start_gunicorn(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
+    """Starts gunicorn with `workers` sync workers on a free port; returns the process and its root URL."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -211,63 +207,92 @@ def through_gunicorn(pages: list[dict], env: dict, clients_list: list[int], tota
         cwd=ROOT,
         env=env,
     )
-    root = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _client_thread(
+    root: str,
+    cookie: str,
+    pages: list[dict],
+    offset: int,
+    requests_count: int,
+    barrier: threading.Barrier,
+    latencies: dict[str, list[float]],
+    errors: list[str],
+) -> None:
+    """One concurrent client: a warm-up round, then `requests_count` timed requests over the pages."""
+    import requests
+    from django.conf import settings
+
+    session = requests.Session()
+    session.cookies.set(settings.SESSION_COOKIE_NAME, cookie)
+    for page in pages:  # one warm-up round per client: imports, templates, connections
+        session.get(root + page["path"], timeout=60)
+    barrier.wait()
+    for i in range(requests_count):
+        page = pages[(offset + i) % len(pages)]
+        started = time.perf_counter()
+        response = session.get(root + page["path"], timeout=60)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            errors.append(f"{page['path']}: {response.status_code}")
+        latencies[page["name"]].append(elapsed)
+    session.close()
+
+
+def _concurrency_level(root: str, cookie: str, pages: list[dict], clients: int, total: int) -> dict:
+    """`total` requests shared by `clients` client threads started together; latencies and throughput."""
+    latencies: dict[str, list[float]] = {p["name"]: [] for p in pages}
+    errors: list[str] = []
+    per_client = max(1, total // clients)
+    barrier = threading.Barrier(clients)
+    threads = [
+        threading.Thread(
+            target=_client_thread, args=(root, cookie, pages, n, per_client, barrier, latencies, errors)
+        )
+        for n in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    done = sum(len(v) for v in latencies.values())
+    print(
+        f"  gunicorn, {clients} clients: {done} requests in {wall:.1f} s ({done / wall:.1f}/s), "
+        f"{len(errors)} errors",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {
+        "clients": clients,
+        "requests": done,
+        "errors": errors[:5],
+        "error_count": len(errors),
+        "wall_s": round(wall, 2),
+        "requests_per_s": round(done / wall, 1),
+        "pages": {
+            name: {
+                "p50_ms": round(percentile(v, 0.5), 1),
+                "p95_ms": round(percentile(v, 0.95), 1),
+                "samples": len(v),
+            }
+            for name, v in latencies.items()
+        },
+    }
+
+
+def through_gunicorn(pages: list[dict], env: dict, clients_list: list[int], total: int, workers: int) -> dict:
+    """Starts gunicorn (`workers` sync workers), runs `total` requests per concurrency level over the pages,
+    each client thread with its own keep-alive requests.Session; returns latencies, throughput and RSS."""
+    process, root = _start_gunicorn(env, workers)
     out: dict = {"workers": workers, "levels": {}}
     try:
         wait_for_http(root + "/healthz", timeout=60, process=process)
         cookie = _session_cookie("bench-super")
         for clients in clients_list:
-            latencies: dict[str, list[float]] = {p["name"]: [] for p in pages}
-            errors: list[str] = []
-            per_client = max(1, total // clients)
-            barrier = threading.Barrier(clients)
-
-            def run(offset: int, latencies=latencies, errors=errors, per_client=per_client, barrier=barrier):
-                session = requests.Session()
-                session.cookies.set(settings.SESSION_COOKIE_NAME, cookie)
-                for page in pages:  # one warm-up round per client: imports, templates, connections
-                    session.get(root + page["path"], timeout=60)
-                barrier.wait()
-                for i in range(per_client):
-                    page = pages[(offset + i) % len(pages)]
-                    started = time.perf_counter()
-                    response = session.get(root + page["path"], timeout=60)
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if response.status_code != 200:
-                        errors.append(f"{page['path']}: {response.status_code}")
-                    latencies[page["name"]].append(elapsed)
-                session.close()
-
-            threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            wall = time.perf_counter() - started
-            done = sum(len(v) for v in latencies.values())
-            out["levels"][str(clients)] = {
-                "clients": clients,
-                "requests": done,
-                "errors": errors[:5],
-                "error_count": len(errors),
-                "wall_s": round(wall, 2),
-                "requests_per_s": round(done / wall, 1),
-                "pages": {
-                    name: {
-                        "p50_ms": round(percentile(v, 0.5), 1),
-                        "p95_ms": round(percentile(v, 0.95), 1),
-                        "samples": len(v),
-                    }
-                    for name, v in latencies.items()
-                },
-            }
-            print(
-                f"  gunicorn, {clients} clients: {done} requests in {wall:.1f} s ({done / wall:.1f}/s), "
-                f"{len(errors)} errors",
-                file=sys.stderr,
-                flush=True,
-            )
+            out["levels"][str(clients)] = _concurrency_level(root, cookie, pages, clients, total)
         worker_pids = children_of(process.pid)
         out["worker_peak_rss_mb"] = [
             round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1) for pid in worker_pids
@@ -318,7 +343,7 @@ def _sweep_just_finished() -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.pages")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--out", required=True)
@@ -333,7 +358,51 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-clients", default="2,8", help="concurrency levels (client threads)")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="profile every page (default: the slow ones)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _measure_pages(args: argparse.Namespace, pages: list[dict], sandbox: Sandbox, env: dict) -> dict:
+    """In-process latency, query counts and gunicorn figures, with the API calls the page views made."""
+    result: dict = {}
+    api_before = len(sandbox.requests())
+    print("in-process:", file=sys.stderr)
+    result["in_process"] = in_process(pages, args.repeat, args.warmup)
+    result["queries"] = query_counts(pages)
+    api_in_process = len(sandbox.requests()) - api_before
+    clients = [int(c) for c in args.http_clients.split(",") if c]
+    result["gunicorn"] = through_gunicorn(pages, env, clients, args.http_requests, args.gunicorn_workers)
+    page_views = sum(r["samples"] for r in result["in_process"].values()) + sum(
+        level["requests"] for level in result["gunicorn"]["levels"].values()
+    )
+    api_calls = len(sandbox.requests()) - api_before
+    result["api_calls"] = {
+        "page_views": page_views,
+        "calls": api_calls,
+        "in_process_calls": api_in_process,
+    }
+    return result
+
+
+def _profile_pages(pages: list[dict], in_process_figures: dict, database: str, every_page: bool) -> dict:
+    """Query log and profile of every page over its target (or of all pages); returns their paths by page."""
+    profiles = VAR / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    for page in pages:
+        measured = in_process_figures[page["name"]]
+        if every_page or (page["target_ms"] and measured["p95_ms"] > page["target_ms"]):
+            stem = f"{database}-{page['name'].replace(' ', '-')}"
+            dump_queries(page, profiles / f"{stem}-queries.txt")
+            profile_page(page, profiles / f"{stem}-profile.txt")
+            saved[page["name"]] = [
+                f"var/bench/profiles/{stem}-queries.txt",
+                f"var/bench/profiles/{stem}-profile.txt",
+            ]
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     sandbox = Sandbox(token="bench-pages-token")
     env = bench_env(
@@ -350,36 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"database": db_kind(args.database_url), "summaries": summaries}
     try:
         pages = page_list(args.account)
-        api_before = len(sandbox.requests())
-        print("in-process:", file=sys.stderr)
-        result["in_process"] = in_process(pages, args.repeat, args.warmup)
-        result["queries"] = query_counts(pages)
-        api_in_process = len(sandbox.requests()) - api_before
-        clients = [int(c) for c in args.http_clients.split(",") if c]
-        result["gunicorn"] = through_gunicorn(pages, env, clients, args.http_requests, args.gunicorn_workers)
-        page_views = sum(r["samples"] for r in result["in_process"].values()) + sum(
-            level["requests"] for level in result["gunicorn"]["levels"].values()
-        )
-        api_calls = len(sandbox.requests()) - api_before
-        result["api_calls"] = {
-            "page_views": page_views,
-            "calls": api_calls,
-            "in_process_calls": api_in_process,
-        }
-        # Evidence for every page over its target (or all, with --profile): query log and profile.
-        profiles = VAR / "profiles"
-        profiles.mkdir(parents=True, exist_ok=True)
-        result["profiles"] = {}
-        for page in pages:
-            measured = result["in_process"][page["name"]]
-            if args.profile or (page["target_ms"] and measured["p95_ms"] > page["target_ms"]):
-                stem = f"{result['database']}-{page['name'].replace(' ', '-')}"
-                dump_queries(page, profiles / f"{stem}-queries.txt")
-                profile_page(page, profiles / f"{stem}-profile.txt")
-                result["profiles"][page["name"]] = [
-                    f"var/bench/profiles/{stem}-queries.txt",
-                    f"var/bench/profiles/{stem}-profile.txt",
-                ]
+        result.update(_measure_pages(args, pages, sandbox, env))
+        result["profiles"] = _profile_pages(pages, result["in_process"], result["database"], args.profile)
     finally:
         sandbox.stop()
     Path(args.out).write_text(json.dumps(result, indent=2))
