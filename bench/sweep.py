@@ -114,11 +114,88 @@ def _max_in_window(times: list[float], period: float) -> int:
     return best
 
 
+def _wait_for_sweep(ours, accounts: int, timeout: float) -> bool:
+    """Waits until every account's balance run has finished and no run is left moving; True if timed out."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        finished = ours.filter(job="balance").exclude(outcome="running").count()
+        if finished >= accounts and not ours.filter(outcome="running").exists():
+            # A spending-limit unit starts just after its balance unit ends: done only once nothing moves.
+            total = ours.count()
+            if total == seen:
+                break
+            seen = total
+            time.sleep(0.5)
+            continue
+        time.sleep(0.1)
+    return time.monotonic() >= deadline
+
+
+def _worker_memory(processes: list[subprocess.Popen]) -> list[dict]:
+    """Peak RSS (MB) of each worker's main process and of its pool processes."""
+    return [
+        {
+            "main_mb": round((proc_status_kb(process.pid, "VmHWM") or 0) / 1024, 1),
+            "pool_mb": [
+                round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1) for pid in children_of(process.pid)
+            ],
+        }
+        for process in processes
+    ]
+
+
+def _api_figures(sandbox: Sandbox, minimum: int) -> dict:
+    """The API requests the sandbox answered: counts by kind and status (beside the `minimum`, one per
+    account), and the busiest 300 s window."""
+    api = [entry for entry in sandbox.requests() if entry["path"].startswith("/client/v4/")]
+    statuses: dict[str, int] = {}
+    for entry in api:
+        statuses[str(entry["status"])] = statuses.get(str(entry["status"]), 0) + 1
+    busiest = _max_in_window([e["time"] for e in api], RATE_PERIOD)
+    return {
+        "api_calls": len(api),
+        "balance_calls": sum(1 for e in api if e["path"].endswith("/credit-balance")),
+        "spending_limit_calls": sum(
+            1 for e in api if "spending-limit" in e["path"] or "spending_limit" in e["path"]
+        ),
+        "minimum_calls": minimum,
+        "statuses": statuses,
+        "http_429": statuses.get("429", 0),
+        "max_per_300s": busiest,
+        "budget_held": statuses.get("429", 0) == 0 and busiest <= RATE_LIMIT,
+    }
+
+
+def _run_figures(ours) -> dict:
+    """Outcomes of the sweep's SyncRun rows, refusals by the portal's request budget and the first errors."""
+    from django.db.models import Q
+
+    return {
+        "runs": {
+            outcome: ours.filter(outcome=outcome).count() for outcome in ("succeeded", "failed", "running")
+        },
+        "budget_refusals": ours.filter(Q(error__icontains="budget")).count(),
+        "errors": list(ours.exclude(error="").values_list("error", flat=True).distinct()[:5]),
+    }
+
+
+def _print_run(x: dict) -> None:
+    print(
+        f"  {x['workers']} worker(s): {x['wall_s']:.1f} s, "
+        f"{x['api_calls']} calls (minimum {x['minimum_calls']}), "
+        f"max {x['max_per_300s']}/300 s, 429: {x['http_429']}, runs {x['runs']}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def one_run(
     workers: int, accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float
 ) -> dict:
+    """A full sweep by `workers` Celery workers against a fresh sandbox; returns its figures."""
     from celery import Celery
-    from django.db.models import Max, Q
+    from django.db.models import Max
     from django.utils import timezone
 
     from bench.seed import reset_spending_limit_ages
@@ -143,70 +220,21 @@ def one_run(
         started = time.time()
         app.send_task("billing.tasks.sync_balances", queue=queue)
         ours = SyncRun.objects.filter(started_at__gte=mark, job__in=["balance", "spending_limit"])
-        deadline = time.monotonic() + timeout
-        seen = -1
-        while time.monotonic() < deadline:
-            finished = ours.filter(job="balance").exclude(outcome="running").count()
-            if finished >= len(ids) and not ours.filter(outcome="running").exists():
-                # A spending-limit unit starts just after its balance unit ends: done only once nothing moves.
-                total = ours.count()
-                if total == seen:
-                    break
-                seen = total
-                time.sleep(0.5)
-                continue
-            time.sleep(0.1)
-        timed_out = time.monotonic() >= deadline
+        timed_out = _wait_for_sweep(ours, len(ids), timeout)
         last = ours.aggregate(last=Max("finished_at"))["last"]
         wall = (last.timestamp() - started) if last else float("nan")
-        memory = []
-        for process in processes:
-            memory.append(
-                {
-                    "main_mb": round((proc_status_kb(process.pid, "VmHWM") or 0) / 1024, 1),
-                    "pool_mb": [
-                        round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1)
-                        for pid in children_of(process.pid)
-                    ],
-                }
-            )
-        log = sandbox.requests()
-        api = [entry for entry in log if entry["path"].startswith("/client/v4/")]
-        balance_calls = sum(1 for e in api if e["path"].endswith("/credit-balance"))
-        limit_calls = sum(1 for e in api if "spending-limit" in e["path"] or "spending_limit" in e["path"])
-        statuses: dict[str, int] = {}
-        for entry in api:
-            statuses[str(entry["status"])] = statuses.get(str(entry["status"]), 0) + 1
-        by_outcome = {
-            outcome: ours.filter(outcome=outcome).count() for outcome in ("succeeded", "failed", "running")
-        }
-        budget_refusals = ours.filter(Q(error__icontains="budget")).count()
+        memory = _worker_memory(processes)
         result = {
             "workers": workers,
             "accounts": len(ids),
             "latency_ms": latency_ms,
             "wall_s": round(wall, 2),
             "timed_out": timed_out,
-            "api_calls": len(api),
-            "balance_calls": balance_calls,
-            "spending_limit_calls": limit_calls,
-            "minimum_calls": len(ids),
-            "statuses": statuses,
-            "http_429": statuses.get("429", 0),
-            "max_per_300s": _max_in_window([e["time"] for e in api], RATE_PERIOD),
-            "budget_held": statuses.get("429", 0) == 0
-            and _max_in_window([e["time"] for e in api], RATE_PERIOD) <= RATE_LIMIT,
-            "runs": by_outcome,
-            "budget_refusals": budget_refusals,
-            "errors": list(ours.exclude(error="").values_list("error", flat=True).distinct()[:5]),
+            **_api_figures(sandbox, minimum=len(ids)),
+            **_run_figures(ours),
             "worker_memory": memory,
         }
-        print(
-            f"  {workers} worker(s): {result['wall_s']:.1f} s, {len(api)} calls (minimum {len(ids)}), "
-            f"max {result['max_per_300s']}/300 s, 429: {result['http_429']}, runs {by_outcome}",
-            file=sys.stderr,
-            flush=True,
-        )
+        _print_run(result)
         return result
     finally:
         for process in processes:
