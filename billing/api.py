@@ -8,7 +8,7 @@ import threading
 
 from django.conf import settings
 
-from billing import metrics
+from billing import api_calls
 from billing.cloudflare import BillingClient
 from billing.models import Account
 from billing.ratelimit import make_rate_limiter
@@ -49,7 +49,7 @@ def client_for_token(token: str) -> BillingClient:
                 max_retries=settings.CLOUDFLARE_MAX_RETRIES,
                 rate_limiter=_limiter(),
                 # Counts every HTTP attempt for /metrics and for the SyncRun that made it.
-                on_call=metrics.record_api_call,
+                on_call=api_calls.record_api_call,
             )
             _clients[key] = client
     return client

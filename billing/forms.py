@@ -2,38 +2,25 @@
 
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 
+from billing.limits import (
+    AUTO_TOPUP_AMOUNT_MIN_CENTS,
+    AUTO_TOPUP_THRESHOLD_MIN_CENTS,
+    MAX_DOLLAR_DIGITS,
+    SPENDING_LIMIT_MIN_CENTS,
+    TOPUP_MIN_CENTS,
+    Bounds,
+    portal_max_cents,
+)
 from billing.models import AuditAction, InvoiceType, LimitDuration, LimitStrategy, UsageWindow
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
-# The reference's minimums, used whenever Cloudflare's own limits are not known.
-TOPUP_MIN_CENTS = 1000
-AUTO_TOPUP_AMOUNT_MIN_CENTS = 1000
-AUTO_TOPUP_THRESHOLD_MIN_CENTS = 500
-SPENDING_LIMIT_MIN_CENTS = 100
-# Twelve digits of dollars is far past any real amount; longer input is refused before any arithmetic.
-MAX_DOLLAR_DIGITS = 12
-
 _DOLLARS = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?$")
-
-
-def portal_max_cents() -> int:
-    return dollars_to_cents(settings.TOPUP_MAX_DOLLARS)
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Inclusive range of an amount, in cents."""
-
-    min_cents: int
-    max_cents: int
 
 
 class DollarsField(forms.CharField):

@@ -1,26 +1,28 @@
-"""Celery tasks of the history jobs: thin wrappers over `billing.sync`, scheduled by beat (see settings).
+"""Celery tasks: thin wrappers, scheduled by beat (see settings), over `billing.pipeline` (sync, then alerts),
+`billing.operations` (top-up reconciliation), `billing.retention` and `billing.alerts`.
 
 A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) lists the active accounts and sends one `sync_chunk`
 task per SYNC_CHUNK_SIZE accounts, to the queue the sweep itself came from, so every worker on that queue
 shares the work; each chunk runs its accounts on SYNC_THREADS threads. Tasks take ids, ack late (a worker that
 dies mid-task leaves its message to be delivered again), and have time limits. Accounts that failed with a
 transient error (timeouts, 429, 5xx, a locked database) are retried by the chunk with backoff, the others are
-recorded and left for the next sweep. The evaluate_alerts / send_outbox tasks live in `billing.alert_tasks`.
+recorded and left for the next sweep.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from dataclasses import asdict
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError
 
-from billing import sync
+from billing import alerts, operations, pipeline, retention, sync
 from billing.accounts import ensure_declared_accounts
-from billing.alert_tasks import evaluate_alerts, send_outbox  # noqa: F401  (so workers register them)
+from billing.alerts import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def sync_invoices(self) -> int:
 @shared_task(name="billing.tasks.sync_all", **_SWEEP)
 def sync_all(self, backfill_days: int | None = None) -> int:
     """Every job for every account (by hand, e.g. after adding accounts)."""
-    return _fan_out(self, "account", backfill_days)
+    return _fan_out(self, sync.JOB_ACCOUNT, backfill_days)
 
 
 @shared_task(
@@ -85,7 +87,7 @@ def sync_all(self, backfill_days: int | None = None) -> int:
 )
 def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict:
     """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
-    summary = sync.run_job(job, account_ids, backfill_days=backfill_days)
+    summary = pipeline.run(job, account_ids, backfill_days=backfill_days)
     if summary.retry and self.request.retries < CHUNK_MAX_RETRIES:
         backoff = 15 * 2**self.request.retries
         countdown = max(summary.retry_after, backoff) + random.uniform(0, backoff / 2)
@@ -103,18 +105,28 @@ def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None
 @shared_task(name="billing.tasks.sync_account", acks_late=True, soft_time_limit=240, time_limit=300)
 def sync_account(account_id: int, backfill_days: int | None = None) -> int:
     """A full sync of one account in the background; returns 1 when its balance sync succeeded."""
-    summary = sync.run_job("account", [account_id], backfill_days=backfill_days, threads=1)
+    summary = pipeline.run(sync.JOB_ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
     return summary.succeeded
 
 
 @shared_task(name="billing.tasks.poll_pending_topups", acks_late=True, soft_time_limit=50, time_limit=60)
 def poll_pending_topups() -> int:
-    return sync.poll_due_topups()
+    return operations.poll_due_topups()
 
 
 @shared_task(name="billing.tasks.apply_retention", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def apply_retention() -> dict[str, int]:
-    return sync.apply_retention()
+    return retention.apply_retention()
+
+
+@shared_task(name="billing.tasks.evaluate_alerts", soft_time_limit=240, time_limit=300)
+def evaluate_alerts() -> dict:
+    return asdict(alerts.evaluate_all())
+
+
+@shared_task(name="billing.tasks.send_outbox", soft_time_limit=240, time_limit=300)
+def send_outbox() -> dict:
+    return asdict(outbox.send_outbox())
 
 
 @worker_ready.connect

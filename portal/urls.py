@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from billing.metrics import metrics_view
+from billing.views.metrics import metrics_view
 from portal import views
 
 urlpatterns = [

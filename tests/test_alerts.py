@@ -9,8 +9,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing import alerts, mail
-from billing.alerts import evaluate_account, evaluate_all, rules_for
+from billing.alerts import checks, evaluate_account, evaluate_all, rules_for
+from billing.alerts import outbox as mail
 from billing.models import (
     AlertEvent,
     AlertKind,
@@ -383,14 +383,14 @@ def test_evaluate_all_carries_on_past_a_failing_account(account, other_account, 
     only_rule(None)
     snapshot(account, "1")
     snapshot(other_account, "2")
-    real_figures_for = alerts.figures_for
+    real_figures_for = checks.figures_for
 
     def figures_for(some_account, now=None):
         if some_account.pk == account.pk:
             raise RuntimeError("broken figures")
         return real_figures_for(some_account, now)
 
-    monkeypatch.setattr(alerts, "figures_for", figures_for)
+    monkeypatch.setattr(checks, "figures_for", figures_for)
 
     summary = evaluate_all()
 

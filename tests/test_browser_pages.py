@@ -118,7 +118,7 @@ def test_account_usage_and_invoices_pages(tab, manager, account, tmp_path):
 
 
 def test_full_topup_from_form_to_completed(tab, manager, account, cf, tmp_path, monkeypatch):
-    from billing import sync
+    from billing import operations
 
     monkeypatch.setattr(topup_views, "RESULT_REFRESH_SECONDS", 1)
     snapshot(account, "42.10")
@@ -143,7 +143,7 @@ def test_full_topup_from_form_to_completed(tab, manager, account, cf, tmp_path, 
     cf.advance(10)
     topup = TopUp.objects.get()
     TopUp.objects.filter(pk=topup.pk).update(next_check_at=timezone.now())
-    sync.poll_due_topups()
+    operations.poll_due_topups()
     # The result page reloads itself until the top-up is completed.
     tab.wait_for_selector("text=Completed.", timeout=8000)
     shoot(tab, "topup-completed", tmp_path)

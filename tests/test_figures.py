@@ -133,7 +133,7 @@ def test_whole_days_prefer_day_rows_and_cut_days_without_hours_count_in_proporti
     # The last 7 days (sliding) start at 15:30 eight days ago … no rows then; 3 day rows; today's hours.
     assert figures.spend_in_limit_window(account, "weekly", "sliding", now=NOW) == Decimal("176")
     # Two days back from now: the day cut at 15:30 has no hours, so 8.5 of its 24 hours count.
-    two_days = figures._usage_for(account.pk, NOW - 2 * DAY, NOW).spend(NOW - 2 * DAY, NOW)
+    two_days = figures.usage_for(account.pk, NOW - 2 * DAY, NOW).spend(NOW - 2 * DAY, NOW)
     assert two_days == Decimal("17") + Decimal("48") + Decimal("32")
 
 

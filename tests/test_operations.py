@@ -1,6 +1,7 @@
 """Money-moving operations against the sandbox over real HTTP: once only, audited, honest about unknowns."""
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -154,7 +155,7 @@ def test_topup_limits_unavailable_fall_back_without_error(cf, account):
 
 
 def test_fee_is_rounded_half_up_to_a_cent(settings):
-    settings.TOPUP_FEE_PERCENT = operations.Decimal("5")
+    settings.TOPUP_FEE_PERCENT = Decimal("5")
     assert operations.fee_cents(1000) == 50
     assert operations.fee_cents(1010) == 51  # 50.5 cents rounds up
     assert operations.fee_cents(1009) == 50  # 50.45 cents rounds down

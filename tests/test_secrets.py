@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from billing import operations, sync
+from billing import operations, pipeline
 from billing.models import AuditEntry, SyncRun
 from tests.pages_fixtures import snapshot
 
@@ -39,7 +39,7 @@ def test_a_refused_token_leaks_nowhere(cf, client, superuser, account, caplog):
     account.save()
     snapshot(account, "50")
 
-    runs = sync.sync_account(account)
+    runs = pipeline.sync_account(account)
     with pytest.raises(operations.OperationError) as refused:
         operations.start_topup(account, superuser, 2500, intent_key=uuid.uuid4())
     client.force_login(superuser)
@@ -62,7 +62,7 @@ def test_the_stored_token_is_used_and_still_never_shown(cf, client, superuser, a
     account.set_api_token(cf.token)
     account.save()
 
-    runs = sync.sync_account(account)
+    runs = pipeline.sync_account(account)
     client.force_login(superuser)
     html = "".join(client.get(url).content.decode() for url in account_pages(account))
 

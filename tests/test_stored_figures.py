@@ -22,8 +22,8 @@ from billing.models import (
     SpendingLimit,
     UsageRecord,
 )
+from billing.selectors import MAX_LINE_POINTS, balance_points
 from billing.views import usage as usage_view
-from billing.views.account import MAX_LINE_POINTS, balance_points
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
 from tests.pages_fixtures import seed_history, snapshot
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401

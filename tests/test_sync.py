@@ -1,17 +1,14 @@
-"""The history jobs of billing/sync.py against the Cloudflare sandbox over real HTTP."""
+"""The snapshot jobs of billing/sync/ against the Cloudflare sandbox over real HTTP."""
 
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from billing import sync
 from billing.models import (
     Account,
-    AuditAction,
-    AuditEntry,
     AutoTopUpConfig,
     BalanceSnapshot,
     Invoice,
@@ -19,8 +16,6 @@ from billing.models import (
     SpendingLimit,
     SyncOutcome,
     SyncRun,
-    TopUp,
-    TopUpStatus,
     UsageRecord,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
@@ -258,122 +253,6 @@ def test_an_invoice_without_an_id_gets_a_stable_synthetic_one(db, account):
 
     invoice = Invoice.objects.get(account=account)
     assert invoice.invoice_id.startswith("synthetic_") and invoice.status == "paid"
-
-
-# --- one account ----------------------------------------------------------------------------------------
-def test_sync_account_runs_every_job_and_returns_the_runs(cloudflare):
-    account = demo_account(cloudflare)
-
-    runs = sync.sync_account(account)
-
-    assert [r.job for r in runs] == ["balance", "spending_limit", "usage", "invoices"]
-    assert all(r.outcome == SyncOutcome.SUCCEEDED for r in runs)
-    assert BalanceSnapshot.objects.filter(account=account).count() == 1
-    assert sum(r.api_calls for r in runs) == len(cloudflare.requests()) == 7
-
-
-def test_a_first_sync_evaluates_alerts_once_usage_is_in(cloudflare):
-    from billing.models import AlertEvent
-
-    cloudflare.reset("demo")
-    staging_id, name = DEMO_ACCOUNTS[1]  # low balance and falling, about two days of credit
-    account = Account.objects.create(cloudflare_id=staging_id, name=name)
-
-    sync.sync_account(account)
-
-    runway = AlertEvent.objects.get(account=account, kind="runway", resolved_at__isnull=True)
-    assert "/day" in runway.headline
-    assert "–/day" not in runway.headline  # the spend per day was known when the alert opened
-
-
-def test_sync_account_can_raise_the_first_cloudflare_error(cloudflare):
-    from billing.cloudflare import NotFoundError
-
-    account = Account.objects.create(cloudflare_id="e" * 32, name="Gone")
-    with pytest.raises(NotFoundError):
-        sync.sync_account(account, raise_on_error=True)
-    assert SyncRun.objects.filter(account=account, outcome=SyncOutcome.FAILED).count() == 4
-
-
-def test_manage_py_sync_with_account_and_backfill(cloudflare, capsys):
-    account = demo_account(cloudflare)
-
-    call_command("sync", "--account", account.cloudflare_id, "--backfill-days", "2")
-
-    assert "1 synced, 0 failed" in capsys.readouterr().out
-    assert UsageRecord.objects.filter(account=account, window="day").count() <= 3
-
-
-# --- pending top-ups ------------------------------------------------------------------------------------
-def pending_topup(cloudflare, account, *, minutes_ago: float = 0) -> TopUp:
-    from billing.api import client_for
-
-    created = client_for(account).topup.create(account_id=account.cloudflare_id, amount=1000)
-    now = timezone.now()
-    return TopUp.objects.create(
-        account=account,
-        amount_cents=1000,
-        payment_intent_id=created.payment_intent_id,
-        status=TopUpStatus.PENDING,
-        requested_at=now - timedelta(minutes=minutes_ago),
-        next_check_at=now,
-    )
-
-
-def test_a_pending_topup_is_polled_with_backoff_until_completed_then_audited_once(cloudflare):
-    account = make_account(cloudflare, 1, balance=0, payment_method=VISA)
-    topup = pending_topup(cloudflare, account)
-
-    assert sync.poll_due_topups() == 1  # the sandbox completes it 5 simulated seconds later
-    topup.refresh_from_db()
-    assert topup.status == TopUpStatus.PENDING and topup.check_attempts == 1
-    first_gap = topup.next_check_at - topup.last_checked_at
-    assert sync.poll_due_topups() == 0  # not due yet
-
-    cloudflare.advance(10)
-    TopUp.objects.filter(pk=topup.pk).update(next_check_at=timezone.now())
-    cloudflare.clear_requests()
-    assert sync.poll_due_topups() == 1
-
-    topup.refresh_from_db()
-    assert topup.status == TopUpStatus.COMPLETED and topup.completed_at is not None
-    assert first_gap >= timedelta(seconds=sync.TOPUP_POLL_BASE_SECONDS)
-    entry = AuditEntry.objects.get(action=AuditAction.TOPUP_RECONCILED)
-    assert entry.outcome == "succeeded" and entry.parameters["payment_intent_id"] == topup.payment_intent_id
-    # The fresh balance shows the credit; nothing was bought again.
-    assert BalanceSnapshot.objects.get(account=account).balance == Decimal("10")
-    assert not [r for r in cloudflare.requests() if r["path"].endswith("/topup")]
-    assert sync.poll_due_topups() == 0
-    assert AuditEntry.objects.filter(action=AuditAction.TOPUP_RECONCILED).count() == 1
-
-
-def test_a_topup_without_an_answer_is_marked_unknown_and_never_resent(cloudflare, settings):
-    account = make_account(cloudflare, 1, balance=0, payment_method=VISA)
-    late = settings.TOPUP_UNKNOWN_AFTER_MINUTES + 1
-    topup = TopUp.objects.create(
-        account=account,
-        amount_cents=1000,
-        payment_intent_id="pi_never_seen_by_cloudflare",
-        status=TopUpStatus.PENDING,
-        requested_at=timezone.now() - timedelta(minutes=late),
-        next_check_at=timezone.now(),
-    )
-    lost = TopUp.objects.create(
-        account=account,
-        amount_cents=2000,
-        status=TopUpStatus.REQUESTED,
-        requested_at=timezone.now() - timedelta(minutes=late),
-        next_check_at=timezone.now(),
-    )
-
-    assert sync.poll_due_topups() == 2
-
-    topup.refresh_from_db()
-    lost.refresh_from_db()
-    assert topup.status == lost.status == TopUpStatus.UNKNOWN
-    assert topup.next_check_at > timezone.now()  # still asked about, less often
-    assert AuditEntry.objects.filter(action=AuditAction.TOPUP_RECONCILED, outcome="unknown").count() == 2
-    assert [r["path"].rsplit("/", 2)[-2:] for r in cloudflare.requests()] == [["topup", "status"]]
 
 
 # --- many accounts on threads ---------------------------------------------------------------------------

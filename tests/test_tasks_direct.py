@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing import alert_tasks, tasks
+from billing import tasks
 from billing.api import client_for
 from billing.models import (
     Account,
@@ -105,8 +105,8 @@ def low_balance(account: Account) -> None:
 def test_alert_tasks_called_directly_open_and_mail(account, smtp_server):
     low_balance(account)
 
-    alert_tasks.evaluate_alerts.apply().get()
-    alert_tasks.send_outbox.apply().get()
+    tasks.evaluate_alerts.apply().get()
+    tasks.send_outbox.apply().get()
 
     assert AlertEvent.objects.filter(account=account, resolved_at__isnull=True).count() == 1
     assert smtp_server.subjects() == ["Low balance: Acme Prod $4.20, threshold $10.00"]

@@ -137,7 +137,7 @@ def test_refused_topup_rerenders_the_form_with_cloudflares_message(client, manag
 
 
 def test_result_follows_status_to_completed(client, manager, account, cf):
-    from billing import sync
+    from billing import operations
 
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
@@ -145,7 +145,7 @@ def test_result_follows_status_to_completed(client, manager, account, cf):
     cf.advance(10)
     topup = TopUp.objects.get()
     TopUp.objects.filter(pk=topup.pk).update(next_check_at=topup.requested_at)
-    sync.poll_due_topups()
+    operations.poll_due_topups()
     html = client.get(detail).content.decode()
     assert "Completed." in html
     assert "data-reload-after" not in html

@@ -2,28 +2,26 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing import mail
 from billing.alert_forms import AlertRuleForm, TestEmailForm
-from billing.alerts import operator_emails, rules_for
+from billing.alerts import outbox as mail_outbox
+from billing.alerts import rules as alert_rules
+from billing.alerts.rules import operator_emails, rules_for
 from billing.models import (
     AlertEvent,
     AlertKind,
     AlertRule,
-    AuditAction,
-    AuditEntry,
-    AuditOutcome,
     OutboxEmail,
     OutboxState,
     Role,
 )
 from billing.permissions import accounts_for, can_manage, get_account_for
+from billing.views.common import client_ip
 
 HISTORY_PAGE_SIZE = 50
 
@@ -76,32 +74,6 @@ def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
     )
 
 
-def _audit(request: HttpRequest, account, parameters: dict) -> None:
-    AuditEntry.objects.create(
-        actor=request.user,
-        actor_name=request.user.get_username(),
-        account=account,
-        account_cloudflare_id=account.cloudflare_id if account else "",
-        action=AuditAction.ALERT_RULE_CHANGE,
-        parameters=parameters,
-        outcome=AuditOutcome.SUCCEEDED,
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-    )
-
-
-def _rule_parameters(rule: AlertRule, change: str) -> dict:
-    return {
-        "change": change,
-        "kind": rule.kind,
-        "enabled": rule.enabled,
-        "threshold": str(rule.threshold),
-        "hysteresis": str(rule.hysteresis),
-        "recipients": rule.recipients,
-        "notify_managers": rule.notify_managers,
-        "reminder_hours": rule.reminder_hours,
-    }
-
-
 def _kind_or_404(kind: str) -> AlertKind:
     try:
         return AlertKind(kind)
@@ -113,25 +85,10 @@ def account_rule_edit(request: HttpRequest, account_id: str, kind: str) -> HttpR
     """Sets the account's own rule of one kind; it starts as a copy of the portal default."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     kind = _kind_or_404(kind)
-    own = AlertRule.objects.filter(account=account, kind=kind).first()
-    default = AlertRule.objects.filter(account__isnull=True, kind=kind).first()
-    if own is None:
-        own = AlertRule(account=account, kind=kind)
-        if default is not None:
-            for name in (
-                "enabled",
-                "threshold",
-                "hysteresis",
-                "recipients",
-                "notify_managers",
-                "reminder_hours",
-            ):
-                setattr(own, name, getattr(default, name))
+    own, default = alert_rules.own_rule_draft(account, kind)
     form = AlertRuleForm(request.POST or None, instance=own, kind=kind)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            rule = form.save()
-            _audit(request, account, _rule_parameters(rule, "set"))
+        alert_rules.save_rule(form, request.user, account, ip_address=client_ip(request))
         messages.success(request, f"{kind.label} rule saved for {account.name}.")
         return redirect("account_alerts", account_id=account.cloudflare_id)
     return render(
@@ -146,11 +103,7 @@ def account_rule_reset(request: HttpRequest, account_id: str, kind: str) -> Http
     """Removes the account's own rule, so the portal default applies again."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     kind = _kind_or_404(kind)
-    with transaction.atomic():
-        rule = AlertRule.objects.filter(account=account, kind=kind).first()
-        if rule is not None:
-            _audit(request, account, _rule_parameters(rule, "reset to default"))
-            rule.delete()
+    alert_rules.reset_rule(account, kind, request.user, ip_address=client_ip(request))
     messages.success(request, f"{account.name} now follows the portal default for {kind.label.lower()}.")
     return redirect("account_alerts", account_id=account.cloudflare_id)
 
@@ -172,9 +125,7 @@ def default_rule_edit(request: HttpRequest, kind: str) -> HttpResponse:
     rule = AlertRule.objects.filter(account__isnull=True, kind=kind).first() or AlertRule(kind=kind)
     form = AlertRuleForm(request.POST or None, instance=rule, kind=kind)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            rule = form.save()
-            _audit(request, None, _rule_parameters(rule, "set portal default"))
+        alert_rules.save_rule(form, request.user, None, ip_address=client_ip(request))
         messages.success(request, f"Portal default for {kind.label.lower()} saved.")
         return redirect("alert_defaults")
     return render(
@@ -219,7 +170,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
             "state": state,
             "states": OutboxState.choices,
             "test_form": TestEmailForm(initial={"to": request.user.email}),
-            "mail_dir": mail.mail_dir(),
+            "mail_dir": mail_outbox.mail_dir(),
             "section": "outbox",
         },
     )
@@ -228,7 +179,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
     _superuser_only(request)
-    if mail.retry(pk):
+    if mail_outbox.retry(pk):
         messages.success(request, "The email is queued again; the outbox job sends it within a minute.")
     else:
         messages.info(request, "That email is not failed: nothing to retry.")
@@ -247,12 +198,12 @@ def send_test_email(request: HttpRequest) -> HttpResponse:
     if not to:
         messages.error(request, "Your account has no email address: ask an admin to add one.")
         return redirect("alert_outbox")
-    row = mail.queue_email(
+    row = mail_outbox.queue_email(
         "test_email", {"sent_at": timezone.now(), "requested_by": request.user.get_username()}, [to]
     )
-    row = mail.send_now(row.pk)
+    row = mail_outbox.send_now(row.pk)
     if row.state == OutboxState.SENT:
-        where = f" It was written to {mail.mail_dir()}." if mail.mail_dir() else ""
+        where = f" It was written to {mail_outbox.mail_dir()}." if mail_outbox.mail_dir() else ""
         messages.success(request, f"Test email sent to {to}.{where}")
     else:
         messages.error(
@@ -266,13 +217,13 @@ def mail_files(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "billing/alerts/mail_files.html",
-        {"files": mail.list_mail_files(), "mail_dir": mail.mail_dir(), "section": "mail"},
+        {"files": mail_outbox.list_mail_files(), "mail_dir": mail_outbox.mail_dir(), "section": "mail"},
     )
 
 
 def mail_file(request: HttpRequest, name: str) -> HttpResponse:
     _superuser_only(request)
-    text = mail.read_mail_file(name)
+    text = mail_outbox.read_mail_file(name)
     if text is None:
         raise Http404("No such mail file.")
     return render(request, "billing/alerts/mail_file.html", {"name": name, "text": text, "section": "mail"})

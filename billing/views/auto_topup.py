@@ -6,11 +6,11 @@ from django.views.decorators.http import require_http_methods
 from billing import operations
 from billing.figures import peak_daily_spend
 from billing.forms import AutoTopUpForm
-from billing.models import Role
+from billing.models import BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.views.account import one_to_one
-from billing.views.common import account_context, client_ip, latest_snapshot
+from billing.selectors import one_to_one
+from billing.views.common import account_context, client_ip
 
 PEAK_DAYS = 14
 
@@ -26,7 +26,7 @@ def warnings_for(account, amount_cents: int, threshold_cents: int) -> list[str]:
             f"{PEAK_DAYS} days ({format_money(peak)}): on a day like that the balance could run out between "
             f"Cloudflare's checks. A threshold of at least {format_money(peak)} is safer."
         )
-    snapshot = latest_snapshot(account)
+    snapshot = BalanceSnapshot.objects.latest_for(account)
     if snapshot is not None and snapshot.balance < threshold:
         warnings.append(
             f"The balance ({format_money(snapshot.balance)}) is already below the threshold: saving will "
@@ -42,7 +42,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         account,
         "auto_topup",
         config=one_to_one(account, "auto_topup"),
-        snapshot=latest_snapshot(account),
+        snapshot=BalanceSnapshot.objects.latest_for(account),
         form=form,
         warnings=warnings,
         error=error,

@@ -5,15 +5,15 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.forms import SpendingLimitForm
-from billing.models import LimitDuration, LimitStrategy, Role
+from billing.models import BalanceSnapshot, LimitDuration, LimitStrategy, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.views.account import one_to_one
-from billing.views.common import account_context, client_ip, latest_snapshot
+from billing.selectors import one_to_one
+from billing.views.common import account_context, client_ip
 
 
 def _page(request, account, form, *, error=None, status=200) -> HttpResponse:
-    snapshot = latest_snapshot(account)
+    snapshot = BalanceSnapshot.objects.latest_for(account)
     limit = one_to_one(account, "spending_limit")
     context = account_context(
         account,

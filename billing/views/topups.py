@@ -2,15 +2,15 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing import operations, sync
-from billing.forms import Bounds, TopUpConfirmForm, TopUpForm
-from billing.models import Role, TopUpStatus
+from billing import operations
+from billing.forms import TopUpConfirmForm, TopUpForm
+from billing.limits import Bounds
+from billing.models import BalanceSnapshot, Role, TopUpStatus
 from billing.money import cents_to_dollars
 from billing.permissions import get_account_for
-from billing.views.common import account_context, client_ip, latest_snapshot
+from billing.views.common import account_context, client_ip
 
 PER_PAGE = 25
 # How often the result page reloads itself while Cloudflare has not confirmed the top-up.
@@ -35,7 +35,7 @@ def _form_page(
         bounds=bounds,
         min_dollars=cents_to_dollars(bounds.min_cents),
         max_dollars=cents_to_dollars(bounds.max_cents),
-        snapshot=latest_snapshot(account),
+        snapshot=BalanceSnapshot.objects.latest_for(account),
         error=error,
     )
     return render(request, "billing/topup_new.html", context, status=status)
@@ -55,7 +55,7 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
         return _form_page(request, account, form, bounds, status=400)
     amount = form.cleaned_data["amount"]
     fee = operations.fee_cents(amount)
-    snapshot = latest_snapshot(account)
+    snapshot = BalanceSnapshot.objects.latest_for(account)
     confirm = TopUpConfirmForm(
         initial={"amount_cents": amount, "intent_key": TopUpConfirmForm.new_intent_key()}, bounds=bounds
     )
@@ -124,9 +124,5 @@ def topup_check(request: HttpRequest, account_id: str, pk: int) -> HttpResponse:
     """Asks Cloudflare for this top-up's status now (a manager's button; the status job does it anyway)."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     topup = get_object_or_404(account.topups, pk=pk)
-    if topup.payment_intent_id and topup.status in (TopUpStatus.PENDING, TopUpStatus.UNKNOWN):
-        # Bring the next scheduled check forward to now; the poller claims and asks exactly once.
-        now = timezone.now()
-        account.topups.filter(pk=topup.pk, status=topup.status).update(next_check_at=now)
-        sync.poll_topup(topup.pk, now=now)
+    operations.check_topup_now(topup)
     return redirect("topup_detail", account_id=account.cloudflare_id, pk=topup.pk)

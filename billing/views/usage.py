@@ -13,7 +13,7 @@ from billing import charts
 from billing.forms import UsageFilterForm
 from billing.models import Account, UsageWindow
 from billing.permissions import get_account_for
-from billing.views.account import BucketIndex, bucket_label, records, still_running, usage_buckets, usage_rows
+from billing.selectors import BucketIndex, bucket_label, records, still_running, usage_buckets, usage_rows
 from billing.views.common import account_context
 
 # Usage is stored to six places (fractions of a cent); the export keeps all of them.

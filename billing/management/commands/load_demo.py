@@ -99,13 +99,13 @@ class Command(BaseCommand):
         raise CommandError("The Cloudflare API (sandbox) did not answer within 60 seconds.")
 
     def _first_sync(self, accounts) -> None:
-        from billing import sync
+        from billing import pipeline
 
         for account in accounts:
             if account.sync_runs.filter(outcome="succeeded").exists():
                 continue
             self.stdout.write(f"First sync of {account.name}…")
-            sync.sync_account(account)
+            pipeline.sync_account(account)
 
     def _backfill_balance_history(self, accounts) -> None:
         """Demo only: the balance chart draws the portal's own snapshots, taken every 5 minutes from now on.

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from billing import sync
+from billing import pipeline, sync
 from billing.models import Account
 
 
@@ -28,8 +28,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--job",
-            choices=["account", *sync.SWEEP_JOBS],
-            default="account",
+            choices=[sync.JOB_ACCOUNT, *sync.SWEEP_JOBS],
+            default=sync.JOB_ACCOUNT,
             help="one job only (default: all of them)",
         )
         parser.add_argument(
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                     bar.set_postfix_str(account_obj.name[:30])
                     bar.update(1)
 
-            summary = sync.run_job(job, ids, threads=threads, backfill_days=backfill_days, on_done=done)
+            summary = pipeline.run(job, ids, threads=threads, backfill_days=backfill_days, on_done=done)
         self.stdout.write(
             f"{summary.succeeded} synced, {summary.failed} failed, "
             f"{summary.skipped} skipped (already running), {summary.api_calls} API calls."

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from billing import mail
+from billing.alerts import outbox as mail
 from billing.models import OutboxEmail, OutboxState
 
 

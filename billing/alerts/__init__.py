@@ -1,0 +1,14 @@
+"""Alerts: rules (`rules`), reading them against local figures (`checks`), opening, reminding and resolving
+events (`evaluation`), and the outbox that delivers their emails (`outbox`)."""
+
+from billing.alerts.evaluation import EvaluationSummary, evaluate_account, evaluate_all
+from billing.alerts.rules import operator_emails, recipients_for, rules_for
+
+__all__ = [
+    "EvaluationSummary",
+    "evaluate_account",
+    "evaluate_all",
+    "operator_emails",
+    "recipients_for",
+    "rules_for",
+]

@@ -1,0 +1,174 @@
+"""Evaluating rules: open, remind and resolve alerts, and queue their emails.
+
+An `AlertEvent` row is the alert's state and its history. At most one per (account, kind) is open, which
+the database enforces; reminders and resolutions claim the row with a conditional update. Each email is
+queued in the same transaction as the change that caused it, so two workers evaluating the same account at
+once produce one email.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.alerts.checks import CHECKS, Change, Check, Reading, days_text, money_text
+from billing.alerts.outbox import queue_email
+from billing.alerts.rules import recipients_for, rules_for
+from billing.models import (
+    Account,
+    AlertEvent,
+    AlertKind,
+    AlertRule,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _email_context(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> dict:
+    base = settings.PORTAL_BASE_URL
+    account = reading.account
+    return {
+        "account": account,
+        "event": event,
+        "rule": rule,
+        "kind_label": AlertKind(rule.kind).label,
+        "check": check,
+        "balance": money_text(reading.figures.balance),
+        "balance_taken_at": reading.figures.balance_taken_at,
+        "spend_per_day": money_text(reading.figures.spend_per_day),
+        "runway": days_text(reading.figures.runway_days)
+        if reading.figures.balance is not None
+        else "unknown",
+        "auto_topup": reading.auto_topup_state(),
+        "data_as_of": reading.figures.data_as_of,
+        "account_url": f"{base}/accounts/{account.cloudflare_id}/",
+        "topup_url": f"{base}/accounts/{account.cloudflare_id}/topups/new/",
+        "alerts_url": f"{base}/accounts/{account.cloudflare_id}/alerts/",
+    }
+
+
+# --- Lifecycle ----------------------------------------------------------------------------------
+
+
+def _open(reading: Reading, rule: AlertRule, check: Check) -> Change | None:
+    try:
+        with transaction.atomic():
+            event = AlertEvent.objects.create(
+                account=reading.account,
+                kind=rule.kind,
+                rule=rule,
+                headline=check.headline[:300],
+                opened_at=reading.now,
+                last_notified_at=reading.now,
+                details={"opened": check.details},
+            )
+            email = queue_email(
+                "alert_opened",
+                _email_context(reading, rule, check, event),
+                recipients_for(rule, reading.account),
+                account=reading.account,
+                event=event,
+            )
+    except IntegrityError:
+        # Another worker opened this alert a moment ago, and mailed it.
+        return None
+    return Change(rule.kind, "opened", event.pk, email is not None)
+
+
+def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+    if not rule.reminder_hours:
+        return None
+    last = event.last_notified_at or event.opened_at
+    if reading.now - last < timedelta(hours=rule.reminder_hours):
+        return None
+    with transaction.atomic():
+        claimed = AlertEvent.objects.filter(
+            pk=event.pk, resolved_at__isnull=True, last_notified_at=event.last_notified_at
+        ).update(last_notified_at=reading.now, reminders_sent=F("reminders_sent") + 1)
+        if claimed != 1:
+            return None
+        email = queue_email(
+            "alert_reminder",
+            _email_context(reading, rule, check, event),
+            recipients_for(rule, reading.account),
+            account=reading.account,
+            event=event,
+        )
+    return Change(rule.kind, "reminded", event.pk, email is not None)
+
+
+def _resolve(
+    reading: Reading, rule: AlertRule | None, check: Check | None, event: AlertEvent
+) -> Change | None:
+    details = {**event.details, "resolved": check.details if check else {"reason": "rule switched off"}}
+    with transaction.atomic():
+        claimed = AlertEvent.objects.filter(pk=event.pk, resolved_at__isnull=True).update(
+            resolved_at=reading.now, details=details
+        )
+        if claimed != 1:
+            return None
+        email = None
+        if rule is not None and check is not None:
+            event.resolved_at = reading.now
+            email = queue_email(
+                "alert_resolved",
+                _email_context(reading, rule, check, event),
+                recipients_for(rule, reading.account),
+                account=reading.account,
+                event=event,
+            )
+    return Change(event.kind, "resolved" if rule else "retired", event.pk, email is not None)
+
+
+def evaluate_account(account: Account, now: datetime | None = None) -> list[Change]:
+    """Reads the account's rules against its local figures; opens, reminds and resolves; returns the changes.
+
+    Safe to run from several workers at once: each change, and its email, happens once.
+    """
+    reading = Reading(account, now or timezone.now())
+    rules = rules_for(account)
+    open_events = {
+        event.kind: event for event in AlertEvent.objects.filter(account=account, resolved_at__isnull=True)
+    }
+    changes: list[Change | None] = []
+    for kind, rule in rules.items():
+        check = CHECKS[kind](reading, rule)
+        if check is None:
+            continue  # unknown: leave the alert as it is
+        event = open_events.get(kind)
+        if event is None:
+            if check.firing:
+                changes.append(_open(reading, rule, check))
+        elif check.firing:
+            changes.append(_remind(reading, rule, check, event))
+        elif check.cleared:
+            changes.append(_resolve(reading, rule, check, event))
+    for kind, event in open_events.items():
+        if kind not in rules:
+            # The rule was switched off or deleted: the alert ends quietly.
+            changes.append(_resolve(reading, None, None, event))
+    return [change for change in changes if change is not None]
+
+
+@dataclass
+class EvaluationSummary:
+    accounts: int = 0
+    changes: int = 0
+    failed_accounts: list[str] = field(default_factory=list)
+
+
+def evaluate_all(now: datetime | None = None) -> EvaluationSummary:
+    """Evaluates every active account; one account's error is logged and does not stop the others."""
+    summary = EvaluationSummary()
+    for account in Account.objects.filter(is_active=True):
+        summary.accounts += 1
+        try:
+            summary.changes += len(evaluate_account(account, now))
+        except Exception:
+            logger.exception("alert evaluation failed for account %s", account.cloudflare_id)
+            summary.failed_accounts.append(account.cloudflare_id)
+    return summary

@@ -1,0 +1,31 @@
+"""Bounds and minimums of every amount people can send to Cloudflare (top-up, auto top-up, spending limit).
+
+Forms validate against them and operations compute the live ranges from them; both import them from here.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from billing.money import dollars_to_cents
+
+# The reference's minimums, used whenever Cloudflare's own limits are not known.
+TOPUP_MIN_CENTS = 1000
+AUTO_TOPUP_AMOUNT_MIN_CENTS = 1000
+AUTO_TOPUP_THRESHOLD_MIN_CENTS = 500
+SPENDING_LIMIT_MIN_CENTS = 100
+# Twelve digits of dollars is far past any real amount; longer input is refused before any arithmetic.
+MAX_DOLLAR_DIGITS = 12
+
+
+def portal_max_cents() -> int:
+    """The portal's own ceiling for one top-up (TOPUP_MAX_DOLLARS), in cents."""
+    return dollars_to_cents(settings.TOPUP_MAX_DOLLARS)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Inclusive range of an amount, in cents."""
+
+    min_cents: int
+    max_cents: int

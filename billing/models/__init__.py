@@ -1,0 +1,84 @@
+"""Local mirror of Cloudflare billing state, plus what the portal adds: access, top-ups, audit, sync runs,
+alerts. One module per family of tables; import them from here.
+
+Money columns are Decimal in the major unit of their currency (US dollars unless a row says otherwise),
+except where a name ends in `_cents`. Datetimes are aware and stored in UTC.
+"""
+
+from billing.models.accounts import (
+    Account,
+    AccountAccess,
+    Role,
+)
+from billing.models.alerts import (
+    AlertEvent,
+    AlertKind,
+    AlertRule,
+    OutboxEmail,
+    OutboxState,
+)
+from billing.models.audit import (
+    AppendOnlyError,
+    AuditAction,
+    AuditEntry,
+    AuditOutcome,
+)
+from billing.models.fields import (
+    money_field,
+)
+from billing.models.history import (
+    AccountSummary,
+    AutoTopUpConfig,
+    BalanceSnapshot,
+    Invoice,
+    InvoicePreview,
+    InvoicePreviewLine,
+    InvoiceType,
+    LimitDuration,
+    LimitStrategy,
+    SpendingLimit,
+    UsageRecord,
+    UsageWindow,
+)
+from billing.models.runs import (
+    ApiCallCount,
+    SyncOutcome,
+    SyncRun,
+)
+from billing.models.topups import (
+    TopUp,
+    TopUpStatus,
+)
+
+__all__ = [
+    "Account",
+    "AccountAccess",
+    "AccountSummary",
+    "AlertEvent",
+    "AlertKind",
+    "AlertRule",
+    "ApiCallCount",
+    "AppendOnlyError",
+    "AuditAction",
+    "AuditEntry",
+    "AuditOutcome",
+    "AutoTopUpConfig",
+    "BalanceSnapshot",
+    "Invoice",
+    "InvoicePreview",
+    "InvoicePreviewLine",
+    "InvoiceType",
+    "LimitDuration",
+    "LimitStrategy",
+    "OutboxEmail",
+    "OutboxState",
+    "Role",
+    "SpendingLimit",
+    "SyncOutcome",
+    "SyncRun",
+    "TopUp",
+    "TopUpStatus",
+    "UsageRecord",
+    "UsageWindow",
+    "money_field",
+]

@@ -1,0 +1,154 @@
+"""Alert rules, the events they raise, and the email outbox."""
+
+from django.db import models
+from django.db.models import Q
+
+from billing.models.accounts import Account
+
+
+class AlertKind(models.TextChoices):
+    LOW_BALANCE = "low_balance", "Low balance"
+    RUNWAY = "runway", "Short runway"
+    AUTO_TOPUP_FAILING = "auto_topup_failing", "Auto top-up failing"
+    SPENDING_LIMIT = "spending_limit", "Spending limit nearly used"
+    STALE_DATA = "stale_data", "Stale data"
+    USAGE_SPIKE = "usage_spike", "Usage spike"
+
+
+# Alert kinds that warn rather than alarm (drawn amber, the others red).
+WARNING_KINDS = frozenset({AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE, AlertKind.SPENDING_LIMIT})
+
+
+class AlertRule(models.Model):
+    """When to alert about one kind of trouble, and whom to tell.
+
+    A rule with an account applies to that account only and replaces the portal-wide default (account null)
+    of the same kind. `threshold` and `hysteresis` are in the kind's unit: dollars (low balance), days
+    (runway), percent of the limit (spending limit), minutes (stale data), a multiple of the median day
+    (usage spike), hours a failure stays news (auto top-up failing).
+    """
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    enabled = models.BooleanField(default=True)
+    threshold = models.DecimalField(max_digits=20, decimal_places=6)
+    # The condition must clear by this margin before an open alert resolves, so a value hovering at the
+    # threshold does not open and resolve over and over.
+    hysteresis = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    recipients = models.JSONField(default=list, blank=True)
+    notify_managers = models.BooleanField(default=True)
+    reminder_hours = models.PositiveIntegerField(default=24)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account__name", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind"], condition=Q(account__isnull=False), name="one_alert_rule_per_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(account__isnull=True), name="one_default_alert_rule_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account or 'every account'}: {self.get_kind_display()}"
+
+
+class AlertEventQuerySet(models.QuerySet):
+    def open(self) -> "AlertEventQuerySet":
+        return self.filter(resolved_at__isnull=True)
+
+    def open_for(self, accounts) -> "AlertEventQuerySet":
+        """The open alerts of these accounts (instances or pks), oldest first."""
+        return self.open().filter(account__in=accounts).order_by("opened_at", "pk")
+
+    def open_by_account(self, accounts) -> dict[int, list["AlertEvent"]]:
+        """{account pk: [open events, oldest first]} in one query."""
+        grouped: dict[int, list[AlertEvent]] = {}
+        for event in self.open_for(accounts):
+            grouped.setdefault(event.account_id, []).append(event)
+        return grouped
+
+
+class AlertEvent(models.Model):
+    """One alert from opening to resolution: both the alert's state and its history."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="alert_events")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    headline = models.CharField(max_length=300)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+    # Figures at opening and resolution (money as strings), for the history page and the emails.
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AlertEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # Two workers evaluating at once cannot both open an alert: the second insert fails.
+            models.UniqueConstraint(
+                fields=["account", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_alert_per_account_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["account", "-opened_at"], name="alertevent_account_opened")]
+
+    def __str__(self) -> str:
+        return self.headline
+
+    @property
+    def severity(self) -> str:
+        """ "warn" or "bad": the badge's colour."""
+        return "warn" if self.kind in WARNING_KINDS else "bad"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class OutboxState(models.TextChoices):
+    READY = "ready", "Waiting to send"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxEmail(models.Model):
+    """One rendered email waiting for, or done with, delivery. Claimed before sending, so sent once."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    template = models.CharField(max_length=64)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox_emails"
+    )
+    event = models.ForeignKey(
+        AlertEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField(blank=True, default="")
+    recipients = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.READY)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_state_next_attempt")]
+        verbose_name = "outbox email"
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.state})"

@@ -1,0 +1,63 @@
+"""The append-only audit log of every action that moves money or changes a limit."""
+
+from django.conf import settings
+from django.db import models
+
+from billing.models.accounts import Account
+
+
+class AuditAction(models.TextChoices):
+    TOPUP_CREATE = "topup.create", "Top-up"
+    AUTO_TOPUP_SET = "auto_topup.set", "Auto top-up set"
+    AUTO_TOPUP_DELETE = "auto_topup.delete", "Auto top-up removed"
+    SPENDING_LIMIT_SET = "spending_limit.set", "Spending limit set"
+    SPENDING_LIMIT_DELETE = "spending_limit.delete", "Spending limit removed"
+    TOPUP_RECONCILED = "topup.reconciled", "Top-up outcome settled"
+    ACCOUNT_REFRESH = "account.refresh", "Refresh now"
+    ALERT_RULE_CHANGE = "alert_rule.change", "Alert rule changed"
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    PENDING = "pending", "Pending"
+
+
+class AppendOnlyError(Exception):
+    """Audit entries are never changed or deleted."""
+
+
+class AuditEntry(models.Model):
+    """Append-only: who did what to which account, when, with what outcome."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    account_cloudflare_id = models.CharField(max_length=64, blank=True, default="")
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    parameters = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=16, choices=AuditOutcome.choices)
+    error = models.TextField(blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["account_cloudflare_id", "-created_at"], name="audit_account_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be deleted")

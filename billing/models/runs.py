@@ -1,0 +1,63 @@
+"""Sync runs (the jobs' log and locks) and API call counts."""
+
+from django.db import models
+from django.db.models import Q
+
+from billing.models.accounts import Account
+
+
+class SyncOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class SyncRun(models.Model):
+    """One job's run for one account; the last successful one drives the "data as of" notice."""
+
+    job = models.CharField(max_length=32)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING)
+    error = models.TextField(blank=True, default="")
+    api_calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+        indexes = [models.Index(fields=["account", "job", "outcome", "-started_at"], name="syncrun_latest")]
+        constraints = [
+            # The lock of a (job, account): a second run is refused by the database while one is running.
+            models.UniqueConstraint(
+                fields=["job", "account"],
+                condition=Q(outcome="running"),
+                name="one_running_sync_per_job_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.account} {self.outcome}"
+
+
+class ApiCallCount(models.Model):
+    """Cumulative count of API calls per operation and result ("ok" or an error class), for /metrics.
+
+    Workers add to it in batches (see billing.metrics), so every process's calls are counted in one place.
+    """
+
+    operation = models.CharField(max_length=64)
+    result = models.CharField(max_length=64)
+    count = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["operation", "result"], name="one_counter_per_operation_result")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.result}: {self.count}"

@@ -1,0 +1,48 @@
+"""Every action a person starts that may call Cloudflare: top-ups (and their reconciliation), auto top-up,
+the spending limit, and "Refresh now".
+
+Each one calls Cloudflare through `billing.api`, writes an audit entry through `billing.audit` (who, account,
+action, parameters, outcome, API error), and on success updates the local mirror rows so pages show the new
+state at once. Views act only through this package.
+"""
+
+from billing.operations.auto_topup import remove_auto_topup, set_auto_topup
+from billing.operations.errors import OperationError, describe_error
+from billing.operations.refresh import refresh_account
+from billing.operations.spending_limit import remove_spending_limit, set_spending_limit
+from billing.operations.topups import (
+    TopUpResult,
+    auto_topup_bounds,
+    check_topup_now,
+    due_topups,
+    fee_cents,
+    needs_check,
+    poll_due_topups,
+    poll_topup,
+    refresh_topup_limits,
+    remember_topup_limits,
+    start_topup,
+    topup_bounds,
+)
+
+__all__ = [
+    "OperationError",
+    "TopUpResult",
+    "auto_topup_bounds",
+    "check_topup_now",
+    "describe_error",
+    "due_topups",
+    "fee_cents",
+    "needs_check",
+    "poll_due_topups",
+    "poll_topup",
+    "refresh_account",
+    "refresh_topup_limits",
+    "remember_topup_limits",
+    "remove_auto_topup",
+    "remove_spending_limit",
+    "set_auto_topup",
+    "set_spending_limit",
+    "start_topup",
+    "topup_bounds",
+]

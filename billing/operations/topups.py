@@ -1,0 +1,337 @@
+"""Top-ups: the allowed range, the fee, sending one (once per intent), and reconciling it with Cloudflare.
+
+A top-up's `TopUp` row is written before the POST (its intent key is unique), so a second submit of the same
+intent finds it and sends nothing. A top-up whose answer was lost is recorded as "unknown" and never sent
+again; the status job asks Cloudflare about unsettled top-ups, with a doubling gap, and settles them.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import api_calls, audit, pipeline, sync
+from billing.api import client_for
+from billing.cloudflare import CloudflareError, OutcomeUnknownError
+from billing.limits import (
+    AUTO_TOPUP_AMOUNT_MIN_CENTS,
+    AUTO_TOPUP_THRESHOLD_MIN_CENTS,
+    TOPUP_MIN_CENTS,
+    Bounds,
+    portal_max_cents,
+)
+from billing.models import (
+    Account,
+    AuditAction,
+    AuditOutcome,
+    BalanceSnapshot,
+    SyncOutcome,
+    SyncRun,
+    TopUp,
+    TopUpStatus,
+)
+from billing.operations.errors import OperationError, describe_error, operation_error
+
+logger = logging.getLogger("billing.operations")
+
+# Cloudflare's top-up limits change rarely; a day keeps forms honest without an API call per page view.
+LIMITS_CACHE_SECONDS = 24 * 3600
+FIRST_STATUS_CHECK_SECONDS = 10
+# Top-up polling: the first gap, the cap of the doubling gap, and how long an unsettled top-up is asked about.
+TOPUP_POLL_BASE_SECONDS = 30
+TOPUP_POLL_MAX_SECONDS = 3600
+TOPUP_POLL_GIVE_UP = timedelta(days=7)
+# A claimed top-up is not claimed again for this long, so a poller that dies mid-call frees it by itself.
+TOPUP_CLAIM_SECONDS = 120
+
+
+# --------------------------------------------------------------------------------------------- top-up limits
+def _limits_key(account: Account) -> str:
+    return f"topup-limits:{account.cloudflare_id}"
+
+
+def remember_topup_limits(account: Account, min_cents: int, max_cents: int) -> None:
+    """Keep Cloudflare's top-up range for forms to use without an API call (sync may call this too)."""
+    cache.set(_limits_key(account), (int(min_cents), int(max_cents)), LIMITS_CACHE_SECONDS)
+
+
+def topup_bounds(account: Account) -> Bounds:
+    """The allowed top-up range in cents: Cloudflare's last known limits, else the reference minimum; never
+    above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
+    known = cache.get(_limits_key(account))
+    low, high = known if known else (TOPUP_MIN_CENTS, None)
+    ceiling = portal_max_cents()
+    high = min(high, ceiling) if high else ceiling
+    return Bounds(min_cents=low, max_cents=max(high, low))
+
+
+def refresh_topup_limits(account: Account) -> Bounds:
+    """Fetch Cloudflare's top-up range (a form submit, never a page view); falls back to what is known."""
+    try:
+        limits = client_for(account).topup.limits(account_id=account.cloudflare_id)
+    except CloudflareError as exc:
+        logger.info("top-up limits unavailable for %s: %s", account.cloudflare_id, type(exc).__name__)
+    else:
+        remember_topup_limits(account, limits.min_cents, limits.max_cents)
+    return topup_bounds(account)
+
+
+def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
+    """(amount, threshold) ranges for the auto top-up form."""
+    topup = topup_bounds(account)
+    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup.min_cents)
+    return Bounds(amount_min, topup.max_cents), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, topup.max_cents)
+
+
+def fee_cents(amount_cents: int) -> int:
+    """The purchase fee Cloudflare adds (TOPUP_FEE_PERCENT), rounded half up to a whole cent."""
+    fee = Decimal(amount_cents) * settings.TOPUP_FEE_PERCENT / Decimal(100)
+    return int(fee.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --------------------------------------------------------------------------------------------------- top-up
+@dataclass(frozen=True)
+class TopUpResult:
+    topup: TopUp
+    # False when this intent had already been submitted (double click, re-post, back button).
+    created: bool
+
+
+def start_topup(
+    account: Account, actor, amount_cents: int, intent_key: uuid.UUID, *, ip_address: str | None = None
+) -> TopUpResult:
+    """Buy `amount_cents` of credit once per `intent_key`.
+
+    Returns the row: pending on success, unknown when the answer was lost, or the existing row (created False)
+    when this intent was submitted before. Raises OperationError when Cloudflare refused (the row is then
+    marked failed: nothing was charged).
+    """
+    try:
+        topup = _new_topup(account, actor, amount_cents, intent_key)
+    except IntegrityError:
+        existing = TopUp.objects.filter(intent_key=intent_key, account=account).first()
+        if existing is None:
+            raise OperationError("This confirmation belongs to another account; start again.") from None
+        return TopUpResult(existing, created=False)
+
+    def record(outcome: str, error: str = "", **extra) -> None:
+        audit.record(
+            actor=actor,
+            account=account,
+            action=AuditAction.TOPUP_CREATE,
+            outcome=outcome,
+            parameters={
+                "amount_cents": amount_cents,
+                "fee_cents": topup.fee_cents,
+                "intent_key": str(intent_key),
+                **extra,
+            },
+            error=error,
+            ip_address=ip_address,
+        )
+
+    try:
+        result = client_for(account).topup.create(account_id=account.cloudflare_id, amount=amount_cents)
+    except OutcomeUnknownError as exc:
+        _mark(topup, status=TopUpStatus.UNKNOWN, error=exc.message, next_check_at=topup.requested_at)
+        record(AuditOutcome.UNKNOWN, exc.message)
+        return TopUpResult(topup, created=True)
+    except CloudflareError as exc:
+        _mark(topup, status=TopUpStatus.FAILED, error=describe_error(exc))
+        record(AuditOutcome.FAILED, exc.message)
+        raise operation_error(exc) from exc
+    _mark(
+        topup,
+        payment_intent_id=result.payment_intent_id,
+        status=TopUpStatus.PENDING,
+        card_brand=result.brand or topup.card_brand,
+        card_last4=result.last4 or topup.card_last4,
+        next_check_at=topup.requested_at + timedelta(seconds=FIRST_STATUS_CHECK_SECONDS),
+    )
+    record(AuditOutcome.PENDING, payment_intent_id=result.payment_intent_id)
+    return TopUpResult(topup, created=True)
+
+
+def _new_topup(account: Account, actor, amount_cents: int, intent_key: uuid.UUID) -> TopUp:
+    """The REQUESTED row, before anything is sent; IntegrityError when the intent key was used already."""
+    now = timezone.now()
+    snapshot = BalanceSnapshot.objects.latest_for(account)
+    with transaction.atomic():
+        return TopUp.objects.create(
+            account=account,
+            intent_key=intent_key,
+            amount_cents=amount_cents,
+            fee_cents=fee_cents(amount_cents),
+            status=TopUpStatus.REQUESTED,
+            card_brand=snapshot.payment_method_brand if snapshot else "",
+            card_last4=snapshot.payment_method_last4 if snapshot else "",
+            requested_by=actor,
+            requested_at=now,
+            # Scheduled at once, so that if this process dies before the answer the status job still finds
+            # the row and, in time, marks it for a person to check.
+            next_check_at=now + timedelta(seconds=FIRST_STATUS_CHECK_SECONDS),
+        )
+
+
+def _mark(topup: TopUp, **fields) -> None:
+    for name, value in fields.items():
+        setattr(topup, name, value)
+    topup.save(update_fields=list(fields))
+
+
+def needs_check(topup: TopUp) -> bool:
+    """Whether a person should look: the outcome is unknown, or it has been pending too long."""
+    if topup.status == TopUpStatus.UNKNOWN:
+        return True
+    if topup.status in (TopUpStatus.PENDING, TopUpStatus.REQUESTED):
+        limit = timedelta(minutes=settings.TOPUP_UNKNOWN_AFTER_MINUTES)
+        return timezone.now() - topup.requested_at > limit
+    return False
+
+
+def check_topup_now(topup: TopUp) -> bool:
+    """Asks Cloudflare about this top-up now (a person's "Check status now"): brings its next scheduled check
+    forward and polls it once. Returns False when there is nothing to ask (no id, or already settled)."""
+    if not topup.payment_intent_id or topup.status not in (TopUpStatus.PENDING, TopUpStatus.UNKNOWN):
+        return False
+    now = timezone.now()
+    TopUp.objects.filter(pk=topup.pk, status=topup.status).update(next_check_at=now)
+    return poll_topup(topup.pk, now=now)
+
+
+# ------------------------------------------------------------------------------------------- reconciliation
+def _poll_gap(attempts: int) -> timedelta:
+    return timedelta(seconds=min(TOPUP_POLL_BASE_SECONDS * 2 ** max(attempts - 1, 0), TOPUP_POLL_MAX_SECONDS))
+
+
+def due_topups(now: datetime | None = None):
+    """Top-ups whose outcome is not settled and whose next check is due (oldest first)."""
+    now = now or timezone.now()
+    return (
+        TopUp.objects.filter(status__in=[TopUpStatus.REQUESTED, TopUpStatus.PENDING, TopUpStatus.UNKNOWN])
+        .filter(next_check_at__lte=now)
+        # Unknown ones are asked about only when Cloudflare gave them an id; requested ones without an id are
+        # checked only to be marked unknown in time.
+        .exclude(status=TopUpStatus.UNKNOWN, payment_intent_id="")
+        .order_by("next_check_at", "pk")
+    )
+
+
+def poll_due_topups(now: datetime | None = None, limit: int = 200) -> int:
+    """Polls due top-ups one by one; returns how many were polled."""
+    polled = 0
+    for topup_id in due_topups(now).values_list("pk", flat=True)[:limit]:
+        if poll_topup(topup_id):
+            polled += 1
+    api_calls.flush_api_call_counts()
+    return polled
+
+
+def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
+    """Asks Cloudflare about one unsettled top-up, once; never re-sends it. Returns False when the top-up is
+    not due or another poller claimed it first.
+
+    Completed: status completed, completed_at, an audit entry (topup.reconciled) and a fresh balance. Still
+    pending after TOPUP_UNKNOWN_AFTER_MINUTES: marked unknown (audited) for a person to check; it keeps being
+    asked about, ever less often, for a week, so a late completion is still recorded.
+    """
+    now = now or timezone.now()
+    topup = _claim_due(topup_id, now)
+    if topup is None:
+        return False
+    overdue = now - topup.requested_at >= timedelta(minutes=settings.TOPUP_UNKNOWN_AFTER_MINUTES)
+    if not topup.payment_intent_id:
+        # No id: the create call is in flight or its answer was lost; only time can tell us which.
+        if overdue:
+            _settle(topup, TopUpStatus.UNKNOWN, now, "No answer from Cloudflare to the top-up request.")
+        else:
+            TopUp.objects.filter(pk=topup.pk).update(next_check_at=now + _poll_gap(1))
+        return True
+    status, error = _ask_status(topup)
+    if status == "completed":
+        if _settle(topup, TopUpStatus.COMPLETED, now, ""):
+            pipeline.sync_balance(topup.account)
+        return True
+    attempts = topup.check_attempts + 1
+    note = (
+        sync.describe(error) if error else ("" if status == "pending" else f"Unexpected status {status!r}.")
+    )
+    next_check = now + _poll_gap(attempts)
+    if now - topup.requested_at >= TOPUP_POLL_GIVE_UP:
+        next_check = None  # a person has had a week to look; stop asking
+    TopUp.objects.filter(pk=topup.pk).update(
+        check_attempts=attempts, next_check_at=next_check, error=note or topup.error
+    )
+    if overdue and topup.status != TopUpStatus.UNKNOWN:
+        _settle(topup, TopUpStatus.UNKNOWN, now, note or "Still pending at Cloudflare.")
+    return True
+
+
+def _claim_due(topup_id: int, now: datetime) -> TopUp | None:
+    """The top-up, claimed for one check (its next check pushed back), or None when not due or taken."""
+    topup = TopUp.objects.select_related("account").filter(pk=topup_id).first()
+    if topup is None or topup.next_check_at is None or topup.next_check_at > now:
+        return None
+    claimed = TopUp.objects.filter(
+        pk=topup.pk, status=topup.status, next_check_at=topup.next_check_at
+    ).update(next_check_at=now + timedelta(seconds=TOPUP_CLAIM_SECONDS), last_checked_at=now)
+    return topup if claimed else None
+
+
+def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
+    """One topup/status call, recorded as a "topups" sync run; (status, None) or (None, the error)."""
+    account = topup.account
+    started = timezone.now()
+    with api_calls.counting_calls() as calls:
+        try:
+            answer = client_for(account).topup.status(
+                account_id=account.cloudflare_id, payment_intent_id=topup.payment_intent_id
+            )
+            status, error = answer.status, None
+        except CloudflareError as exc:
+            status, error = None, exc
+    SyncRun.objects.create(
+        job=sync.JOB_TOPUPS,
+        account=account,
+        started_at=started,
+        finished_at=timezone.now(),
+        outcome=SyncOutcome.FAILED if error else SyncOutcome.SUCCEEDED,
+        error=sync.describe(error) if error else "",
+        api_calls=calls[0],
+    )
+    return status, error
+
+
+def _settle(topup: TopUp, status: str, now: datetime, error: str) -> bool:
+    """Moves the top-up to `status` once (conditional update) and audits it; False if it had moved already."""
+    fields = {"status": status}
+    if status == TopUpStatus.COMPLETED:
+        fields.update(completed_at=now, error="")
+    else:
+        fields["error"] = error[:4000]
+    with transaction.atomic():
+        changed = TopUp.objects.filter(pk=topup.pk, status=topup.status).update(**fields)
+        if not changed:
+            return False
+        audit.record(
+            actor=None,
+            account=topup.account,
+            action=AuditAction.TOPUP_RECONCILED,
+            parameters={
+                "topup_id": topup.pk,
+                "payment_intent_id": topup.payment_intent_id,
+                "amount_cents": topup.amount_cents,
+                "from": topup.status,
+                "to": status,
+            },
+            outcome=AuditOutcome.SUCCEEDED if status == TopUpStatus.COMPLETED else AuditOutcome.UNKNOWN,
+            error=fields.get("error", ""),
+        )
+    logger.info("top-up %s of %s: %s -> %s", topup.pk, topup.account, topup.status, status)
+    return True

@@ -1,0 +1,96 @@
+"""The one path of every sync, whoever starts it (the Celery tasks, `manage.py sync`, "Refresh now", a
+completed top-up): run the job's units for each account, then evaluate the account's alerts once.
+
+Alerts follow the jobs that change what they read: "balance" (the balance and, when due, the spending limit)
+and "account" (everything, in the order balance, spending limit, usage, invoices). They run after the last
+unit, so a first sync's runway and spend alerts see its usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+from billing import alerts, sync
+from billing.cloudflare import CloudflareError
+from billing.models import Account, SyncRun
+
+logger = logging.getLogger("billing.sync")
+
+ALERTING_JOBS = frozenset({sync.JOB_BALANCE, sync.JOB_ACCOUNT})
+
+
+class SyncFailed(Exception):
+    """Raised by `sync_account(raise_on_error=True)` for a failure that is not a CloudflareError."""
+
+    def __init__(self, message: str, runs: list[SyncRun], error: BaseException | None) -> None:
+        super().__init__(message)
+        self.runs = runs
+        self.error = error
+
+
+def evaluate_alerts_after(job: str, account: Account, results: list[sync.UnitResult]) -> None:
+    """Evaluates the account's alerts when `job` changed what they read and its main unit succeeded; an
+    evaluation error is logged (the sync itself succeeded)."""
+    if job not in ALERTING_JOBS or not results or not results[0].succeeded:
+        return
+    try:
+        alerts.evaluate_account(account)
+    except Exception:
+        logger.exception("alert evaluation failed for account %s (the sync itself succeeded)", account)
+
+
+def run(
+    job: str,
+    account_ids: Iterable[int],
+    *,
+    threads: int | None = None,
+    backfill_days: int | None = None,
+    stop: threading.Event | None = None,
+    on_done: Callable[[Account, list[sync.UnitResult]], None] | None = None,
+) -> sync.JobSummary:
+    """Runs `job` for these accounts (see `sync.run_job`), each one followed by its alerts; returns the
+    summary."""
+    return sync.run_job(
+        job,
+        account_ids,
+        threads=threads,
+        backfill_days=backfill_days,
+        stop=stop,
+        on_done=on_done,
+        after_account=evaluate_alerts_after,
+    )
+
+
+def run_for_account(job: str, account: Account, backfill_days: int | None = None) -> list[sync.UnitResult]:
+    """`job` for one account, here and now, followed by its alerts; returns the units' results."""
+    results = sync.run_units(job, account, backfill_days)
+    evaluate_alerts_after(job, account, results)
+    return results
+
+
+def sync_account(
+    account: Account, backfill_days: int | None = None, *, raise_on_error: bool = False
+) -> list[SyncRun]:
+    """A full sync of one account, then its alerts. Returns the runs made (a job already running for this
+    account elsewhere is skipped and has no run).
+
+    With `raise_on_error`, after every job ran, the first CloudflareError is raised again if a job failed with
+    one (SyncFailed for other errors).
+    """
+    results = run_for_account(sync.JOB_ACCOUNT, account, backfill_days)
+    runs = [r.run for r in results if r.run is not None]
+    errors = [r.error for r in results if r.error is not None]
+    if raise_on_error and errors:
+        first = next((e for e in errors if isinstance(e, CloudflareError)), None)
+        if first is not None:
+            raise first
+        raise SyncFailed(f"sync of {account} failed: {sync.describe(errors[0])}", runs, errors[0])
+    return runs
+
+
+def sync_balance(account: Account) -> SyncRun | None:
+    """The balance job for one account (the spending limit only when due), then its alerts; returns the
+    balance run (None when another run held its lock)."""
+    return run_for_account(sync.JOB_BALANCE, account)[0].run

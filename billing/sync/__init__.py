@@ -1,0 +1,55 @@
+"""Snapshot jobs: copy Cloudflare's point-in-time answers into local history tables.
+
+`runs` records every unit of work for one account (and is its lock); `balance`, `usage` and `invoices` are
+the job families; `jobs` runs a job for one account or many (on `threads`). API calls happen outside database
+transactions; each unit's writes are one transaction of upserts keyed by unique constraints, so a repeated or
+concurrent run updates rows, never duplicates them. Alerts are not this package's business: `billing.jobs`
+evaluates them after a sync.
+"""
+
+from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit
+from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
+from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units
+from billing.sync.runs import (
+    JOB_ACCOUNT,
+    JOB_BALANCE,
+    JOB_INVOICES,
+    JOB_RETENTION,
+    JOB_SPENDING_LIMIT,
+    JOB_TOPUPS,
+    JOB_USAGE,
+    SWEEP_JOBS,
+    UnitResult,
+    describe,
+    retry_after,
+)
+from billing.sync.usage import store_usage, sync_usage, usage_window_start
+
+__all__ = [
+    "JOB_ACCOUNT",
+    "JOB_BALANCE",
+    "JOB_INVOICES",
+    "JOB_RETENTION",
+    "JOB_SPENDING_LIMIT",
+    "JOB_TOPUPS",
+    "JOB_USAGE",
+    "SWEEP_JOBS",
+    "JobSummary",
+    "UnitResult",
+    "active_account_ids",
+    "chunked",
+    "describe",
+    "retry_after",
+    "run_job",
+    "run_units",
+    "spending_limit_due",
+    "store_invoice_preview",
+    "store_invoices",
+    "store_usage",
+    "sync_balance",
+    "sync_invoices",
+    "sync_spending_limit",
+    "sync_usage",
+    "synthetic_invoice_id",
+    "usage_window_start",
+]

@@ -1,0 +1,128 @@
+"""Running a sync job for one account or many: the one path that the Celery tasks, `manage.py sync` and
+"Refresh now" share (through `billing.jobs`, which evaluates the alerts after it).
+
+A job for one account is a list of units (`runs.run_unit`): "balance" (the balance, then the spending limit
+when due), "usage", "invoices", or "account" (all of them, in that order, the spending limit always).
+`run_job` runs one job for many accounts on a few threads; a failing account is recorded and the others go on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from billing import api_calls
+from billing.models import Account
+from billing.sync.balance import balance_units
+from billing.sync.invoices import invoice_units
+from billing.sync.runs import (
+    JOB_ACCOUNT,
+    JOB_BALANCE,
+    JOB_INVOICES,
+    JOB_USAGE,
+    UnitResult,
+    describe,
+    retry_after,
+)
+from billing.sync.threads import run_in_threads
+from billing.sync.usage import usage_units
+
+
+def account_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
+    """Every job for one account: balance and spending limit, usage (with the first-sync backfill, or
+    `backfill_days`), invoices and the invoice preview. One failing does not stop the others."""
+    return (
+        balance_units(account, always_fetch_limit=True)
+        + usage_units(account, backfill_days)
+        + invoice_units(account)
+    )
+
+
+JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
+    JOB_BALANCE: lambda account, backfill_days=None: balance_units(account),
+    JOB_USAGE: usage_units,
+    JOB_INVOICES: invoice_units,
+    JOB_ACCOUNT: account_units,
+}
+
+
+def run_units(job: str, account: Account, backfill_days: int | None = None) -> list[UnitResult]:
+    """One job for one account; the first result is the job's main unit (the balance for "account")."""
+    results = JOB_UNITS[job](account, backfill_days=backfill_days)
+    api_calls.flush_api_call_counts()
+    return results
+
+
+@dataclass
+class JobSummary:
+    """The outcome of one job over many accounts. `retry` lists the accounts whose failure may pass."""
+
+    job: str
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    api_calls: int = 0
+    retry: list[int] = field(default_factory=list)
+    retry_after: float = 0.0
+    errors: dict[str, str] = field(default_factory=dict)  # cloudflare id -> error of its failed run
+
+    def add(self, account: Account, results: list[UnitResult]) -> None:
+        first = results[0]
+        self.api_calls += sum(r.run.api_calls for r in results if r.run is not None)
+        if first.skipped and first.error is None:
+            self.skipped += 1
+        elif first.error is None:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+            self.errors[account.cloudflare_id] = describe(first.error)
+            wait = retry_after(first.error)
+            if wait is not None:
+                self.retry.append(account.pk)
+                self.retry_after = max(self.retry_after, wait)
+
+
+def active_account_ids() -> list[int]:
+    return list(Account.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+
+
+def chunked(ids: list[int], size: int) -> list[list[int]]:
+    size = max(1, size)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def run_job(
+    job: str,
+    account_ids: Iterable[int],
+    *,
+    threads: int | None = None,
+    backfill_days: int | None = None,
+    stop: threading.Event | None = None,
+    on_done: Callable[[Account, list[UnitResult]], None] | None = None,
+    after_account: Callable[[str, Account, list[UnitResult]], None] | None = None,
+) -> JobSummary:
+    """Runs `job` ("balance", "usage", "invoices" or "account" for all of them) for each active account in
+    `account_ids`, on up to `threads` threads (default SYNC_THREADS). A failing account is recorded and the
+    others go on. `after_account(job, account, results)` runs on the account's thread once its units are
+    done (`billing.jobs` evaluates alerts there); `on_done` is told of each account, one at a time. Setting
+    `stop` lets the running units finish and starts no more."""
+    units = JOB_UNITS[job]
+    accounts = list(Account.objects.filter(pk__in=list(account_ids), is_active=True).order_by("pk"))
+    summary = JobSummary(job)
+    lock = threading.Lock()
+
+    def one(account: Account) -> None:
+        results = units(account, backfill_days=backfill_days)
+        if after_account is not None:
+            after_account(job, account, results)
+        with lock:
+            summary.add(account, results)
+            if on_done is not None:
+                on_done(account, results)
+
+    run_in_threads(one, accounts, threads or settings.SYNC_THREADS, stop or threading.Event())
+    api_calls.flush_api_call_counts()
+    return summary

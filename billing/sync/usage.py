@@ -1,0 +1,118 @@
+"""The usage job: daily and hourly usage history (two calls), upserted into UsageRecord."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.cloudflare import BillingClient
+from billing.models import Account, SyncRun, UsageRecord, UsageWindow
+from billing.money import datetime_to_ms, ms_to_datetime, usage_to_dollars
+from billing.sync.balance import refresh_summary
+from billing.sync.runs import JOB_USAGE, UnitResult, run_unit, text
+
+
+def usage_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
+    result = run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
+    if result.succeeded:
+        refresh_summary(account)
+    return [result]
+
+
+def sync_usage(account: Account, backfill_days: int | None = None) -> SyncRun | None:
+    """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows."""
+    return usage_units(account, backfill_days)[0].run
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(moment: datetime) -> datetime:
+    return floor_hour(moment).replace(hour=0)
+
+
+def usage_window_start(
+    account: Account, window: str, now: datetime, backfill_days: int | None = None
+) -> datetime:
+    """Where a usage fetch of `window` starts.
+
+    With `backfill_days`: that many days back. On the first sync: USAGE_BACKFILL_DAYS of days and
+    USAGE_BACKFILL_HOURS_DAYS of hours. Afterwards: from the newest stored bucket, less one day for days and
+    USAGE_HOUR_OVERLAP_HOURS for hours, so partial and late buckets are fetched again and corrected (and a
+    worker that was down fills its gap), never further back than the backfill.
+    """
+    hour_days = settings.USAGE_BACKFILL_HOURS_DAYS
+    if window == UsageWindow.DAY:
+        days = backfill_days if backfill_days is not None else settings.USAGE_BACKFILL_DAYS
+        earliest = floor_day(now - timedelta(days=days))
+        overlap = timedelta(days=1)
+    else:
+        days = min(backfill_days, hour_days) if backfill_days is not None else hour_days
+        earliest = floor_hour(now - timedelta(days=days))
+        overlap = timedelta(hours=settings.USAGE_HOUR_OVERLAP_HOURS)
+    if backfill_days is not None:
+        return earliest
+    newest = (
+        UsageRecord.objects.filter(account=account, window=window)
+        .order_by("-start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    if newest is None:
+        return earliest
+    return max(newest - overlap, earliest)
+
+
+def _fetch_usage(client: BillingClient, account: Account, backfill_days: int | None) -> None:
+    now = timezone.now()
+    for window in (UsageWindow.DAY, UsageWindow.HOUR):
+        start = usage_window_start(account, window, now, backfill_days)
+        answer = client.usage_history(
+            account_id=account.cloudflare_id,
+            value_grouping_window=window.value,
+            start_time=datetime_to_ms(start),
+            end_time=datetime_to_ms(now),
+        )
+        store_usage(account, window, answer.history, timezone.now())
+
+
+def store_usage(account: Account, window: str, summaries: Iterable, synced_at: datetime) -> int:
+    """Upserts usage summaries (as the client returns them); returns how many rows were written."""
+    rows = {}
+    for summary in summaries:
+        start = ms_to_datetime(summary.start_time)
+        key = (start, text(summary.id, 128))
+        rows[key] = UsageRecord(
+            account=account,
+            window=window,
+            start=start,
+            end=ms_to_datetime(summary.end_time),
+            summary_id=key[1],
+            value=usage_to_dollars(summary.aggregated_value),
+            synced_at=synced_at,
+        )
+    if not rows:
+        return 0
+    with transaction.atomic():
+        UsageRecord.objects.bulk_create(
+            rows.values(),
+            update_conflicts=True,
+            unique_fields=["account", "window", "start", "summary_id"],
+            update_fields=["end", "value", "synced_at"],
+            batch_size=500,
+        )
+        # A bucket Cloudflare now reports under another id replaces the old row rather than adding to it.
+        starts = [start for start, _ in rows]
+        existing = UsageRecord.objects.filter(
+            account=account, window=window, start__gte=min(starts), start__lte=max(starts)
+        ).values_list("pk", "start", "summary_id")
+        reported = {start for start, _ in rows}
+        superseded = [pk for pk, start, sid in existing if start in reported and (start, sid) not in rows]
+        if superseded:
+            UsageRecord.objects.filter(pk__in=superseded).delete()
+    return len(rows)
