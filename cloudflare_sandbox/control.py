@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .api import topup_config_wire
 from .faults import parse_fault
+from .interface import Reply, Sandbox
 from .jsonutil import dumps, loads
 from .model import DURATIONS, HOUR_MS, STRATEGIES, ZERO, Account, ms_to_seconds
-
-if TYPE_CHECKING:
-    from .server import Reply, SandboxServer
 
 PREFIX = "/__sandbox__"
 ACCOUNT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -40,12 +38,10 @@ class ControlError(Exception):
 
 
 def _reply(status: int, doc: Any) -> Reply:
-    from .server import Reply
-
     return Reply(status, dumps(doc).encode())
 
 
-def handle(sb: SandboxServer, method: str, path: str, query: str, raw: bytes) -> Reply:
+def handle(sb: Sandbox, method: str, path: str, query: str, raw: bytes) -> Reply:
     """Answer one control request."""
     parts = [p for p in path[len(PREFIX) :].split("/") if p]
     try:
@@ -63,7 +59,7 @@ def handle(sb: SandboxServer, method: str, path: str, query: str, raw: bytes) ->
         return _reply(exc.status, {"error": str(exc)})
 
 
-def _route(sb: SandboxServer, method: str, parts: list[str], data: Any) -> tuple[int, Any]:
+def _route(sb: Sandbox, method: str, parts: list[str], data: Any) -> tuple[int, Any]:
     key = (method, parts[0] if parts else "", len(parts))
     if key == ("GET", "health", 1):
         return 200, {"ok": True, "accounts": len(sb.billing.accounts), "now_ms": sb.billing.now_ms}
@@ -135,11 +131,11 @@ def _number(data: dict[str, Any], name: str, required: bool = False) -> Decimal:
     return Decimal(value)
 
 
-def _clock_state(sb: SandboxServer) -> dict[str, Any]:
+def _clock_state(sb: Sandbox) -> dict[str, Any]:
     return {"now_ms": sb.billing.now_ms, "now": ms_to_seconds(sb.billing.now_ms), "speed": sb.speed}
 
 
-def _configure(sb: SandboxServer, data: dict[str, Any]) -> None:
+def _configure(sb: Sandbox, data: dict[str, Any]) -> None:
     unknown = [k for k in data if k not in CONFIG_FIELDS]
     if unknown:
         raise ControlError(400, f"{unknown[0]}: unknown setting (allowed: {', '.join(CONFIG_FIELDS)})")
@@ -155,7 +151,7 @@ def _configure(sb: SandboxServer, data: dict[str, Any]) -> None:
         ):
             raise ControlError(400, "rate_limit: must be [requests, seconds], two positive integers")
         sb.rate_limit = (pair[0], pair[1])
-        sb._rate_window = (sb._rate_window[0], 0)
+        sb.restart_rate_window()
     if "restrict_like_production" in data:
         if not isinstance(data["restrict_like_production"], bool):
             raise ControlError(400, "restrict_like_production: must be true or false")
@@ -169,7 +165,7 @@ def _configure(sb: SandboxServer, data: dict[str, Any]) -> None:
     sb.apply_settings()
 
 
-def _account(sb: SandboxServer, method: str, account_id: str, data: Any) -> tuple[int, Any]:
+def _account(sb: Sandbox, method: str, account_id: str, data: Any) -> tuple[int, Any]:
     billing = sb.billing
     account = billing.accounts.get(account_id)
     if method == "GET":
@@ -289,7 +285,7 @@ def _spending_limit(value: Any) -> dict[str, Any] | None:
     }
 
 
-def _account_state(sb: SandboxServer, a: Account) -> dict[str, Any]:
+def _account_state(sb: Sandbox, a: Account) -> dict[str, Any]:
     hour = sb.billing.now_ms // HOUR_MS
     window_spend = a.window_spend(hour) * 100 if a.spending_limit else None
     return {
@@ -326,7 +322,7 @@ def _account_state(sb: SandboxServer, a: Account) -> dict[str, Any]:
     }
 
 
-def _balance_history(sb: SandboxServer, account_id: str) -> dict[str, Any]:
+def _balance_history(sb: Sandbox, account_id: str) -> dict[str, Any]:
     """The balance (cents) at every hour boundary the account has passed: a demo aid, not a Cloudflare API."""
     account = sb.billing.accounts.get(account_id)
     if account is None:
@@ -338,9 +334,7 @@ def _balance_history(sb: SandboxServer, account_id: str) -> dict[str, Any]:
     }
 
 
-def _invoice_pdf(sb: SandboxServer, name: str) -> Reply:
-    from .server import Reply
-
+def _invoice_pdf(sb: Sandbox, name: str) -> Reply:
     invoice_id = name.removesuffix(".pdf")
     with sb.lock:
         found = [(a, i) for a in sb.billing.accounts.values() for i in a.invoices if i.id == invoice_id]

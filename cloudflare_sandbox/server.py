@@ -1,26 +1,30 @@
-"""The HTTP server: auth, rate limit, faults, request log, the control API and persistence."""
+"""The sandbox server: settings, life cycle, persistence, and the API path (auth, rate limit, faults, log).
+
+The HTTP plumbing is in `http_handler.py`, the control API in `control.py`; both see this server only
+through `interface.Sandbox`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import logging
 import math
 import os
 import socket
-import struct
 import tempfile
 import threading
 import time
 from collections import deque
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from . import api, control
+from . import api
+from .clock import Clock
 from .faults import Fault
+from .http_handler import Handler, HTTPServer
+from .interface import RESET, Reply
 from .jsonutil import dumps, loads
 from .model import Billing
 from .seed import SEEDS, seed
@@ -28,42 +32,6 @@ from .seed import SEEDS, seed
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known test credential, not a secret
 REQUEST_LOG_LIMIT = 10_000
 SAVE_INTERVAL_SECONDS = 0.25
-
-log = logging.getLogger("cloudflare_sandbox")
-
-
-class Clock:
-    """Simulated time: runs `speed` times faster than the machine's clock and can be pushed forward."""
-
-    def __init__(self, start_ms: int, speed: float) -> None:
-        self.speed = speed
-        self._base_sim = start_ms
-        self._base_real = time.monotonic()
-
-    def now_ms(self) -> int:
-        return self._base_sim + int((time.monotonic() - self._base_real) * 1000 * self.speed)
-
-    def set(self, sim_ms: int) -> None:
-        self._base_sim, self._base_real = sim_ms, time.monotonic()
-
-    def set_speed(self, speed: float) -> None:
-        self.set(self.now_ms())
-        self.speed = speed
-
-    def advance(self, seconds: float) -> None:
-        self.set(self.now_ms() + int(seconds * 1000))
-
-
-class Reply:
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.status = status
-        self.body = body
-        self.headers = headers or {"Content-Type": "application/json"}
-
-
-RESET = object()  # answer nothing and drop the connection
 
 
 class SandboxServer:
@@ -97,7 +65,7 @@ class SandboxServer:
             "fee_percent": Decimal(fee_percent),
         }
         self.lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._saver: threading.Thread | None = None
         self._dirty = threading.Event()
@@ -175,8 +143,8 @@ class SandboxServer:
         if self._httpd:
             return self
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        httpd_cls = type("_BoundHTTPServer", (_HTTPServer,), {"address_family": family})
-        self._httpd = httpd_cls((self.host, self._port), _Handler)
+        httpd_cls = type("_BoundHTTPServer", (HTTPServer,), {"address_family": family})
+        self._httpd = httpd_cls((self.host, self._port), Handler)
         self._httpd.sandbox = self
         self._stopping.clear()
         self._thread = threading.Thread(
@@ -335,6 +303,10 @@ class SandboxServer:
         ):
             raise api.ApiError(403, [(api.CODE_AUTH, "Authentication error")])
 
+    def restart_rate_window(self) -> None:
+        """Forget the requests counted so far in the current rate-limit window. Lock held by caller."""
+        self._rate_window = (self._rate_window[0], 0)
+
     def _check_rate_limit(self) -> None:
         limit, window = self.rate_limit
         now = time.monotonic()
@@ -378,88 +350,3 @@ class SandboxServer:
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    sandbox: SandboxServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "cloudflare"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections are closed after this long
-    disable_nagle_algorithm = True  # small answers must not wait for the client's delayed ACK
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.sandbox.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.server.sandbox.track(self.connection, add=False)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Requests are logged once each in _dispatch; this only carries the base class's protocol errors.
-        log.debug(format, *args)
-
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length:
-            return self.rfile.read(int(length))
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        return b""
-
-    def _dispatch(self) -> None:
-        started = time.perf_counter()
-        sandbox = self.server.sandbox
-        url = urlsplit(self.path)
-        try:
-            raw = self._read_body()
-        except (ValueError, OSError):
-            self.close_connection = True
-            return
-        if url.path.startswith(control.PREFIX):
-            reply: Reply | object = control.handle(sandbox, self.command, url.path, url.query, raw)
-        else:
-            reply = sandbox.serve_api(
-                self.command, url.path, url.query, raw, self.headers.get("Authorization")
-            )
-        elapsed = (time.perf_counter() - started) * 1000
-        if reply is RESET:
-            log.info("%s %s -> reset (%.1f ms)", self.command, self.path, elapsed)
-            self._reset()
-            return
-        assert isinstance(reply, Reply)
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.send_header("cf-ray", "8f1e2d3c4b5a6978-SBX")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-        if not url.path.startswith(control.PREFIX):
-            log.info("%s %s -> %s (%.1f ms)", self.command, self.path, reply.status, elapsed)
-
-    def _reset(self) -> None:
-        """Drop the connection with a TCP reset and no answer."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
