@@ -4,15 +4,8 @@ Imports nothing from Django or the rest of the portal.
 """
 
 from billing.cloudflare.client import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
     BillingClient,
-    CloudflareError,
     CreditBalance,
-    InvalidResponseError,
     Invoice,
     InvoiceHistory,
     InvoiceLine,
@@ -20,14 +13,9 @@ from billing.cloudflare.client import (
     InvoiceLinePretaxCreditAmount,
     InvoiceLinePricing,
     InvoicePreview,
-    NotFoundError,
-    OutcomeUnknownError,
     Pagination,
     PaymentMethod,
-    RateLimitBudgetExceeded,
-    RateLimitError,
     RequestBudget,
-    ServerError,
     SpendingLimit,
     SpendingLimitConfig,
     TopupConfig,
@@ -38,6 +26,20 @@ from billing.cloudflare.client import (
     UsageHistory,
     UsageSummary,
     token_key,
+)
+from billing.cloudflare.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CloudflareError,
+    InvalidResponseError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitBudgetExceeded,
+    RateLimitError,
+    ServerError,
 )
 
 __all__ = [
