@@ -1,30 +1,12 @@
 """Cloudflare's AI Gateway billing API: the client, its typed results and errors, and the request budget.
 
+``from billing.cloudflare import X`` works for every public name; the modules say where each lives.
 Imports nothing from Django or the rest of the portal.
 """
 
 from billing.cloudflare.client import (
     BillingClient,
-    CreditBalance,
-    Invoice,
-    InvoiceHistory,
-    InvoiceLine,
-    InvoiceLinePeriod,
-    InvoiceLinePretaxCreditAmount,
-    InvoiceLinePricing,
-    InvoicePreview,
-    Pagination,
-    PaymentMethod,
     RequestBudget,
-    SpendingLimit,
-    SpendingLimitConfig,
-    TopupConfig,
-    TopupConfigSet,
-    TopupCreateResult,
-    TopupLimits,
-    TopupStatus,
-    UsageHistory,
-    UsageSummary,
     token_key,
 )
 from billing.cloudflare.errors import (
@@ -40,6 +22,27 @@ from billing.cloudflare.errors import (
     RateLimitBudgetExceeded,
     RateLimitError,
     ServerError,
+)
+from billing.cloudflare.results import (
+    CreditBalance,
+    Invoice,
+    InvoiceHistory,
+    InvoiceLine,
+    InvoiceLinePeriod,
+    InvoiceLinePretaxCreditAmount,
+    InvoiceLinePricing,
+    InvoicePreview,
+    Pagination,
+    PaymentMethod,
+    SpendingLimit,
+    SpendingLimitConfig,
+    TopupConfig,
+    TopupConfigSet,
+    TopupCreateResult,
+    TopupLimits,
+    TopupStatus,
+    UsageHistory,
+    UsageSummary,
 )
 
 __all__ = [

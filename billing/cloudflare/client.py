@@ -42,47 +42,24 @@ from billing.cloudflare.errors import (
     InvalidResponseError,
     NotFoundError,
     OutcomeUnknownError,
-    RateLimitBudgetExceeded,
     RateLimitError,
     ServerError,
 )
+from billing.cloudflare.results import (
+    CreditBalance,
+    InvoiceHistory,
+    InvoicePreview,
+    SpendingLimit,
+    TopupConfig,
+    TopupConfigSet,
+    TopupCreateResult,
+    TopupLimits,
+    TopupStatus,
+    UsageHistory,
+)
+from billing.cloudflare.results.wire import as_int, nothing
 
-__all__ = [
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "BillingClient",
-    "CloudflareError",
-    "CreditBalance",
-    "InvalidResponseError",
-    "Invoice",
-    "InvoiceHistory",
-    "InvoiceLine",
-    "InvoiceLinePeriod",
-    "InvoiceLinePretaxCreditAmount",
-    "InvoiceLinePricing",
-    "InvoicePreview",
-    "NotFoundError",
-    "OutcomeUnknownError",
-    "Pagination",
-    "PaymentMethod",
-    "RateLimitBudgetExceeded",
-    "RateLimitError",
-    "RequestBudget",
-    "ServerError",
-    "SpendingLimit",
-    "SpendingLimitConfig",
-    "TopupConfig",
-    "TopupConfigSet",
-    "TopupCreateResult",
-    "TopupLimits",
-    "TopupStatus",
-    "UsageHistory",
-    "UsageSummary",
-    "token_key",
-]
+__all__ = ["BillingClient", "RequestBudget", "token_key"]
 
 logger = logging.getLogger("billing.cloudflare")
 
@@ -90,463 +67,11 @@ DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DASHBOARD_URL = "https://dash.cloudflare.com/"
 READ_PERMISSION = "AI Gateway Read"
 WRITE_PERMISSION = "AI Gateway Write"
-# Values this large are not money any account can hold; refusing them keeps later quantize() calls safe.
-_MAX_DIGITS = 18
-_MAX_INT = 10**18
 
 
 def token_key(api_token: str) -> str:
     """A short fingerprint of a token, safe to use as a cache or rate-limit key (never the token itself)."""
     return hashlib.sha256(api_token.encode()).hexdigest()[:16]
-
-
-# ---------------------------------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentMethod:
-    brand: str | None = None
-    last4: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TopupConfig:
-    """Auto top-up configuration (``disabledReason`` / ``lastFailedAt`` on the wire)."""
-
-    amount: Decimal | None = None
-    threshold: Decimal | None = None
-    disabled_reason: str | None = None
-    error: str | None = None
-    last_failed_at: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CreditBalance:
-    balance: Decimal
-    has_default_payment_method: bool
-    payment_method: PaymentMethod | None
-    topup_config: TopupConfig
-    first_topup_success: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UsageSummary:
-    """One usage bucket (the SDK's ``History``); times in Unix milliseconds as sent."""
-
-    id: str
-    aggregated_value: Decimal
-    end_time: Decimal
-    start_time: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class UsageHistory:
-    history: tuple[UsageSummary, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Invoice:
-    amount_due: Decimal
-    amount_paid: Decimal
-    amount_remaining: Decimal
-    currency: str
-    id: str | None = None
-    attempt_count: int | None = None
-    attempted: bool | None = None
-    auto_advance: bool | None = None
-    created: Decimal | None = None
-    created_by: str | None = None
-    description: str | None = None
-    invoice_origin: str | None = None
-    invoice_pdf: str | None = None
-    status: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Pagination:
-    has_more: bool
-    page: int
-    per_page: int
-    total_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceHistory:
-    invoices: tuple[Invoice, ...]
-    pagination: Pagination
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceLinePeriod:
-    end: Decimal
-    start: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceLinePricing:
-    unit_amount_decimal: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceLinePretaxCreditAmount:
-    amount: Decimal
-    type: str
-    credit_balance_transaction: str | None = None
-    discount: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
-    amount: Decimal
-    currency: str
-    period: InvoiceLinePeriod
-    pricing: InvoiceLinePricing
-    quantity: Decimal
-    description: str | None = None
-    pretax_credit_amounts: tuple[InvoiceLinePretaxCreditAmount, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InvoicePreview:
-    id: str
-    amount_due: Decimal
-    amount_paid: Decimal
-    amount_remaining: Decimal
-    currency: str
-    invoice_lines: tuple[InvoiceLine, ...]
-    period_end: Decimal
-    period_start: Decimal
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class TopupCreateResult:
-    onboarding: bool
-    payment_intent_id: str
-    client_secret: str | None = None
-    brand: str | None = None
-    last4: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TopupStatus:
-    payment_intent_id: str
-    status: str  # "completed" | "pending"; kept as sent so a new state is visible rather than fatal
-
-
-@dataclass(frozen=True, slots=True)
-class TopupLimits:
-    min_cents: int
-    max_cents: int
-    currency: str
-
-
-@dataclass(frozen=True, slots=True)
-class TopupConfigSet:
-    amount: Decimal
-    threshold: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class SpendingLimitConfig:
-    amount: Decimal | None = None
-    duration: str | None = None
-    strategy: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SpendingLimit:
-    config: SpendingLimitConfig
-    enabled: bool
-
-
-# ---------------------------------------------------------------------------------------------------- parsing
-
-_MISSING = object()
-
-
-def _bad(where: str, problem: str) -> NoReturn:
-    raise InvalidResponseError(f"Cloudflare's answer has {problem} at {where}", field=where)
-
-
-def _get(obj: Mapping[str, Any], where: str, *names: str, required: bool) -> tuple[Any, str]:
-    """The first present, non-null value among ``names`` (wire spellings), with its path for messages."""
-    for name in names:
-        value = obj.get(name, _MISSING)
-        if value is not _MISSING and value is not None:
-            return value, f"{where}.{name}"
-    path = f"{where}.{names[0]}"
-    if required:
-        _bad(path, "a missing required field")
-    return None, path
-
-
-def _decimal(value: Any, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        _bad(where, f"a {type(value).__name__} where a number belongs")
-    number = value if isinstance(value, Decimal) else Decimal(value)
-    # adjusted() needs no decimal context, so a wild exponent cannot trap here.
-    if not number.is_finite() or (number and number.adjusted() >= _MAX_DIGITS):
-        _bad(where, "a number out of range")
-    return number
-
-
-def _int(value: Any, where: str) -> int:
-    number = _as_int(value)
-    if number is None:
-        _bad(where, f"a {type(value).__name__} where an integer belongs")
-    return number
-
-
-def _as_int(value: Any) -> int | None:
-    """``value`` as an int when it is an integral JSON number of sane size (1000.0 counts), else None."""
-    if isinstance(value, Decimal):
-        if (
-            not value.is_finite()
-            or (value and value.adjusted() >= _MAX_DIGITS)
-            or value != value.to_integral_value()
-        ):
-            return None
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _MAX_INT:
-        return None
-    return value
-
-
-def _str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        _bad(where, f"a {type(value).__name__} where a string belongs")
-    return value
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        _bad(where, f"a {type(value).__name__} where true/false belongs")
-    return value
-
-
-def _obj(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        _bad(where, f"a {type(value).__name__} where an object belongs")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        _bad(where, f"a {type(value).__name__} where a list belongs")
-    return value
-
-
-class _Fields:
-    """Typed reads from one JSON object, every error naming the field's path."""
-
-    def __init__(self, value: Any, where: str) -> None:
-        self.obj = _obj(value, where)
-        self.where = where
-
-    def _read(self, convert: Callable[[Any, str], Any], names: tuple[str, ...], required: bool) -> Any:
-        value, path = _get(self.obj, self.where, *names, required=required)
-        return None if value is None else convert(value, path)
-
-    def decimal(self, *names: str, required: bool = True) -> Any:
-        return self._read(_decimal, names, required)
-
-    def integer(self, *names: str, required: bool = True) -> Any:
-        return self._read(_int, names, required)
-
-    def text(self, *names: str, required: bool = True) -> Any:
-        return self._read(_str, names, required)
-
-    def flag(self, *names: str, required: bool = True) -> Any:
-        return self._read(_bool, names, required)
-
-    def nested(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
-        return self._read(parse, names, required)
-
-    def items(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
-        value, path = _get(self.obj, self.where, *names, required=required)
-        if value is None:
-            return None
-        return tuple(parse(item, f"{path}[{i}]") for i, item in enumerate(_list(value, path)))
-
-
-def _payment_method(value: Any, where: str) -> PaymentMethod:
-    f = _Fields(value, where)
-    return PaymentMethod(brand=f.text("brand", required=False), last4=f.text("last4", required=False))
-
-
-def _topup_config(value: Any, where: str) -> TopupConfig:
-    f = _Fields(value, where)
-    return TopupConfig(
-        amount=f.decimal("amount", required=False),
-        threshold=f.decimal("threshold", required=False),
-        disabled_reason=f.text("disabledReason", "disabled_reason", required=False),
-        error=f.text("error", required=False),
-        last_failed_at=f.decimal("lastFailedAt", "last_failed_at", required=False),
-    )
-
-
-def _credit_balance(value: Any, where: str) -> CreditBalance:
-    f = _Fields(value, where)
-    return CreditBalance(
-        balance=f.decimal("balance"),
-        has_default_payment_method=f.flag("has_default_payment_method"),
-        payment_method=f.nested(_payment_method, "payment_method", required=False),
-        topup_config=f.nested(_topup_config, "topup_config"),
-        first_topup_success=f.flag("first_topup_success", required=False),
-    )
-
-
-def _usage_summary(value: Any, where: str) -> UsageSummary:
-    f = _Fields(value, where)
-    return UsageSummary(
-        id=f.text("id"),
-        aggregated_value=f.decimal("aggregated_value"),
-        end_time=f.decimal("end_time"),
-        start_time=f.decimal("start_time"),
-    )
-
-
-def _usage_history(value: Any, where: str) -> UsageHistory:
-    return UsageHistory(history=_Fields(value, where).items(_usage_summary, "history"))
-
-
-def _invoice(value: Any, where: str) -> Invoice:
-    f = _Fields(value, where)
-    return Invoice(
-        amount_due=f.decimal("amount_due"),
-        amount_paid=f.decimal("amount_paid"),
-        amount_remaining=f.decimal("amount_remaining"),
-        currency=f.text("currency"),
-        id=f.text("id", required=False),
-        attempt_count=f.integer("attempt_count", required=False),
-        attempted=f.flag("attempted", required=False),
-        auto_advance=f.flag("auto_advance", required=False),
-        created=f.decimal("created", required=False),
-        created_by=f.text("created_by", required=False),
-        description=f.text("description", required=False),
-        invoice_origin=f.text("invoice_origin", required=False),
-        invoice_pdf=f.text("invoice_pdf", required=False),
-        status=f.text("status", required=False),
-    )
-
-
-def _pagination(value: Any, where: str) -> Pagination:
-    f = _Fields(value, where)
-    return Pagination(
-        has_more=f.flag("has_more"),
-        page=f.integer("page"),
-        per_page=f.integer("per_page"),
-        total_count=f.integer("total_count"),
-    )
-
-
-def _invoice_history(value: Any, where: str) -> InvoiceHistory:
-    f = _Fields(value, where)
-    return InvoiceHistory(
-        invoices=f.items(_invoice, "invoices"), pagination=f.nested(_pagination, "pagination")
-    )
-
-
-def _line_period(value: Any, where: str) -> InvoiceLinePeriod:
-    f = _Fields(value, where)
-    return InvoiceLinePeriod(end=f.decimal("end"), start=f.decimal("start"))
-
-
-def _decimal_text(value: Any, where: str) -> str:
-    # Stripe sends unit_amount_decimal as a string; a bare number is accepted and kept as its exact text.
-    return str(_decimal(value, where)) if isinstance(value, int | Decimal) else _str(value, where)
-
-
-def _line_pricing(value: Any, where: str) -> InvoiceLinePricing:
-    return InvoiceLinePricing(
-        unit_amount_decimal=_Fields(value, where).nested(_decimal_text, "unit_amount_decimal", required=False)
-    )
-
-
-def _pretax_credit(value: Any, where: str) -> InvoiceLinePretaxCreditAmount:
-    f = _Fields(value, where)
-    return InvoiceLinePretaxCreditAmount(
-        amount=f.decimal("amount"),
-        type=f.text("type"),
-        credit_balance_transaction=f.text("credit_balance_transaction", required=False),
-        discount=f.text("discount", required=False),
-    )
-
-
-def _invoice_line(value: Any, where: str) -> InvoiceLine:
-    f = _Fields(value, where)
-    return InvoiceLine(
-        amount=f.decimal("amount"),
-        currency=f.text("currency"),
-        period=f.nested(_line_period, "period"),
-        pricing=f.nested(_line_pricing, "pricing"),
-        quantity=f.decimal("quantity"),
-        description=f.text("description", required=False),
-        pretax_credit_amounts=f.items(_pretax_credit, "pretax_credit_amounts", required=False),
-    )
-
-
-def _invoice_preview(value: Any, where: str) -> InvoicePreview:
-    f = _Fields(value, where)
-    return InvoicePreview(
-        id=f.text("id"),
-        amount_due=f.decimal("amount_due"),
-        amount_paid=f.decimal("amount_paid"),
-        amount_remaining=f.decimal("amount_remaining"),
-        currency=f.text("currency"),
-        invoice_lines=f.items(_invoice_line, "invoice_lines"),
-        period_end=f.decimal("period_end"),
-        period_start=f.decimal("period_start"),
-        status=f.text("status"),
-    )
-
-
-def _topup_created(value: Any, where: str) -> TopupCreateResult:
-    f = _Fields(value, where)
-    return TopupCreateResult(
-        onboarding=f.flag("onboarding"),
-        payment_intent_id=f.text("payment_intent_id"),
-        client_secret=f.text("client_secret", required=False),
-        brand=f.text("brand", required=False),
-        last4=f.text("last4", required=False),
-    )
-
-
-def _topup_status(value: Any, where: str) -> TopupStatus:
-    f = _Fields(value, where)
-    return TopupStatus(payment_intent_id=f.text("payment_intent_id"), status=f.text("status"))
-
-
-def _topup_limits(value: Any, where: str) -> TopupLimits:
-    f = _Fields(value, where)
-    return TopupLimits(
-        min_cents=f.integer("min_cents"), max_cents=f.integer("max_cents"), currency=f.text("currency")
-    )
-
-
-def _topup_config_set(value: Any, where: str) -> TopupConfigSet:
-    f = _Fields(value, where)
-    return TopupConfigSet(amount=f.decimal("amount"), threshold=f.decimal("threshold"))
-
-
-def _spending_limit_config(value: Any, where: str) -> SpendingLimitConfig:
-    f = _Fields(value, where)
-    return SpendingLimitConfig(
-        amount=f.decimal("amount", required=False),
-        duration=f.text("duration", required=False),
-        strategy=f.text("strategy", required=False),
-    )
-
-
-def _spending_limit(value: Any, where: str) -> SpendingLimit:
-    f = _Fields(value, where)
-    return SpendingLimit(config=f.nested(_spending_limit_config, "config"), enabled=f.flag("enabled"))
-
-
-def _nothing(value: Any, where: str) -> None:
-    """For operations whose result is ``{}``: any result (or none) is accepted and ignored."""
-    return None
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -584,19 +109,21 @@ class _Operation:
 _OPERATIONS = {
     op.name: op
     for op in (
-        _Operation("credit_balance", "GET", "/credit-balance", _credit_balance),
-        _Operation("usage_history", "GET", "/usage-history", _usage_history),
-        _Operation("invoice_history", "GET", "/invoice-history", _invoice_history),
-        _Operation("invoice_preview", "GET", "/invoice-preview", _invoice_preview),
-        _Operation("topup.create", "POST", "/topup", _topup_created, moves_money=True),
-        _Operation("topup.limits", "GET", "/topup/limits", _topup_limits),
-        _Operation("topup.status", "POST", "/topup/status", _topup_status),
-        _Operation("topup.config.get", "GET", "/topup/config", _topup_config),
-        _Operation("topup.config.create", "POST", "/topup/config", _topup_config_set, dashboard_only=True),
-        _Operation("topup.config.delete", "DELETE", "/topup/config", _nothing, dashboard_only=True),
-        _Operation("spending_limit.get", "GET", "/spending-limit", _spending_limit),
-        _Operation("spending_limit.create", "POST", "/spending-limit", _nothing, dashboard_only=True),
-        _Operation("spending_limit.delete", "DELETE", "/spending-limit", _nothing),
+        _Operation("credit_balance", "GET", "/credit-balance", CreditBalance.from_wire),
+        _Operation("usage_history", "GET", "/usage-history", UsageHistory.from_wire),
+        _Operation("invoice_history", "GET", "/invoice-history", InvoiceHistory.from_wire),
+        _Operation("invoice_preview", "GET", "/invoice-preview", InvoicePreview.from_wire),
+        _Operation("topup.create", "POST", "/topup", TopupCreateResult.from_wire, moves_money=True),
+        _Operation("topup.limits", "GET", "/topup/limits", TopupLimits.from_wire),
+        _Operation("topup.status", "POST", "/topup/status", TopupStatus.from_wire),
+        _Operation("topup.config.get", "GET", "/topup/config", TopupConfig.from_wire),
+        _Operation(
+            "topup.config.create", "POST", "/topup/config", TopupConfigSet.from_wire, dashboard_only=True
+        ),
+        _Operation("topup.config.delete", "DELETE", "/topup/config", nothing, dashboard_only=True),
+        _Operation("spending_limit.get", "GET", "/spending-limit", SpendingLimit.from_wire),
+        _Operation("spending_limit.create", "POST", "/spending-limit", nothing, dashboard_only=True),
+        _Operation("spending_limit.delete", "DELETE", "/spending-limit", nothing),
     )
 }
 
@@ -680,7 +207,7 @@ def _envelope_errors(payload: Any) -> tuple[tuple[int | None, str], ...]:
     for item in payload["errors"]:
         if isinstance(item, dict):
             message = item.get("message")
-            pairs.append((_as_int(item.get("code")), message[:500] if isinstance(message, str) else ""))
+            pairs.append((as_int(item.get("code")), message[:500] if isinstance(message, str) else ""))
         elif isinstance(item, str):
             pairs.append((None, item[:500]))
     return tuple(pairs)
