@@ -5,7 +5,6 @@ Imports nothing from Django or the rest of the portal.
 """
 
 from billing.cloudflare.client import (
-    BillingClient,
     RequestBudget,
     token_key,
 )
@@ -22,6 +21,9 @@ from billing.cloudflare.errors import (
     RateLimitBudgetExceeded,
     RateLimitError,
     ServerError,
+)
+from billing.cloudflare.resources import (
+    BillingClient,
 )
 from billing.cloudflare.results import (
     CreditBalance,
