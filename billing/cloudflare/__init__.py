@@ -4,6 +4,11 @@
 Imports nothing from Django or the rest of the portal.
 """
 
+from billing.cloudflare.budget import (
+    InProcessRateLimiter,
+    RedisRateLimiter,
+    make_rate_limiter,
+)
 from billing.cloudflare.client import (
     RequestBudget,
     token_key,
@@ -56,6 +61,7 @@ __all__ = [
     "BillingClient",
     "CloudflareError",
     "CreditBalance",
+    "InProcessRateLimiter",
     "InvalidResponseError",
     "Invoice",
     "InvoiceHistory",
@@ -70,6 +76,7 @@ __all__ = [
     "PaymentMethod",
     "RateLimitBudgetExceeded",
     "RateLimitError",
+    "RedisRateLimiter",
     "RequestBudget",
     "ServerError",
     "SpendingLimit",
@@ -81,5 +88,6 @@ __all__ = [
     "TopupStatus",
     "UsageHistory",
     "UsageSummary",
+    "make_rate_limiter",
     "token_key",
 ]

@@ -42,7 +42,8 @@ class CloudflareError(Exception):
 
 
 class RateLimitBudgetExceeded(CloudflareError):
-    """The local request budget of the token is spent (raised by ``billing.ratelimit`` before any request)."""
+    """The local request budget of the token is spent (raised by ``billing.cloudflare.budget`` before any
+    request)."""
 
     retryable = True
 
