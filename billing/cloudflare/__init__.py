@@ -1,7 +1,8 @@
-"""Cloudflare's AI Gateway billing API: the client, its typed results and errors, and the request budget.
+"""Cloudflare's AI Gateway billing API: the portal's one HTTP seam. Imports nothing from Django or the portal.
 
-``from billing.cloudflare import X`` works for every public name; the modules say where each lives.
-Imports nothing from Django or the rest of the portal.
+``BillingClient`` (``resources``) mirrors the SDK's ``client.ai_gateway.billing``; ``client`` sends, retries
+and times out; ``envelope`` reads answers; ``results`` holds each result type beside its parser; ``errors``
+the typed errors; ``budget`` the per-token request budget. Every public name is importable from here.
 """
 
 from billing.cloudflare.budget import (

@@ -1,4 +1,4 @@
-"""The transport under ``BillingClient``: one ``requests`` session per token, a timeout on every request,
+"""The transport under ``BillingClient``: one ``requests`` session per client, a timeout on every request,
 retries with jittered backoff where repeating is safe, the request budget, and a report of every attempt.
 
 A request that moves money is never repeated once it may have reached Cloudflare: when its answer is lost,

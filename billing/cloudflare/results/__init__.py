@@ -2,8 +2,8 @@
 
 Every type is read by its ``from_wire(value, where)`` classmethod, which returns the instance for the JSON
 ``value`` found at path ``where`` or raises InvalidResponseError naming the field that is missing or wrong.
-Every JSON number the SDK types as ``float`` stays a ``Decimal`` exactly as sent; counts and cents are
-``int``.
+Every JSON number the SDK types as ``float`` stays a ``Decimal`` exactly as sent; counts and the integer
+top-up limits are ``int``. Unit decisions live in ``billing/money.py``.
 """
 
 from billing.cloudflare.results.billing import (
