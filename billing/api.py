@@ -10,8 +10,8 @@ from django.conf import settings
 
 from billing import api_calls
 from billing.cloudflare import BillingClient
+from billing.cloudflare.budget import make_rate_limiter
 from billing.models import Account
-from billing.ratelimit import make_rate_limiter
 
 _lock = threading.Lock()
 _clients: dict[tuple, BillingClient] = {}

@@ -34,7 +34,7 @@ from billing.cloudflare import (
     TopupStatus,
     UsageHistory,
 )
-from billing.ratelimit import InProcessRateLimiter, RateLimitBudgetExceeded
+from billing.cloudflare.budget import InProcessRateLimiter, RateLimitBudgetExceeded
 from cloudflare_sandbox import DEFAULT_TOKEN, SandboxServer
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from billing.cloudflare import CloudflareError, token_key
-from billing.ratelimit import (
+from billing.cloudflare.budget import (
     InProcessRateLimiter,
     RateLimitBudgetExceeded,
     RedisRateLimiter,

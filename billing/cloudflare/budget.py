@@ -22,7 +22,7 @@ import uuid
 from collections import deque
 from typing import Protocol
 
-from billing.cloudflare import RateLimitBudgetExceeded
+from billing.cloudflare.errors import RateLimitBudgetExceeded
 
 __all__ = [
     "InProcessRateLimiter",
@@ -32,6 +32,7 @@ __all__ = [
     "make_rate_limiter",
 ]
 
+# The name the module had before it moved into the package, so log configuration keeps working.
 logger = logging.getLogger("billing.ratelimit")
 
 DEFAULT_LIMIT = 1200

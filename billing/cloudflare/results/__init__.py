@@ -1,0 +1,52 @@
+"""What the billing API answers, as frozen dataclasses mirroring the SDK's types (lists become tuples).
+
+Every type is read by its ``from_wire(value, where)`` classmethod, which returns the instance for the JSON
+``value`` found at path ``where`` or raises InvalidResponseError naming the field that is missing or wrong.
+Every JSON number the SDK types as ``float`` stays a ``Decimal`` exactly as sent; counts and the integer
+top-up limits are ``int``. Unit decisions live in ``billing/money.py``.
+"""
+
+from billing.cloudflare.results.billing import (
+    CreditBalance,
+    Invoice,
+    InvoiceHistory,
+    InvoiceLine,
+    InvoiceLinePeriod,
+    InvoiceLinePretaxCreditAmount,
+    InvoiceLinePricing,
+    InvoicePreview,
+    Pagination,
+    PaymentMethod,
+    UsageHistory,
+    UsageSummary,
+)
+from billing.cloudflare.results.spending_limit import SpendingLimit, SpendingLimitConfig
+from billing.cloudflare.results.topup import (
+    TopupConfig,
+    TopupConfigSet,
+    TopupCreateResult,
+    TopupLimits,
+    TopupStatus,
+)
+
+__all__ = [
+    "CreditBalance",
+    "Invoice",
+    "InvoiceHistory",
+    "InvoiceLine",
+    "InvoiceLinePeriod",
+    "InvoiceLinePretaxCreditAmount",
+    "InvoiceLinePricing",
+    "InvoicePreview",
+    "Pagination",
+    "PaymentMethod",
+    "SpendingLimit",
+    "SpendingLimitConfig",
+    "TopupConfig",
+    "TopupConfigSet",
+    "TopupCreateResult",
+    "TopupLimits",
+    "TopupStatus",
+    "UsageHistory",
+    "UsageSummary",
+]

@@ -1,0 +1,136 @@
+"""Typed reads from the JSON Cloudflare sends, each failure an InvalidResponseError naming the field's path.
+
+Numbers arrive as ``int`` or exact ``Decimal`` (see the client's JSON decoding); nothing here converts units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from billing.cloudflare.errors import InvalidResponseError
+
+__all__ = ["Fields", "as_int", "nothing", "number", "string"]
+
+# Values this large are not money any account can hold; refusing them keeps later quantize() calls safe.
+_MAX_DIGITS = 18
+_MAX_INT = 10**18
+
+_MISSING = object()
+
+
+def _bad(where: str, problem: str) -> NoReturn:
+    raise InvalidResponseError(f"Cloudflare's answer has {problem} at {where}", field=where)
+
+
+def _get(obj: Mapping[str, Any], where: str, *names: str, required: bool) -> tuple[Any, str]:
+    """The first present, non-null value among ``names`` (wire spellings), with its path for messages."""
+    for name in names:
+        value = obj.get(name, _MISSING)
+        if value is not _MISSING and value is not None:
+            return value, f"{where}.{name}"
+    path = f"{where}.{names[0]}"
+    if required:
+        _bad(path, "a missing required field")
+    return None, path
+
+
+def number(value: Any, where: str) -> Decimal:
+    """``value`` as a Decimal; raises InvalidResponseError unless it is a JSON number of sane size."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        _bad(where, f"a {type(value).__name__} where a number belongs")
+    result = value if isinstance(value, Decimal) else Decimal(value)
+    # adjusted() needs no decimal context, so a wild exponent cannot trap here.
+    if not result.is_finite() or (result and result.adjusted() >= _MAX_DIGITS):
+        _bad(where, "a number out of range")
+    return result
+
+
+def _integer(value: Any, where: str) -> int:
+    result = as_int(value)
+    if result is None:
+        _bad(where, f"a {type(value).__name__} where an integer belongs")
+    return result
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` as an int when it is an integral JSON number of sane size (1000.0 counts), else None."""
+    if isinstance(value, Decimal):
+        if (
+            not value.is_finite()
+            or (value and value.adjusted() >= _MAX_DIGITS)
+            or value != value.to_integral_value()
+        ):
+            return None
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _MAX_INT:
+        return None
+    return value
+
+
+def string(value: Any, where: str) -> str:
+    """``value`` itself; raises InvalidResponseError unless it is a string."""
+    if not isinstance(value, str):
+        _bad(where, f"a {type(value).__name__} where a string belongs")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        _bad(where, f"a {type(value).__name__} where true/false belongs")
+    return value
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        _bad(where, f"a {type(value).__name__} where an object belongs")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        _bad(where, f"a {type(value).__name__} where a list belongs")
+    return value
+
+
+def nothing(value: Any, where: str) -> None:
+    """For operations whose result is ``{}``: any result (or none) is accepted and ignored."""
+    return None
+
+
+class Fields:
+    """Typed reads from one JSON object, every error naming the field's path.
+
+    Each read takes the field's wire spellings (first present wins) and returns None for an absent or null
+    optional field; raises InvalidResponseError for a missing required field or a value of the wrong type.
+    """
+
+    def __init__(self, value: Any, where: str) -> None:
+        self.obj = _object(value, where)
+        self.where = where
+
+    def _read(self, convert: Callable[[Any, str], Any], names: tuple[str, ...], required: bool) -> Any:
+        value, path = _get(self.obj, self.where, *names, required=required)
+        return None if value is None else convert(value, path)
+
+    def decimal(self, *names: str, required: bool = True) -> Any:
+        return self._read(number, names, required)
+
+    def integer(self, *names: str, required: bool = True) -> Any:
+        return self._read(_integer, names, required)
+
+    def text(self, *names: str, required: bool = True) -> Any:
+        return self._read(string, names, required)
+
+    def flag(self, *names: str, required: bool = True) -> Any:
+        return self._read(_flag, names, required)
+
+    def nested(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
+        return self._read(parse, names, required)
+
+    def items(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
+        value, path = _get(self.obj, self.where, *names, required=required)
+        if value is None:
+            return None
+        return tuple(parse(item, f"{path}[{i}]") for i, item in enumerate(_list(value, path)))
