@@ -1,15 +1,17 @@
 """Display helpers for templates: money, signs, relative times."""
 
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import template
-from django.utils import timezone
 from django.utils.html import format_html
 
+from billing import display
 from billing.money import cents_to_dollars, format_money
 
 register = template.Library()
+
+for _name in ("ago", "days", "percent", "per_window"):
+    register.filter(_name, getattr(display, _name))
 
 
 @register.filter
@@ -40,49 +42,6 @@ def money_html(amount: Decimal | None, currency: str = "usd") -> str:
     return format_money(amount, currency)
 
 
-def _span(delta: timedelta) -> str:
-    seconds = int(abs(delta.total_seconds()))
-    if seconds < 60:
-        return "less than a minute"
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min")):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 and unit != 'min' else ''}"
-    return ""
-
-
-@register.filter
-def ago(moment: datetime | None) -> str:
-    """ "5 min ago", "in 3 hours", "just now"; "never" for no time."""
-    if moment is None:
-        return "never"
-    delta = timezone.now() - moment
-    if abs(delta.total_seconds()) < 60:
-        return "just now"
-    return f"{_span(delta)} ago" if delta.total_seconds() > 0 else f"in {_span(delta)}"
-
-
-@register.filter
-def days(value: Decimal | float | None) -> str:
-    """A runway: "31 days", "1 day", "under 1 day", "0 days"; "–" when unknown (no spend, or no data)."""
-    if value is None:
-        return "–"
-    if 0 < value < 1:
-        return "under 1 day"
-    whole = int(Decimal(value).to_integral_value(rounding="ROUND_FLOOR"))
-    whole = max(whole, 0)
-    if whole > 999:
-        return "999+ days"
-    return f"{whole} day{'s' if whole != 1 else ''}"
-
-
-@register.filter
-def percent(value: Decimal | float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{Decimal(value).quantize(Decimal(1))}%"
-
-
 @register.simple_tag
 def can_read_audit(user) -> bool:
     """Whether to show the audit log link (admins of some account, superusers)."""
@@ -94,12 +53,6 @@ def can_read_audit(user) -> bool:
 @register.filter
 def stale_class(figures) -> str:
     return "stale" if figures is None or figures.is_stale else ""
-
-
-@register.filter
-def per_window(duration: str) -> str:
-    """ "/day", "/week", "/month" for a spending-limit duration."""
-    return {"daily": "/day", "weekly": "/week", "monthly": "/month"}.get(duration or "", "")
 
 
 @register.filter

@@ -1,8 +1,9 @@
 """The overview: every account the person may see, with its stored figures, in a fixed number of queries.
 
 It is the one page whose size grows with the number of accounts, so it reads plain rows (not four model
-instances per account), reverses each URL once, and hands the template values ready to print; the cells that
-other pages draw too come from the same partials (`_auto_topup_state.html`, `alerts/_badges.html`).
+instances per account), reverses each URL once, and hands the template values formatted once (filters per
+cell in a 200-row loop doubled the page's time). The cells other pages draw too are rendered by the same
+partials (`_auto_topup_state.html`, `alerts/_badges.html`), compiled once and rendered per row.
 """
 
 from datetime import timedelta
@@ -11,11 +12,15 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import Context
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
+from billing import display
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent, AutoTopUpConfig
+from billing.money import format_money
 from billing.permissions import accounts_for
 
 # What a row shows besides the stored figures.
@@ -29,6 +34,7 @@ COLUMNS = [
     "auto_topup__disabled_reason",
 ]
 ALERT_COLUMNS = ("account_id", "kind", "headline", "opened_at")
+AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
 
 def overview(request: HttpRequest) -> HttpResponse:
@@ -36,8 +42,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     figures = stored_figures_of_rows(accounts)
     alerts = AlertEvent.objects.only(*ALERT_COLUMNS).open_by_account([account["pk"] for account in accounts])
     urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
+    partials = {"auto_topup": AUTO_TOPUP_STATE.renderer(), "alerts": ALERT_BADGES.renderer()}
     rows = [
-        _row(account, figures.get(account["pk"]), alerts.get(account["pk"], []), urls) for account in accounts
+        _row(account, figures.get(account["pk"]), alerts.get(account["pk"], []), urls, partials)
+        for account in accounts
     ]
     moments = [f.data_as_of for f in figures.values() if f.data_as_of]
     oldest = min(moments) if moments else None
@@ -64,26 +72,57 @@ class _Urls:
         return self.prefix + quote(cloudflare_id, safe=RFC3986_SUBDELIMS + "/~:@") + self.suffix
 
 
-def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict[str, _Urls]) -> dict:
-    """What the template prints for one account."""
+class _Partial:
+    """A template partial compiled once per process, rendered with a bare Context (no context processors) and
+    at most once per distinct input within a page: many accounts share an auto top-up state, and most have no
+    open alert."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._template = None
+
+    def renderer(self):
+        """A function `render(key, **values)` for one page, remembering what each key rendered."""
+        if self._template is None:
+            self._template = get_template(self.name).template
+        rendered: dict = {}
+
+        def render(key, **values) -> str:
+            if key not in rendered:
+                rendered[key] = self._template.render(Context(values, autoescape=True))
+            return rendered[key]
+
+        return render
+
+
+AUTO_TOPUP_STATE = _Partial("billing/_auto_topup_state.html")
+ALERT_BADGES = _Partial("billing/alerts/_badges.html")
+
+
+def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict, partials: dict) -> dict:
+    """What the template prints for one account, formatted once."""
+    amount, threshold, error, reason = (account[f"auto_topup__{name}"] for name in AUTO_TOPUP_FIELDS)
+    auto_topup = (amount, threshold, error or "", reason or "")
+    alerts_url = urls["account_alerts"](account["cloudflare_id"])
+    balance = figures.balance if figures else None
+    data_as_of = figures.data_as_of if figures else None
     return {
         "name": account["name"] or account["cloudflare_id"],
         "role": account["user_role"],
         "url": urls["account"](account["cloudflare_id"]),
-        "alerts_url": urls["account_alerts"](account["cloudflare_id"]),
-        "balance": figures.balance if figures else None,
-        "spend_per_day": figures.spend_per_day if figures else None,
-        "runway_days": figures.runway_days if figures else None,
-        "data_as_of": figures.data_as_of if figures else None,
+        "balance": None if balance is None else format_money(balance),
+        "negative": balance is not None and balance < 0,
+        "spend_per_day": format_money(figures.spend_per_day if figures else None),
+        "runway": display.days(figures.runway_days if figures else None),
+        "as_of": display.ago(data_as_of) if data_as_of else "never",
+        "data_as_of": data_as_of,
         "stale": figures is None or figures.is_stale,
-        "auto_topup": AutoTopUpConfig(
-            amount=account["auto_topup__amount"],
-            threshold=account["auto_topup__threshold"],
-            error=account["auto_topup__error"] or "",
-            disabled_reason=account["auto_topup__disabled_reason"] or "",
+        "auto_topup": partials["auto_topup"](
+            auto_topup, config=AutoTopUpConfig(**dict(zip(AUTO_TOPUP_FIELDS, auto_topup, strict=True)))
         ),
         "limit": _limit(account, figures),
-        "alerts": alerts,
+        # Without alerts the partial draws a dash, whatever the account.
+        "alerts": partials["alerts"](alerts_url if alerts else None, alerts=alerts, alerts_url=alerts_url),
     }
 
 
@@ -93,8 +132,8 @@ def _limit(account: dict, figures: AccountFigures | None) -> dict | None:
         return None
     used = figures.limit_used_percent if figures else None
     return {
-        "amount": account["spending_limit__amount"],
-        "duration": account["spending_limit__duration"],
-        "used": used,
+        "amount": format_money(account["spending_limit__amount"]),
+        "per": display.per_window(account["spending_limit__duration"]),
+        "used": display.percent(used),
         "level": None if used is None else "bad" if used >= 90 else "warn" if used >= 75 else "neutral",
     }
