@@ -1,5 +1,5 @@
 """Sign-in throttling (django-axes): per username and per (username, address), never per address alone;
-the admin's log-in counts like the portal's; a lock lifts after the cool-down or an admin's unlock; audited."""
+the admin's log-in counts like the portal's; a lock lifts after the cool-down or an admin's unlock."""
 
 from datetime import timedelta
 
