@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin, with a site that demands two-factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,7 +44,12 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "billing",
+    "portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -55,8 +60,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -102,9 +111,31 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
-# Failed log-ins allowed per username and per client address within the window, before a pause.
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: refuses locked usernames before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed log-ins (portal and admin alike) that lock a username, and how long the lock lasts, in seconds.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+# django-axes, on the database (shared by every worker, SQLite or PostgreSQL, visible in the admin).
+# Counted per username and per (username, address), never per address alone: behind a proxy everyone
+# shares one address. The limits are read from the two settings above at each attempt.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "portal.signin.failure_limit"
+AXES_COOLOFF_TIME = "portal.signin.cool_off"
+AXES_LOCKOUT_CALLABLE = "portal.signin.lockout_response"
+# A lock lasts the cool-off from the failure that caused it; refused attempts while locked do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# Successful log-ins are not logged by axes (that table would only grow); lock-outs go to the audit log.
+AXES_DISABLE_ACCESS_LOG = True
+# Two-factor sign-in (TOTP with recovery codes) is required of superusers, staff and account managers and
+# admins when on; anyone may turn it on for themselves. On by default in production.
+REQUIRE_2FA = env.bool("REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="AI Gateway billing")
 
 # --- Locale and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing.views.metrics import metrics_view
-from portal import views
+from portal import two_factor_views, views
 
 urlpatterns = [
-    path("login/", views.ThrottledLoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("two-factor/", two_factor_views.overview, name="two_factor"),
+    path("two-factor/verify/", two_factor_views.verify, name="two_factor_verify"),
+    path("two-factor/recovery-codes/", two_factor_views.renew_codes, name="two_factor_renew_codes"),
+    path("two-factor/disable/", two_factor_views.disable, name="two_factor_disable"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

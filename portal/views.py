@@ -1,43 +1,22 @@
-"""Views of the project itself: log in / log out and the health check."""
+"""Views of the project itself: log in / log out and the health check (two-factor: two_factor_views.py)."""
 
-from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
-from portal import login_throttle
 from portal.celery import app as celery_app
 
 
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 @method_decorator(login_not_required, name="dispatch")
-class ThrottledLoginView(auth_views.LoginView):
-    """Django's log-in view, refusing attempts once a username or address has failed too often."""
+class LoginView(auth_views.LoginView):
+    """Django's log-in view. django-axes (its backend and middleware) counts failures and refuses locked
+    usernames with 429, here and on the admin's log-in alike (see portal/signin.py)."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        username = request.POST.get("username", "")
-        if login_throttle.is_locked(username, client_address(request)):
-            messages.error(request, "Too many failed log-ins. Wait 15 minutes and try again.")
-            form = self.get_form()
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        login_throttle.record_failure(self.request.POST.get("username", ""), client_address(self.request))
-        return super().form_invalid(form)
-
-    def form_valid(self, form):
-        login_throttle.clear(form.get_user().get_username(), client_address(self.request))
-        return super().form_valid(form)
 
 
 @method_decorator(login_not_required, name="dispatch")

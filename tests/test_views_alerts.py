@@ -4,6 +4,7 @@ the outbox, the mail folder and the test email."""
 from decimal import Decimal
 
 import pytest
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +13,8 @@ from tests.conftest import PASSWORD
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    # django-axes checks every authentication against a request, so the test client is given one.
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
     return client
 
 

@@ -1,4 +1,4 @@
-"""The append-only audit log of every action that moves money or changes a limit."""
+"""The append-only audit log of every action that moves money or changes a limit, and of sign-in security."""
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +15,12 @@ class AuditAction(models.TextChoices):
     TOPUP_RECONCILED = "topup.reconciled", "Top-up outcome settled"
     ACCOUNT_REFRESH = "account.refresh", "Refresh now"
     ALERT_RULE_CHANGE = "alert_rule.change", "Alert rule changed"
+    SIGNIN_LOCKOUT = "signin.lockout", "Sign-in locked after failures"
+    SIGNIN_UNLOCK = "signin.unlock", "Sign-in unlocked"
+    TWO_FACTOR_ENROLLED = "two_factor.enrolled", "Two-factor turned on"
+    TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
+    TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
+    TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
 
 
 class AuditOutcome(models.TextChoices):

@@ -1,0 +1,77 @@
+"""Sign-in throttling on django-axes: the portal's limits, its 429 page, and lock-outs in the audit log.
+
+Axes counts failed log-ins (portal and Django admin alike, through its authentication backend) per
+username and per (username, address), never per address alone: behind a reverse proxy everyone shares
+one address, and one person's typos must not lock the company out.
+"""
+
+from datetime import timedelta
+
+from axes.signals import user_locked_out
+from axes.utils import reset
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.shortcuts import render
+
+from billing import audit
+from billing.models import AuditAction, AuditOutcome
+
+LOCKED_OUT_MESSAGE = "Too many failed log-ins for this username."
+
+
+def failure_limit(request: HttpRequest | None, credentials: dict | None) -> int:
+    """Failures that lock a username (AXES_FAILURE_LIMIT), read at each attempt so tests may change it."""
+    return settings.LOGIN_MAX_FAILURES
+
+
+def cool_off(request: HttpRequest | None) -> timedelta:
+    """How long a lock-out lasts after the failure that caused it (AXES_COOLOFF_TIME)."""
+    return timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None):
+    """The answer to a locked username, on the portal's and the admin's log-in alike: 429 and a clear page."""
+    minutes = max(1, round(settings.LOGIN_FAILURE_WINDOW_SECONDS / 60))
+    context = {"message": LOCKED_OUT_MESSAGE, "minutes": minutes}
+    return render(request, "registration/locked_out.html", context, status=429)
+
+
+def _user_named(username: str | None):
+    if not username:
+        return None
+    return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+
+
+@receiver(user_locked_out)
+def record_lockout(sender, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs):
+    """Audits the failure that locks a username; attempts refused while it stays locked are not entries."""
+    if getattr(request, "axes_failures_since_start", None) is None:
+        return  # refused while already locked: axes did not count this attempt
+    audit.record(
+        actor=_user_named(username),
+        account=None,
+        action=AuditAction.SIGNIN_LOCKOUT,
+        outcome=AuditOutcome.SUCCEEDED,
+        parameters={
+            "username": username or "",
+            "failures": request.axes_failures_since_start,
+            "path": request.path,
+        },
+        ip_address=ip_address,
+    )
+
+
+def unlock(username: str, *, by, ip_address: str | None = None) -> int:
+    """Forgets every failed attempt of `username` so it may log in at once; audited. Returns rows removed."""
+    removed = reset(username=username)
+    audit.record(
+        actor=by,
+        account=None,
+        action=AuditAction.SIGNIN_UNLOCK,
+        outcome=AuditOutcome.SUCCEEDED,
+        parameters={"username": username, "attempts_removed": removed},
+        ip_address=ip_address,
+    )
+    return removed

@@ -1,0 +1,171 @@
+"""Two-factor sign-in on django-otp: who must use it, the authenticator and its recovery codes, the gate.
+
+A person is *enrolled* once they have a confirmed authenticator (TOTP device); ten single-use recovery codes
+(a static device) come with it. The gate (`TwoFactorMiddleware`) lets an enrolled person's session reach
+no page before the code step, and sends those who must use two-factor but are not enrolled to enrolment.
+"""
+
+import base64
+
+import segno
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from billing import audit
+from billing.models import AccountAccess, AuditAction, AuditOutcome, Role
+
+RECOVERY_CODE_COUNT = 10
+MONEY_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def must_use(user) -> bool:
+    """True when REQUIRE_2FA applies to `user`: superusers, staff (the admin), managers and admins of an
+    account, that is everyone who can move money or change who can."""
+    if not settings.REQUIRE_2FA or not user.is_authenticated:
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    return AccountAccess.objects.filter(user=user, role__in=MONEY_ROLES).exists()
+
+
+def is_enrolled(user) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def is_satisfied(request: HttpRequest) -> bool:
+    """True when this session may use the portal: verified by a code, or neither enrolled nor obliged."""
+    user = request.user
+    if user.is_verified():
+        return True
+    return not is_enrolled(user) and not must_use(user)
+
+
+# --- Enrolment ----------------------------------------------------------------------------------
+def pending_device(user) -> TOTPDevice:
+    """The authenticator being enrolled (not yet confirmed); made on first call, the same one after."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+
+
+def secret_text(device: TOTPDevice) -> str:
+    """The device's secret as an authenticator app takes it typed in: base32, in groups of four."""
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def qr_svg(device: TOTPDevice) -> SafeString:
+    """The otpauth:// address as an inline SVG QR code, drawn here (no request leaves the server)."""
+    svg = segno.make(device.config_url, error="m").svg_inline(scale=5, border=2, svgclass="qr-code")
+    return mark_safe(svg)  # noqa: S308  (segno's own markup; the address is XML-escaped by segno)
+
+
+def confirm(request: HttpRequest, device: TOTPDevice, code: str) -> list[str] | None:
+    """Confirms the pending authenticator with a current code and verifies this session. Returns the new
+    recovery codes (to be shown once), or None when the code is wrong."""
+    if not device.verify_token(_clean(code)):
+        return None
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+        codes = _replace_recovery_codes(device.user)
+    otp_login(request, device)
+    _audit(request, AuditAction.TWO_FACTOR_ENROLLED)
+    return codes
+
+
+def renew_recovery_codes(request: HttpRequest) -> list[str]:
+    """New recovery codes for the signed-in person; the old ones stop working. Returns them."""
+    codes = _replace_recovery_codes(request.user)
+    _audit(request, AuditAction.TWO_FACTOR_RECOVERY_RENEWED)
+    return codes
+
+
+def disable(request: HttpRequest) -> bool:
+    """Removes the authenticator and recovery codes; refused (False) when two-factor is required of them."""
+    user = request.user
+    if must_use(user):
+        return False
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+    _audit(request, AuditAction.TWO_FACTOR_DISABLED)
+    return True
+
+
+def _replace_recovery_codes(user) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+# --- The second step ----------------------------------------------------------------------------
+def verify(request: HttpRequest, code: str) -> bool:
+    """Checks a code from the authenticator, or a recovery code (used up by this), and on success marks
+    the session verified. django-otp throttles repeated failures per device."""
+    device = match_token(request.user, _clean(code))
+    if device is None:
+        return False
+    otp_login(request, device)
+    if isinstance(device, StaticDevice):
+        remaining = device.token_set.count()
+        _audit(request, AuditAction.TWO_FACTOR_RECOVERY_USED, {"recovery_codes_left": remaining})
+    return True
+
+
+def _clean(code: str) -> str:
+    return "".join(code.split()).lower()
+
+
+def _audit(request: HttpRequest, action: str, parameters: dict | None = None) -> None:
+    audit.record(
+        actor=request.user,
+        account=None,
+        action=action,
+        outcome=AuditOutcome.SUCCEEDED,
+        parameters=parameters,
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+
+
+# --- The gate -----------------------------------------------------------------------------------
+STEP_PAGE = "two_factor_verify"
+ENROL_PAGE = "two_factor"
+
+
+class TwoFactorMiddleware:
+    """After django-otp's OTPMiddleware: a signed-in session that has not passed the code step reaches only
+    the code step (when enrolled) or enrolment (when two-factor is required of them), and public pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        if not getattr(view_func, "login_required", True):
+            return None  # public pages: log-in, log-out, health check, metrics
+        page = request.resolver_match.url_name if request.resolver_match else None
+        if is_enrolled(user):
+            return None if page == STEP_PAGE else _redirect(STEP_PAGE, request)
+        if must_use(user):
+            return None if page == ENROL_PAGE else _redirect(ENROL_PAGE, request)
+        return None
+
+
+def _redirect(page: str, request: HttpRequest) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{resolve_url(page)}?{urlencode({'next': request.get_full_path()})}")
