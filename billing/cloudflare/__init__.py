@@ -1,8 +1,10 @@
 """Cloudflare's AI Gateway billing API: the portal's one HTTP seam. Imports nothing from Django or the portal.
 
-``BillingClient`` (``resources``) mirrors the SDK's ``client.ai_gateway.billing``; ``client`` sends, retries
-and times out; ``envelope`` reads answers; ``results`` holds each result type beside its parser; ``errors``
-the typed errors; ``budget`` the per-token request budget. Every public name is importable from here.
+``BillingClient`` (``resources``) mirrors the SDK's ``client.ai_gateway.billing``, with the gateways under
+``.ai_gateway`` and spend analytics (GraphQL) under ``.analytics``; ``client`` sends, retries and times out;
+``envelope`` reads answers (``graphql`` the GraphQL ones); ``results`` holds each result type beside its
+parser; ``errors`` the typed errors; ``budget`` the per-token request budget. Every public name is
+importable from here.
 """
 
 from billing.cloudflare.budget import (
@@ -21,6 +23,8 @@ from billing.cloudflare.errors import (
     AuthenticationError,
     BadRequestError,
     CloudflareError,
+    GraphQLError,
+    GraphQLPermissionError,
     InvalidResponseError,
     NotFoundError,
     OutcomeUnknownError,
@@ -31,8 +35,12 @@ from billing.cloudflare.errors import (
 from billing.cloudflare.resources import (
     BillingClient,
 )
+from billing.cloudflare.resources_analytics import GATEWAY_SPEND_QUERY
+from billing.cloudflare.resources_gateways import SERVER_OWNED_FIELDS
 from billing.cloudflare.results import (
     CreditBalance,
+    Gateway,
+    GatewayPage,
     Invoice,
     InvoiceHistory,
     InvoiceLine,
@@ -42,8 +50,12 @@ from billing.cloudflare.results import (
     InvoicePreview,
     Pagination,
     PaymentMethod,
+    ResultInfo,
+    SpendGroup,
     SpendingLimit,
     SpendingLimitConfig,
+    SpendLimitRule,
+    SpendLimits,
     TopupConfig,
     TopupConfigSet,
     TopupCreateResult,
@@ -54,6 +66,8 @@ from billing.cloudflare.results import (
 )
 
 __all__ = [
+    "GATEWAY_SPEND_QUERY",
+    "SERVER_OWNED_FIELDS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -62,6 +76,10 @@ __all__ = [
     "BillingClient",
     "CloudflareError",
     "CreditBalance",
+    "Gateway",
+    "GatewayPage",
+    "GraphQLError",
+    "GraphQLPermissionError",
     "InProcessRateLimiter",
     "InvalidResponseError",
     "Invoice",
@@ -79,7 +97,11 @@ __all__ = [
     "RateLimitError",
     "RedisRateLimiter",
     "RequestBudget",
+    "ResultInfo",
     "ServerError",
+    "SpendGroup",
+    "SpendLimitRule",
+    "SpendLimits",
     "SpendingLimit",
     "SpendingLimitConfig",
     "TopupConfig",

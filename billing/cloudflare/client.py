@@ -1,8 +1,9 @@
 """The transport under ``BillingClient``: one ``requests`` session per client, a timeout on every request,
 retries with jittered backoff where repeating is safe, the request budget, and a report of every attempt.
 
-A request that moves money is never repeated once it may have reached Cloudflare: when its answer is lost,
-:class:`OutcomeUnknownError` is raised instead. Imports nothing from Django or the rest of the portal.
+A request that moves money, or is marked not idempotent, is never repeated once it may have reached
+Cloudflare: when its answer is lost, :class:`OutcomeUnknownError` is raised instead. Imports nothing from
+Django or the rest of the portal.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, Self
-from urllib.parse import quote
 
 import requests
 import urllib3.exceptions
 
-from billing.cloudflare.envelope import read_result
+from billing.cloudflare.envelope import encode_json, read_result
 from billing.cloudflare.errors import (
     APIConnectionError,
     APIStatusError,
@@ -84,7 +84,7 @@ def _certainly_not_sent(exc: BaseException) -> bool:
 
 
 class Transport:
-    """Sends one operation of ``/accounts/{account_id}/ai-gateway/billing`` and returns its parsed result.
+    """Sends one :class:`~billing.cloudflare.operation.Operation` and returns its parsed result.
 
     ``on_call(operation, account_id, status, attempt, elapsed_ms, error)`` is called after every HTTP
     attempt (status is None when no answer arrived). ``rate_limiter`` (see ``billing.cloudflare.budget``) is
@@ -144,10 +144,15 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         amount: int | None = None,
+        path_params: Mapping[str, str] | None = None,
     ) -> Any:
         if not isinstance(account_id, str) or not account_id.strip():
             raise ValueError("account_id must be a non-empty string")
-        url = f"{self.base_url}/accounts/{quote(account_id, safe='')}/ai-gateway/billing{op.path}"
+        for name, value in (path_params or {}).items():
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string")
+        url = f"{self.base_url}{op.url_path(account_id, path_params)}"
+        data = encode_json(body) if body is not None else None
         attempt = 0
         while True:
             attempt += 1
@@ -156,11 +161,11 @@ class Transport:
                     self.token_key, block=self.rate_limit_block, max_wait=self.rate_limit_max_wait
                 )
             try:
-                return self._attempt(op, account_id, url, params, body, attempt)
+                return self._attempt(op, account_id, url, params, data, attempt)
             except CloudflareError as error:
                 wait = self._retry_wait(op, error, attempt)
                 if wait is None:
-                    if op.moves_money and _outcome_unknown(error):
+                    if not op.repeatable and _outcome_unknown(error):
                         raise _unknown(op, account_id, amount, error) from error
                     raise
                 logger.debug("cloudflare %s account=%s retrying in %.2f s", op.name, account_id, wait)
@@ -181,10 +186,12 @@ class Transport:
         account_id: str,
         url: str,
         params: Mapping[str, str] | None,
-        body: Mapping[str, Any] | None,
+        data: bytes | None,
         attempt: int,
     ) -> Any:
         headers = {"Authorization": f"Bearer {self._token.reveal()}", "Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         status: int | None = None
         ray_id: str | None = None
         error: CloudflareError | None = None
@@ -195,7 +202,7 @@ class Transport:
                     op.method,
                     url,
                     params=params,
-                    json=body,
+                    data=data,
                     headers=headers,
                     timeout=self.timeout,
                     allow_redirects=False,
@@ -249,8 +256,8 @@ def _may_retry(op: Operation, error: CloudflareError) -> bool:
     """Whether repeating the request after this error is both safe and possibly useful."""
     if isinstance(error, RateLimitError):
         return True  # a 429 was refused before any effect, even for a charge
-    if op.moves_money:
-        # A charge may only be repeated when Cloudflare certainly never saw it.
+    if not op.repeatable:
+        # A charge or a replacement may only be repeated when Cloudflare certainly never saw it.
         return isinstance(error, APIConnectionError) and not error.sent
     if isinstance(error, APIConnectionError):
         return True
@@ -260,7 +267,7 @@ def _may_retry(op: Operation, error: CloudflareError) -> bool:
 
 
 def _outcome_unknown(error: CloudflareError) -> bool:
-    """Whether a failed money-moving request may nevertheless have taken effect at Cloudflare."""
+    """Whether a failed unrepeatable request may nevertheless have taken effect at Cloudflare."""
     if isinstance(error, APIConnectionError):
         return error.sent
     if isinstance(error, InvalidResponseError):
@@ -273,11 +280,14 @@ def _outcome_unknown(error: CloudflareError) -> bool:
 def _unknown(
     op: Operation, account_id: str, amount: int | None, cause: CloudflareError
 ) -> OutcomeUnknownError:
-    what = f"The top-up of {amount} cents" if amount is not None else f"The request {op.name}"
+    if op.moves_money:
+        what = f"The top-up of {amount} cents" if amount is not None else f"The request {op.name}"
+        check = "check the balance and recent top-ups"
+    else:
+        what, check = f"The change {op.name}", "read it back from Cloudflare"
     return OutcomeUnknownError(
         f"{what} may or may not have been made: the request may have reached Cloudflare but its answer did "
-        f"not arrive ({cause.message}). It was not repeated; check the balance and recent top-ups before "
-        "trying again.",
+        f"not arrive ({cause.message}). It was not repeated; {check} before trying again.",
         operation=op.name,
         account_id=account_id,
         amount=amount,

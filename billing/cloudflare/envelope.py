@@ -1,5 +1,6 @@
-"""Reading Cloudflare's answer: the JSON body, the ``{success, errors, result}`` envelope, and an HTTP error
-status turned into the typed error that fits it."""
+"""Reading Cloudflare's answer: the JSON body, the ``{success, errors, result}`` envelope (GraphQL's
+``{data, errors}`` is read by ``graphql``), and an HTTP error status turned into the typed error that fits it.
+Also the JSON written in request bodies."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, NoReturn
 
 import requests
 
+from billing.cloudflare.answer import Answer
 from billing.cloudflare.errors import (
     APIStatusError,
     AuthenticationError,
@@ -23,10 +25,11 @@ from billing.cloudflare.errors import (
     RateLimitError,
     ServerError,
 )
+from billing.cloudflare.graphql import read_graphql
 from billing.cloudflare.operation import Operation
 from billing.cloudflare.results.wire import as_int
 
-__all__ = ["read_result"]
+__all__ = ["encode_json", "read_result"]
 
 DASHBOARD_URL = "https://dash.cloudflare.com/"
 _EDGE_PAGE_STATUSES = frozenset({502, 504, *range(520, 528)})
@@ -44,6 +47,34 @@ def _decode_json(body: bytes) -> Any:
     except (RecursionError, ArithmeticError) as exc:
         # Deep nesting, or an exponent beyond what Decimal can hold.
         raise ValueError("JSON that cannot be read") from exc
+
+
+def _write_json(value: Any, out: list[str]) -> None:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be sent as JSON")
+        out.append(str(value))  # exact digits: "12.34", "1E+2" are both JSON numbers
+    elif isinstance(value, Mapping):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            out.append(("," if i else "") + json.dumps(str(key)) + ":")
+            _write_json(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append("," if i else "")
+            _write_json(item, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(value, allow_nan=False))
+
+
+def encode_json(value: Any) -> bytes:
+    """A request body as JSON, every Decimal written with its exact digits (never through a float)."""
+    out: list[str] = []
+    _write_json(value, out)
+    return "".join(out).encode()
 
 
 def _decode_body(response: requests.Response) -> tuple[Any, str | None]:
@@ -100,42 +131,19 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """One HTTP answer to one operation, with what every error message about it needs."""
-
-    op: Operation
-    account_id: str
-    status: int
-    ray_id: str | None
-    redact: Callable[[str], str]
-
-    def invalid(
-        self, message: str, *, field: str | None = None, retryable: bool = False
-    ) -> InvalidResponseError:
-        """An InvalidResponseError naming the operation, status and ray id, the token redacted."""
-        error = InvalidResponseError(
-            self.redact(f"{message} ({self.op.name}, HTTP {self.status}, ray {self.ray_id or 'unknown'})"),
-            field=field,
-            retryable=retryable,
-            operation=self.op.name,
-            account_id=self.account_id,
-        )
-        error.status_code, error.ray_id = self.status, self.ray_id
-        return error
-
-
 def read_result(
     op: Operation, account_id: str, response: requests.Response, redact: Callable[[str], str]
 ) -> Any:
     """The operation's parsed result. Raises the APIStatusError subclass that fits a non-2xx status, and
     InvalidResponseError when a 2xx is not a readable, successful envelope."""
-    answer = _Answer(op, account_id, response.status_code, response.headers.get("cf-ray"), redact)
+    answer = Answer(op, account_id, response.status_code, response.headers.get("cf-ray"), redact)
     payload, decode_problem = _decode_body(response)
     if not 200 <= answer.status < 300:
         raise _status_error(answer, payload, response.headers)
     if decode_problem:
         raise answer.invalid(f"Cloudflare answered with {decode_problem}", retryable=True)
+    if op.reads == "graphql":
+        return read_graphql(answer, payload)
     if not isinstance(payload, dict):
         raise answer.invalid("Cloudflare's answer is not the API envelope")
     if payload.get("success") is not True:
@@ -146,6 +154,8 @@ def read_result(
     if "result" not in payload:
         raise answer.invalid("Cloudflare's answer has no result", field="result")
     try:
+        if op.reads == "envelope":
+            return op.parse(payload, "")
         return op.parse(payload["result"], "result")
     except InvalidResponseError as exc:
         raise answer.invalid(exc.message, field=exc.field) from None
@@ -158,7 +168,7 @@ def read_result(
 class _Refusal:
     """An error status, with the pieces its message is built from."""
 
-    answer: _Answer
+    answer: Answer
     errors: tuple[tuple[int | None, str], ...]
     payload: Any
     headers: Mapping[str, str]
@@ -169,7 +179,7 @@ class _Refusal:
 
     @property
     def ray(self) -> str:
-        return f"ray {self.answer.ray_id}" if self.answer.ray_id else "no ray id"
+        return self.answer.ray
 
     @property
     def suffix(self) -> str:
@@ -269,7 +279,7 @@ _ERROR_FOR_STATUS: dict[int, Callable[[_Refusal], APIStatusError]] = {
 }
 
 
-def _status_error(answer: _Answer, payload: Any, headers: Mapping[str, str]) -> APIStatusError:
+def _status_error(answer: Answer, payload: Any, headers: Mapping[str, str]) -> APIStatusError:
     """The typed error for a non-2xx answer, the envelope's messages redacted of the token."""
     errors = tuple((code, answer.redact(message)) for code, message in _envelope_errors(payload))
     refusal = _Refusal(answer, errors, payload, headers)

@@ -14,6 +14,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CloudflareError",
+    "GraphQLError",
+    "GraphQLPermissionError",
     "InvalidResponseError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -137,6 +139,42 @@ class ServerError(APIStatusError):
     """5xx, including the HTML error pages of Cloudflare's edge (502, 504, 520-527)."""
 
     retryable = True
+
+
+# One GraphQL error as sent: (extensions.code or None, message, path as "viewer.accounts.0" or None).
+GraphQLErrorDetail = tuple[str | None, str, str | None]
+
+
+class GraphQLError(CloudflareError):
+    """Cloudflare's GraphQL API answered with ``errors`` (a bad field or filter, a limit), usually at HTTP
+    200. ``retryable`` only when an error's code says rate limit or timeout."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: tuple[GraphQLErrorDetail, ...],
+        status_code: int,
+        ray_id: str | None = None,
+        retryable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errors = errors
+        self.status_code = status_code
+        self.ray_id = ray_id
+        self.retryable = retryable
+
+
+class GraphQLPermissionError(AuthenticationError):
+    """Cloudflare's GraphQL API refused the query for want of a permission (``permission``), usually at HTTP
+    200; ``graphql_errors`` holds the errors as sent."""
+
+    def __init__(
+        self, message: str, *, graphql_errors: tuple[GraphQLErrorDetail, ...], **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.graphql_errors = graphql_errors
 
 
 class OutcomeUnknownError(CloudflareError):

@@ -1,5 +1,6 @@
 """``BillingClient``: the SDK's ``client.ai_gateway.billing`` (cloudflare 5.9.0) with the same method names,
-keyword arguments and result attribute names, plus its ``topup``, ``topup.config`` and ``spending_limit``.
+keyword arguments and result attribute names, plus its ``topup``, ``topup.config`` and ``spending_limit``;
+and ``ai_gateway`` (the gateways, ``resources_gateways``) and ``analytics`` (spend, ``resources_analytics``).
 
 Each method validates its arguments (raising ValueError / TypeError before any request) and returns the
 result type of its operation, or raises a CloudflareError. Each operation is declared beside its method.
@@ -11,7 +12,9 @@ from functools import cached_property
 from typing import Any
 
 from billing.cloudflare.client import Transport
-from billing.cloudflare.operation import Operation
+from billing.cloudflare.operation import BILLING, Operation
+from billing.cloudflare.resources_analytics import AnalyticsResource
+from billing.cloudflare.resources_gateways import AIGatewayResource
 from billing.cloudflare.results import (
     CreditBalance,
     InvoiceHistory,
@@ -36,10 +39,10 @@ def _require_int(name: str, value: Any) -> int:
     return value
 
 
-_CREDIT_BALANCE = Operation("credit_balance", "GET", "/credit-balance", CreditBalance.from_wire)
-_USAGE_HISTORY = Operation("usage_history", "GET", "/usage-history", UsageHistory.from_wire)
-_INVOICE_HISTORY = Operation("invoice_history", "GET", "/invoice-history", InvoiceHistory.from_wire)
-_INVOICE_PREVIEW = Operation("invoice_preview", "GET", "/invoice-preview", InvoicePreview.from_wire)
+_CREDIT_BALANCE = Operation("credit_balance", "GET", BILLING + "/credit-balance", CreditBalance.from_wire)
+_USAGE_HISTORY = Operation("usage_history", "GET", BILLING + "/usage-history", UsageHistory.from_wire)
+_INVOICE_HISTORY = Operation("invoice_history", "GET", BILLING + "/invoice-history", InvoiceHistory.from_wire)
+_INVOICE_PREVIEW = Operation("invoice_preview", "GET", BILLING + "/invoice-preview", InvoicePreview.from_wire)
 
 
 class BillingClient(Transport):
@@ -48,6 +51,16 @@ class BillingClient(Transport):
     Takes the transport's arguments (token, base URL, timeout, retries, rate limiter, session, ``on_call``;
     see :class:`~billing.cloudflare.client.Transport`).
     """
+
+    @cached_property
+    def ai_gateway(self) -> AIGatewayResource:
+        """The gateways of the account (``ai_gateway.list`` / ``get`` / ``update``)."""
+        return AIGatewayResource(self)
+
+    @cached_property
+    def analytics(self) -> AnalyticsResource:
+        """Spend by gateway, model and provider (GraphQL)."""
+        return AnalyticsResource(self)
 
     @cached_property
     def topup(self) -> _Topup:
@@ -89,11 +102,13 @@ class BillingClient(Transport):
         return self._call(_INVOICE_PREVIEW, account_id)
 
 
-_CONFIG_GET = Operation("topup.config.get", "GET", "/topup/config", TopupConfig.from_wire)
+_CONFIG_GET = Operation("topup.config.get", "GET", BILLING + "/topup/config", TopupConfig.from_wire)
 _CONFIG_CREATE = Operation(
-    "topup.config.create", "POST", "/topup/config", TopupConfigSet.from_wire, dashboard_only=True
+    "topup.config.create", "POST", BILLING + "/topup/config", TopupConfigSet.from_wire, dashboard_only=True
 )
-_CONFIG_DELETE = Operation("topup.config.delete", "DELETE", "/topup/config", nothing, dashboard_only=True)
+_CONFIG_DELETE = Operation(
+    "topup.config.delete", "DELETE", BILLING + "/topup/config", nothing, dashboard_only=True
+)
 
 
 class _TopupConfigResource:
@@ -114,9 +129,11 @@ class _TopupConfigResource:
         return self._client._call(_CONFIG_DELETE, account_id)
 
 
-_TOPUP_CREATE = Operation("topup.create", "POST", "/topup", TopupCreateResult.from_wire, moves_money=True)
-_TOPUP_LIMITS = Operation("topup.limits", "GET", "/topup/limits", TopupLimits.from_wire)
-_TOPUP_STATUS = Operation("topup.status", "POST", "/topup/status", TopupStatus.from_wire)
+_TOPUP_CREATE = Operation(
+    "topup.create", "POST", BILLING + "/topup", TopupCreateResult.from_wire, moves_money=True
+)
+_TOPUP_LIMITS = Operation("topup.limits", "GET", BILLING + "/topup/limits", TopupLimits.from_wire)
+_TOPUP_STATUS = Operation("topup.status", "POST", BILLING + "/topup/status", TopupStatus.from_wire)
 
 
 class _Topup:
@@ -143,9 +160,11 @@ class _Topup:
         return self._client._call(_TOPUP_STATUS, account_id, body={"payment_intent_id": payment_intent_id})
 
 
-_LIMIT_GET = Operation("spending_limit.get", "GET", "/spending-limit", SpendingLimit.from_wire)
-_LIMIT_CREATE = Operation("spending_limit.create", "POST", "/spending-limit", nothing, dashboard_only=True)
-_LIMIT_DELETE = Operation("spending_limit.delete", "DELETE", "/spending-limit", nothing)
+_LIMIT_GET = Operation("spending_limit.get", "GET", BILLING + "/spending-limit", SpendingLimit.from_wire)
+_LIMIT_CREATE = Operation(
+    "spending_limit.create", "POST", BILLING + "/spending-limit", nothing, dashboard_only=True
+)
+_LIMIT_DELETE = Operation("spending_limit.delete", "DELETE", BILLING + "/spending-limit", nothing)
 
 
 class _SpendingLimitResource:

@@ -1,11 +1,13 @@
 """What the billing API answers, as frozen dataclasses mirroring the SDK's types (lists become tuples).
 
-Every type is read by its ``from_wire(value, where)`` classmethod, which returns the instance for the JSON
-``value`` found at path ``where`` or raises InvalidResponseError naming the field that is missing or wrong.
+Also the gateways' (``gateways``) and the spend analytics' (``analytics``) results. Every type is read by its
+``from_wire(value, where)`` classmethod, which returns the instance for the JSON ``value`` found at path
+``where`` or raises InvalidResponseError naming the field that is missing or wrong.
 Every JSON number the SDK types as ``float`` stays a ``Decimal`` exactly as sent; counts and the integer
 top-up limits are ``int``. Unit decisions live in ``billing/money.py``.
 """
 
+from billing.cloudflare.results.analytics import SpendGroup
 from billing.cloudflare.results.billing import (
     CreditBalance,
     Invoice,
@@ -20,6 +22,13 @@ from billing.cloudflare.results.billing import (
     UsageHistory,
     UsageSummary,
 )
+from billing.cloudflare.results.gateways import (
+    Gateway,
+    GatewayPage,
+    ResultInfo,
+    SpendLimitRule,
+    SpendLimits,
+)
 from billing.cloudflare.results.spending_limit import SpendingLimit, SpendingLimitConfig
 from billing.cloudflare.results.topup import (
     TopupConfig,
@@ -31,6 +40,8 @@ from billing.cloudflare.results.topup import (
 
 __all__ = [
     "CreditBalance",
+    "Gateway",
+    "GatewayPage",
     "Invoice",
     "InvoiceHistory",
     "InvoiceLine",
@@ -40,6 +51,10 @@ __all__ = [
     "InvoicePreview",
     "Pagination",
     "PaymentMethod",
+    "ResultInfo",
+    "SpendGroup",
+    "SpendLimitRule",
+    "SpendLimits",
     "SpendingLimit",
     "SpendingLimitConfig",
     "TopupConfig",

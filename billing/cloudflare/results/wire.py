@@ -6,12 +6,13 @@ Numbers arrive as ``int`` or exact ``Decimal`` (see the client's JSON decoding);
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
 from billing.cloudflare.errors import InvalidResponseError
 
-__all__ = ["Fields", "as_int", "nothing", "number", "string"]
+__all__ = ["Fields", "as_int", "moment", "nothing", "number", "string", "strings"]
 
 # Values this large are not money any account can hold; refusing them keeps later quantize() calls safe.
 _MAX_DIGITS = 18
@@ -26,11 +27,12 @@ def _bad(where: str, problem: str) -> NoReturn:
 
 def _get(obj: Mapping[str, Any], where: str, *names: str, required: bool) -> tuple[Any, str]:
     """The first present, non-null value among ``names`` (wire spellings), with its path for messages."""
+    prefix = f"{where}." if where else ""
     for name in names:
         value = obj.get(name, _MISSING)
         if value is not _MISSING and value is not None:
-            return value, f"{where}.{name}"
-    path = f"{where}.{names[0]}"
+            return value, f"{prefix}{name}"
+    path = f"{prefix}{names[0]}"
     if required:
         _bad(path, "a missing required field")
     return None, path
@@ -74,6 +76,21 @@ def string(value: Any, where: str) -> str:
     if not isinstance(value, str):
         _bad(where, f"a {type(value).__name__} where a string belongs")
     return value
+
+
+def moment(value: Any, where: str) -> datetime:
+    """An ISO 8601 time as an aware datetime (UTC when no offset is written); raises InvalidResponseError
+    unless it is a string in that form."""
+    try:
+        when = datetime.fromisoformat(string(value, where))
+    except ValueError:
+        _bad(where, "a string that is not an ISO 8601 time")
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def strings(value: Any, where: str) -> tuple[str, ...]:
+    """A JSON list of strings as a tuple; raises InvalidResponseError for anything else."""
+    return tuple(string(item, f"{where}[{i}]") for i, item in enumerate(_list(value, where)))
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -125,6 +142,12 @@ class Fields:
 
     def flag(self, *names: str, required: bool = True) -> Any:
         return self._read(_flag, names, required)
+
+    def moment(self, *names: str, required: bool = True) -> Any:
+        return self._read(moment, names, required)
+
+    def object(self, *names: str, required: bool = True) -> Any:
+        return self._read(_object, names, required)
 
     def nested(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
         return self._read(parse, names, required)
