@@ -34,6 +34,7 @@ TIME_FIELDS = {"datetimeHour": "hour", "datetime": "minute", "datetimeMinute": "
 SLICE_FIELDS = ("gateway", "model", "provider")
 
 Cell = dict[str, Any]  # the FIGURES of a row
+Bounds = tuple[float, float]  # an inclusive range of Unix ms, open ends as infinities
 
 
 class QueryError(ValueError):
@@ -95,7 +96,7 @@ def split(c: Cell, parts: int) -> list[Cell]:
     return out
 
 
-def _bounds(filters: dict[str, Any], kind: str) -> tuple[float, float]:
+def _bounds(filters: dict[str, Any], kind: str) -> Bounds:
     """The inclusive range the time filters of one kind (hour, minute, day) allow for a row's instant."""
     lo, hi = float("-inf"), float("inf")
     for prefix, k in TIME_FIELDS.items():
@@ -121,11 +122,11 @@ def _slice_ok(s: Slice, filters: dict[str, Any]) -> bool:
     return True
 
 
-def _hour_range(account: Account, hours: tuple[float, float], days: tuple[float, float]) -> range:
+def _hour_range(account: Account, hours: Bounds, days: Bounds, minutes: Bounds) -> range:
     first = account.usage_start_hour
     last = (account.accrued_until_ms - 1) // HOUR_MS
-    lo = max(first, -(-hours[0] // HOUR_MS), -(-days[0] // DAY_MS) * 24)
-    hi = min(last, hours[1] // HOUR_MS, (days[1] // DAY_MS) * 24 + 23)
+    lo = max(first, -(-hours[0] // HOUR_MS), -(-days[0] // DAY_MS) * 24, minutes[0] // HOUR_MS)
+    hi = min(last, hours[1] // HOUR_MS, (days[1] // DAY_MS) * 24 + 23, minutes[1] // HOUR_MS)
     return range(int(lo), int(hi) + 1) if lo <= hi else range(0)
 
 
@@ -133,7 +134,9 @@ def base_rows(account: Account, q: Query) -> list[tuple[Slice, int, int, Cell]]:
     """(slice, hour start ms, row instant ms, figures) for every row the filters let through."""
     minutes_wanted = "datetimeMinute" in q.dimensions
     minute_lo, minute_hi = _bounds(q.filters, "minute")
-    hours = _hour_range(account, _bounds(q.filters, "hour"), _bounds(q.filters, "day"))
+    hours = _hour_range(
+        account, _bounds(q.filters, "hour"), _bounds(q.filters, "day"), (minute_lo, minute_hi)
+    )
     if minutes_wanted and len(hours) > MAX_MINUTE_HOURS:
         raise QueryError("datetimeMinute: minute groups cover at most 7 days; narrow the datetime filter")
     slices = [s for s in account.traffic.slices if _slice_ok(s, q.filters)]

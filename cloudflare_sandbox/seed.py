@@ -211,4 +211,5 @@ def _near_limit(
     now = billing.now_ms
     spent = spend_rules.window_spend(account.traffic, gateway_id, rule, now, now)
     rule = {**rule, "limit": (spent / share).quantize(Decimal("0.01"), ROUND_CEILING)}
-    account.traffic.gateways[gateway_id].config["spend_limits"] = {"enabled": True, "rules": [rule]}
+    gateway = account.traffic.gateways[gateway_id]
+    gateway.config = {**gateway.config, "spend_limits": {"enabled": True, "rules": [rule]}}

@@ -111,6 +111,8 @@ def admit(traffic: Traffic, t0: int, t1: int, shares: Shares) -> tuple[Shares, l
     Where a rule's room is smaller than its traffic's demand, each of its slices gets the same fraction;
     a slice under several rules gets the smallest, and the rule that gave it is the one counted.
     """
+    if not traffic.has_rules():
+        return shares, []
     # Fractions are kept as (room, demand) so a slice that is a rule's whole demand gets exactly its room.
     factor = {i: (ONE, ONE) for i, _ in shares}
     culprit: dict[int, tuple[str, str]] = {}

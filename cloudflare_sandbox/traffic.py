@@ -53,6 +53,11 @@ def request_shape(provider: str, model: str) -> tuple[Decimal, int, int]:
     return (price_in * tokens_in + price_out * tokens_out) / 1_000_000, tokens_in, tokens_out
 
 
+def _entry_seed(e: MixEntry) -> int:
+    digest = hashlib.blake2b(f"{e.gateway}/{e.provider}/{e.model}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big")
+
+
 def unit_hash(*parts: object) -> Decimal:
     """A deterministic number in [0, 1) for `parts` (no randomness: the same world every run)."""
     digest = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=4).digest()
@@ -66,13 +71,23 @@ class Gateway:
     created_ms: int
     modified_ms: int
     is_default: bool = False
+    # (the config they were read from, the rules in force): asked for on every stretch of usage.
+    _rules: tuple[dict[str, Any], list[dict[str, Any]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def rules(self) -> list[dict[str, Any]]:
-        """The spend-limit rules in force: none when `spend_limits.enabled` is false or a rule is off."""
+        """The spend-limit rules in force: none when `spend_limits.enabled` is false or a rule is off.
+
+        A new config must be a new dict (as a PUT makes): that is what refreshes the cache.
+        """
+        if self._rules is not None and self._rules[0] is self.config:
+            return self._rules[1]
         limits = self.config.get("spend_limits") or {}
-        if limits.get("enabled", True) is False:
-            return []
-        return [r for r in limits.get("rules") or [] if r.get("enabled", True) is not False]
+        rules = [] if limits.get("enabled", True) is False else limits.get("rules") or []
+        in_force = [r for r in rules if r.get("enabled", True) is not False]
+        self._rules = (self.config, in_force)
+        return in_force
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,8 @@ class Traffic:
     mix: list[MixEntry] = field(default_factory=list)
     slices: list[Slice] = field(default_factory=list)
     refused: dict[tuple[str, str], Counter] = field(default_factory=dict)  # (gateway, rule id) -> counts
+    # (the mix it was made from, [(slice index, weight, seed)]): a new mix must be a new list.
+    _plan: tuple[list[MixEntry], list[tuple[int, Decimal, int]]] | None = field(default=None, repr=False)
 
     @classmethod
     def default(cls, start_hour: int, created_ms: int) -> Traffic:
@@ -133,20 +150,28 @@ class Traffic:
 
     def slice_index(self, gateway: str, provider: str, model: str) -> int:
         for i, s in enumerate(self.slices):
-            if (s.gateway, s.provider, s.model) == (gateway, provider, model):
+            if s.gateway == gateway and s.provider == provider and s.model == model:
                 return i
         self.slices.append(Slice(gateway, provider, model))
         return len(self.slices) - 1
+
+    def has_rules(self) -> bool:
+        return any(g.rules() for g in self.gateways.values())
 
     def split(self, hour: int, amount: Decimal) -> list[tuple[int, Decimal]]:
         """Divide `amount` over the mix for `hour`: (slice index, dollars) pairs summing exactly to it.
 
         Each entry's weight wobbles ±20 % from hour to hour, deterministically, so the mix looks alive.
         """
-        weights = []
-        for e in self.mix:
-            wobble = Decimal("0.8") + unit_hash(e.gateway, e.provider, e.model, hour) * 2 / 5
-            weights.append((self.slice_index(e.gateway, e.provider, e.model), e.weight * wobble))
+        if self._plan is None or self._plan[0] is not self.mix:
+            entries = [
+                (self.slice_index(e.gateway, e.provider, e.model), e.weight, _entry_seed(e)) for e in self.mix
+            ]
+            self._plan = (self.mix, entries)
+        entries = self._plan[1]
+        if len(entries) == 1:
+            return [(entries[0][0], amount)]
+        weights = [(i, w * (800 + ((hour * 2_654_435_761 + seed) >> 7) % 401)) for i, w, seed in entries]
         return allocate(amount, weights)
 
     def record(
@@ -188,7 +213,16 @@ def allocate(amount: Decimal, weights: list[tuple[int, Decimal]]) -> list[tuple[
 def traffic_to_dict(t: Traffic) -> dict[str, Any]:
     return {
         "start_hour": t.start_hour,
-        "gateways": [vars(g) for g in t.gateways.values()],
+        "gateways": [
+            {
+                "id": g.id,
+                "config": g.config,
+                "created_ms": g.created_ms,
+                "modified_ms": g.modified_ms,
+                "is_default": g.is_default,
+            }
+            for g in t.gateways.values()
+        ],
         "mix": [{**vars(e), "weight": str(e.weight)} for e in t.mix],
         "slices": [
             {
