@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.sandbox_fixtures import ACCOUNT
+from cloudflare_sandbox import DEMO_ACCOUNTS, SandboxServer
+from cloudflare_sandbox.testing import SandboxControl
+from tests.sandbox_fixtures import ACCOUNT, SandboxApi
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
@@ -149,3 +151,32 @@ def test_a_rule_put_over_its_limit_refuses_from_now_and_the_account_limit_still_
     sandbox.put_account(ACCOUNT, spending_limit={"amount": 250, "duration": "daily", "strategy": "fixed"})
     sandbox.advance(HOUR)
     assert billed(sandbox_api) == Decimal("2.5")  # the account's $2.50 a day caps it before the rule does
+
+
+def test_gateways_rules_attribution_and_refusals_survive_a_restart(tmp_path):
+    state = tmp_path / "sandbox.json"
+    with SandboxServer(state_file=state, speed=0.0) as srv:
+        control, api = SandboxControl(srv.root_url), SandboxApi(srv.base_url)
+        start_at_window_boundary(control, 2 * HOUR)
+        control.put_gateways(ACCOUNT, gateways=[{"id": "chat"}], mix=[("chat", "openai", "gpt-4o-mini", 1)])
+        set_rules(api, {"id": "r", "limit": 0.5, "limitType": "cost", "window": 2 * HOUR}, gateway="chat")
+        control.advance(HOUR)
+        before = (control.gateways(ACCOUNT), control.spend_limits(ACCOUNT), billed(api))
+    with SandboxServer(state_file=state, speed=0.0) as srv:
+        control, api = SandboxControl(srv.root_url), SandboxApi(srv.base_url)
+        assert (control.gateways(ACCOUNT), control.spend_limits(ACCOUNT), billed(api)) == before
+        control.advance(HOUR)  # the rule still holds: its window is spent
+        assert billed(api) == before[2] == Decimal("0.5")
+
+
+def test_demo_gateways_show_a_rule_near_its_limit_and_one_refusing_requests(sandbox_demo, sandbox_api):
+    prod, staging, labs, research = (a for a, _ in DEMO_ACCOUNTS)
+    for account in (prod, staging, labs, research):
+        assert 2 <= len(sandbox_demo.gateways(account)["gateways"]) <= 3
+    chat = {g["id"]: g for g in sandbox_demo.spend_limits(prod)["gateways"]}["chat-app"]["rules"][0]
+    assert Decimal("0.84") < chat["window_spend"] / chat["limit"] < Decimal("0.86") and not chat["reached"]
+    sonnet = sandbox_demo.spend_limits(labs)["gateways"][0]["rules"][0]
+    assert sonnet["reached"] and sonnet["blocked_requests"] > 1000 and sonnet["blocked_cost"] > 10
+    sandbox_demo.advance(24 * HOUR)
+    later = sandbox_demo.spend_limits(labs)["gateways"][0]["rules"][0]
+    assert later["blocked_requests"] > sonnet["blocked_requests"]  # still refusing as time goes on
