@@ -122,6 +122,11 @@ def _run_to_balance(billing: Billing, index: int, target_cents: int, **kwargs) -
 
 
 def seed_demo(billing: Billing) -> None:
+    _seed_prod_and_staging(billing)
+    _seed_labs_and_research(billing)
+
+
+def _seed_prod_and_staging(billing: Billing) -> None:
     visa = {"brand": "visa", "last4": "4242"}
     # Healthy: a card, auto top-up of $1,000 below $500 that has fired several times; its chat app is near
     # a weekly spend-limit rule (set below).
@@ -153,6 +158,10 @@ def seed_demo(billing: Billing) -> None:
         events=[(_at(d), _topup(5_000)) for d in (2, 25, 49, 72)],
         mix=_mix(("staging", GPT_MINI, "70"), ("staging", HAIKU, "20"), (DEFAULT_GATEWAY, LLAMA, "10")),
     )
+    _near_limit(billing, prod, "chat-app", _rule("chat-weekly", "1", 7 * 86_400, "sliding"), Decimal("0.85"))
+
+
+def _seed_labs_and_research(billing: Billing) -> None:
     # Failing: topped up with one-off cards, then auto top-up turned on without a card on file. Its
     # experiments gateway caps Claude Sonnet at $2 a day (sliding) and has been refusing requests all along.
     _run_to_balance(
@@ -187,7 +196,6 @@ def seed_demo(billing: Billing) -> None:
     spent_cents = research.window_spend(billing.now_ms // HOUR_MS) * 100
     cap = (spent_cents / Decimal("93")).quantize(Decimal(1), ROUND_CEILING) * 100
     billing.set_spending_limit(research, {"amount": int(cap), "duration": "monthly", "strategy": "sliding"})
-    _near_limit(billing, prod, "chat-app", _rule("chat-weekly", "1", 7 * 86_400, "sliding"), Decimal("0.85"))
 
 
 def _rule(rule_id: str, limit: str, window: int, technique: str, model: str | None = None) -> dict[str, Any]:
