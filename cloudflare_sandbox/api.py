@@ -78,6 +78,7 @@ class Context:
     raw_body: bytes
     root_url: str
     restrict_like_production: bool
+    analytics_read: bool = True  # may the token read GraphQL analytics (the control API's config says)
 
     @property
     def now_ms(self) -> int:

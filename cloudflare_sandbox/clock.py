@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 
 class Clock:
@@ -23,5 +24,5 @@ class Clock:
         self.set(self.now_ms())
         self.speed = speed
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float | Decimal) -> None:
         self.set(self.now_ms() + int(seconds * 1000))

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from . import control_gateways
 from .api import topup_config_wire
 from .faults import parse_fault
 from .interface import Reply, Sandbox
@@ -28,7 +29,14 @@ ACCOUNT_FIELDS = (
     "topup_config",
     "spending_limit",
 )
-CONFIG_FIELDS = ("topup_delay_seconds", "rate_limit", "restrict_like_production", "speed", "fee_percent")
+CONFIG_FIELDS = (
+    "topup_delay_seconds",
+    "rate_limit",
+    "restrict_like_production",
+    "speed",
+    "fee_percent",
+    "analytics_read",
+)
 
 
 class ControlError(Exception):
@@ -74,6 +82,15 @@ def _route(sb: Sandbox, method: str, parts: list[str], data: Any) -> tuple[int, 
         return 200, {"accounts": [_account_state(sb, a) for a in sb.billing.accounts.values()]}
     if parts[:1] == ["accounts"] and len(parts) == 2:
         return _account(sb, method, parts[1], data)
+    if parts[:1] == ["accounts"] and len(parts) == 3 and parts[2] in ("gateways", "spend-limits"):
+        try:
+            status, doc = control_gateways.handle(sb.billing, method, parts[1], parts[2], data)
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        except LookupError as exc:
+            raise ControlError(404, str(exc)) from None
+        sb.mark_dirty()
+        return status, doc
     if method == "GET" and parts[:1] == ["accounts"] and parts[2:] == ["balance-history"]:
         return 200, _balance_history(sb, parts[1])
     if key == ("GET", "clock", 1):
@@ -82,7 +99,7 @@ def _route(sb: Sandbox, method: str, parts: list[str], data: Any) -> tuple[int, 
         seconds = _number(_obj(data), "advance_seconds", required=True)
         if seconds < 0:
             raise ControlError(400, "advance_seconds: must not be negative")
-        sb.clock.advance(float(seconds))
+        sb.clock.advance(seconds)  # a Decimal: to the exact millisecond
         sb.billing.advance_to(sb.clock.now_ms())
         sb.mark_dirty()
         return 200, _clock_state(sb)
@@ -152,10 +169,13 @@ def _configure(sb: Sandbox, data: dict[str, Any]) -> None:
             raise ControlError(400, "rate_limit: must be [requests, seconds], two positive integers")
         sb.rate_limit = (pair[0], pair[1])
         sb.restart_rate_window()
+    for flag in ("restrict_like_production", "analytics_read"):
+        if flag in data and not isinstance(data[flag], bool):
+            raise ControlError(400, f"{flag}: must be true or false")
     if "restrict_like_production" in data:
-        if not isinstance(data["restrict_like_production"], bool):
-            raise ControlError(400, "restrict_like_production: must be true or false")
         sb.restrict_like_production = data["restrict_like_production"]
+    if "analytics_read" in data:
+        sb.analytics_read = data["analytics_read"]
     if "topup_delay_seconds" in data:
         sb.topup_delay_seconds = float(data["topup_delay_seconds"])
     if "speed" in data:

@@ -40,6 +40,7 @@ class Sandbox(Protocol):
     restrict_like_production: bool
     topup_delay_seconds: float
     fee_percent: Decimal
+    analytics_read: bool
     faults: list[Fault]
     request_log: deque[dict[str, Any]]
 

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from . import spend_rules
+from .traffic import Traffic, allocate
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 MICRO = Decimal("0.000001")
@@ -149,6 +152,12 @@ class Account:
     invoices: list[Invoice] = field(default_factory=list)
     # (first hour of the limit window, dollars spent from it to the newest bucket): a cache, never persisted.
     window_cache: tuple[int, Decimal] | None = field(default=None, repr=False)
+    # Gateways, the traffic mix and where each hour's usage went; the default gateway unless given.
+    traffic: Traffic = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.traffic is None:
+            self.traffic = Traffic.default(self.usage_start_hour, self.created_ms)
 
     def hourly_amount(self, hour: int) -> Decimal:
         """Usage in dollars for a whole epoch hour, following the daily and weekly rhythm."""
@@ -257,6 +266,9 @@ class Billing:
             crossing = self._threshold_crossing(account, hour, t)
             if crossing is not None:
                 seg_end = min(seg_end, crossing)
+            boundary = spend_rules.next_boundary(account.traffic, t)
+            if boundary is not None:
+                seg_end = min(seg_end, boundary)
             self._accrue(account, hour, t, seg_end)
             t = seg_end
         account.accrued_until_ms = max(account.accrued_until_ms, end_ms)
@@ -277,14 +289,20 @@ class Billing:
         rate = account.hourly_amount(hour)
         if not rate:
             return
-        amount = (rate * (t1 - t0) / HOUR_MS).quantize(MICRO)
+        demand = (rate * (t1 - t0) / HOUR_MS).quantize(MICRO)
+        # The gateways' spend-limit rules refuse some of it first, then the account's spending limit.
+        shares = account.traffic.split(hour, demand)
+        billed, refusals = spend_rules.admit(account.traffic, t0, t1, shares)
+        amount = sum((dollars for _, dollars in billed), ZERO)
         limit = account.spending_limit
         if limit:
             room = Decimal(limit["amount"]) / 100 - account.window_spend(hour)
-            if room <= 0:
-                return
             if amount > room:
-                amount = room.quantize(MICRO, ROUND_DOWN)
+                amount = max(ZERO, room).quantize(MICRO, ROUND_DOWN)
+                billed = allocate(amount, billed)
+        spend_rules.commit(account.traffic, index, t1, shares, billed, refusals)
+        if limit and room <= 0:
+            return
         account.usage[index] += amount
         account.balance -= amount * 100
         if account.window_cache is not None:
@@ -378,72 +396,3 @@ class Billing:
     def set_spending_limit(self, account: Account, limit: dict[str, Any] | None) -> None:
         account.spending_limit = limit
         account.window_cache = None
-
-    # -- persistence ------------------------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "now_ms": self.now_ms,
-            "accounts": [_account_to_dict(a) for a in self.accounts.values()],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], topup_delay_ms: int, fee_percent: Decimal) -> Billing:
-        billing = cls(int(data["now_ms"]), topup_delay_ms, fee_percent)
-        for item in data["accounts"]:
-            account = _account_from_dict(item)
-            billing.accounts[account.id] = account
-        return billing
-
-
-def _account_to_dict(a: Account) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "name": a.name,
-        "created_ms": a.created_ms,
-        "balance": str(a.balance),
-        "payment_method": a.payment_method,
-        "first_topup_success": a.first_topup_success,
-        "usage_per_hour": str(a.usage_per_hour),
-        "usage_rhythm": a.usage_rhythm,
-        "topup_config": a.topup_config,
-        "topup_error": a.topup_error,
-        "topup_disabled_reason": a.topup_disabled_reason,
-        "topup_last_failed_at": a.topup_last_failed_at,
-        "spending_limit": a.spending_limit,
-        "usage_start_hour": a.usage_start_hour,
-        "usage": " ".join(str(v) for v in a.usage),
-        "accrued_until_ms": a.accrued_until_ms,
-        "balance_start_hour": a.balance_start_hour,
-        "balance_history": " ".join(str(v) for v in a.balance_history),
-        "topups": [vars(t) for t in a.topups.values()],
-        "invoices": [vars(i) for i in a.invoices],
-    }
-
-
-def _account_from_dict(d: dict[str, Any]) -> Account:
-    topups = [TopUp(**t) for t in d["topups"]]
-    return Account(
-        id=d["id"],
-        name=d["name"],
-        created_ms=int(d["created_ms"]),
-        balance=Decimal(d["balance"]),
-        payment_method=d["payment_method"],
-        first_topup_success=bool(d["first_topup_success"]),
-        usage_per_hour=Decimal(d["usage_per_hour"]),
-        usage_rhythm=bool(d["usage_rhythm"]),
-        topup_config=d["topup_config"],
-        topup_error=d["topup_error"],
-        topup_disabled_reason=d["topup_disabled_reason"],
-        topup_last_failed_at=d["topup_last_failed_at"],
-        spending_limit=d["spending_limit"],
-        usage_start_hour=int(d["usage_start_hour"]),
-        usage=[Decimal(v) for v in d["usage"].split()],
-        accrued_until_ms=int(d["accrued_until_ms"]),
-        # State files written before the balance history existed start it at their next hour boundary.
-        balance_start_hour=int(d.get("balance_start_hour", -(-int(d["accrued_until_ms"]) // HOUR_MS))),
-        balance_history=[Decimal(v) for v in d.get("balance_history", "").split()],
-        topups={t.payment_intent_id: t for t in topups},
-        invoices=[Invoice(**i) for i in d["invoices"]],
-    )

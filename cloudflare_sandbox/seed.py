@@ -1,15 +1,19 @@
 """Seeds: "empty" (no accounts) and "demo" (four accounts with 90 days of history, one per state to show).
 
-The demo history is produced by the same engine that runs the live sandbox (usage hour by hour, top-ups,
-auto top-ups), so invoices, usage and balances agree with each other.
+The demo history is produced by the same engine that runs the live sandbox (usage hour by hour through each
+account's gateways, top-ups, auto top-ups, spend-limit rules), so invoices, usage, balances and analytics
+agree with each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
+from . import spend_rules
 from .model import DAY_MS, HOUR_MS, Account, Billing
+from .traffic import DEFAULT_CONFIG, DEFAULT_GATEWAY, Gateway, MixEntry
 
 SEEDS = ("empty", "demo")
 HISTORY_DAYS = 90
@@ -22,6 +26,11 @@ DEMO_ACCOUNTS: tuple[tuple[str, str], ...] = (
 )
 
 Event = tuple[int, Callable[[Billing, Account, int], None]]
+# (gateway, provider, model, weight) and the spend-limit rules of gateways that have some.
+Mix = list[tuple[str, str, str, str]]
+GPT_MINI, GPT_4O = ("openai", "gpt-4o-mini"), ("openai", "gpt-4o")
+SONNET, HAIKU = ("anthropic", "claude-sonnet-4"), ("anthropic", "claude-3-5-haiku")
+LLAMA, GEMINI = ("workers-ai", "@cf/meta/llama-3.1-8b-instruct"), ("google-ai-studio", "gemini-2.0-flash")
 
 
 def seed(billing: Billing, name: str) -> None:
@@ -46,6 +55,27 @@ def _auto_config(amount: int, threshold: int) -> Callable[[Billing, Account, int
     return act
 
 
+def _mix(*entries: tuple[str, tuple[str, str], str]) -> Mix:
+    return [(gateway, provider, model, weight) for gateway, (provider, model), weight in entries]
+
+
+def _set_traffic(account: Account, mix: Mix, rules: dict[str, list[dict[str, Any]]]) -> None:
+    """Give the account a gateway per name in the mix (`default` last) and the rules given."""
+    names = sorted({g for g, *_ in mix}, key=lambda g: (g == DEFAULT_GATEWAY, g))
+    created = account.created_ms
+    account.traffic.gateways = {
+        name: Gateway(name, _config(rules.get(name)), created, created, is_default=name == DEFAULT_GATEWAY)
+        for name in names
+    }
+    account.traffic.mix = [MixEntry(g, p, m, Decimal(w)) for g, p, m, w in mix]
+
+
+def _config(rules: list[dict[str, Any]] | None) -> dict[str, Any]:
+    if not rules:
+        return dict(DEFAULT_CONFIG)
+    return {**DEFAULT_CONFIG, "spend_limits": {"enabled": True, "rules": rules}}
+
+
 def _at(day: int, hour: int = 10) -> int:
     return day * DAY_MS + hour * HOUR_MS
 
@@ -56,6 +86,8 @@ def _run(
     rate: str,
     card: dict[str, str] | None,
     events: list[Event],
+    mix: Mix,
+    rules: dict[str, list[dict[str, Any]]] | None = None,
     opening_cents: Decimal = Decimal(0),
 ) -> Account:
     """Play one account's history from 90 days ago up to `billing.now_ms`."""
@@ -71,6 +103,7 @@ def _run(
         usage_start_hour=start // HOUR_MS,
         accrued_until_ms=start,
     )
+    _set_traffic(account, mix, rules or {})
     for offset, action in sorted(events, key=lambda e: e[0]):
         billing.advance_account(account, start + offset)
         action(billing, account, start + offset)
@@ -89,9 +122,15 @@ def _run_to_balance(billing: Billing, index: int, target_cents: int, **kwargs) -
 
 
 def seed_demo(billing: Billing) -> None:
+    _seed_prod_and_staging(billing)
+    _seed_labs_and_research(billing)
+
+
+def _seed_prod_and_staging(billing: Billing) -> None:
     visa = {"brand": "visa", "last4": "4242"}
-    # Healthy: a card, auto top-up of $1,000 below $500 that has fired several times.
-    _run(
+    # Healthy: a card, auto top-up of $1,000 below $500 that has fired several times; its chat app is near
+    # a weekly spend-limit rule (set below).
+    prod = _run(
         billing,
         0,
         rate="1.60",
@@ -101,6 +140,13 @@ def seed_demo(billing: Billing) -> None:
             (_at(0, 3), _auto_config(100_000, 50_000)),
             (_at(41), _topup(50_000)),
         ],
+        mix=_mix(
+            ("chat-app", GPT_MINI, "30"),
+            ("chat-app", SONNET, "25"),
+            ("batch-jobs", GPT_4O, "20"),
+            ("batch-jobs", LLAMA, "15"),
+            (DEFAULT_GATEWAY, GPT_MINI, "10"),
+        ),
     )
     # Low and falling: a card but no auto top-up; about two days of credit left.
     _run_to_balance(
@@ -110,8 +156,14 @@ def seed_demo(billing: Billing) -> None:
         rate="0.09",
         card={"brand": "mastercard", "last4": "4444"},
         events=[(_at(d), _topup(5_000)) for d in (2, 25, 49, 72)],
+        mix=_mix(("staging", GPT_MINI, "70"), ("staging", HAIKU, "20"), (DEFAULT_GATEWAY, LLAMA, "10")),
     )
-    # Failing: topped up with one-off cards, then auto top-up turned on without a card on file.
+    _near_limit(billing, prod, "chat-app", _rule("chat-weekly", "1", 7 * 86_400, "sliding"), Decimal("0.85"))
+
+
+def _seed_labs_and_research(billing: Billing) -> None:
+    # Failing: topped up with one-off cards, then auto top-up turned on without a card on file. Its
+    # experiments gateway caps Claude Sonnet at $2 a day (sliding) and has been refusing requests all along.
     _run_to_balance(
         billing,
         2,
@@ -122,6 +174,10 @@ def seed_demo(billing: Billing) -> None:
             *((_at(d), _topup(5_000)) for d in (1, 20, 41, 62, 80)),
             (_at(83), _auto_config(2_000, 1_000)),
         ],
+        mix=_mix(
+            ("experiments", SONNET, "35"), ("experiments", GEMINI, "25"), (DEFAULT_GATEWAY, LLAMA, "40")
+        ),
+        rules={"experiments": [_rule("sonnet-daily", "2", 86_400, "sliding", model="claude-sonnet-4")]},
     )
     # Near its cap: a 30-day sliding spending limit set so that 93 % of it is already spent.
     research = _run_to_balance(
@@ -131,8 +187,37 @@ def seed_demo(billing: Billing) -> None:
         rate="0.70",
         card={"brand": "amex", "last4": "0005"},
         events=[*((_at(d), _topup(50_000)) for d in (3, 33, 63)), (_at(85), _topup(30_000))],
+        mix=_mix(
+            ("eval-harness", GPT_4O, "50"), ("eval-harness", SONNET, "30"), (DEFAULT_GATEWAY, LLAMA, "20")
+        ),
+        rules={"eval-harness": [_rule("eval-daily", "40", 86_400, "fixed")]},
     )
     billing.set_spending_limit(research, {"amount": 100, "duration": "monthly", "strategy": "sliding"})
     spent_cents = research.window_spend(billing.now_ms // HOUR_MS) * 100
     cap = (spent_cents / Decimal("93")).quantize(Decimal(1), ROUND_CEILING) * 100
     billing.set_spending_limit(research, {"amount": int(cap), "duration": "monthly", "strategy": "sliding"})
+
+
+def _rule(rule_id: str, limit: str, window: int, technique: str, model: str | None = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "id": rule_id,
+        "limit": Decimal(limit),
+        "limitType": "cost",
+        "window": window,
+        "technique": technique,
+        "enabled": True,
+    }
+    if model:
+        rule["model"] = {"mode": "filter", "values": [model]}
+    return rule
+
+
+def _near_limit(
+    billing: Billing, account: Account, gateway_id: str, rule: dict[str, Any], share: Decimal
+) -> None:
+    """Put `rule` on the gateway with its limit set so that `share` of it is already spent."""
+    now = billing.now_ms
+    spent = spend_rules.window_spend(account.traffic, gateway_id, rule, now, now)
+    rule = {**rule, "limit": (spent / share).quantize(Decimal("0.01"), ROUND_CEILING)}
+    gateway = account.traffic.gateways[gateway_id]
+    gateway.config = {**gateway.config, "spend_limits": {"enabled": True, "rules": [rule]}}

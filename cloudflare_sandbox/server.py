@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import api
+from . import api, routes
 from .clock import Clock
 from .faults import Fault
 from .http_handler import Handler, HTTPServer
 from .interface import RESET, Reply
 from .jsonutil import dumps, loads
 from .model import Billing
+from .persistence import billing_from_dict, billing_to_dict
 from .seed import SEEDS, seed
 
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known test credential, not a secret
@@ -89,6 +90,7 @@ class SandboxServer:
         self.restrict_like_production = d["restrict_like_production"]
         self.topup_delay_seconds = d["topup_delay_seconds"]
         self.fee_percent = d["fee_percent"]
+        self.analytics_read = True  # whether the token may read GraphQL analytics
         self.faults: list[Fault] = []
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._rate_window: tuple[float, int] = (time.monotonic(), 0)
@@ -121,6 +123,7 @@ class SandboxServer:
             "restrict_like_production": self.restrict_like_production,
             "topup_delay_seconds": self.topup_delay_seconds,
             "fee_percent": self.fee_percent,
+            "analytics_read": self.analytics_read,
         }
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -213,7 +216,7 @@ class SandboxServer:
             return
         with self.lock:
             self.billing.advance_to(self.clock.now_ms())
-            data = self.billing.to_dict()
+            data = billing_to_dict(self.billing)
             data["saved_wall_ms"] = _wall_ms()
             text = dumps(data)
         target = self.state_file
@@ -234,7 +237,7 @@ class SandboxServer:
         assert self.state_file is not None
         try:
             data = loads(self.state_file.read_text(encoding="utf-8"))
-            billing = Billing.from_dict(data, int(self.topup_delay_seconds * 1000), self.fee_percent)
+            billing = billing_from_dict(data, int(self.topup_delay_seconds * 1000), self.fee_percent)
         except (ValueError, KeyError, TypeError) as exc:
             raise RuntimeError(f"cannot read sandbox state file {self.state_file}: {exc}") from exc
         # While the server was down the accounts went on living, at the speed the clock runs now.
@@ -275,7 +278,7 @@ class SandboxServer:
     def _process(self, method: str, path: str, query: str, raw: bytes, auth: str | None) -> Reply:
         try:
             self._authenticate(auth)
-            account_id, handler = api.resolve(method, path)
+            route = routes.resolve(method, path)
             with self.lock:
                 self._check_rate_limit()
                 self.billing.advance_to(self.clock.now_ms())
@@ -284,8 +287,9 @@ class SandboxServer:
                     "raw_body": raw,
                     "root_url": self.root_url,
                     "restrict_like_production": self.restrict_like_production,
+                    "analytics_read": self.analytics_read,
                 }
-                status, doc = api.handle(self.billing, account_id, handler, args)
+                status, doc = route(self.billing, args)
                 body = dumps(doc).encode()
             if method != "GET":
                 self.mark_dirty()

@@ -77,6 +77,30 @@ class SandboxControl:
     def configure(self, **settings: Any) -> dict[str, Any]:
         return self.call("POST", "config", _decimals(settings))
 
+    def gateways(self, account_id: str) -> dict[str, Any]:
+        """The account's gateways (as the API shows them) and its traffic mix."""
+        return self.call("GET", f"accounts/{account_id}/gateways")
+
+    def put_gateways(
+        self, account_id: str, gateways: list[dict[str, Any]] | None = None, mix: list[Any] | None = None
+    ) -> dict[str, Any]:
+        """Replace the gateways and/or the mix (entries as dicts or (gateway, provider, model, weight))."""
+        body: dict[str, Any] = {}
+        if gateways is not None:
+            body["gateways"] = gateways
+        if mix is not None:
+            body["mix"] = [
+                e
+                if isinstance(e, dict)
+                else dict(zip(("gateway", "provider", "model", "weight"), e, strict=True))
+                for e in mix
+            ]
+        return self.call("PUT", f"accounts/{account_id}/gateways", _decimals(body))
+
+    def spend_limits(self, account_id: str) -> dict[str, Any]:
+        """Per gateway: requests its spend-limit rules refused, and each rule's window spend now."""
+        return self.call("GET", f"accounts/{account_id}/spend-limits")
+
 
 def _decimals(value: Any) -> Any:
     """Floats become Decimal (by their shortest text) so dumps() can send them."""

@@ -9,6 +9,7 @@
 - `sandbox_demo` (function): the same, reset to the demo seed (DEMO_ACCOUNTS).
 - `sandbox_api` (function): a `SandboxApi` on that server: `requests` with the bearer token and JSON
   helpers. It resets nothing: ask for `sandbox` or `sandbox_demo` too.
+  Beyond billing: `gateway_url(account, gateway?)` and `graphql(query, **variables)`.
 
 Test modules load this file with `pytest_plugins` and also import its helpers, so pytest sees it already
 imported; it holds no assert statements to rewrite (PYTEST_DONT_REWRITE).
@@ -61,6 +62,16 @@ class SandboxApi:
 
     def balance(self, account_id: str) -> Decimal:
         return Decimal(self.result(self.get(account_id, "credit-balance"))["balance"])
+
+    def gateway_url(self, account_id: str, gateway_id: str | None = None) -> str:
+        url = f"{self.base_url}/accounts/{account_id}/ai-gateway/gateways"
+        return url if gateway_id is None else f"{url}/{gateway_id}"
+
+    def graphql(self, query: str, **variables: Any) -> requests.Response:
+        """POST a GraphQL query (the answer's numbers with fractions are floats, as a client sees them)."""
+        return self.session.post(
+            f"{self.base_url}/graphql", json={"query": query, "variables": variables}, timeout=10
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The official `cloudflare` SDK (5.9.0) works against the sandbox for all 12 billing operations."""
+"""The official `cloudflare` SDK (5.9.0) works against the sandbox: the 12 billing operations, gateways."""
 
 from __future__ import annotations
 
@@ -137,3 +137,61 @@ def test_sdk_raises_its_typed_errors_for_sandbox_errors(sandbox, client):
     sandbox.add_fault(status=429, retry_after=1)
     with pytest.raises(cloudflare.RateLimitError):
         client.ai_gateway.billing.credit_balance(account_id=ACCOUNT)
+
+
+def test_sdk_lists_gets_and_updates_gateways_with_spend_limits(sandbox, client):
+    sandbox.put_account(ACCOUNT)
+    names = [f"app-{n:02d}" for n in range(23)]
+    sandbox.put_gateways(
+        ACCOUNT, gateways=[{"id": n} for n in names], mix=[(names[0], "openai", "gpt-4o", 1)]
+    )
+
+    listed = [g.id for g in client.ai_gateway.list(account_id=ACCOUNT)]  # iterates every page (20 + 3)
+    assert listed == names
+    first_page = client.ai_gateway.list(account_id=ACCOUNT, per_page=5, search="app-1")
+    assert [g.id for g in first_page.result] == [f"app-1{n}" for n in range(5)]
+
+    gateway = client.ai_gateway.get("app-03", account_id=ACCOUNT)
+    assert gateway.id == "app-03" and gateway.collect_logs is True and gateway.spend_limits is None
+    updated = client.ai_gateway.update(
+        "app-03",
+        account_id=ACCOUNT,
+        cache_invalidate_on_update=gateway.cache_invalidate_on_update,
+        cache_ttl=gateway.cache_ttl,
+        collect_logs=gateway.collect_logs,
+        rate_limiting_interval=gateway.rate_limiting_interval,
+        rate_limiting_limit=gateway.rate_limiting_limit,
+        spend_limits={
+            "enabled": True,
+            "rules": [
+                {
+                    "limit": 12.5,
+                    "limit_type": "cost",
+                    "window": 86_400,
+                    "technique": "sliding",
+                    "model": {"mode": "filter", "values": ["gpt-4o"]},
+                }
+            ],
+        },
+    )
+    rule = updated.spend_limits.rules[0]
+    assert (rule.limit, rule.limit_type, rule.window, rule.technique) == (12.5, "cost", 86_400, "sliding")
+    assert rule.id and rule.model.values == ["gpt-4o"]
+    assert updated.modified_at > gateway.modified_at and updated.created_at == gateway.created_at
+    assert client.ai_gateway.get("app-03", account_id=ACCOUNT).spend_limits.rules[0].id == rule.id
+
+
+def test_sdk_raises_its_typed_errors_for_gateways(sandbox, client):
+    sandbox.put_account(ACCOUNT)
+    with pytest.raises(cloudflare.NotFoundError):
+        client.ai_gateway.get("nope", account_id=ACCOUNT)
+    with pytest.raises(cloudflare.BadRequestError):
+        client.ai_gateway.update(
+            "default",
+            account_id=ACCOUNT,
+            cache_invalidate_on_update=False,
+            cache_ttl=-1,
+            collect_logs=True,
+            rate_limiting_interval=None,
+            rate_limiting_limit=None,
+        )
