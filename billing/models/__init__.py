@@ -26,6 +26,14 @@ from billing.models.audit import (
 from billing.models.fields import (
     money_field,
 )
+from billing.models.gateways import (
+    Gateway,
+    GatewayRule,
+    GatewaySpendDay,
+    GatewaySpendHour,
+    RuleState,
+    RuleTechnique,
+)
 from billing.models.history import (
     AccountSummary,
     AutoTopUpConfig,
@@ -64,6 +72,10 @@ __all__ = [
     "AuditOutcome",
     "AutoTopUpConfig",
     "BalanceSnapshot",
+    "Gateway",
+    "GatewayRule",
+    "GatewaySpendDay",
+    "GatewaySpendHour",
     "Invoice",
     "InvoicePreview",
     "InvoicePreviewLine",
@@ -73,6 +85,8 @@ __all__ = [
     "OutboxEmail",
     "OutboxState",
     "Role",
+    "RuleState",
+    "RuleTechnique",
     "SpendingLimit",
     "SyncOutcome",
     "SyncRun",

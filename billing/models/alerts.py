@@ -81,6 +81,9 @@ class AlertEvent(models.Model):
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
+    # What the alert is about within the account when a kind has several (e.g. "chat-app/rule-1" for a
+    # gateway rule); empty for account-wide kinds.
+    subject = models.CharField(max_length=300, blank=True, default="")
     headline = models.CharField(max_length=300)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -96,9 +99,9 @@ class AlertEvent(models.Model):
         constraints = [
             # Two workers evaluating at once cannot both open an alert: the second insert fails.
             models.UniqueConstraint(
-                fields=["account", "kind"],
+                fields=["account", "kind", "subject"],
                 condition=Q(resolved_at__isnull=True),
-                name="one_open_alert_per_account_kind",
+                name="one_open_alert_per_account_kind_subject",
             )
         ]
         indexes = [models.Index(fields=["account", "-opened_at"], name="alertevent_account_opened")]
