@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from billing import charts
+from billing.alerts import text as alert_text
 from billing.models import (
     Account,
     AlertEvent,
@@ -36,6 +37,14 @@ def balance_chart(account: Account, since: datetime) -> SafeString | None:
     )
 
 
+def _open_alerts(account: Account) -> dict:
+    """The open alerts as of now (headlines from today's figures) and the colour of their banner."""
+    events = AlertEvent.objects.open_for([account]).select_related("rule")
+    shown = alert_text.shown(events, alert_text.facts_for([account]))
+    severity = "bad" if any(alert.severity == "bad" for alert in shown) else "warn"
+    return {"open_alerts": shown, "open_alerts_severity": severity}
+
+
 def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     since = timezone.now() - timedelta(days=CHART_DAYS)
@@ -52,6 +61,6 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         auto_topup=one_to_one(account, "auto_topup"),
         spending_limit=one_to_one(account, "spending_limit"),
         recent_topups=list(account.topups.all()[:5]),
-        open_alerts=list(AlertEvent.objects.open_for([account])),
+        **_open_alerts(account),
     )
     return render(request, "billing/account.html", context)
