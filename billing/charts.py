@@ -117,13 +117,33 @@ def _svg(title: str, parts: list[str], width: int = WIDTH) -> SafeString:
     )
 
 
+# How each kind of credit arrival is drawn: a shape (so it reads without colour) and a fill.
+MARKER_KINDS = {"portal": "circle", "auto": "square", "elsewhere": "diamond"}
+
+
+def _marker(x: Decimal, y: Decimal, label: str, kind: str) -> str:
+    """A dot (portal top-up), square (auto top-up) or diamond (credit added elsewhere) with its label."""
+    cx, cy, title = _fmt(x), _fmt(y), f"<title>{escape(label)}</title>"
+    shape = MARKER_KINDS.get(kind, "circle")
+    if shape == "square":
+        return (
+            f'<rect class="marker auto" x="{_fmt(x - 4)}" y="{_fmt(y - 4)}" width="8" height="8" '
+            f'fill="#2563eb">{title}</rect>'
+        )
+    if shape == "diamond":
+        points = f"{cx},{_fmt(y - 5)} {_fmt(x + 5)},{cy} {cx},{_fmt(y + 5)} {_fmt(x - 5)},{cy}"
+        return f'<polygon class="marker elsewhere" points="{points}" fill="#7c3aed">{title}</polygon>'
+    return f'<circle class="marker portal" r="4" cx="{cx}" cy="{cy}">{title}</circle>'
+
+
 def line_chart(
     points: Sequence[tuple[datetime, Decimal]],
     *,
     title: str,
-    markers: Sequence[tuple[datetime, str]] = (),
+    markers: Sequence[tuple] = (),
 ) -> SafeString | None:
-    """A balance line over time; `markers` (time, label) are drawn as dots on the line (e.g. top-ups).
+    """A balance line over time; `markers` (time, label[, kind]) are drawn on the line, each kind of
+    MARKER_KINDS in its own shape (credit arrivals: portal top-ups, auto top-ups, credit added elsewhere).
     None when there are fewer than two points to draw."""
     if len(points) < 2:
         return None
@@ -136,14 +156,11 @@ def line_chart(
     parts = frame.grid()
     parts.append(f'<polygon class="area" points="{area}"/>')
     parts.append(f'<polyline class="line" points="{path}"/>')
-    for moment, label in markers:
+    for moment, label, *kind in markers:
         if not points[0][0] <= moment <= points[-1][0]:
             continue
         nearest = min(points, key=lambda point: abs((point[0] - moment).total_seconds()))
-        parts.append(
-            f'<circle class="marker" r="4" cx="{_fmt(frame.x(moment))}" cy="{_fmt(frame.y(nearest[1]))}">'
-            f"<title>{escape(label)}</title></circle>"
-        )
+        parts.append(_marker(frame.x(moment), frame.y(nearest[1]), label, kind[0] if kind else "portal"))
     span_days = (points[-1][0] - points[0][0]).days
     parts += frame.time_labels([moment for moment, _ in points], "%b %d" if span_days >= 2 else "%H:%M")
     return _svg(title, parts)

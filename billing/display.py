@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from billing.money import format_money
+
 
 def _span(delta: timedelta) -> str:
     seconds = int(abs(delta.total_seconds()))
@@ -50,3 +52,116 @@ def percent(value: Decimal | float | None) -> str:
 def per_window(duration: str) -> str:
     """ "/day", "/week", "/month" for a spending-limit duration."""
     return {"daily": "/day", "weekly": "/week", "monthly": "/month"}.get(duration or "", "")
+
+
+def number(value: Decimal | float | int | None, places: int = 1) -> str:
+    """ "1.5", "3", "12.3": at most `places` decimals, no trailing zeros; "–" when unknown."""
+    if value is None:
+        return "–"
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+    text = f"{rounded:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def day_count(value: Decimal | float | int | None) -> str:
+    """A number of days that is a setting, not a runway (an alert threshold): "3 days", "1.5 days"."""
+    text = number(value)
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
+def quantity(value: Decimal | int | None) -> str:
+    """An invoice line's quantity with thousands separators: "15,401,797", "2.5"."""
+    if value is None:
+        return "–"
+    value = Decimal(value)
+    text = f"{value.normalize():,f}" if value != value.to_integral_value() else f"{int(value):,}"
+    return text
+
+
+def humanise(code: str) -> str:
+    """An unknown machine code as words: "payment_method_expired" -> "payment method expired"."""
+    return " ".join((code or "").replace("_", " ").replace("-", " ").split()).lower()
+
+
+# Cloudflare's (Stripe's) reasons an auto top-up fails, as people say them, and what fixes each.
+AUTO_TOPUP_REASONS = {
+    "no_payment_method": "no card on file",
+    "card_declined": "card declined",
+    "insufficient_funds": "insufficient funds on the card",
+    "expired_card": "the card has expired",
+    "payment_method_expired": "the card has expired",
+    "authentication_required": "the bank asked for authentication",
+    "processing_error": "the payment processor had an error",
+}
+AUTO_TOPUP_FIX = "Add a card in the Cloudflare dashboard"
+AUTO_TOPUP_FIXES = {
+    "no_payment_method": AUTO_TOPUP_FIX,
+    "card_declined": "Check or replace the card in the Cloudflare dashboard",
+    "insufficient_funds": "Check or replace the card in the Cloudflare dashboard",
+    "expired_card": "Replace the card in the Cloudflare dashboard",
+    "payment_method_expired": "Replace the card in the Cloudflare dashboard",
+}
+
+
+def auto_topup_reason(code: str | None) -> str:
+    """Why auto top-up fails, in words: "no card on file", "card declined"; unknown codes humanised."""
+    code = (code or "").strip()
+    return AUTO_TOPUP_REASONS.get(code.lower(), humanise(code) if code.isidentifier() else code)
+
+
+def auto_topup_fix(code: str | None) -> str:
+    """What a person does about a failing auto top-up (in the Cloudflare dashboard)."""
+    return AUTO_TOPUP_FIXES.get(
+        (code or "").strip().lower(), "Check the payment method in the Cloudflare dashboard"
+    )
+
+
+def auto_topup_state(amount, threshold, error: str = "", disabled_reason: str = "") -> str:
+    """The one wording of an auto top-up's state: "On — $50.00 below $20.00", "On — failing: no card on
+    file", "Off"; "Off — disabled: …" when Cloudflare switched off a configuration."""
+    reason = disabled_reason or error
+    configured = amount is not None and threshold is not None
+    if reason:
+        words = auto_topup_reason(reason)
+        return f"On — failing: {words}" if configured else f"Off — disabled: {words}"
+    if not configured:
+        return "Off"
+    return f"On — {format_money(amount)} below {format_money(threshold)}"
+
+
+CARD_BRANDS = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "american_express": "American Express",
+    "american express": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "diners_club": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+    "cartes_bancaires": "Cartes Bancaires",
+    "eftpos_au": "eftpos Australia",
+    "interac": "Interac",
+    "link": "Link",
+}
+
+
+def card_brand(brand: str | None) -> str:
+    """A card brand's proper name: "visa" -> "Visa", "amex" -> "American Express"; "Card" when unknown."""
+    brand = (brand or "").strip()
+    if not brand:
+        return "Card"
+    return CARD_BRANDS.get(brand.lower(), humanise(brand).title())
+
+
+CREDIT_TYPES = {
+    "credit_balance_transaction": "prepaid credit",
+    "discount": "discount",
+}
+
+
+def credit_type(kind: str | None) -> str:
+    """An invoice line's credit type in words: "credit_balance_transaction" -> "prepaid credit"."""
+    kind = (kind or "").strip()
+    return CREDIT_TYPES.get(kind.lower(), humanise(kind) or "credit")

@@ -84,7 +84,7 @@ def test_low_balance_opens_with_one_actionable_email(account, manager, low_balan
         assert "Spend per day" in part and "Runway" in part and "Auto top-up" in part
         assert f"{BASE}/accounts/{account.cloudflare_id}/" in part
         assert f"{BASE}/accounts/{account.cloudflare_id}/topups/new/" in part
-    assert "Auto top-up:    off" in text
+    assert "Auto top-up:    Off" in text  # rule 9: the one wording of the state, "On — …" or "Off"
     assert f'href="{BASE}/accounts/{account.cloudflare_id}/topups/new/"' in html
     event = AlertEvent.objects.get()
     assert event.is_open and event.headline == "Low balance: Acme Prod $4.20, threshold $10.00"
@@ -302,9 +302,9 @@ def test_auto_topup_failure_opens_and_clears(account, manager, smtp_server):
     deliver()
 
     assert [c.action for c in opened + resolved] == ["opened", "resolved"]
-    assert smtp_server.subjects()[0] == "Auto top-up failing: Acme Prod (card_declined)"
-    assert "Auto top-up:    failing: card_declined" in smtp_server.text_of(smtp_server.messages[0])
-    assert "Auto top-up:    $50.00 when below $20.00" in smtp_server.text_of(smtp_server.messages[1])
+    assert smtp_server.subjects()[0] == "Auto top-up failing: Acme Prod (card declined)"  # rule 9: words
+    assert "Auto top-up:    On — failing: card declined" in smtp_server.text_of(smtp_server.messages[0])
+    assert "Auto top-up:    On — $50.00 below $20.00" in smtp_server.text_of(smtp_server.messages[1])
 
 
 def test_a_fresh_last_failed_time_alone_opens_an_alert(account, manager):
@@ -333,7 +333,10 @@ def test_spending_limit_nearly_used(account, manager, smtp_server):
     deliver()
 
     assert [c.action for c in changes] == ["opened"]
-    assert smtp_server.subjects() == ["Spending limit: Acme Prod has used 90% ($90.00), alert above 80%"]
+    # Rules 2 and 10: the state in its words ("nearly used", not yet "exceeded") and the limit itself.
+    assert smtp_server.subjects() == [
+        "Spending limit nearly used: Acme Prod has used 90% ($90.00 of $100.00/month), alert above 80%"
+    ]
 
 
 def test_usage_spike_against_the_median_of_the_previous_days(account, manager, smtp_server):
@@ -383,14 +386,15 @@ def test_evaluate_all_carries_on_past_a_failing_account(account, other_account, 
     only_rule(None)
     snapshot(account, "1")
     snapshot(other_account, "2")
-    real_figures_for = checks.figures_for
+    # The figures alerts read are the stored ones the pages show (billing.alerts.text.facts_for).
+    real_facts_for = checks.text.facts_for
 
-    def figures_for(some_account, now=None):
-        if some_account.pk == account.pk:
+    def facts_for(accounts, now=None):
+        if any(some_account.pk == account.pk for some_account in accounts):
             raise RuntimeError("broken figures")
-        return real_figures_for(some_account, now)
+        return real_facts_for(accounts, now)
 
-    monkeypatch.setattr(checks, "figures_for", figures_for)
+    monkeypatch.setattr(checks.text, "facts_for", facts_for)
 
     summary = evaluate_all()
 

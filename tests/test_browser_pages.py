@@ -81,7 +81,7 @@ def test_log_in_and_see_the_overview(tab, manager, account, tmp_path):
     negative = tab.locator("span.negative", has_text="-$1.35")
     assert negative.is_visible()
     assert negative.evaluate("el => getComputedStyle(el).color") == "rgb(180, 35, 24)"
-    assert tab.locator("text=failing: card_declined").is_visible()
+    assert tab.locator("text=failing: card declined").is_visible()  # rule 9: words, not codes
     assert tab.locator("p.data-as-of").inner_text().startswith("Data as of")
     shoot(tab, "overview", tmp_path)
     tab.set_viewport_size({"width": 390, "height": 844})

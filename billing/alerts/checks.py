@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from billing.figures import daily_spend, figures_for
+from billing import display
+from billing.alerts import text
+from billing.figures import daily_spend
 from billing.models import (
     Account,
     AlertKind,
@@ -37,40 +39,20 @@ class Check:
 @dataclass(frozen=True)
 class Change:
     kind: str
-    action: str  # "opened", "reminded", "resolved", "retired"
+    action: str  # "opened", "escalated", "reminded", "resolved", "retired"
     event_id: int
     emailed: bool
-
-
-def money_text(amount: Decimal | None) -> str:
-    return format_money(amount)
-
-
-def _number(value: Decimal | float | int | None, places: int = 1) -> str:
-    if value is None:
-        return "–"
-    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
-    text = f"{rounded:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def days_text(value) -> str:
-    if value is None:
-        return "no end in sight"
-    text = _number(value)
-    return f"{text} day" if text == "1" else f"{text} days"
 
 
 def check_low_balance(reading: "Reading", rule: AlertRule) -> Check | None:
     balance = reading.figures.balance
     if balance is None:
         return None  # never synced: that is the stale-data rule's business, not a zero balance
-    name = reading.account.name
     return Check(
         firing=balance < rule.threshold,
         cleared=balance >= rule.threshold + rule.hysteresis,
-        headline=f"Low balance: {name} {money_text(balance)}, threshold {money_text(rule.threshold)}",
-        value=money_text(balance),
+        headline=text.low_balance(reading.facts.name, reading.figures, rule.threshold),
+        value=format_money(balance),
         details={"balance": str(balance), "threshold": str(rule.threshold)},
     )
 
@@ -79,20 +61,16 @@ def check_runway(reading: "Reading", rule: AlertRule) -> Check | None:
     figures = reading.figures
     if figures.balance is None:
         return None
-    runway = figures.runway_days
-    if runway is None:
+    headline = text.runway(reading.facts.name, figures, rule.threshold)
+    if figures.runway_days is None:
         # No spending: the credit lasts for ever.
-        return Check(False, True, f"Runway: {reading.account.name} is not spending", days_text(None))
-    runway = Decimal(str(runway))
+        return Check(False, True, headline, "no end in sight")
+    runway = Decimal(str(figures.runway_days))
     return Check(
         firing=runway < rule.threshold,
         cleared=runway >= rule.threshold + rule.hysteresis,
-        headline=(
-            f"Short runway: {reading.account.name} has {days_text(runway)} of credit left "
-            f"({money_text(figures.balance)} at {money_text(figures.spend_per_day)}/day), "
-            f"threshold {days_text(rule.threshold)}"
-        ),
-        value=days_text(runway),
+        headline=headline,
+        value=display.days(runway),
         details={"runway_days": str(runway), "threshold": str(rule.threshold)},
     )
 
@@ -105,16 +83,15 @@ def check_auto_topup_failing(reading: "Reading", rule: AlertRule) -> Check | Non
     recent_failure = snapshot.auto_topup_last_failed_at is not None and (
         reading.now - snapshot.auto_topup_last_failed_at < timedelta(seconds=int(rule.threshold * 3600))
     )
-    reason = snapshot.auto_topup_error or snapshot.auto_topup_disabled_reason
+    code = snapshot.auto_topup_disabled_reason or snapshot.auto_topup_error
+    reason = display.auto_topup_reason(code) if code else ""
     if not reason and recent_failure:
         reason = f"last failed {snapshot.auto_topup_last_failed_at:%Y-%m-%d %H:%M} UTC"
     failing = bool(reason)
     return Check(
         firing=failing,
         cleared=not failing,
-        headline=f"Auto top-up failing: {reading.account.name} ({reason})"
-        if failing
-        else f"Auto top-up working: {reading.account.name}",
+        headline=text.auto_topup(reading.facts.name, reason),
         value=reason or "working",
         details={
             "error": snapshot.auto_topup_error,
@@ -128,18 +105,16 @@ def check_auto_topup_failing(reading: "Reading", rule: AlertRule) -> Check | Non
 
 def check_spending_limit(reading: "Reading", rule: AlertRule) -> Check | None:
     used = reading.figures.limit_used_percent
+    headline = text.spending_limit(reading.facts, rule.threshold)
     if used is None:
         # No limit set (or removed): nothing can be nearly used up.
-        return Check(False, True, f"Spending limit: none on {reading.account.name}", "no limit")
+        return Check(False, True, headline, "no limit")
     used = Decimal(str(used))
     return Check(
         firing=used > rule.threshold,
         cleared=used <= rule.threshold - rule.hysteresis,
-        headline=(
-            f"Spending limit: {reading.account.name} has used {_number(used, 0)}% "
-            f"({money_text(reading.figures.limit_spent)}), alert above {_number(rule.threshold, 0)}%"
-        ),
-        value=f"{_number(used, 0)}%",
+        headline=headline,
+        value=display.percent(used),
         details={"used_percent": str(used), "spent": str(reading.figures.limit_spent)},
     )
 
@@ -147,16 +122,10 @@ def check_spending_limit(reading: "Reading", rule: AlertRule) -> Check | None:
 def check_stale_data(reading: "Reading", rule: AlertRule) -> Check | None:
     since = reading.figures.data_as_of or reading.account.created_at
     minutes = Decimal((reading.now - since).total_seconds()) / 60
-    if reading.figures.data_as_of is None:
-        headline = f"Stale data: {reading.account.name} has never synced successfully"
-    else:
-        headline = (
-            f"Stale data: no successful sync for {reading.account.name} in {_number(minutes, 0)} minutes"
-        )
     return Check(
         firing=minutes > rule.threshold,
         cleared=minutes <= rule.threshold - rule.hysteresis,
-        headline=headline,
+        headline=text.stale_data(reading.facts.name, reading.figures.data_as_of, reading.now),
         value=f"data as of {since:%Y-%m-%d %H:%M} UTC" if reading.figures.data_as_of else "never synced",
         details={"data_as_of": since.isoformat() if reading.figures.data_as_of else None},
     )
@@ -175,10 +144,10 @@ def check_usage_spike(reading: "Reading", rule: AlertRule) -> Check | None:
         firing=factor > rule.threshold,
         cleared=factor <= rule.threshold - rule.hysteresis,
         headline=(
-            f"Usage spike: {reading.account.name} spent {money_text(latest)} on {day}, "
-            f"{_number(factor)}x the {len(baseline)}-day median {money_text(median)}"
+            f"Usage spike: {reading.facts.name} spent {format_money(latest)} on {day}, "
+            f"{display.number(factor)}x the {len(baseline)}-day median {format_money(median)}"
         ),
-        value=f"{money_text(latest)} ({_number(factor)}x median)",
+        value=f"{format_money(latest)} ({display.number(factor)}x median)",
         details={"day": str(day), "spend": str(latest), "median": str(median), "factor": str(factor)},
     )
 
@@ -194,12 +163,14 @@ CHECKS = {
 
 
 class Reading:
-    """What the rules of one account read, fetched once per evaluation."""
+    """What the rules of one account read, fetched once per evaluation: the stored figures the pages show
+    (`billing.figures.stored_figures`), so an alert and a card never disagree."""
 
     def __init__(self, account: Account, now: datetime):
         self.account = account
         self.now = now
-        self.figures = figures_for(account, now)
+        self.facts = text.facts_for([account], now)[account.pk]
+        self.figures = self.facts.figures
         self.snapshot = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
         self._daily: list[tuple[date, Decimal]] | None = None
 
@@ -210,13 +181,13 @@ class Reading:
         return self._daily
 
     def auto_topup_state(self) -> str:
+        """The auto top-up as every page words it ("On — failing: no card on file", "Off", …)."""
         snapshot = self.snapshot
         if snapshot is None:
             return "unknown"
-        if snapshot.auto_topup_error or snapshot.auto_topup_disabled_reason:
-            return f"failing: {snapshot.auto_topup_error or snapshot.auto_topup_disabled_reason}"
-        if snapshot.auto_topup_amount is None or snapshot.auto_topup_threshold is None:
-            return "off"
-        return (
-            f"{money_text(snapshot.auto_topup_amount)} when below {money_text(snapshot.auto_topup_threshold)}"
+        return display.auto_topup_state(
+            snapshot.auto_topup_amount,
+            snapshot.auto_topup_threshold,
+            snapshot.auto_topup_error,
+            snapshot.auto_topup_disabled_reason,
         )

@@ -10,48 +10,25 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.alerts.checks import CHECKS, Change, Check, Reading, days_text, money_text
+from billing.alerts import text
+from billing.alerts.checks import CHECKS, Change, Check, Reading
+from billing.alerts.emails import email_context as _email_context
 from billing.alerts.outbox import queue_email
 from billing.alerts.rules import recipients_for, rules_for
-from billing.models import (
-    Account,
-    AlertEvent,
-    AlertKind,
-    AlertRule,
-)
+from billing.models import Account, AlertEvent, AlertKind, AlertRule
 
 logger = logging.getLogger(__name__)
 
 
-def _email_context(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> dict:
-    base = settings.PORTAL_BASE_URL
-    account = reading.account
-    return {
-        "account": account,
-        "event": event,
-        "rule": rule,
-        "kind_label": AlertKind(rule.kind).label,
-        "check": check,
-        "balance": money_text(reading.figures.balance),
-        "balance_taken_at": reading.figures.balance_taken_at,
-        "spend_per_day": money_text(reading.figures.spend_per_day),
-        "runway": days_text(reading.figures.runway_days)
-        if reading.figures.balance is not None
-        else "unknown",
-        "auto_topup": reading.auto_topup_state(),
-        "data_as_of": reading.figures.data_as_of,
-        "account_url": f"{base}/accounts/{account.cloudflare_id}/",
-        "topup_url": f"{base}/accounts/{account.cloudflare_id}/topups/new/",
-        "alerts_url": f"{base}/accounts/{account.cloudflare_id}/alerts/",
-    }
-
-
 # --- Lifecycle ----------------------------------------------------------------------------------
+
+
+def _exceeded_mark(reading: Reading) -> dict:
+    return {"exceeded_at": reading.now.isoformat()} if text.limit_exceeded(reading.figures) else {}
 
 
 def _open(reading: Reading, rule: AlertRule, check: Check) -> Change | None:
@@ -64,7 +41,7 @@ def _open(reading: Reading, rule: AlertRule, check: Check) -> Change | None:
                 headline=check.headline[:300],
                 opened_at=reading.now,
                 last_notified_at=reading.now,
-                details={"opened": check.details},
+                details={"opened": check.details, **_exceeded_mark(reading)},
             )
             email = queue_email(
                 "alert_opened",
@@ -88,7 +65,12 @@ def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) 
     with transaction.atomic():
         claimed = AlertEvent.objects.filter(
             pk=event.pk, resolved_at__isnull=True, last_notified_at=event.last_notified_at
-        ).update(last_notified_at=reading.now, reminders_sent=F("reminders_sent") + 1)
+        ).update(
+            last_notified_at=reading.now,
+            reminders_sent=F("reminders_sent") + 1,
+            # The history shows the alert as its last email told it.
+            headline=check.headline[:300],
+        )
         if claimed != 1:
             return None
         email = queue_email(
@@ -121,7 +103,34 @@ def _resolve(
                 account=reading.account,
                 event=event,
             )
+            if email is not None:
+                # The resolution was emailed too: "last emailed" in the history says when.
+                AlertEvent.objects.filter(pk=event.pk).update(last_notified_at=reading.now)
     return Change(event.kind, "resolved" if rule else "retired", event.pk, email is not None)
+
+
+def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+    """A spending limit alert that opened as "nearly used" and is now exceeded: one email saying so (its own
+    subject), then reminders as usual. Claimed like a reminder, so it is sent once."""
+    if event.kind != AlertKind.SPENDING_LIMIT or not text.limit_exceeded(reading.figures):
+        return None
+    if event.details.get("exceeded_at"):
+        return None
+    details = {**event.details, "exceeded_at": reading.now.isoformat(), "exceeded": check.details}
+    with transaction.atomic():
+        claimed = AlertEvent.objects.filter(
+            pk=event.pk, resolved_at__isnull=True, last_notified_at=event.last_notified_at
+        ).update(last_notified_at=reading.now, headline=check.headline[:300], details=details)
+        if claimed != 1:
+            return None
+        email = queue_email(
+            "alert_opened",
+            _email_context(reading, rule, check, event),
+            recipients_for(rule, reading.account),
+            account=reading.account,
+            event=event,
+        )
+    return Change(rule.kind, "escalated", event.pk, email is not None)
 
 
 def evaluate_account(account: Account, now: datetime | None = None) -> list[Change]:
@@ -144,7 +153,7 @@ def evaluate_account(account: Account, now: datetime | None = None) -> list[Chan
             if check.firing:
                 changes.append(_open(reading, rule, check))
         elif check.firing:
-            changes.append(_remind(reading, rule, check, event))
+            changes.append(_escalate(reading, rule, check, event) or _remind(reading, rule, check, event))
         elif check.cleared:
             changes.append(_resolve(reading, rule, check, event))
     for kind, event in open_events.items():

@@ -10,7 +10,17 @@ from billing.money import cents_to_dollars, format_money
 
 register = template.Library()
 
-for _name in ("ago", "days", "percent", "per_window"):
+for _name in (
+    "ago",
+    "days",
+    "percent",
+    "per_window",
+    "card_brand",
+    "credit_type",
+    "quantity",
+    "auto_topup_reason",
+    "auto_topup_fix",
+):
     register.filter(_name, getattr(display, _name))
 
 

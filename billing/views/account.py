@@ -1,12 +1,13 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from billing import charts
+from billing.alerts import text as alert_text
 from billing.models import (
     Account,
     AlertEvent,
@@ -23,17 +24,67 @@ from billing.views.common import account_context
 CHART_DAYS = 30
 
 
-def balance_chart(account: Account, since: datetime) -> SafeString | None:
-    topups = account.topups.filter(status=TopUpStatus.COMPLETED, completed_at__gte=since).only(
-        "completed_at", "amount_cents"
+# A rise smaller than this between two snapshots is rounding, not credit arriving.
+MIN_ARRIVAL = Decimal("0.50")
+# How far a completed top-up's time may be from the snapshots around the rise it explains.
+ARRIVAL_SLACK = timedelta(minutes=10)
+ARRIVAL_LABELS = {"portal": "Top-up from this portal", "auto": "Auto top-up", "elsewhere": "Credit added"}
+
+
+def credit_arrivals(account: Account, points: list, since: datetime) -> list[tuple[datetime, str, str]]:
+    """[(time, label, kind)] of every credit arrival: a completed portal top-up ("portal"); a rise between two
+    snapshots not explained by one, "auto" when auto top-up was on before it and the rise is about its
+    amount, else "elsewhere" (the Cloudflare dashboard, a credit)."""
+    topups = list(
+        account.topups.filter(status=TopUpStatus.COMPLETED, completed_at__gte=since - ARRIVAL_SLACK).only(
+            "completed_at", "amount_cents"
+        )
     )
-    markers = [
-        (topup.completed_at, f"Top-up {format_money(cents_to_dollars(topup.amount_cents))}")
-        for topup in topups
+    arrivals = [
+        (
+            t.completed_at,
+            f"{ARRIVAL_LABELS['portal']} {format_money(cents_to_dollars(t.amount_cents))}",
+            "portal",
+        )
+        for t in topups
     ]
-    return charts.line_chart(
-        balance_points(account, since), title=f"Balance, last {CHART_DAYS} days", markers=markers
+    rises = [
+        (before, after)
+        for before, after in pairwise(points)
+        if after[1] - before[1] >= MIN_ARRIVAL
+        and not any(before[0] - ARRIVAL_SLACK <= t.completed_at <= after[0] + ARRIVAL_SLACK for t in topups)
+    ]
+    configs = dict(
+        BalanceSnapshot.objects.filter(account=account, taken_at__in=[b[0] for b, _ in rises]).values_list(
+            "taken_at", "auto_topup_amount"
+        )
     )
+    for before, after in rises:
+        rise, amount = after[1] - before[1], configs.get(before[0])
+        kind = "auto" if amount and abs(rise - amount) <= max(amount / 10, Decimal(1)) else "elsewhere"
+        arrivals.append((after[0], f"{ARRIVAL_LABELS[kind]} +{format_money(rise)}", kind))
+    return sorted(arrivals)
+
+
+def balance_chart(account: Account, since: datetime) -> dict:
+    """The balance chart with a marker at every credit arrival, its legend and whether it draws zero."""
+    points = balance_points(account, since)
+    arrivals = credit_arrivals(account, points, since)
+    chart = charts.line_chart(points, title=f"Balance, last {CHART_DAYS} days", markers=arrivals)
+    kinds = {kind for _, _, kind in arrivals}
+    return {
+        "balance_chart": chart,
+        "chart_legend": [(kind, ARRIVAL_LABELS[kind]) for kind in ARRIVAL_LABELS if kind in kinds],
+        "chart_zero_line": chart is not None and 'class="zero"' in chart,
+    }
+
+
+def _open_alerts(account: Account) -> dict:
+    """The open alerts as of now (headlines from today's figures) and the colour of their banner."""
+    events = AlertEvent.objects.open_for([account]).select_related("rule")
+    shown = alert_text.shown(events, alert_text.facts_for([account]))
+    severity = "bad" if any(alert.severity == "bad" for alert in shown) else "warn"
+    return {"open_alerts": shown, "open_alerts_severity": severity}
 
 
 def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
@@ -44,7 +95,7 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         account,
         "account",
         snapshot=BalanceSnapshot.objects.latest_for(account),
-        balance_chart=balance_chart(account, since),
+        **balance_chart(account, since),
         usage_chart=charts.bar_chart(bars, title=f"Usage per day (UTC days), last {CHART_DAYS} days"),
         usage_total=sum((bar.value for bar in bars), start=Decimal(0)),
         chart_days=CHART_DAYS,
@@ -52,6 +103,6 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         auto_topup=one_to_one(account, "auto_topup"),
         spending_limit=one_to_one(account, "spending_limit"),
         recent_topups=list(account.topups.all()[:5]),
-        open_alerts=list(AlertEvent.objects.open_for([account])),
+        **_open_alerts(account),
     )
     return render(request, "billing/account.html", context)

@@ -11,8 +11,10 @@ from django.views.decorators.http import require_POST
 from billing.alert_forms import AlertRuleForm, TestEmailForm
 from billing.alerts import outbox as mail_outbox
 from billing.alerts import rules as alert_rules
+from billing.alerts import text as alert_text
 from billing.alerts.rules import operator_emails, rules_for
 from billing.models import (
+    Account,
     AlertEvent,
     AlertKind,
     AlertRule,
@@ -58,6 +60,8 @@ def _rule_rows(account) -> list[dict]:
 def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     events = AlertEvent.objects.filter(account=account).select_related("rule")
+    facts = alert_text.facts_for([account])
+    shown = alert_text.shown(list(events[:HISTORY_PAGE_SIZE]), facts)
     return render(
         request,
         "billing/alerts/account.html",
@@ -65,8 +69,8 @@ def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
             "account": account,
             "can_manage": can_manage(account),
             "rows": _rule_rows(account),
-            "open_alerts": [event for event in events if event.resolved_at is None],
-            "history": events[:HISTORY_PAGE_SIZE],
+            "open_alerts": alert_text.shown(events.filter(resolved_at__isnull=True), facts),
+            "history": shown,
             "emails": OutboxEmail.objects.filter(account=account)[:20],
             "operators": operator_emails(),
             "section": "alerts",
@@ -146,12 +150,29 @@ def alert_history(request: HttpRequest) -> HttpResponse:
         events = events.filter(resolved_at__isnull=True)
     elif state == "resolved":
         events = events.filter(resolved_at__isnull=False)
-    page = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(events.select_related("rule"), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = _shown(list(page.object_list))
     return render(
         request,
         "billing/alerts/history.html",
-        {"page": page, "accounts": accounts, "selected": selected, "state": state, "section": "history"},
+        {
+            "page": page,
+            "shown": shown,
+            "accounts": accounts,
+            "selected": selected,
+            "state": state,
+            "section": "history",
+        },
     )
+
+
+def _shown(events: list[AlertEvent]) -> list:
+    """The events as of now: open ones worded from their account's figures of today."""
+    open_accounts = {event.account_id for event in events if event.is_open}
+    accounts = Account.objects.filter(pk__in=open_accounts).select_related(
+        "summary", "spending_limit", "auto_topup"
+    )
+    return alert_text.shown(events, alert_text.facts_for(accounts))
 
 
 def outbox(request: HttpRequest) -> HttpResponse:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
 from billing import display
+from billing.alerts import text as alert_text
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent, AutoTopUpConfig
 from billing.money import format_money
@@ -33,14 +34,26 @@ COLUMNS = [
     "auto_topup__error",
     "auto_topup__disabled_reason",
 ]
-ALERT_COLUMNS = ("account_id", "kind", "headline", "opened_at")
+ALERT_COLUMNS = (
+    "account_id",
+    "kind",
+    "headline",
+    "opened_at",
+    "last_notified_at",
+    "resolved_at",
+    "rule__threshold",
+)
 AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
 
 def overview(request: HttpRequest) -> HttpResponse:
     accounts = list(accounts_for(request.user).values(*COLUMNS, *STORED_FIGURES_COLUMNS))
     figures = stored_figures_of_rows(accounts)
-    alerts = AlertEvent.objects.only(*ALERT_COLUMNS).open_by_account([account["pk"] for account in accounts])
+    alerts = (
+        AlertEvent.objects.select_related("rule")
+        .only(*ALERT_COLUMNS)
+        .open_by_account([account["pk"] for account in accounts])
+    )
     urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
     partials = {"auto_topup": AUTO_TOPUP_STATE.renderer(), "alerts": ALERT_BADGES.renderer()}
     rows = [
@@ -122,8 +135,26 @@ def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict
         ),
         "limit": _limit(account, figures),
         # Without alerts the partial draws a dash, whatever the account.
-        "alerts": partials["alerts"](alerts_url if alerts else None, alerts=alerts, alerts_url=alerts_url),
+        "alerts": partials["alerts"](
+            alerts_url if alerts else None,
+            alerts=_shown_alerts(account, figures, auto_topup, alerts),
+            alerts_url=alerts_url,
+        ),
     }
+
+
+def _shown_alerts(account: dict, figures: AccountFigures | None, auto_topup: tuple, alerts: list) -> list:
+    """The open alerts worded from the figures this row shows (only for the few accounts that have some)."""
+    if not alerts:
+        return []
+    facts = alert_text.Facts(
+        name=account["name"] or account["cloudflare_id"],
+        figures=figures,
+        limit_amount=account["spending_limit__amount"] if account["spending_limit__enabled"] else None,
+        limit_duration=account["spending_limit__duration"] or "",
+        auto_topup=auto_topup,
+    )
+    return alert_text.shown(alerts, {account["pk"]: facts})
 
 
 def _limit(account: dict, figures: AccountFigures | None) -> dict | None:
@@ -134,6 +165,6 @@ def _limit(account: dict, figures: AccountFigures | None) -> dict | None:
     return {
         "amount": format_money(account["spending_limit__amount"]),
         "per": display.per_window(account["spending_limit__duration"]),
-        "used": display.percent(used),
+        "used": display.percent(used) + (" exceeded" if used is not None and used >= 100 else ""),
         "level": None if used is None else "bad" if used >= 90 else "warn" if used >= 75 else "neutral",
     }
