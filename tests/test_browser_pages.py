@@ -21,7 +21,7 @@ from billing.models import (
     TopUpStatus,
 )
 from billing.views import topups as topup_views
-from tests.browser_fixtures import log_in, shoot
+from tests.browser_fixtures import csp_violations, log_in, shoot
 from tests.conftest import PASSWORD
 from tests.pages_fixtures import seed_history, snapshot
 
@@ -201,3 +201,18 @@ def test_viewer_cannot_reach_the_forms(tab, viewer, account):
     response = tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/topups/new/")
     assert response.status == 403
     assert tab.locator("text=You can't do that here.").is_visible()
+
+
+def test_the_policy_blocks_inline_script_and_the_tab_reports_it(tab, manager, account):
+    """The console listener every browser test relies on does see a violation: an inline script (as an
+    injection would add) is refused, and reported."""
+    log_in(tab, manager.username, PASSWORD)
+    assert csp_violations(tab.console) == []
+    with tab.expect_console_message(lambda message: bool(csp_violations([message.text]))):
+        tab.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            " document.body.appendChild(s); }"
+        )
+    assert tab.evaluate("window.injected") is None
+    assert csp_violations(tab.console)
+    tab.console.clear()  # seen and expected: the teardown check is for pages that were not meant to break
