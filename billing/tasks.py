@@ -103,8 +103,12 @@ def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None
 
 
 @shared_task(name="billing.tasks.sync_account", acks_late=True, soft_time_limit=240, time_limit=300)
-def sync_account(account_id: int, backfill_days: int | None = None) -> int:
-    """A full sync of one account in the background; returns 1 when its balance sync succeeded."""
+def sync_account(account_id: int, backfill_days: int | None = None, refresh_run_id: int | None = None) -> int:
+    """A full sync of one account in the background; returns 1 when its balance sync succeeded. With
+    `refresh_run_id` it runs that queued "Refresh now" (and records its outcome there)."""
+    if refresh_run_id is not None:
+        run = operations.run_refresh(refresh_run_id)
+        return int(run is not None and run.outcome == "succeeded")
     summary = pipeline.run(sync.JOB_ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
     return summary.succeeded
 

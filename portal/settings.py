@@ -255,6 +255,9 @@ if CLOUDFLARE_BALANCE_UNIT not in ("cents", "dollars"):
 CLOUDFLARE_CONNECT_TIMEOUT = env.float("CLOUDFLARE_CONNECT_TIMEOUT", default=5.0)
 CLOUDFLARE_READ_TIMEOUT = env.float("CLOUDFLARE_READ_TIMEOUT", default=30.0)
 CLOUDFLARE_MAX_RETRIES = env.int("CLOUDFLARE_MAX_RETRIES", default=2)
+# The one call a web request makes (the top-up POST): one attempt, answered within this many seconds after
+# connecting, else "we don't know yet". CONNECT + WEB must stay well inside gunicorn's --timeout (README).
+CLOUDFLARE_WEB_TIMEOUT = env.float("CLOUDFLARE_WEB_TIMEOUT", default=10.0)
 # Requests allowed per token per period, shared by every process through Redis when REDIS_URL is set.
 CLOUDFLARE_RATE_LIMIT = env.int("CLOUDFLARE_RATE_LIMIT", default=1200)
 CLOUDFLARE_RATE_PERIOD = env.int("CLOUDFLARE_RATE_PERIOD", default=300)

@@ -176,6 +176,17 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
     app.close()
 
 
+@pytest.fixture
+def eager_tasks():
+    """Tasks run inline where they are sent (as if a worker took them at once), errors propagated."""
+    from portal.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 # --- A real SMTP server on loopback (alerts and mail tests) ----------------------------------------
 @pytest.fixture
 def smtp_server(settings):

@@ -144,21 +144,30 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         amount: int | None = None,
+        deadline: float | None = None,
     ) -> Any:
+        """Sends `op` (with retries where safe). With `deadline` (seconds) the call is made for a caller that
+        cannot wait: one attempt only, at most `deadline` to answer (the connection at most as long as
+        usual, and never longer than the deadline), and no waiting for the request budget."""
         if not isinstance(account_id, str) or not account_id.strip():
             raise ValueError("account_id must be a non-empty string")
+        if deadline is not None and deadline <= 0:
+            raise ValueError("deadline must be positive")
         url = f"{self.base_url}/accounts/{quote(account_id, safe='')}/ai-gateway/billing{op.path}"
+        timeout = self.timeout if deadline is None else _deadline_timeout(self.timeout, deadline)
         attempt = 0
         while True:
             attempt += 1
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(
-                    self.token_key, block=self.rate_limit_block, max_wait=self.rate_limit_max_wait
+                    self.token_key,
+                    block=self.rate_limit_block and deadline is None,
+                    max_wait=self.rate_limit_max_wait,
                 )
             try:
-                return self._attempt(op, account_id, url, params, body, attempt)
+                return self._attempt(op, account_id, url, params, body, attempt, timeout)
             except CloudflareError as error:
-                wait = self._retry_wait(op, error, attempt)
+                wait = None if deadline is not None else self._retry_wait(op, error, attempt)
                 if wait is None:
                     if op.moves_money and _outcome_unknown(error):
                         raise _unknown(op, account_id, amount, error) from error
@@ -183,6 +192,7 @@ class Transport:
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
         attempt: int,
+        timeout: float | tuple[float, float],
     ) -> Any:
         headers = {"Authorization": f"Bearer {self._token.reveal()}", "Accept": "application/json"}
         status: int | None = None
@@ -197,7 +207,7 @@ class Transport:
                     params=params,
                     json=body,
                     headers=headers,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
@@ -243,6 +253,12 @@ class Transport:
     def _redact(self, text: str) -> str:
         token = self._token.reveal()
         return text.replace(token, "<redacted>") if token in text else text
+
+
+def _deadline_timeout(timeout: float | tuple[float, float], deadline: float) -> tuple[float, float]:
+    """(connect, read) timeouts for a call that must end within about `deadline` seconds."""
+    connect = timeout[0] if isinstance(timeout, tuple) else timeout
+    return (min(connect, deadline), deadline)
 
 
 def _may_retry(op: Operation, error: CloudflareError) -> bool:

@@ -7,6 +7,7 @@ from billing.models.accounts import Account
 
 
 class SyncOutcome(models.TextChoices):
+    QUEUED = "queued", "Queued"  # "Refresh now": sent to a worker, not started yet
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"

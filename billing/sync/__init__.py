@@ -7,7 +7,7 @@ concurrent run updates rows, never duplicates them. Alerts are not this package'
 evaluates them after a sync.
 """
 
-from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit
+from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit, sync_topup_limits
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
 from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units
 from billing.sync.runs import (
@@ -16,11 +16,13 @@ from billing.sync.runs import (
     JOB_INVOICES,
     JOB_RETENTION,
     JOB_SPENDING_LIMIT,
+    JOB_TOPUP_LIMITS,
     JOB_TOPUPS,
     JOB_USAGE,
     SWEEP_JOBS,
     UnitResult,
     describe,
+    finish,
     retry_after,
 )
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
@@ -32,6 +34,7 @@ __all__ = [
     "JOB_RETENTION",
     "JOB_SPENDING_LIMIT",
     "JOB_TOPUPS",
+    "JOB_TOPUP_LIMITS",
     "JOB_USAGE",
     "SWEEP_JOBS",
     "JobSummary",
@@ -39,6 +42,7 @@ __all__ = [
     "active_account_ids",
     "chunked",
     "describe",
+    "finish",
     "retry_after",
     "run_job",
     "run_units",
@@ -49,6 +53,7 @@ __all__ = [
     "sync_balance",
     "sync_invoices",
     "sync_spending_limit",
+    "sync_topup_limits",
     "sync_usage",
     "synthetic_invoice_id",
     "usage_window_start",
