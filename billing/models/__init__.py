@@ -42,6 +42,7 @@ from billing.models.history import (
 )
 from billing.models.runs import (
     ApiCallCount,
+    SweepSlot,
     SyncOutcome,
     SyncRun,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "OutboxState",
     "Role",
     "SpendingLimit",
+    "SweepSlot",
     "SyncOutcome",
     "SyncRun",
     "TopUp",

@@ -44,6 +44,23 @@ class SyncRun(models.Model):
         return f"{self.job} {self.account} {self.outcome}"
 
 
+class SweepSlot(models.Model):
+    """One sweep of a job per scheduled slot (slot = the interval the sweep's time falls in, counted from
+    the Unix epoch). The unique row is the claim: a second beat, a restarted beat or a manual trigger in the
+    same slot fails to insert it and sends nothing."""
+
+    job = models.CharField(max_length=32)
+    slot_start = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-slot_start", "job"]
+        constraints = [models.UniqueConstraint(fields=["job", "slot_start"], name="one_sweep_per_job_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} sweep of {self.slot_start:%Y-%m-%d %H:%M:%S}"
+
+
 class ApiCallCount(models.Model):
     """Cumulative count of API calls per operation and result ("ok" or an error class), for /metrics.
 

@@ -25,6 +25,7 @@ from billing.sync.runs import (
     finish,
     retry_after,
 )
+from billing.sync.slots import claim_slot, forget_slots_before, slot_start
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
 
 __all__ = [
@@ -41,11 +42,14 @@ __all__ = [
     "UnitResult",
     "active_account_ids",
     "chunked",
+    "claim_slot",
     "describe",
     "finish",
+    "forget_slots_before",
     "retry_after",
     "run_job",
     "run_units",
+    "slot_start",
     "spending_limit_due",
     "store_invoice_preview",
     "store_invoices",
