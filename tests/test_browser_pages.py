@@ -216,3 +216,21 @@ def test_the_policy_blocks_inline_script_and_the_tab_reports_it(tab, manager, ac
     assert tab.evaluate("window.injected") is None
     assert csp_violations(tab.console)
     tab.console.clear()  # seen and expected: the teardown check is for pages that were not meant to break
+
+
+def test_refresh_now_is_followed_until_done(tab, manager, account, monkeypatch):
+    """The account page shows a queued refresh and reloads itself (static JS, no inline script) until the
+    worker has finished it."""
+    from billing.models import SyncOutcome, SyncRun
+    from billing.views import common
+
+    monkeypatch.setattr(common, "REFRESH_RELOAD_SECONDS", 1)
+    snapshot(account, "50")
+    run = SyncRun.objects.create(
+        job="refresh", account=account, started_at=timezone.now(), outcome=SyncOutcome.QUEUED
+    )
+    log_in(tab, manager.username, PASSWORD)
+    tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/")
+    assert tab.locator(".refresh-status").inner_text().startswith("Refresh queued")
+    SyncRun.objects.filter(pk=run.pk).update(outcome=SyncOutcome.SUCCEEDED, finished_at=timezone.now())
+    tab.wait_for_selector("text=Refresh done.", timeout=8000)

@@ -111,3 +111,20 @@ def test_the_topup_submit_uses_the_stored_limits_and_calls_nothing(client, manag
     response = client.post(reverse("topup_new", args=[account.cloudflare_id]), {"amount": "25"})
     assert response.status_code == 200
     assert slow_cf.requests() == []
+
+
+def test_a_refresh_the_broker_refuses_says_so_at_once(
+    client, manager, account, slow_cf, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery.canvas import Signature
+
+    def broker_down(self, *args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(Signature, "delay", broker_down)
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("refresh", args=[account.cloudflare_id]))
+    assert response.status_code == 302
+    assert SyncRun.objects.get(job="refresh").outcome == "failed"
+    assert "could not be queued" in client.get(response["Location"]).content.decode()

@@ -57,9 +57,21 @@ def queue_refresh(account: Account, actor, *, ip_address: str | None = None) -> 
             parameters={"sync_run_id": run.pk},
             ip_address=ip_address,
         )
-        task = signature(SYNC_ACCOUNT_TASK, args=(account.pk,), kwargs={"refresh_run_id": run.pk})
-        transaction.on_commit(task.delay)
+        transaction.on_commit(lambda: _send(account.pk, run.pk))
     return run, True
+
+
+def _send(account_id: int, run_id: int) -> None:
+    """Sends the queued refresh to the workers; if the broker cannot take it, the run says so at once."""
+    task = signature(SYNC_ACCOUNT_TASK, args=(account_id,), kwargs={"refresh_run_id": run_id})
+    try:
+        task.delay()
+    except Exception as exc:
+        logger.exception("could not queue the refresh %s", run_id)
+        error = f"The refresh could not be queued ({type(exc).__name__}); try again in a moment."
+        SyncRun.objects.filter(pk=run_id, outcome=SyncOutcome.QUEUED).update(
+            outcome=SyncOutcome.FAILED, finished_at=timezone.now(), error=error
+        )
 
 
 def run_refresh(run_id: int) -> SyncRun | None:
