@@ -9,6 +9,9 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_create_declared_accounts, sender=self)
+        # Registers the Celery tasks in every process, so that a task the web sends by name ("Refresh now")
+        # is the registered one, whatever modules the process imported.
+        import billing.tasks  # noqa: F401
 
 
 def _create_declared_accounts(**kwargs) -> None:

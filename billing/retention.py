@@ -12,6 +12,7 @@ from django.utils import timezone
 from billing.models import BalanceSnapshot, SyncOutcome, SyncRun
 from billing.sync.jobs import chunked
 from billing.sync.runs import JOB_RETENTION
+from billing.sync.slots import forget_slots_before
 from billing.sync.usage import floor_day, floor_hour
 
 
@@ -38,6 +39,7 @@ def apply_retention(now: datetime | None = None) -> dict[str, int]:
         .exclude(pk__in=Subquery(keep))
         .delete()
     )
+    deleted["sweep_slots"] = forget_slots_before(now - timedelta(days=settings.SYNC_RUN_RETENTION_DAYS))
     SyncRun.objects.create(
         job=JOB_RETENTION,
         started_at=started,

@@ -1,11 +1,13 @@
 """Celery tasks: thin wrappers, scheduled by beat (see settings), over `billing.pipeline` (sync, then alerts),
 `billing.operations` (top-up reconciliation), `billing.retention` and `billing.alerts`.
 
-A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) lists the active accounts and sends one `sync_chunk`
-task per SYNC_CHUNK_SIZE accounts, to the queue the sweep itself came from, so every worker on that queue
-shares the work; each chunk runs its accounts on SYNC_THREADS threads. Tasks take ids, ack late (a worker that
-dies mid-task leaves its message to be delivered again), and have time limits. Accounts that failed with a
-transient error (timeouts, 429, 5xx, a locked database) are retried by the chunk with backoff, the others are
+A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) first claims its (job, slot) row
+(`sync.claim_slot`), so it runs once per interval however many beats send it; it then lists the active
+accounts and sends one `sync_chunk` task per SYNC_CHUNK_SIZE accounts, to the queue the sweep itself came
+from, so every worker on that queue shares the work; each chunk runs its accounts on SYNC_THREADS threads.
+Tasks take ids, ack late (a worker that dies mid-task leaves its message to be delivered again), and have
+time limits. Accounts that failed with a transient error (timeouts, 429, 5xx, a locked database) are retried
+by the chunk with backoff, the others are
 recorded and left for the next sweep.
 """
 
@@ -55,20 +57,28 @@ _SWEEP = {
 }
 
 
+def _sweep(task, job: str, interval: int) -> int:
+    """Fans `job` out once per slot of `interval` seconds: a second beat, a restarted beat or a manual trigger
+    in a slot already swept sends nothing (and logs "already swept this slot"). Returns the chunks sent."""
+    if sync.claim_slot(job, interval) is None:
+        return 0
+    return _fan_out(task, job)
+
+
 @shared_task(name="billing.tasks.sync_balances", **_SWEEP)
 def sync_balances(self) -> int:
     """Balance, auto top-up config (one API call per account) and, when due, the spending limit."""
-    return _fan_out(self, sync.JOB_BALANCE)
+    return _sweep(self, sync.JOB_BALANCE, settings.SYNC_BALANCE_INTERVAL)
 
 
 @shared_task(name="billing.tasks.sync_usage", **_SWEEP)
 def sync_usage(self) -> int:
-    return _fan_out(self, sync.JOB_USAGE)
+    return _sweep(self, sync.JOB_USAGE, settings.SYNC_USAGE_INTERVAL)
 
 
 @shared_task(name="billing.tasks.sync_invoices", **_SWEEP)
 def sync_invoices(self) -> int:
-    return _fan_out(self, sync.JOB_INVOICES)
+    return _sweep(self, sync.JOB_INVOICES, settings.SYNC_INVOICES_INTERVAL)
 
 
 @shared_task(name="billing.tasks.sync_all", **_SWEEP)
@@ -103,8 +113,12 @@ def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None
 
 
 @shared_task(name="billing.tasks.sync_account", acks_late=True, soft_time_limit=240, time_limit=300)
-def sync_account(account_id: int, backfill_days: int | None = None) -> int:
-    """A full sync of one account in the background; returns 1 when its balance sync succeeded."""
+def sync_account(account_id: int, backfill_days: int | None = None, refresh_run_id: int | None = None) -> int:
+    """A full sync of one account in the background; returns 1 when its balance sync succeeded. With
+    `refresh_run_id` it runs that queued "Refresh now" (and records its outcome there)."""
+    if refresh_run_id is not None:
+        run = operations.run_refresh(refresh_run_id)
+        return int(run is not None and run.outcome == "succeeded")
     summary = pipeline.run(sync.JOB_ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
     return summary.succeeded
 

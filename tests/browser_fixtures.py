@@ -29,15 +29,30 @@ def chromium() -> Iterator:
         browser.close()
 
 
+CSP_MARKERS = ("Content Security Policy", "Refused to")
+
+
+def csp_violations(messages: list[str]) -> list[str]:
+    """The console messages that report a Content-Security-Policy violation."""
+    return [text for text in messages if any(marker in text for marker in CSP_MARKERS)]
+
+
 @pytest.fixture
 def tab(chromium, live_server) -> Iterator:
-    """A fresh browser context (no cookies) and page, with `tab.base` the live server's URL."""
+    """A fresh browser context (no cookies) and page, with `tab.base` the live server's URL.
+
+    Every console message is kept in `tab.console`; the test fails at teardown if any of them reports a
+    Content-Security-Policy violation (a blocked script, style or frame)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.base = live_server.url
+    page.console = []
+    page.on("console", lambda message: page.console.append(message.text))
     yield page
     context.close()
+    violations = csp_violations(page.console)
+    assert not violations, f"Content-Security-Policy violations in the console: {violations}"
 
 
 def log_in(page, username: str, password: str) -> None:

@@ -106,8 +106,9 @@ def _database_url_for_subprocess() -> str:
 def celery_worker_on_redis(transactional_db, settings, monkeypatch):
     """Starts `celery worker` as a separate process on Redis, using the test database.
 
-    Yields a function `start(extra_env={}, concurrency=2)` that returns the Celery app configured to
-    send to that worker; every worker started is stopped at the end of the test.
+    Yields a function `start(extra_env={}, concurrency=2, beat=False)` that returns the Celery app configured
+    to send to that worker, and `start.beat(extra_env={})` that starts a separate `celery beat` sending to the
+    same queue; every process started is stopped at the end of the test.
     """
     from celery import Celery
 
@@ -121,16 +122,20 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
     app = Celery("portal-tests", broker=REDIS_URL, backend=REDIS_URL)
     app.conf.update(task_default_queue=queue, broker_transport_options={"visibility_timeout": 60})
 
-    def start(extra_env: dict | None = None, concurrency: int = 2, beat: bool = False):
-        env = {
+    def environment(extra_env: dict | None) -> dict:
+        return {
             **os.environ,
             "DATABASE_URL": _database_url_for_subprocess(),
             "CELERY_BROKER_URL": REDIS_URL,
             "CELERY_RESULT_BACKEND": REDIS_URL,
+            "CELERY_TASK_DEFAULT_QUEUE": queue,  # what a beat of this test sends goes to its workers only
             "CLOUDFLARE_API_BASE_URL": settings.CLOUDFLARE_API_BASE_URL,
             "CLOUDFLARE_API_TOKEN": settings.CLOUDFLARE_API_TOKEN,
             **(extra_env or {}),
         }
+
+    def start(extra_env: dict | None = None, concurrency: int = 2, beat: bool = False):
+        env = environment(extra_env)
         command = [
             sys.executable,
             "-m",
@@ -164,6 +169,16 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
                 raise RuntimeError(f"celery worker exited with {process.returncode}")
         raise RuntimeError("celery worker did not start within 60 s")
 
+    def start_beat(extra_env: dict | None = None) -> subprocess.Popen:
+        schedule = ROOT / "var" / f"{queue}-beat-{len(processes)}"
+        command = [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "WARNING"]
+        process = subprocess.Popen(
+            [*command, "--schedule", str(schedule)], cwd=ROOT, env=environment(extra_env)
+        )
+        processes.append(process)
+        return process
+
+    start.beat = start_beat
     yield start
 
     for process in processes:
@@ -173,7 +188,20 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+    for schedule in (ROOT / "var").glob(f"{queue}-beat*"):
+        schedule.unlink(missing_ok=True)
     app.close()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run inline where they are sent (as if a worker took them at once), errors propagated."""
+    from portal.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 # --- A real SMTP server on loopback (alerts and mail tests) ----------------------------------------

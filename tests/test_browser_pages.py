@@ -21,7 +21,7 @@ from billing.models import (
     TopUpStatus,
 )
 from billing.views import topups as topup_views
-from tests.browser_fixtures import log_in, shoot
+from tests.browser_fixtures import csp_violations, log_in, shoot
 from tests.conftest import PASSWORD
 from tests.pages_fixtures import seed_history, snapshot
 
@@ -201,3 +201,36 @@ def test_viewer_cannot_reach_the_forms(tab, viewer, account):
     response = tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/topups/new/")
     assert response.status == 403
     assert tab.locator("text=You can't do that here.").is_visible()
+
+
+def test_the_policy_blocks_inline_script_and_the_tab_reports_it(tab, manager, account):
+    """The console listener every browser test relies on does see a violation: an inline script (as an
+    injection would add) is refused, and reported."""
+    log_in(tab, manager.username, PASSWORD)
+    assert csp_violations(tab.console) == []
+    with tab.expect_console_message(lambda message: bool(csp_violations([message.text]))):
+        tab.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            " document.body.appendChild(s); }"
+        )
+    assert tab.evaluate("window.injected") is None
+    assert csp_violations(tab.console)
+    tab.console.clear()  # seen and expected: the teardown check is for pages that were not meant to break
+
+
+def test_refresh_now_is_followed_until_done(tab, manager, account, monkeypatch):
+    """The account page shows a queued refresh and reloads itself (static JS, no inline script) until the
+    worker has finished it."""
+    from billing.models import SyncOutcome, SyncRun
+    from billing.views import common
+
+    monkeypatch.setattr(common, "REFRESH_RELOAD_SECONDS", 1)
+    snapshot(account, "50")
+    run = SyncRun.objects.create(
+        job="refresh", account=account, started_at=timezone.now(), outcome=SyncOutcome.QUEUED
+    )
+    log_in(tab, manager.username, PASSWORD)
+    tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/")
+    assert tab.locator(".refresh-status").inner_text().startswith("Refresh queued")
+    SyncRun.objects.filter(pk=run.pk).update(outcome=SyncOutcome.SUCCEEDED, finished_at=timezone.now())
+    tab.wait_for_selector("text=Refresh done.", timeout=8000)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.db.models import Count
 
-from billing.models import Account, BalanceSnapshot, Invoice, SyncOutcome, SyncRun, UsageRecord
+from billing.models import Account, BalanceSnapshot, Invoice, SweepSlot, SyncOutcome, SyncRun, UsageRecord
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
@@ -81,6 +81,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_a_rerun_cannot_complete(celery_
         accounts.append(Account.objects.create(cloudflare_id=f"{n:032x}", name=f"Team {n}"))
     cloudflare.add_fault(path_contains="credit-balance", latency_ms=4000, count=None)
     env = {**WORKER_ENV, "SYNC_CHUNK_SIZE": "3", "SYNC_THREADS": "3", "SYNC_LOCK_TIMEOUT_SECONDS": "3"}
+    env["SYNC_BALANCE_INTERVAL"] = "1"  # the re-run below is a sweep of a later slot
     app = celery_worker_on_redis(env)
 
     app.send_task("billing.tasks.sync_balances")
@@ -100,3 +101,38 @@ def test_a_worker_killed_mid_sweep_loses_nothing_a_rerun_cannot_complete(celery_
     abandoned = SyncRun.objects.filter(job="balance", outcome=SyncOutcome.FAILED)
     assert abandoned.count() == 6 and all("abandoned" in run.error for run in abandoned)
     assert not running.exists()
+
+
+def test_two_beats_sweep_each_slot_once(celery_worker_on_redis, cloudflare):
+    """Two `celery beat` processes both send the balance sweep every 2 s to two workers; each slot is swept
+    once, so each account's balance is fetched once per slot, not twice."""
+    accounts = []
+    for n in range(1, 4):
+        cloudflare.put_account(f"{n:032x}", balance=n * 1000)
+        accounts.append(Account.objects.create(cloudflare_id=f"{n:032x}", name=f"Team {n}"))
+    quiet = dict.fromkeys(("SYNC_USAGE_INTERVAL", "SYNC_INVOICES_INTERVAL", "SYNC_TOPUPS_INTERVAL"), "3600")
+    quiet.update(RETENTION_INTERVAL="86400", ALERTS_INTERVAL="3600", OUTBOX_INTERVAL="3600")
+    env = {**WORKER_ENV, **quiet, "SYNC_BALANCE_INTERVAL": "2"}
+    celery_worker_on_redis(env)
+    celery_worker_on_redis(env)
+    beats = [celery_worker_on_redis.beat(env), celery_worker_on_redis.beat(env)]
+
+    balance_slots = SweepSlot.objects.filter(job="balance")
+    wait_for(lambda: balance_slots.count() >= 3, timeout=30, message="three balance slots swept")
+    for beat in beats:
+        beat.terminate()
+    for beat in beats:
+        beat.wait(timeout=20)
+    slots = balance_slots.count()
+    succeeded = SyncRun.objects.filter(job="balance", outcome=SyncOutcome.SUCCEEDED)
+    wait_for(
+        lambda: [succeeded.filter(account=a).count() for a in accounts] == [slots] * len(accounts),
+        timeout=20,
+        message="the sweeps sent before the beats stopped",
+    )
+
+    fetched = [r for r in cloudflare.requests() if r["path"].endswith("/credit-balance")]
+    for account in accounts:
+        mine = [r for r in fetched if f"/accounts/{account.cloudflare_id}/" in r["path"]]
+        assert len(mine) == slots  # one fetch per slot swept, although two beats sent each sweep
+    assert not SyncRun.objects.filter(job="balance").exclude(outcome=SyncOutcome.SUCCEEDED).exists()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import AuditEntry, AutoTopUpConfig, SpendingLimit, UsageRecord
+from billing.models import AuditEntry, AutoTopUpConfig, SpendingLimit, SyncRun, UsageRecord
 from tests.pages_fixtures import api_requests, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -159,22 +159,32 @@ def test_remove_spending_limit_asks_first(client, manager, account, cf):
     assert len(api_requests(cf, "DELETE", "/spending-limit")) == 1
 
 
-def test_refresh_now_syncs_and_audits(client, manager, account, cf):
+def test_refresh_now_syncs_and_audits(
+    client, manager, account, cf, eager_tasks, django_capture_on_commit_callbacks
+):
     client.force_login(manager)
-    response = client.post(url("refresh", account), {"next": url("usage", account)})
+    with django_capture_on_commit_callbacks(execute=True):  # the worker takes the task once committed
+        response = client.post(url("refresh", account), {"next": url("usage", account)})
     assert response["Location"] == url("usage", account)
     assert account.balance_snapshots.count() == 1
     assert AuditEntry.objects.get().action == "account.refresh"
+    assert AuditEntry.objects.get().outcome == "queued"  # the request only queued it
+    assert "Refresh done." in client.get(url("usage", account)).content.decode()
 
 
-def test_refresh_failure_is_explained_not_a_traceback(client, manager, account, cf):
+def test_refresh_failure_is_explained_not_a_traceback(
+    client, manager, account, cf, eager_tasks, django_capture_on_commit_callbacks
+):
     cf.add_fault(path_contains="credit-balance", count=10, status=401)
     client.force_login(manager)
-    response = client.post(url("refresh", account), follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(url("refresh", account))
+    response = client.get(posted["Location"])  # the page it returns to, once the worker is done
     html = response.content.decode()
     assert response.status_code == 200
     assert "Refresh failed" in html
-    assert AuditEntry.objects.get().outcome == "failed"
+    assert AuditEntry.objects.get().outcome == "queued"  # the outcome is the run's, shown on the page
+    assert SyncRun.objects.get(job="refresh").outcome == "failed"
 
 
 def test_refresh_ignores_offsite_next(client, manager, account, cf):

@@ -145,25 +145,34 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         amount: int | None = None,
         path_params: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> Any:
+        """Sends `op` (with retries where safe). With `deadline` (seconds) the call is made for a caller that
+        cannot wait: one attempt only, at most `deadline` to answer (the connection at most as long as
+        usual, and never longer than the deadline), and no waiting for the request budget."""
         if not isinstance(account_id, str) or not account_id.strip():
             raise ValueError("account_id must be a non-empty string")
         for name, value in (path_params or {}).items():
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty string")
+        if deadline is not None and deadline <= 0:
+            raise ValueError("deadline must be positive")
         url = f"{self.base_url}{op.url_path(account_id, path_params)}"
         data = encode_json(body) if body is not None else None
+        timeout = self.timeout if deadline is None else _deadline_timeout(self.timeout, deadline)
         attempt = 0
         while True:
             attempt += 1
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(
-                    self.token_key, block=self.rate_limit_block, max_wait=self.rate_limit_max_wait
+                    self.token_key,
+                    block=self.rate_limit_block and deadline is None,
+                    max_wait=self.rate_limit_max_wait,
                 )
             try:
-                return self._attempt(op, account_id, url, params, data, attempt)
+                return self._attempt(op, account_id, url, params, data, attempt, timeout)
             except CloudflareError as error:
-                wait = self._retry_wait(op, error, attempt)
+                wait = None if deadline is not None else self._retry_wait(op, error, attempt)
                 if wait is None:
                     if not op.repeatable and _outcome_unknown(error):
                         raise _unknown(op, account_id, amount, error) from error
@@ -188,6 +197,7 @@ class Transport:
         params: Mapping[str, str] | None,
         data: bytes | None,
         attempt: int,
+        timeout: float | tuple[float, float],
     ) -> Any:
         headers = {"Authorization": f"Bearer {self._token.reveal()}", "Accept": "application/json"}
         if data is not None:
@@ -204,7 +214,7 @@ class Transport:
                     params=params,
                     data=data,
                     headers=headers,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
@@ -250,6 +260,12 @@ class Transport:
     def _redact(self, text: str) -> str:
         token = self._token.reveal()
         return text.replace(token, "<redacted>") if token in text else text
+
+
+def _deadline_timeout(timeout: float | tuple[float, float], deadline: float) -> tuple[float, float]:
+    """(connect, read) timeouts for a call that must end within about `deadline` seconds."""
+    connect = timeout[0] if isinstance(timeout, tuple) else timeout
+    return (min(connect, deadline), deadline)
 
 
 def _may_retry(op: Operation, error: CloudflareError) -> bool:

@@ -142,14 +142,22 @@ class _Topup:
         self.config = _TopupConfigResource(client)
 
     def create(
-        self, *, account_id: str, amount: int, payment_method_id: str | None = None
+        self,
+        *,
+        account_id: str,
+        amount: int,
+        payment_method_id: str | None = None,
+        deadline: float | None = None,
     ) -> TopupCreateResult:
         """Buy ``amount`` cents of credits. Never retried once it may have been sent: raises
-        OutcomeUnknownError when the answer is lost (read timeout, broken connection, 5xx, unreadable 2xx)."""
+        OutcomeUnknownError when the answer is lost (read timeout, broken connection, 5xx, unreadable 2xx).
+
+        ``deadline`` (seconds, not part of the SDK) is for callers that cannot wait, such as a web request:
+        one attempt, an answer within ``deadline`` or OutcomeUnknownError, no wait for the request budget."""
         body: dict[str, Any] = {"amount": _require_int("amount", amount)}
         if payment_method_id is not None:
             body["payment_method_id"] = payment_method_id
-        return self._client._call(_TOPUP_CREATE, account_id, body=body, amount=amount)
+        return self._client._call(_TOPUP_CREATE, account_id, body=body, amount=amount, deadline=deadline)
 
     def limits(self, *, account_id: str) -> TopupLimits:
         """The smallest and largest top-up allowed, in cents (published spec only; not in the SDK)."""

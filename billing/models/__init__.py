@@ -50,6 +50,7 @@ from billing.models.history import (
 )
 from billing.models.runs import (
     ApiCallCount,
+    SweepSlot,
     SyncOutcome,
     SyncRun,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
+    "SweepSlot",
     "SyncOutcome",
     "SyncRun",
     "TopUp",

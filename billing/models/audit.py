@@ -28,6 +28,7 @@ class AuditOutcome(models.TextChoices):
     FAILED = "failed", "Failed"
     UNKNOWN = "unknown", "Outcome unknown"
     PENDING = "pending", "Pending"
+    QUEUED = "queued", "Queued"
 
 
 class AppendOnlyError(Exception):

@@ -7,6 +7,7 @@ from billing.models.accounts import Account
 
 
 class SyncOutcome(models.TextChoices):
+    QUEUED = "queued", "Queued"  # "Refresh now": sent to a worker, not started yet
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
@@ -41,6 +42,23 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.account} {self.outcome}"
+
+
+class SweepSlot(models.Model):
+    """One sweep of a job per scheduled slot (slot = the interval the sweep's time falls in, counted from
+    the Unix epoch). The unique row is the claim: a second beat, a restarted beat or a manual trigger in the
+    same slot fails to insert it and sends nothing."""
+
+    job = models.CharField(max_length=32)
+    slot_start = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-slot_start", "job"]
+        constraints = [models.UniqueConstraint(fields=["job", "slot_start"], name="one_sweep_per_job_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} sweep of {self.slot_start:%Y-%m-%d %H:%M:%S}"
 
 
 class ApiCallCount(models.Model):

@@ -8,7 +8,7 @@ state at once. Views act only through this package.
 
 from billing.operations.auto_topup import remove_auto_topup, set_auto_topup
 from billing.operations.errors import OperationError, describe_error
-from billing.operations.refresh import refresh_account
+from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
 from billing.operations.spending_limit import remove_spending_limit, set_spending_limit
 from billing.operations.topups import (
     TopUpResult,
@@ -33,14 +33,17 @@ __all__ = [
     "describe_error",
     "due_topups",
     "fee_cents",
+    "is_waiting",
+    "latest_refresh",
     "needs_check",
     "poll_due_topups",
     "poll_topup",
-    "refresh_account",
+    "queue_refresh",
     "refresh_topup_limits",
     "remember_topup_limits",
     "remove_auto_topup",
     "remove_spending_limit",
+    "run_refresh",
     "set_auto_topup",
     "set_spending_limit",
     "start_topup",

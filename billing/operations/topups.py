@@ -12,19 +12,16 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import api_calls, audit, pipeline, sync
+from billing import api_calls, audit, pipeline, sync, topup_limits
 from billing.api import client_for
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
 from billing.limits import (
     AUTO_TOPUP_AMOUNT_MIN_CENTS,
     AUTO_TOPUP_THRESHOLD_MIN_CENTS,
-    TOPUP_MIN_CENTS,
     Bounds,
-    portal_max_cents,
 )
 from billing.models import (
     Account,
@@ -40,8 +37,6 @@ from billing.operations.errors import OperationError, describe_error, operation_
 
 logger = logging.getLogger("billing.operations")
 
-# Cloudflare's top-up limits change rarely; a day keeps forms honest without an API call per page view.
-LIMITS_CACHE_SECONDS = 24 * 3600
 FIRST_STATUS_CHECK_SECONDS = 10
 # Top-up polling: the first gap, the cap of the doubling gap, and how long an unsettled top-up is asked about.
 TOPUP_POLL_BASE_SECONDS = 30
@@ -52,27 +47,20 @@ TOPUP_CLAIM_SECONDS = 120
 
 
 # --------------------------------------------------------------------------------------------- top-up limits
-def _limits_key(account: Account) -> str:
-    return f"topup-limits:{account.cloudflare_id}"
-
-
 def remember_topup_limits(account: Account, min_cents: int, max_cents: int) -> None:
-    """Keep Cloudflare's top-up range for forms to use without an API call (sync may call this too)."""
-    cache.set(_limits_key(account), (int(min_cents), int(max_cents)), LIMITS_CACHE_SECONDS)
+    """Keep Cloudflare's top-up range for forms to use without an API call (the balance job stores it)."""
+    topup_limits.remember(account, min_cents, max_cents)
 
 
 def topup_bounds(account: Account) -> Bounds:
     """The allowed top-up range in cents: Cloudflare's last known limits, else the reference minimum; never
     above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
-    known = cache.get(_limits_key(account))
-    low, high = known if known else (TOPUP_MIN_CENTS, None)
-    ceiling = portal_max_cents()
-    high = min(high, ceiling) if high else ceiling
-    return Bounds(min_cents=low, max_cents=max(high, low))
+    return topup_limits.bounds(account)
 
 
 def refresh_topup_limits(account: Account) -> Bounds:
-    """Fetch Cloudflare's top-up range (a form submit, never a page view); falls back to what is known."""
+    """Fetch Cloudflare's top-up range now (never from a page or a form: the balance job keeps it); falls
+    back to what is known."""
     try:
         limits = client_for(account).topup.limits(account_id=account.cloudflare_id)
     except CloudflareError as exc:
@@ -137,7 +125,10 @@ def start_topup(
         )
 
     try:
-        result = client_for(account).topup.create(account_id=account.cloudflare_id, amount=amount_cents)
+        # A person is waiting on this page: an answer within CLOUDFLARE_WEB_TIMEOUT, or "we don't know yet".
+        result = client_for(account).topup.create(
+            account_id=account.cloudflare_id, amount=amount_cents, deadline=settings.CLOUDFLARE_WEB_TIMEOUT
+        )
     except OutcomeUnknownError as exc:
         _mark(topup, status=TopUpStatus.UNKNOWN, error=exc.message, next_check_at=topup.requested_at)
         record(AuditOutcome.UNKNOWN, exc.message)

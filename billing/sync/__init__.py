@@ -7,7 +7,7 @@ concurrent run updates rows, never duplicates them. Alerts are not this package'
 evaluates them after a sync.
 """
 
-from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit
+from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit, sync_topup_limits
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
 from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units
 from billing.sync.runs import (
@@ -16,13 +16,16 @@ from billing.sync.runs import (
     JOB_INVOICES,
     JOB_RETENTION,
     JOB_SPENDING_LIMIT,
+    JOB_TOPUP_LIMITS,
     JOB_TOPUPS,
     JOB_USAGE,
     SWEEP_JOBS,
     UnitResult,
     describe,
+    finish,
     retry_after,
 )
+from billing.sync.slots import claim_slot, forget_slots_before, slot_start
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
 
 __all__ = [
@@ -32,16 +35,21 @@ __all__ = [
     "JOB_RETENTION",
     "JOB_SPENDING_LIMIT",
     "JOB_TOPUPS",
+    "JOB_TOPUP_LIMITS",
     "JOB_USAGE",
     "SWEEP_JOBS",
     "JobSummary",
     "UnitResult",
     "active_account_ids",
     "chunked",
+    "claim_slot",
     "describe",
+    "finish",
+    "forget_slots_before",
     "retry_after",
     "run_job",
     "run_units",
+    "slot_start",
     "spending_limit_due",
     "store_invoice_preview",
     "store_invoices",
@@ -49,6 +57,7 @@ __all__ = [
     "sync_balance",
     "sync_invoices",
     "sync_spending_limit",
+    "sync_topup_limits",
     "sync_usage",
     "synthetic_invoice_id",
     "usage_window_start",

@@ -14,28 +14,45 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing import figures
+from billing import figures, topup_limits
 from billing.cloudflare import BillingClient
 from billing.models import Account, AutoTopUpConfig, BalanceSnapshot, SpendingLimit, SyncRun
 from billing.money import balance_to_dollars, cents_to_dollars, timestamp_to_datetime
-from billing.sync.runs import JOB_BALANCE, JOB_SPENDING_LIMIT, UnitResult, run_unit, text
+from billing.sync.runs import JOB_BALANCE, JOB_SPENDING_LIMIT, JOB_TOPUP_LIMITS, UnitResult, run_unit, text
 
 logger = logging.getLogger("billing.sync")
 
 
 def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list[UnitResult]:
-    """The balance job for one account: the balance, then the spending limit when due (or always); the stored
-    figures are refreshed once, after both."""
-    results = [run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))]
-    if always_fetch_limit or (results[0].succeeded and spending_limit_due(account)):
-        results.append(
-            run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
-        )
-    if results[-1].succeeded and len(results) > 1:
+    """The balance job for one account: the balance, then the spending limit when due (or always) and, in the
+    sweep, with it Cloudflare's top-up range when that is older than a day. Most sweeps make one call per
+    account; the stored figures are refreshed once, after them."""
+    balance = run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
+    results = [balance]
+    limit = None
+    if always_fetch_limit or (balance.succeeded and spending_limit_due(account)):
+        limit = run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
+        results.append(limit)
+        if not always_fetch_limit and topup_limits.due(account):  # the sweep's job, not a full sync's
+            results.append(
+                run_unit(JOB_TOPUP_LIMITS, account, lambda client: fetch_topup_limits(client, account))
+            )
+    if limit is not None and limit.succeeded:
         refresh_summary(account)  # a new spending limit: its figures too
-    elif results[0].succeeded:
-        refresh_summary(account, balance_run=results[0].run)
+    elif balance.succeeded:
+        refresh_summary(account, balance_run=balance.run)
     return results
+
+
+def sync_topup_limits(account: Account) -> SyncRun | None:
+    """One `topup/limits` fetch, stored for the top-up form; returns the run (None when locked)."""
+    return run_unit(JOB_TOPUP_LIMITS, account, lambda client: fetch_topup_limits(client, account)).run
+
+
+def fetch_topup_limits(client: BillingClient, account: Account) -> None:
+    """Cloudflare's top-up range, stored for the top-up form (which never asks Cloudflare itself)."""
+    answer = client.topup.limits(account_id=account.cloudflare_id)
+    topup_limits.remember(account, answer.min_cents, answer.max_cents)
 
 
 def sync_balance(account: Account) -> SyncRun | None:

@@ -57,8 +57,24 @@ def run_units(job: str, account: Account, backfill_days: int | None = None) -> l
 
 
 @dataclass
+class UnitCounts:
+    """How one unit (balance, spending_limit, usage, invoices …) went over the accounts of a job."""
+
+    synced: int = 0
+    failed: int = 0
+    skipped: int = 0  # another run held the (unit, account) lock: it was running elsewhere
+
+    def __str__(self) -> str:
+        return (
+            f"{self.synced} synced, {self.failed} failed, {self.skipped} skipped (already running elsewhere)"
+        )
+
+
+@dataclass
 class JobSummary:
-    """The outcome of one job over many accounts. `retry` lists the accounts whose failure may pass."""
+    """The outcome of one job over many accounts. `succeeded` / `failed` / `skipped` count accounts by the
+    job's main unit (the balance for "account"); `units` counts every unit on its own. `retry` lists the
+    accounts whose failure may pass."""
 
     job: str
     succeeded: int = 0
@@ -67,11 +83,15 @@ class JobSummary:
     api_calls: int = 0
     retry: list[int] = field(default_factory=list)
     retry_after: float = 0.0
-    errors: dict[str, str] = field(default_factory=dict)  # cloudflare id -> error of its failed run
+    errors: dict[str, str] = field(default_factory=dict)  # cloudflare id -> error of its failed main unit
+    units: dict[str, UnitCounts] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (unit, cloudflare id, error)
 
     def add(self, account: Account, results: list[UnitResult]) -> None:
         first = results[0]
         self.api_calls += sum(r.run.api_calls for r in results if r.run is not None)
+        for result in results:
+            self._count_unit(account, result)
         if first.skipped and first.error is None:
             self.skipped += 1
         elif first.error is None:
@@ -83,6 +103,26 @@ class JobSummary:
             if wait is not None:
                 self.retry.append(account.pk)
                 self.retry_after = max(self.retry_after, wait)
+
+    def _count_unit(self, account: Account, result: UnitResult) -> None:
+        counts = self.units.setdefault(result.job or self.job, UnitCounts())
+        if result.error is not None:
+            counts.failed += 1
+            self.failures.append((result.job or self.job, account.cloudflare_id, describe(result.error)))
+        elif result.skipped:
+            counts.skipped += 1
+        else:
+            counts.synced += 1
+
+    def unit_errors(self) -> list[tuple[str, str]]:
+        """(unit, error) of every failed unit, in the order they were recorded."""
+        return [(unit, error) for unit, _, error in self.failures]
+
+    def lines(self) -> list[str]:
+        """One line per unit, e.g. "usage: 3 synced, 0 failed, 1 skipped (already running elsewhere)"."""
+        if not self.units:
+            return [f"{self.job}: {UnitCounts()}"]
+        return [f"{unit}: {counts}" for unit, counts in self.units.items()]
 
 
 def active_account_ids() -> list[int]:

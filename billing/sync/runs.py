@@ -25,6 +25,7 @@ logger = logging.getLogger("billing.sync")
 
 JOB_BALANCE = "balance"
 JOB_SPENDING_LIMIT = "spending_limit"
+JOB_TOPUP_LIMITS = "topup_limits"
 JOB_USAGE = "usage"
 JOB_INVOICES = "invoices"
 JOB_ACCOUNT = "account"  # every job above, for one account
@@ -82,10 +83,12 @@ def retry_after(exc: BaseException | None) -> float | None:
 
 @dataclass
 class UnitResult:
-    """What one unit did: its run (None when skipped because another run held the lock) and its error."""
+    """What one unit did: its run (None when skipped because another run held the lock), its error, and
+    which unit it was (its job name)."""
 
     run: SyncRun | None
     error: BaseException | None = None
+    job: str = ""
 
     @property
     def skipped(self) -> bool:
@@ -102,9 +105,9 @@ def run_unit(job: str, account: Account, work: Callable[[BillingClient], None]) 
         run = claim(job, account)
     except DatabaseError as exc:
         logger.warning("could not claim %s for %s: %s", job, account, exc)
-        return UnitResult(None, exc)
+        return UnitResult(None, exc, job)
     if run is None:
-        return UnitResult(None)
+        return UnitResult(None, job=job)
     with api_calls.counting_calls() as calls:
         try:
             work(api.client_for(account))
@@ -115,12 +118,12 @@ def run_unit(job: str, account: Account, work: Callable[[BillingClient], None]) 
                 finish(run, SyncOutcome.FAILED, describe(exc), calls[0])
             except DatabaseError:
                 logger.exception("could not record the failure of %s for %s", job, account)
-            return UnitResult(run, exc)
+            return UnitResult(run, exc, job)
     try:
         finish(run, SyncOutcome.SUCCEEDED, "", calls[0])
     except DatabaseError as exc:
-        return UnitResult(run, exc)
-    return UnitResult(run)
+        return UnitResult(run, exc, job)
+    return UnitResult(run, job=job)
 
 
 def text(value: object, length: int) -> str:

@@ -1,8 +1,12 @@
 """What several pages share: the account header context (with its data-as-of figures), the client address."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
+from billing import operations
 from billing.figures import stored_figures
 from billing.models import Account
 from billing.permissions import can_manage
@@ -10,6 +14,24 @@ from billing.permissions import can_manage
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
+
+
+# A finished "Refresh now" stays on the account's pages this long; a waiting one reloads them this often.
+REFRESH_SHOWN_FOR = timedelta(minutes=10)
+REFRESH_RELOAD_SECONDS = 3
+
+
+def refresh_status(account: Account) -> dict | None:
+    """What the account's pages say of its last "Refresh now": {"state", "run", "reload_after"} while it is
+    queued or running (the page reloads itself) or for a while after it finished; else None."""
+    run = operations.latest_refresh(account)
+    if run is None:
+        return None
+    if operations.is_waiting(run):
+        return {"state": run.outcome, "run": run, "reload_after": REFRESH_RELOAD_SECONDS}
+    if run.finished_at is None or timezone.now() - run.finished_at > REFRESH_SHOWN_FOR:
+        return None
+    return {"state": run.outcome, "run": run, "reload_after": None}
 
 
 def account_context(account: Account, section: str, **extra) -> dict:
@@ -20,6 +42,7 @@ def account_context(account: Account, section: str, **extra) -> dict:
         "figures": stored_figures([account])[account.pk],
         "can_manage": can_manage(account),
         "section": section,
+        "refresh": refresh_status(account),
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,
         "fee_percent": settings.TOPUP_FEE_PERCENT,
         **extra,

@@ -12,14 +12,12 @@ from billing.views.common import client_ip
 
 @require_POST
 def refresh(request: HttpRequest, account_id: str) -> HttpResponse:
-    """Syncs one account now ("Refresh now", managers), then goes back to where the person was."""
+    """Queues a full sync of one account ("Refresh now", managers) and goes back to where the person was;
+    that page shows the refresh as queued, running, done or failed, and reloads itself until it ends."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
-    try:
-        operations.refresh_account(account, request.user, ip_address=client_ip(request))
-    except operations.OperationError as exc:
-        messages.error(request, f"Refresh failed: {exc.message} The page shows the last data synced.")
-    else:
-        messages.success(request, f"{account.name} is up to date.")
+    _, queued = operations.queue_refresh(account, request.user, ip_address=client_ip(request))
+    if not queued:
+        messages.info(request, f"A refresh of {account.name} is already under way.")
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

@@ -48,8 +48,8 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
     if request.method == "GET":
         bounds = operations.topup_bounds(account)
         return _form_page(request, account, TopUpForm(bounds=bounds), bounds)
-    # A submit may ask Cloudflare for its current limits; a page view never does.
-    bounds = operations.refresh_topup_limits(account)
+    # Cloudflare's limits as the balance job stored them: no page and no submit waits on Cloudflare.
+    bounds = operations.topup_bounds(account)
     form = TopUpForm(request.POST, bounds=bounds)
     if not form.is_valid():
         return _form_page(request, account, form, bounds, status=400)

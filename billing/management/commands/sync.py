@@ -52,14 +52,14 @@ class Command(BaseCommand):
                     bar.update(1)
 
             summary = pipeline.run(job, ids, threads=threads, backfill_days=backfill_days, on_done=done)
-        self.stdout.write(
-            f"{summary.succeeded} synced, {summary.failed} failed, "
-            f"{summary.skipped} skipped (already running), {summary.api_calls} API calls."
-        )
-        for cloudflare_id, error in sorted(summary.errors.items()):
-            self.stderr.write(f"  {cloudflare_id}: {error}")
-        if summary.failed:
-            raise CommandError(f"{summary.failed} account(s) failed to sync.")
+        for line in summary.lines():
+            self.stdout.write(line)
+        self.stdout.write(f"{len(ids)} account(s), {summary.api_calls} API calls.")
+        for unit, cloudflare_id, error in summary.failures:
+            self.stderr.write(f"  {cloudflare_id} {unit}: {error}")
+        failed = sum(counts.failed for counts in summary.units.values())
+        if failed:
+            raise CommandError(f"{failed} unit(s) failed to sync.")
 
     def _find(self, value: str) -> Account:
         account = Account.objects.filter(cloudflare_id=value.strip().lower()).first()
