@@ -123,6 +123,11 @@ def sync_account(account_id: int, backfill_days: int | None = None, refresh_run_
     return summary.succeeded
 
 
+@shared_task(name="billing.tasks.follow_topup", acks_late=True, soft_time_limit=50, time_limit=60)
+def follow_topup(topup_id: int, step: int) -> bool:
+    return operations.follow_topup(topup_id, step)
+
+
 @shared_task(name="billing.tasks.poll_pending_topups", acks_late=True, soft_time_limit=50, time_limit=60)
 def poll_pending_topups() -> int:
     return operations.poll_due_topups()

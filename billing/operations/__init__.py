@@ -11,11 +11,14 @@ from billing.operations.errors import OperationError, describe_error
 from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
 from billing.operations.spending_limit import remove_spending_limit, set_spending_limit
 from billing.operations.topups import (
+    FIRST_STATUS_CHECK_SECONDS,
+    FOLLOW_GAPS_SECONDS,
     TopUpResult,
     auto_topup_bounds,
     check_topup_now,
     due_topups,
     fee_cents,
+    follow_topup,
     needs_check,
     poll_due_topups,
     poll_topup,
@@ -26,6 +29,8 @@ from billing.operations.topups import (
 )
 
 __all__ = [
+    "FIRST_STATUS_CHECK_SECONDS",
+    "FOLLOW_GAPS_SECONDS",
     "OperationError",
     "TopUpResult",
     "auto_topup_bounds",
@@ -33,6 +38,7 @@ __all__ = [
     "describe_error",
     "due_topups",
     "fee_cents",
+    "follow_topup",
     "is_waiting",
     "latest_refresh",
     "needs_check",

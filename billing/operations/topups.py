@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from celery import signature
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -37,7 +38,11 @@ from billing.operations.errors import OperationError, describe_error, operation_
 
 logger = logging.getLogger("billing.operations")
 
-FIRST_STATUS_CHECK_SECONDS = 10
+FIRST_STATUS_CHECK_SECONDS = 5
+# A fresh top-up is followed closely by its own task (asked about this many seconds after each previous
+# check), so the result page settles within seconds; after that the periodic status job takes over.
+FOLLOW_GAPS_SECONDS = (5, 10, 20, 40, 80)
+FOLLOW_TASK = "billing.tasks.follow_topup"  # by name: tasks import operations, never the other way round
 # Top-up polling: the first gap, the cap of the doubling gap, and how long an unsettled top-up is asked about.
 TOPUP_POLL_BASE_SECONDS = 30
 TOPUP_POLL_MAX_SECONDS = 3600
@@ -146,7 +151,35 @@ def start_topup(
         next_check_at=topup.requested_at + timedelta(seconds=FIRST_STATUS_CHECK_SECONDS),
     )
     record(AuditOutcome.PENDING, payment_intent_id=result.payment_intent_id)
+    transaction.on_commit(lambda: _send_follow(topup.pk, 0))
     return TopUpResult(topup, created=True)
+
+
+def _send_follow(topup_id: int, step: int) -> bool:
+    """Queues the next close check of a fresh top-up; False when there is none left or the broker refused
+    (the periodic status job asks anyway)."""
+    if step >= len(FOLLOW_GAPS_SECONDS):
+        return False
+    try:
+        signature(FOLLOW_TASK, args=(topup_id, step)).apply_async(countdown=FOLLOW_GAPS_SECONDS[step])
+    except Exception:
+        logger.warning("could not queue the follow-up check of top-up %s", topup_id, exc_info=True)
+        return False
+    return True
+
+
+def follow_topup(topup_id: int, step: int) -> bool:
+    """One close check of a fresh top-up (the follow task's side): asks Cloudflare now unless it is settled,
+    then queues the next check while it is still pending. Returns whether Cloudflare was asked."""
+    topup = TopUp.objects.filter(pk=topup_id).first()
+    if topup is None or topup.status not in (TopUpStatus.PENDING, TopUpStatus.REQUESTED):
+        return False
+    now = timezone.now()
+    TopUp.objects.filter(pk=topup.pk, status=topup.status).update(next_check_at=now)
+    asked = poll_topup(topup.pk, now=now)
+    if TopUp.objects.filter(pk=topup.pk, status__in=[TopUpStatus.PENDING, TopUpStatus.REQUESTED]).exists():
+        _send_follow(topup.pk, step + 1)
+    return asked
 
 
 def _new_topup(account: Account, actor, amount_cents: int, intent_key: uuid.UUID) -> TopUp:
@@ -247,7 +280,7 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
     status, error = _ask_status(topup)
     if status == "completed":
         if _settle(topup, TopUpStatus.COMPLETED, now, ""):
-            pipeline.sync_balance(topup.account)
+            _refresh_after_completion(topup.account)
         return True
     attempts = topup.check_attempts + 1
     note = (
@@ -262,6 +295,13 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
     if overdue and topup.status != TopUpStatus.UNKNOWN:
         _settle(topup, TopUpStatus.UNKNOWN, now, note or "Still pending at Cloudflare.")
     return True
+
+
+def _refresh_after_completion(account: Account) -> None:
+    """What a completed top-up changes, fetched at once: the balance (with its alerts) and the invoices (a
+    top-up is invoiced), so no page shows the old figures as current."""
+    pipeline.sync_balance(account)
+    pipeline.run_for_account(sync.JOB_INVOICES, account)
 
 
 def _claim_due(topup_id: int, now: datetime) -> TopUp | None:

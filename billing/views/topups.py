@@ -1,3 +1,5 @@
+from itertools import accumulate
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -114,9 +116,16 @@ def topup_detail(request: HttpRequest, account_id: str, pk: int) -> HttpResponse
         needs_check=needs_check,
         waiting=waiting,
         refresh_seconds=RESULT_REFRESH_SECONDS if waiting else None,
+        follow_gaps=_follow_gaps(),
         total_cents=topup.amount_cents + topup.fee_cents,
     )
     return render(request, "billing/topup_detail.html", context)
+
+
+def _follow_gaps() -> str:
+    """ "5, 15, 35": when a fresh top-up is first asked about, in seconds after it was sent."""
+    moments = list(accumulate(operations.FOLLOW_GAPS_SECONDS[:3]))
+    return ", ".join(str(moment) for moment in moments)
 
 
 @require_POST
