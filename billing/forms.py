@@ -17,6 +17,7 @@ from billing.limits import (
     TOPUP_MIN_CENTS,
     Bounds,
     portal_max_cents,
+    spending_limit_max_cents,
 )
 from billing.models import AuditAction, InvoiceType, LimitDuration, LimitStrategy, UsageWindow
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
@@ -148,7 +149,19 @@ class SpendingLimitForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].max_cents = dollars_to_cents(Decimal(10) ** MAX_DOLLAR_DIGITS) - 1
+        amount = self.fields["amount"]
+        amount.max_cents = spending_limit_max_cents()
+        low, high = (format_money(cents_to_dollars(cents)) for cents in (amount.min_cents, amount.max_cents))
+        amount.help_text = (
+            f"Usage stops once spend in the window reaches this. From {low} (Cloudflare's minimum) "
+            f"to {high} (the portal's maximum)."
+        )
+
+    def fingerprint(self) -> str:
+        """What a confirmation after the warnings is of ("cents:duration:strategy"): a confirmation posted
+        with other values does not count, so changed values are asked about again."""
+        data = self.cleaned_data
+        return f"{data['amount']}:{data['duration']}:{data['strategy']}"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import operations
 from billing.forms import TopUpConfirmForm, TopUpForm
-from billing.limits import Bounds
+from billing.limits import Bounds, topup_range_text
 from billing.models import BalanceSnapshot, Role, TopUpStatus
-from billing.money import cents_to_dollars
+from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
 from billing.views.common import account_context, client_ip
 
@@ -33,12 +33,20 @@ def _form_page(
         "topups",
         form=form,
         bounds=bounds,
-        min_dollars=cents_to_dollars(bounds.min_cents),
-        max_dollars=cents_to_dollars(bounds.max_cents),
+        range_text=topup_range_text(bounds),
         snapshot=BalanceSnapshot.objects.latest_for(account),
         error=error,
     )
     return render(request, "billing/topup_new.html", context, status=status)
+
+
+def _changed_range(shown: Bounds, bounds: Bounds) -> str:
+    """Why the range of an error differs from the one the page showed: the submit asked Cloudflare."""
+    low, high = (format_money(cents_to_dollars(cents)) for cents in (shown.min_cents, shown.max_cents))
+    return (
+        f"Cloudflare's limits for this account changed since the page showed {low} to {high}: "
+        f"{topup_range_text(bounds)}"
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,9 +57,12 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
         bounds = operations.topup_bounds(account)
         return _form_page(request, account, TopUpForm(bounds=bounds), bounds)
     # A submit may ask Cloudflare for its current limits; a page view never does.
+    shown = operations.topup_bounds(account)
     bounds = operations.refresh_topup_limits(account)
     form = TopUpForm(request.POST, bounds=bounds)
     if not form.is_valid():
+        if bounds != shown and (form.has_error("amount", "min") or form.has_error("amount", "max")):
+            form.add_error("amount", _changed_range(shown, bounds))
         return _form_page(request, account, form, bounds, status=400)
     amount = form.cleaned_data["amount"]
     fee = operations.fee_cents(amount)

@@ -1,0 +1,178 @@
+"""Forms tell the truth: the bounds shown are the bounds checked, a surprising change asks first, and every
+threshold shows its unit and its real minimum."""
+
+from datetime import timedelta
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import operations
+from billing.forms import SpendingLimitForm
+from billing.models import SpendingLimit, UsageRecord
+from tests.pages_fixtures import api_requests, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, account):
+    return reverse(name, args=[account.cloudflare_id])
+
+
+# --- rule 3: a form states its real bounds before you type -------------------------------------------------
+def test_topup_form_shows_the_cached_cloudflare_range_it_will_check(client, manager, account, cf):
+    operations.remember_topup_limits(account, 1000, 100_000)
+    client.force_login(manager)
+    html = unescape(client.get(url("topup_new", account)).content.decode())
+    assert "Cloudflare allows $10.00 to $1,000.00 for this account." in html
+    assert "$10,000.00" not in html
+    assert api_requests(cf) == []
+
+
+def test_topup_form_without_cloudflare_limits_says_whose_bounds_they_are(client, manager, account, cf):
+    client.force_login(manager)
+    html = unescape(client.get(url("topup_new", account)).content.decode())
+    assert "From $10.00 to $10,000.00: Cloudflare's minimum and the portal's maximum." in html
+
+
+def test_topup_form_shows_exactly_the_bounds_the_submit_checks(client, manager, account, cf):
+    operations.remember_topup_limits(account, 1000, 100_000)
+    client.force_login(manager)
+    shown = client.get(url("topup_new", account)).context["bounds"]
+    assert shown == operations.topup_bounds(account)
+    response = client.post(url("topup_new", account), {"amount": "1000.01"})
+    assert response.status_code == 400
+    errors = response.context["form"].errors["amount"]
+    assert errors == ["Amount must be at most $1,000.00."]  # the same limits: no word of a change
+
+
+def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, account, cf):
+    client.force_login(manager)
+    page = unescape(client.get(url("topup_new", account)).content.decode())
+    assert "$10,000.00" in page  # Cloudflare's limits not known yet: the portal's maximum
+    response = client.post(url("topup_new", account), {"amount": "5000"})
+    assert response.status_code == 400
+    errors = response.context["form"].errors["amount"]
+    assert errors[0] == "Amount must be at most $1,000.00."
+    assert errors[1] == (
+        "Cloudflare's limits for this account changed since the page showed $10.00 to $10,000.00: "
+        "Cloudflare allows $10.00 to $1,000.00 for this account."
+    )
+    # The page now shows, and the next page view keeps, the range the error speaks of.
+    assert "Cloudflare allows $10.00 to $1,000.00 for this account." in unescape(response.content.decode())
+    assert "Cloudflare allows $10.00 to $1,000.00" in unescape(
+        client.get(url("topup_new", account)).content.decode()
+    )
+
+
+def test_topup_fee_percent_reads_as_a_plain_number(client, manager, account, cf, settings):
+    settings.TOPUP_FEE_PERCENT = Decimal("50")
+    client.force_login(manager)
+    html = unescape(client.get(url("topup_new", account)).content.decode())
+    assert "A 50% purchase fee" in html
+
+
+def test_spending_limit_has_a_portal_maximum_it_states(settings):
+    settings.SPENDING_LIMIT_MAX_DOLLARS = Decimal(100000)
+    form = SpendingLimitForm({"amount": "99999999999", "duration": "monthly", "strategy": "fixed"})
+    assert not form.is_valid()
+    assert form.errors["amount"] == ["Limit must be at most $100,000.00."]
+    assert "to $100,000.00 (the portal's maximum)" in SpendingLimitForm().fields["amount"].help_text
+    assert SpendingLimitForm({"amount": "100000", "duration": "daily", "strategy": "fixed"}).is_valid()
+
+
+def test_spending_limit_page_states_min_and_max(client, manager, account, cf):
+    client.force_login(manager)
+    html = client.get(url("spending_limit", account)).content.decode()
+    assert "From $1.00 (Cloudflare's minimum) to $100,000.00 (the portal's maximum)." in unescape(html)
+
+
+def test_oversized_spending_limit_is_refused_and_not_sent(client, manager, account, cf):
+    client.force_login(manager)
+    response = client.post(
+        url("spending_limit", account), {"amount": "99999999999", "duration": "monthly", "strategy": "fixed"}
+    )
+    assert response.status_code == 400
+    assert "Limit must be at most $100,000.00." in response.content.decode()
+    assert api_requests(cf) == []
+
+
+# --- rule 4: a change with a surprising consequence asks first --------------------------------------------
+def spent_this_hour(account, value: str) -> None:
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    UsageRecord.objects.create(
+        account=account,
+        window="hour",
+        start=hour,
+        end=hour + timedelta(hours=1),
+        summary_id="now",
+        value=Decimal(value),
+        synced_at=timezone.now(),
+    )
+
+
+LIMIT = {"amount": "400", "duration": "monthly", "strategy": "fixed"}
+
+
+def test_a_limit_below_the_spend_so_far_asks_first_and_sends_nothing(client, manager, account, cf):
+    snapshot(account, "100")
+    spent_this_hour(account, "502.07")
+    client.force_login(manager)
+    response = client.post(url("spending_limit", account), LIMIT)
+    html = response.content.decode()
+    assert response.status_code == 200
+    warning = response.context["warnings"][0]
+    assert "already spent $502.07" in warning
+    assert "the new limit of $400.00" in warning
+    assert "Cloudflare stops AI Gateway requests at once, until the window resets on" in warning
+    start = timezone.localtime().replace(day=1)
+    next_month = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    assert f"{start:%b %-d, %Y} 00:00" in warning and f"{next_month:%b %-d, %Y} 00:00" in warning
+    assert "Set anyway" in html
+    assert 'name="confirmed"' in html
+    assert api_requests(cf, "POST") == []
+    assert not SpendingLimit.objects.filter(account=account).exists()
+
+
+def test_only_a_confirmed_second_submit_sends_the_limit(client, manager, account, cf):
+    snapshot(account, "100")
+    spent_this_hour(account, "502.07")
+    client.force_login(manager)
+    confirmed = client.post(url("spending_limit", account), LIMIT).context["confirmed"]
+    response = client.post(url("spending_limit", account), {**LIMIT, "confirmed": confirmed}, follow=True)
+    assert "Spending limit set: $400.00" in response.content.decode()
+    assert len(api_requests(cf, "POST", "/spending-limit")) == 1
+
+
+def test_a_confirmation_of_other_values_asks_again(client, manager, account, cf):
+    snapshot(account, "100")
+    spent_this_hour(account, "502.07")
+    client.force_login(manager)
+    confirmed = client.post(url("spending_limit", account), LIMIT).context["confirmed"]
+    response = client.post(url("spending_limit", account), {**LIMIT, "amount": "300", "confirmed": confirmed})
+    assert response.status_code == 200
+    assert "the new limit of $300.00" in response.context["warnings"][0]
+    assert api_requests(cf, "POST") == []
+
+
+def test_a_sliding_window_warning_says_how_usage_resumes(client, manager, account, cf):
+    snapshot(account, "100")
+    spent_this_hour(account, "50")
+    client.force_login(manager)
+    response = client.post(
+        url("spending_limit", account), {"amount": "20", "duration": "daily", "strategy": "sliding"}
+    )
+    warning = response.context["warnings"][0]
+    assert "the last 24 hours" in warning
+    assert "until enough of that spend is older than 24 hours to fall below the limit" in warning
+
+
+def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account, cf):
+    snapshot(account, "100")
+    spent_this_hour(account, "10")
+    client.force_login(manager)
+    response = client.post(url("spending_limit", account), LIMIT)
+    assert response.status_code == 302
+    assert len(api_requests(cf, "POST", "/spending-limit")) == 1
