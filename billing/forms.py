@@ -28,10 +28,13 @@ _DOLLARS = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?$")
 class DollarsField(forms.CharField):
     """A dollar amount typed by a person ("25", "25.50", "$1,250"); cleans to integer cents within bounds."""
 
-    def __init__(self, *, min_cents: int, max_cents: int | None = None, **kwargs) -> None:
+    def __init__(
+        self, *, min_cents: int, max_cents: int | None = None, invalid_message: str = "", **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.min_cents = min_cents
         self.max_cents = max_cents
+        self.invalid_message = invalid_message
         self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "40"})
 
     def to_python(self, value) -> int | None:
@@ -44,9 +47,8 @@ class DollarsField(forms.CharField):
         text = text.lstrip("-").lstrip("$").lstrip("-")
         match = _DOLLARS.match(text)
         if not text or text == "." or not match:
-            raise forms.ValidationError(
-                f"{name} must be a number of dollars, like 25 or 25.50.", code="invalid"
-            )
+            message = self.invalid_message or f"{name} must be a number of dollars, like 25 or 25.50."
+            raise forms.ValidationError(message, code="invalid")
         if negative and text.strip("0.,"):
             raise forms.ValidationError(f"{name} cannot be negative.", code="negative")
         whole, _, fraction = text.replace(",", "").partition(".")

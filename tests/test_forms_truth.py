@@ -176,3 +176,90 @@ def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account,
     response = client.post(url("spending_limit", account), LIMIT)
     assert response.status_code == 302
     assert len(api_requests(cf, "POST", "/spending-limit")) == 1
+
+
+# --- rule 3: alert rules show units, normalised values and real minimums ----------------------------------
+def rule_form(kind, **data):
+    from billing.alert_forms import AlertRuleForm
+
+    base = {"enabled": "on", "hysteresis": "0", "reminder_hours": "24", "notify_managers": "on"}
+    return AlertRuleForm({**base, **data} if data else None, kind=kind)
+
+
+def test_alert_rule_form_shows_stored_values_normalised_with_their_unit(client, manager, account):
+    from billing.models import AlertRule
+
+    AlertRule.objects.create(
+        account=account, kind="low_balance", threshold=Decimal("10.000000"), hysteresis=5
+    )
+    AlertRule.objects.create(account=account, kind="runway", threshold=Decimal("3.000000"), hysteresis="0.5")
+    client.force_login(manager)
+    money = client.get(reverse("account_alert_rule", args=[account.cloudflare_id, "low_balance"]))
+    html = money.content.decode()
+    assert 'value="10.00"' in html and 'value="5.00"' in html
+    assert "10.000000" not in html
+    assert '<div class="input-money"><span aria-hidden="true">$</span>' in html
+    days = client.get(reverse("account_alert_rule", args=[account.cloudflare_id, "runway"])).content.decode()
+    assert 'value="3"' in days and 'value="0.5"' in days
+    assert "<span>days</span>" in days
+    assert "From 0.5 days to 365 days." in days
+
+
+@pytest.mark.parametrize(
+    ("kind", "sign"),
+    [
+        ("runway", "days"),
+        ("auto_topup_failing", "hours"),
+        ("spending_limit", "%"),
+        ("stale_data", "minutes"),
+        ("usage_spike", "×"),
+    ],
+)
+def test_every_threshold_shows_its_unit(kind, sign):
+    form = rule_form(kind)
+    assert form.fields["threshold"].unit_sign == sign
+    assert form.fields["hysteresis"].unit_sign == sign
+    assert form.fields["reminder_hours"].unit_sign == "hours"
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed", "message"),
+    [
+        ("runway", "0", "Threshold must be at least 0.5 days."),
+        ("runway", "0.25", "Threshold can have at most 1 decimal place."),
+        ("spending_limit", "0", "Threshold must be at least 1%."),
+        ("spending_limit", "101", "Threshold must be at most 100%."),
+        ("usage_spike", "1", "Threshold must be at least 1.1×."),
+        ("stale_data", "4", "Threshold must be at least 5 minutes."),
+        ("auto_topup_failing", "0", "Threshold must be at least 1 hour."),
+        ("low_balance", "0.99", "Threshold must be at least $1.00."),
+        ("low_balance", "10.001", "Threshold can have at most 2 decimal places (whole cents)."),
+        ("runway", "soon", "Enter a number of days for the threshold, like 7 or 2.5."),
+        ("low_balance", "ten", "Enter a number of dollars for the threshold, like 25 or 25.50."),
+    ],
+)
+def test_alert_thresholds_have_real_minimums_named_in_the_error(kind, typed, message):
+    form = rule_form(kind, threshold=typed)
+    assert not form.is_valid()
+    assert form.errors["threshold"][0].startswith(message)
+
+
+def test_money_thresholds_read_like_the_other_money_forms():
+    form = rule_form("low_balance", threshold="$1,250.50", hysteresis="5")
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["threshold"] == Decimal("1250.50")
+    assert form.cleaned_data["hysteresis"] == Decimal(5)
+
+
+def test_margin_errors_name_the_threshold_with_its_unit():
+    form = rule_form("spending_limit", threshold="80", hysteresis="80")
+    assert not form.is_valid()
+    assert form.errors["hysteresis"] == [
+        "The margin must be smaller than the threshold (80%), or the alert never resolves."
+    ]
+
+
+def test_reminder_hours_errors_name_the_field():
+    form = rule_form("runway", threshold="3", reminder_hours="-1")
+    assert not form.is_valid()
+    assert form.errors["reminder_hours"] == ["Reminder hours cannot be negative; 0 sends no reminders."]
