@@ -188,9 +188,9 @@ def test_auto_topup_form_states_its_maximum_and_whose_it_is(client, manager, acc
 
     client.force_login(manager)
     html = client.get(url("auto_topup", account)).content.decode()
-    assert "each at most $10,000.00 (the portal&#x27;s maximum)" in html
+    assert "each at most $10,000.00 (the portal's maximum)" in html
     operations.remember_topup_limits(account, 1000, 100_000)
     html = client.get(url("auto_topup", account)).content.decode()
-    assert "each at most $1,000.00 (Cloudflare&#x27;s maximum top-up for this account)" in html
+    assert "each at most $1,000.00 (Cloudflare's maximum top-up for this account)" in html
     response = client.post(url("auto_topup", account), {"amount": "1000.01", "threshold": "20"})
     assert "Top-up amount must be at most $1,000.00." in response.content.decode()
