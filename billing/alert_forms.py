@@ -1,13 +1,16 @@
 """Forms for alert rules and the test email: validation only."""
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from billing.forms import DollarsField
 from billing.models import AlertKind, AlertRule
+from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
 MAX_RECIPIENTS = 50
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -34,15 +37,58 @@ HYSTERESIS_HELP = {
     AlertKind.STALE_DATA: "Resolve only once the data is this many minutes fresher than the threshold.",
     AlertKind.USAGE_SPIKE: "Resolve only once the day's usage is this much below the threshold multiple.",
 }
-# (smallest, largest) threshold allowed per kind.
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a kind's threshold is typed and read: word in messages, sign beside the field, places."""
+
+    words: str
+    sign: str
+    places: int
+    money: bool = False
+
+
+UNITS = {
+    AlertKind.LOW_BALANCE: Unit("dollars", "$", 2, money=True),
+    AlertKind.RUNWAY: Unit("days", "days", 1),
+    AlertKind.AUTO_TOPUP_FAILING: Unit("hours", "hours", 0),
+    AlertKind.SPENDING_LIMIT: Unit("percent", "%", 0),
+    AlertKind.STALE_DATA: Unit("minutes", "minutes", 0),
+    AlertKind.USAGE_SPIKE: Unit("times the median day", "×", 1),
+}
+# (smallest, largest) threshold allowed per kind: a runway under half a day, a spike of 1× (any day) or a
+# stale-data check tighter than the sync interval would alert all the time.
 THRESHOLD_BOUNDS = {
-    AlertKind.LOW_BALANCE: (Decimal(0), Decimal(10**9)),
-    AlertKind.RUNWAY: (Decimal(0), Decimal(3650)),
+    AlertKind.LOW_BALANCE: (Decimal(1), Decimal(10**6)),
+    AlertKind.RUNWAY: (Decimal("0.5"), Decimal(365)),
     AlertKind.AUTO_TOPUP_FAILING: (Decimal(1), Decimal(24 * 365)),
     AlertKind.SPENDING_LIMIT: (Decimal(1), Decimal(100)),
     AlertKind.STALE_DATA: (Decimal(5), Decimal(60 * 24 * 30)),
     AlertKind.USAGE_SPIKE: (Decimal("1.1"), Decimal(1000)),
 }
+MAX_REMINDER_HOURS = 24 * 30
+
+
+def plain(value: Decimal) -> Decimal:
+    """10.000000 -> 10, 0.500000 -> 0.5 (never 1E+1)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def with_unit(kind: str, value: Decimal) -> str:
+    """A threshold as people read it: "$10.00", "0.5 days", "80%", "1.5×", "1 hour"."""
+    unit = UNITS[AlertKind(kind)]
+    if unit.money:
+        return format_money(value)
+    number = plain(Decimal(value))
+    if unit.sign in ("%", "×"):
+        return f"{number}{unit.sign}"
+    word = unit.sign[:-1] if number == 1 else unit.sign
+    return f"{number} {word}"
+
+
 # Kinds that resolve below the threshold: a margin as large as the threshold would never let them resolve.
 _MARGIN_BELOW = {AlertKind.SPENDING_LIMIT, AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE}
 
@@ -82,7 +128,8 @@ class RecipientsField(forms.CharField):
 
 
 class AlertRuleForm(forms.ModelForm):
-    """One rule of a known kind (the kind comes from the URL, the account from the view)."""
+    """One rule of a known kind (the kind comes from the URL, the account from the view). Each amount is typed
+    in its kind's unit, shown beside the field, and its bounds are in the help text."""
 
     recipients = RecipientsField(
         required=False,
@@ -97,38 +144,99 @@ class AlertRuleForm(forms.ModelForm):
             "enabled": "Alert on this",
             "hysteresis": "Margin before resolving",
             "notify_managers": "Email every billing manager and admin of the account",
-            "reminder_hours": "Remind every (hours)",
+            "reminder_hours": "Remind every",
         }
-        help_texts = {"reminder_hours": "While the alert stays open; 0 sends no reminders."}
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = AlertKind(kind)
-        self.fields["threshold"].help_text = THRESHOLD_HELP[self.kind]
+        self.unit = UNITS[self.kind]
+        low, high = THRESHOLD_BOUNDS[self.kind]
+        self.fields["threshold"] = self._amount_field("Threshold", low, high)
+        self.fields[
+            "threshold"
+        ].help_text = f"{THRESHOLD_HELP[self.kind]} From {with_unit(kind, low)} to {with_unit(kind, high)}."
+        self.fields["hysteresis"] = self._amount_field("Margin before resolving", Decimal(0), high)
         self.fields["hysteresis"].help_text = HYSTERESIS_HELP[self.kind]
+        hours = self.fields["reminder_hours"]
+        hours.unit_sign = "hours"
+        hours.help_text = (
+            f"While the alert stays open; 0 sends no reminders. At most {MAX_REMINDER_HOURS} hours."
+        )
+        hours.widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+        hours.error_messages.update(
+            {
+                "invalid": "Enter a whole number of hours between reminders, like 24.",
+                "min_value": "Reminder hours cannot be negative; 0 sends no reminders.",
+            }
+        )
+        for name in ("threshold", "hysteresis"):
+            value = self.initial.get(name)
+            if isinstance(value, Decimal):
+                self.initial[name] = f"{value:.2f}" if self.unit.money else str(plain(value))
         if self.kind == AlertKind.STALE_DATA:
             # Stale data goes to the operators, who can mend the token or the API, not to everyone.
             for name in ("recipients", "notify_managers"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Stale data is emailed to the portal's operators only."
 
+    def _amount_field(self, label: str, low: Decimal, high: Decimal) -> forms.Field:
+        unit = self.unit
+        name = "the threshold" if label == "Threshold" else "the margin"
+        if unit.money:
+            field = DollarsField(
+                label=label,
+                min_cents=dollars_to_cents(low),
+                max_cents=dollars_to_cents(high),
+                invalid_message=f"Enter a number of dollars for {name}, like 25 or 25.50.",
+            )
+            field.money = True
+            return field
+        example = "7 or 2.5" if unit.places else "7"
+        places = f"{unit.places} decimal place{'s' if unit.places != 1 else ''}"
+        field = forms.DecimalField(
+            label=label,
+            max_digits=14,
+            decimal_places=unit.places,
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            error_messages={
+                "invalid": f"Enter a number of {unit.words} for {name}, like {example}.",
+                "max_decimal_places": f"{label} can have at most {places}."
+                if unit.places
+                else f"{label} must be a whole number of {unit.words}.",
+                "max_digits": f"{label} is far too large.",
+                "max_whole_digits": f"{label} is far too large.",
+            },
+        )
+        field.unit_sign = unit.sign
+        return field
+
+    def _dollars(self, value) -> Decimal:
+        # The money kinds' fields clean to cents; the rule stores dollars.
+        return cents_to_dollars(value) if self.unit.money else value
+
     def clean_threshold(self) -> Decimal:
-        threshold = self.cleaned_data["threshold"]
+        threshold = plain(Decimal(self._dollars(self.cleaned_data["threshold"])))
         low, high = THRESHOLD_BOUNDS[self.kind]
-        if not low <= threshold <= high:
-            raise ValidationError(f"Between {low:f} and {high:f} for a {self.kind.label.lower()} rule.")
+        rule = (
+            f"Between {plain(low)} and {plain(high)} {self.unit.words} for a {self.kind.label.lower()} rule."
+        )
+        if threshold < low:
+            raise ValidationError(f"Threshold must be at least {with_unit(self.kind, low)}. {rule}")
+        if threshold > high:
+            raise ValidationError(f"Threshold must be at most {with_unit(self.kind, high)}. {rule}")
         return threshold
 
     def clean_hysteresis(self) -> Decimal:
-        margin = self.cleaned_data["hysteresis"]
+        margin = plain(Decimal(self._dollars(self.cleaned_data["hysteresis"])))
         if margin < 0:
-            raise ValidationError("The margin cannot be negative.")
+            raise ValidationError("The margin before resolving cannot be negative.")
         return margin
 
     def clean_reminder_hours(self) -> int:
         hours = self.cleaned_data["reminder_hours"]
-        if hours > 24 * 30:
-            raise ValidationError("At most 720 hours (30 days) between reminders.")
+        if hours > MAX_REMINDER_HOURS:
+            raise ValidationError(f"At most {MAX_REMINDER_HOURS} hours (30 days) between reminders.")
         return hours
 
     def clean(self) -> dict:
@@ -141,7 +249,9 @@ class AlertRuleForm(forms.ModelForm):
             and margin >= threshold
         ):
             self.add_error(
-                "hysteresis", "The margin must be smaller than the threshold, or the alert never resolves."
+                "hysteresis",
+                f"The margin must be smaller than the threshold ({with_unit(self.kind, threshold)}), "
+                "or the alert never resolves.",
             )
         return data
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from billing.money import dollars_to_cents
+from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
 # The reference's minimums, used whenever Cloudflare's own limits are not known.
 TOPUP_MIN_CENTS = 1000
@@ -29,3 +29,21 @@ class Bounds:
 
     min_cents: int
     max_cents: int
+
+
+def spending_limit_max_cents() -> int:
+    """The portal's ceiling for a spending limit (SPENDING_LIMIT_MAX_DOLLARS), in cents."""
+    return dollars_to_cents(settings.SPENDING_LIMIT_MAX_DOLLARS)
+
+
+def topup_range_text(bounds: Bounds) -> str:
+    """Where each end of a top-up range comes from, in a sentence for the form: Cloudflare's limits for the
+    account when they are known and narrower, else the reference's minimum and the portal's maximum."""
+    low, high = (format_money(cents_to_dollars(cents)) for cents in (bounds.min_cents, bounds.max_cents))
+    from_cloudflare_max = bounds.max_cents < portal_max_cents()
+    from_cloudflare_min = bounds.min_cents != TOPUP_MIN_CENTS
+    if from_cloudflare_max:
+        return f"Cloudflare allows {low} to {high} for this account."
+    if from_cloudflare_min:
+        return f"From {low} to {high}: Cloudflare's minimum for this account and the portal's maximum."
+    return f"From {low} to {high}: Cloudflare's minimum and the portal's maximum."

@@ -303,6 +303,8 @@ if not TOKEN_ENCRYPTION_KEYS:
 # --- Money-moving rules -------------------------------------------------------------------------
 TOPUP_FEE_PERCENT = Decimal(env.str("TOPUP_FEE_PERCENT", default="5"))
 TOPUP_MAX_DOLLARS = Decimal(env.str("TOPUP_MAX_DOLLARS", default="10000"))
+# The largest spending limit the portal sends; a limit beyond it is a typo, not a budget.
+SPENDING_LIMIT_MAX_DOLLARS = Decimal(env.str("SPENDING_LIMIT_MAX_DOLLARS", default="100000"))
 TOPUP_UNKNOWN_AFTER_MINUTES = env.int("TOPUP_UNKNOWN_AFTER_MINUTES", default=30)
 
 # --- History ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 from billing import operations
 from billing.figures import peak_daily_spend
 from billing.forms import AutoTopUpForm
+from billing.limits import portal_max_cents
 from billing.models import BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
@@ -48,6 +49,9 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         error=error,
         amount_min=cents_to_dollars(amount_bounds.min_cents),
         threshold_min=cents_to_dollars(threshold_bounds.min_cents),
+        amount_max=cents_to_dollars(amount_bounds.max_cents),
+        # The ceiling is Cloudflare's own only when it is below the portal's (see operations.topup_bounds).
+        max_from_cloudflare=amount_bounds.max_cents < portal_max_cents(),
         peak=peak_daily_spend(account, days=PEAK_DAYS),
         peak_days=PEAK_DAYS,
     )

@@ -1,9 +1,13 @@
+from datetime import datetime, time, timedelta
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from billing import operations
+from billing.figures import limit_window_start, spend_in_limit_window
 from billing.forms import SpendingLimitForm
 from billing.models import BalanceSnapshot, LimitDuration, LimitStrategy, Role
 from billing.money import cents_to_dollars, format_money
@@ -11,8 +15,54 @@ from billing.permissions import get_account_for
 from billing.selectors import one_to_one
 from billing.views.common import account_context, client_ip
 
+SLIDING_SPAN = {
+    LimitDuration.DAILY: "24 hours",
+    LimitDuration.WEEKLY: "7 days",
+    LimitDuration.MONTHLY: "30 days",
+}
 
-def _page(request, account, form, *, error=None, status=200) -> HttpResponse:
+
+def _next_start(duration: str, start: datetime) -> datetime:
+    """When a fixed window that began at `start` (local midnight) ends: the next day, Monday or 1st."""
+    zone = timezone.get_default_timezone()
+    day = start.astimezone(zone).date()
+    if duration == LimitDuration.DAILY:
+        after = day + timedelta(days=1)
+    elif duration == LimitDuration.WEEKLY:
+        after = day + timedelta(days=7)
+    else:
+        after = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime.combine(after, time(), tzinfo=zone)
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(timezone.get_default_timezone())
+    return f"{local:%b %-d, %Y %H:%M} {local.tzname()}"
+
+
+def warnings_for(account, amount_cents: int, duration: str, strategy: str) -> list[str]:
+    """Reasons to think twice before setting this limit: spend in its current window already reaches it, so
+    Cloudflare would stop AI Gateway requests at once."""
+    now = timezone.now()
+    spent = spend_in_limit_window(account, duration, strategy, now)
+    limit = cents_to_dollars(amount_cents)
+    if spent < limit:
+        return []
+    start = limit_window_start(duration, strategy, now)
+    if strategy == LimitStrategy.SLIDING:
+        window = f"the last {SLIDING_SPAN[duration]} ({_when(start)} – now)"
+        until = f"until enough of that spend is older than {SLIDING_SPAN[duration]} to fall below the limit"
+    else:
+        end = _next_start(duration, start)
+        window = f"this {LimitDuration(duration).label.lower()} window ({_when(start)} – {_when(end)})"
+        until = f"until the window resets on {_when(end)}"
+    return [
+        f"This account has already spent {format_money(spent)} in {window}, at or above the new limit of "
+        f"{format_money(limit)}. Cloudflare stops AI Gateway requests at once, {until}."
+    ]
+
+
+def _page(request, account, form, *, warnings=(), error=None, status=200) -> HttpResponse:
     snapshot = BalanceSnapshot.objects.latest_for(account)
     limit = one_to_one(account, "spending_limit")
     context = account_context(
@@ -23,6 +73,8 @@ def _page(request, account, form, *, error=None, status=200) -> HttpResponse:
         # Cloudflare refuses a limit until the account's first top-up has succeeded.
         needs_first_topup=snapshot is not None and snapshot.first_topup_success is False,
         form=form,
+        warnings=warnings,
+        confirmed=form.fingerprint() if warnings else "",
         error=error,
     )
     return render(request, "billing/spending_limit.html", context, status=status)
@@ -47,6 +99,9 @@ def spending_limit(request: HttpRequest, account_id: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, account, form, status=400)
     data = form.cleaned_data
+    warnings = warnings_for(account, data["amount"], data["duration"], data["strategy"])
+    if warnings and request.POST.get("confirmed") != form.fingerprint():
+        return _page(request, account, form, warnings=warnings)
     try:
         operations.set_spending_limit(
             account,

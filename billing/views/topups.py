@@ -8,9 +8,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import operations
 from billing.forms import TopUpConfirmForm, TopUpForm
-from billing.limits import Bounds
+from billing.limits import Bounds, topup_range_text
 from billing.models import BalanceSnapshot, Role, TopUpStatus
-from billing.money import cents_to_dollars
+from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
 from billing.views.common import account_context, client_ip
 
@@ -35,12 +35,29 @@ def _form_page(
         "topups",
         form=form,
         bounds=bounds,
-        min_dollars=cents_to_dollars(bounds.min_cents),
-        max_dollars=cents_to_dollars(bounds.max_cents),
+        range_text=topup_range_text(bounds),
         snapshot=BalanceSnapshot.objects.latest_for(account),
         error=error,
     )
     return render(request, "billing/topup_new.html", context, status=status)
+
+
+def _shown_bounds(data, bounds: Bounds) -> Bounds:
+    """The range the form's page showed (its hidden fields), or `bounds` when they are missing or garbled."""
+    try:
+        return Bounds(int(data["shown_min_cents"]), int(data["shown_max_cents"]))
+    except (KeyError, ValueError):
+        return bounds
+
+
+def _changed_range(shown: Bounds, bounds: Bounds) -> str:
+    """Why the range of an error differs from the one the page showed: Cloudflare's limits were fetched
+    again since."""
+    low, high = (format_money(cents_to_dollars(cents)) for cents in (shown.min_cents, shown.max_cents))
+    return (
+        f"Cloudflare's limits for this account changed since the page showed {low} to {high}: "
+        f"{topup_range_text(bounds)}"
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,10 +67,14 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
     if request.method == "GET":
         bounds = operations.topup_bounds(account)
         return _form_page(request, account, TopUpForm(bounds=bounds), bounds)
-    # Cloudflare's limits as the balance job stored them: no page and no submit waits on Cloudflare.
+    # Cloudflare's limits as the balance job stored them: no page and no submit waits on Cloudflare. The
+    # form carries the range its page showed, so a range the job changed meanwhile is said, not slipped in.
     bounds = operations.topup_bounds(account)
+    shown = _shown_bounds(request.POST, bounds)
     form = TopUpForm(request.POST, bounds=bounds)
     if not form.is_valid():
+        if bounds != shown and (form.has_error("amount", "min") or form.has_error("amount", "max")):
+            form.add_error("amount", _changed_range(shown, bounds))
         return _form_page(request, account, form, bounds, status=400)
     amount = form.cleaned_data["amount"]
     fee = operations.fee_cents(amount)

@@ -1,16 +1,16 @@
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal
 
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from billing import charts
-from billing.forms import UsageFilterForm
+from billing.forms import UsageFilterForm, UsageRange
 from billing.models import Account, UsageWindow
 from billing.permissions import get_account_for
 from billing.selectors import BucketIndex, bucket_label, records, still_running, usage_buckets, usage_rows
@@ -26,6 +26,8 @@ MAX_BARS = 400
 HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
 # Rows per block of the streamed CSV export.
 CSV_BLOCK = 1000
+# The export's columns: each named once, with its unit; the local column's offset says the portal's zone.
+CSV_HEADER = "bucket_start_utc,bucket_start_local,window,usage_usd,partial\r\n"
 # Rows per page of the table (a week of hours; about three months of days).
 TABLE_ROWS = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
@@ -45,13 +47,27 @@ def bar_hours(start: datetime, end: datetime) -> int:
     return next((step for step in HOUR_STEPS if hours <= step * MAX_BARS), HOUR_STEPS[-1])
 
 
+def range_label(first: date, last: date) -> str:
+    """ "Nov 2 – Dec 1, 2026"; the year on both ends when they differ ("Dec 2, 2025 – Dec 1, 2026"); one day
+    once ("Nov 1, 2026")."""
+    if first == last:
+        return f"{last:%b %-d, %Y}"
+    if first.year != last.year:
+        return f"{first:%b %-d, %Y} – {last:%b %-d, %Y}"
+    return f"{first:%b %-d} – {last:%b %-d, %Y}"
+
+
 def usage(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     form = UsageFilterForm(request.GET or None)
-    window, first, last = form.range()
-    start, end = _bounds(window, first, last)
+    shown = form.resolve()
+    window, first, last = shown.window, shown.first, shown.last
     if request.GET.get("format") == "csv":
-        return _csv(account, window, start, end)
+        if form.errors or shown.notices:
+            # A download is never quietly of another range than the one asked for.
+            return _csv_refused(form, shown)
+        return _csv(account, window, *_bounds(window, first, last))
+    start, end = _bounds(window, first, last)
     hourly = window == UsageWindow.HOUR
     step_hours = bar_hours(start, end) if hourly else 1
     bars = usage_buckets(account, window, start, end, step=timedelta(hours=step_hours) if hourly else None)
@@ -69,41 +85,50 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         {"label": bucket_label(window, row["start"]), "value": row["total"], "partial": bool(row["partial"])}
         for row in page.object_list
     ]
-    filter_query = request.GET.copy()
-    filter_query.pop("page", None)
+    label = range_label(first, last)
     context = account_context(
         account,
         "usage",
         form=form,
+        notices=shown.notices,
         window=window,
         first=first,
         last=last,
+        range_label=label,
         max_days=form.MAX_HOUR_DAYS if hourly else form.MAX_DAY_DAYS,
         step_hours=step_hours,
         title=title,
-        chart=charts.bar_chart(
-            bars, title=f"{title}, {first:%b %d} – {last:%b %d}", hourly=hourly, width=FULL_WIDTH
-        ),
+        chart=charts.bar_chart(bars, title=f"{title}, {label}", hourly=hourly, width=FULL_WIDTH),
         total=sum((bar.value for bar in bars), start=Decimal(0)),
         hourly=hourly,
         rows=rows,
         page=page,
-        filter_query=filter_query.urlencode(),
-        csv_query=_with_format(request, "csv"),
+        filter_query=_shown_query(shown),
+        csv_query=_shown_query(shown, format="csv"),
     )
-    return render(request, "billing/usage.html", context)
+    return render(request, "billing/usage.html", context, status=400 if form.errors else 200)
 
 
-def _with_format(request: HttpRequest, fmt: str) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    query["format"] = fmt
+def _shown_query(shown: UsageRange, **extra: str) -> str:
+    """The query of the range as shown (not as typed), so the pages and the download match the title."""
+    query = QueryDict(mutable=True)
+    query.update(
+        {"window": shown.window, "start": f"{shown.first:%Y-%m-%d}", "end": f"{shown.last:%Y-%m-%d}"}
+    )
+    query.update(extra)
     return query.urlencode()
+
+
+def _csv_refused(form: UsageFilterForm, shown: UsageRange) -> HttpResponse:
+    problems = [message for errors in form.errors.values() for message in errors] + list(shown.notices)
+    text = "The CSV was not made: " + " ".join(problems) + "\n"
+    return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 
 
 def _csv(account: Account, window: str, start: datetime, end: datetime) -> StreamingHttpResponse:
     """Every stored bucket of the range, oldest first (the table's rows, all pages): bucket start in UTC and
-    in the portal's zone, and the amount in USD. Streamed, so a year of hours never sits in memory at once."""
+    in the portal's zone (ISO 8601 with offset; each column named once), and the amount in USD. Streamed,
+    so a year of hours never sits in memory at once."""
     filename = f"usage-{account.cloudflare_id[:8]}-{window}-{timezone.now():%Y%m%d}.csv"
     # The zone is read now: the rows are written after the view has returned.
     lines = _csv_lines(account, window, start, end, timezone.get_current_timezone())
@@ -113,7 +138,7 @@ def _csv(account: Account, window: str, start: datetime, end: datetime) -> Strea
 
 
 def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zone) -> Iterator[str]:
-    yield f"bucket_start_utc,bucket_start_{zone},window,usage_usd,partial\r\n"
+    yield CSV_HEADER
     # Bucket starts as whole seconds since the epoch: turning a year of timestamps into datetimes is quicker
     # from integers than through the database driver's and Django's conversions.
     rows = (
