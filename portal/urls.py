@@ -12,6 +12,7 @@ urlpatterns = [
     path("two-factor/recovery-codes/", two_factor_views.renew_codes, name="two_factor_renew_codes"),
     path("two-factor/disable/", two_factor_views.disable, name="two_factor_disable"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("billing.urls")),

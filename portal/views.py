@@ -3,7 +3,9 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
@@ -50,3 +52,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database_status(), "broker": _broker_status()}
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers (and the Django admin's pages) ask for: the portal's icon."""
+    return redirect(static("favicon.svg"), permanent=True)

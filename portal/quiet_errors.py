@@ -1,0 +1,42 @@
+"""The portal's own 404 page in development too, and one log line (not a traceback) per refused request.
+
+Django answers an unknown URL with its technical 404 page while DEBUG is on; people trying the demo should
+see the portal's page. DEBUG_TECHNICAL_404=true brings Django's page back for whoever wants it.
+"""
+
+import logging
+
+from django.conf import settings
+from django.shortcuts import render
+
+
+class PortalNotFoundMiddleware:
+    """In DEBUG, replaces Django's technical 404 page with `404.html` (production already uses it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and settings.DEBUG
+            and not settings.DEBUG_TECHNICAL_404
+            and response.get("Content-Type", "").startswith("text/html")
+            and not getattr(response, "portal_page", False)
+        ):
+            page = render(request, "404.html", status=404)
+            page.portal_page = True
+            return page
+        return response
+
+
+class OneLineForRefusals(logging.Filter):
+    """Keeps a refused request (403, 404) to one line in the log: its traceback says nothing new."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status in (403, 404) and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
