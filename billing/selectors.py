@@ -122,3 +122,13 @@ def one_to_one(account: Account, name: str):
         return getattr(account, name)
     except (AutoTopUpConfig.DoesNotExist, SpendingLimit.DoesNotExist):
         return None
+
+
+def usage_history_start(account: Account, window: str) -> datetime | None:
+    """Where the local history of `window` starts (the oldest stored bucket), or None without any."""
+    return (
+        UsageRecord.objects.filter(account=account, window=window)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )

@@ -150,3 +150,56 @@ def test_the_download_link_is_the_range_shown(client, viewer, account):
     assert (
         get(client, viewer, account, **dict(pair.split("=") for pair in query.split("&"))).status_code == 200
     )
+
+
+def test_a_range_before_the_hourly_history_says_where_it_starts_and_offers_the_day_view(
+    client, viewer, account
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import UsageRecord
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for hours_ago in (1, 2):
+        start = now - timedelta(hours=hours_ago)
+        UsageRecord.objects.create(
+            account=account,
+            window="hour",
+            start=start,
+            end=start + timedelta(hours=1),
+            value="1",
+            synced_at=now,
+        )
+    client.force_login(viewer)
+    first = (now - timedelta(days=20)).date()
+
+    page = client.get(
+        f"/accounts/{account.cloudflare_id}/usage/",
+        {"window": "hour", "start": f"{first}", "end": f"{now.date()}"},
+    )
+
+    text = page.content.decode()
+    assert 'id="history-gap"' in text
+    assert "Local hourly history starts" in text and "it was not zero" in text
+    assert "window=day" in text and "See these days in the day view" in text
+
+
+def test_no_gap_notice_when_the_history_covers_the_range(client, viewer, account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import UsageRecord
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    old = now - timedelta(days=40)
+    UsageRecord.objects.create(
+        account=account, window="day", start=old, end=old + timedelta(days=1), value="1", synced_at=now
+    )
+    client.force_login(viewer)
+
+    page = client.get(f"/accounts/{account.cloudflare_id}/usage/", {"window": "day"})
+
+    assert 'id="history-gap"' not in page.content.decode()

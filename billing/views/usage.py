@@ -2,6 +2,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Sum
@@ -13,7 +14,15 @@ from billing import charts
 from billing.forms import UsageFilterForm, UsageRange
 from billing.models import Account, UsageWindow
 from billing.permissions import get_account_for
-from billing.selectors import BucketIndex, bucket_label, records, still_running, usage_buckets, usage_rows
+from billing.selectors import (
+    BucketIndex,
+    bucket_label,
+    records,
+    still_running,
+    usage_buckets,
+    usage_history_start,
+    usage_rows,
+)
 from billing.views.common import account_context
 
 # Usage is stored to six places (fractions of a cent); the export keeps all of them.
@@ -86,11 +95,13 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         for row in page.object_list
     ]
     label = range_label(first, last)
+    gap = _history_gap(account, window, start)
     context = account_context(
         account,
         "usage",
         form=form,
         notices=shown.notices,
+        history_gap=gap,
         window=window,
         first=first,
         last=last,
@@ -107,6 +118,30 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         csv_query=_shown_query(shown, format="csv"),
     )
     return render(request, "billing/usage.html", context, status=400 if form.errors else 200)
+
+
+def _history_gap(account: Account, window: str, start: datetime) -> dict | None:
+    """Where the local history of this window starts when the range asks for earlier buckets, and why: the
+    first sync fetched USAGE_BACKFILL_DAYS of days and USAGE_BACKFILL_HOURS_DAYS of hours; the day view goes
+    back further. None when the history covers the range."""
+    begins = usage_history_start(account, window)
+    if begins is not None and begins <= start:
+        return None
+    hourly = window == UsageWindow.HOUR
+    return {
+        "begins": begins,
+        "hourly": hourly,
+        "kept_days": settings.USAGE_BACKFILL_HOURS_DAYS if hourly else settings.USAGE_BACKFILL_DAYS,
+        "day_view": _day_view_query(start) if hourly else None,
+    }
+
+
+def _day_view_query(start: datetime) -> str:
+    query = QueryDict(mutable=True)
+    query.update(
+        {"window": UsageWindow.DAY, "start": f"{start:%Y-%m-%d}", "end": f"{timezone.now():%Y-%m-%d}"}
+    )
+    return query.urlencode()
 
 
 def _shown_query(shown: UsageRange, **extra: str) -> str:
