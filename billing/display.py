@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from billing.money import seconds_to_window
+
 
 def _span(delta: timedelta) -> str:
     seconds = int(abs(delta.total_seconds()))
@@ -50,3 +52,11 @@ def percent(value: Decimal | float | None) -> str:
 def per_window(duration: str) -> str:
     """ "/day", "/week", "/month" for a spending-limit duration."""
     return {"daily": "/day", "weekly": "/week", "monthly": "/month"}.get(duration or "", "")
+
+
+def rule_window(seconds: int | None) -> str:
+    """A gateway rule's window in words: "1 day", "7 days", "90 minutes", "45 seconds"; "–" when unknown."""
+    if not seconds:
+        return "–"
+    number, unit = seconds_to_window(int(seconds))
+    return f"{number} {unit[:-1] if number == 1 else unit}"

@@ -261,6 +261,8 @@ if not TOKEN_ENCRYPTION_KEYS:
 TOPUP_FEE_PERCENT = Decimal(env.str("TOPUP_FEE_PERCENT", default="5"))
 TOPUP_MAX_DOLLARS = Decimal(env.str("TOPUP_MAX_DOLLARS", default="10000"))
 TOPUP_UNKNOWN_AFTER_MINUTES = env.int("TOPUP_UNKNOWN_AFTER_MINUTES", default=30)
+# The largest budget, in dollars, the portal lets a person set on one gateway spend-limit rule.
+GATEWAY_RULE_MAX_DOLLARS = Decimal(env.str("GATEWAY_RULE_MAX_DOLLARS", default="100000"))
 
 # --- History ------------------------------------------------------------------------------------
 USAGE_BACKFILL_DAYS = env.int("USAGE_BACKFILL_DAYS", default=90)

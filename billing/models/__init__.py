@@ -26,6 +26,10 @@ from billing.models.audit import (
 from billing.models.fields import (
     money_field,
 )
+from billing.models.gateway_changes import (
+    GatewayRuleChange,
+    RuleChangeOutcome,
+)
 from billing.models.gateways import (
     Gateway,
     GatewayRule,
@@ -74,6 +78,7 @@ __all__ = [
     "BalanceSnapshot",
     "Gateway",
     "GatewayRule",
+    "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
@@ -85,6 +90,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxState",
     "Role",
+    "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",

@@ -12,6 +12,7 @@ register = template.Library()
 
 for _name in ("ago", "days", "percent", "per_window"):
     register.filter(_name, getattr(display, _name))
+register.filter("rule_window", display.rule_window)
 
 
 @register.filter

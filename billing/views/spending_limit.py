@@ -24,6 +24,7 @@ def _page(request, account, form, *, error=None, status=200) -> HttpResponse:
         needs_first_topup=snapshot is not None and snapshot.first_topup_success is False,
         form=form,
         error=error,
+        gateways=account.gateways.all(),
     )
     return render(request, "billing/spending_limit.html", context, status=status)
 
