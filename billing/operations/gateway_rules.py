@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import audit
@@ -295,13 +295,14 @@ def _claim(account: Account, actor, action: str, change: RuleChange) -> GatewayR
     """The new intent row, or None when this intent key was submitted before."""
     person = actor if actor is not None and actor.is_authenticated else None
     try:
-        return GatewayRuleChange.objects.create(
-            intent_key=change.intent_key,
-            account=account,
-            gateway_id=change.gateway_id,
-            action=action,
-            requested_by=person,
-        )
+        with transaction.atomic():
+            return GatewayRuleChange.objects.create(
+                intent_key=change.intent_key,
+                account=account,
+                gateway_id=change.gateway_id,
+                action=action,
+                requested_by=person,
+            )
     except IntegrityError:
         existing = GatewayRuleChange.objects.filter(intent_key=change.intent_key).first()
         if existing is None or existing.account_id != account.pk or existing.gateway_id != change.gateway_id:
