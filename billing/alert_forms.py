@@ -28,6 +28,7 @@ THRESHOLD_HELP = {
         "(the API or the token is broken)."
     ),
     AlertKind.USAGE_SPIKE: "Alert when a day's usage exceeds this multiple of the previous 14 days' median.",
+    AlertKind.GATEWAY_RULE: "Alert when a gateway rule's window has used more than this % of its budget.",
 }
 HYSTERESIS_HELP = {
     AlertKind.LOW_BALANCE: "Resolve only once the balance is this many dollars above the threshold.",
@@ -36,6 +37,7 @@ HYSTERESIS_HELP = {
     AlertKind.SPENDING_LIMIT: "Resolve only once the spend is this many points (%) below the threshold.",
     AlertKind.STALE_DATA: "Resolve only once the data is this many minutes fresher than the threshold.",
     AlertKind.USAGE_SPIKE: "Resolve only once the day's usage is this much below the threshold multiple.",
+    AlertKind.GATEWAY_RULE: "Resolve only once the rule's use is this many points (%) below the threshold.",
 }
 
 
@@ -66,6 +68,7 @@ THRESHOLD_BOUNDS = {
     AlertKind.SPENDING_LIMIT: (Decimal(1), Decimal(100)),
     AlertKind.STALE_DATA: (Decimal(5), Decimal(60 * 24 * 30)),
     AlertKind.USAGE_SPIKE: (Decimal("1.1"), Decimal(1000)),
+    AlertKind.GATEWAY_RULE: (Decimal(1), Decimal(100)),
 }
 MAX_REMINDER_HOURS = 24 * 30
 
@@ -90,7 +93,12 @@ def with_unit(kind: str, value: Decimal) -> str:
 
 
 # Kinds that resolve below the threshold: a margin as large as the threshold would never let them resolve.
-_MARGIN_BELOW = {AlertKind.SPENDING_LIMIT, AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE}
+_MARGIN_BELOW = {
+    AlertKind.SPENDING_LIMIT,
+    AlertKind.STALE_DATA,
+    AlertKind.USAGE_SPIKE,
+    AlertKind.GATEWAY_RULE,
+}
 
 
 def parse_recipients(raw: str) -> list[str]:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from billing.money import format_money
+from billing.money import format_money, seconds_to_window
 
 
 def _span(delta: timedelta) -> str:
@@ -165,3 +165,9 @@ def credit_type(kind: str | None) -> str:
     """An invoice line's credit type in words: "credit_balance_transaction" -> "prepaid credit"."""
     kind = (kind or "").strip()
     return CREDIT_TYPES.get(kind.lower(), humanise(kind) or "credit")
+def rule_window(seconds: int | None) -> str:
+    """A gateway rule's window in words: "1 day", "7 days", "90 minutes", "45 seconds"; "–" when unknown."""
+    if not seconds:
+        return "–"
+    number, unit = seconds_to_window(int(seconds))
+    return f"{number} {unit[:-1] if number == 1 else unit}"

@@ -14,6 +14,11 @@ TOPUP_MIN_CENTS = 1000
 AUTO_TOPUP_AMOUNT_MIN_CENTS = 1000
 AUTO_TOPUP_THRESHOLD_MIN_CENTS = 500
 SPENDING_LIMIT_MIN_CENTS = 100
+# A gateway rule's budget (dollars on the wire): at least a cent, at most GATEWAY_RULE_MAX_DOLLARS.
+GATEWAY_RULE_MIN_CENTS = 1
+# A rule's window: Cloudflare's sandbox enforces windows under a minute per minute; a year is plenty.
+GATEWAY_RULE_WINDOW_MIN_SECONDS = 60
+GATEWAY_RULE_WINDOW_MAX_SECONDS = 366 * 86400
 # Twelve digits of dollars is far past any real amount; longer input is refused before any arithmetic.
 MAX_DOLLAR_DIGITS = 12
 
@@ -21,6 +26,11 @@ MAX_DOLLAR_DIGITS = 12
 def portal_max_cents() -> int:
     """The portal's own ceiling for one top-up (TOPUP_MAX_DOLLARS), in cents."""
     return dollars_to_cents(settings.TOPUP_MAX_DOLLARS)
+
+
+def gateway_rule_max_cents() -> int:
+    """The portal's ceiling for one gateway rule's budget (GATEWAY_RULE_MAX_DOLLARS), in cents."""
+    return dollars_to_cents(settings.GATEWAY_RULE_MAX_DOLLARS)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ major unit), and sends the API integer cents. The unit decisions, from `referenc
 | invoice amounts                                  | minor units of `currency` (cents for USD)         |
 | usage `start_time` / `end_time`                  | Unix milliseconds                                 |
 | invoice `created`, `period_*`, `last_failed_at`  | Unix seconds, or milliseconds above 10^11         |
+| gateway rule `limit`                             | US dollars (a JSON number)                        |
+| gateway rule `window`                            | an integer the SDK leaves undocumented: read as seconds |
 """
 
 from datetime import UTC, datetime
@@ -139,3 +141,22 @@ def format_money(amount: Decimal | None, currency: str = "usd") -> str:
     if symbol:
         return f"{sign}{symbol}{digits}"
     return f"{sign}{digits} {code.upper()}"
+
+
+# A gateway rule's window: people pick minutes, hours or days; Cloudflare's integer is read as seconds (the
+# SDK does not document its unit), and this is the one place that converts.
+WINDOW_UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
+
+
+def window_to_seconds(number: int, unit: str) -> int:
+    """`number` minutes, hours or days as the seconds of a rule's `window`; KeyError for another unit."""
+    return int(number) * WINDOW_UNIT_SECONDS[unit]
+
+
+def seconds_to_window(seconds: int) -> tuple[int, str]:
+    """The largest unit dividing `seconds` evenly: (7, "days"), (90, "minutes"); else (n, "seconds")."""
+    for unit in ("days", "hours", "minutes"):
+        size = WINDOW_UNIT_SECONDS[unit]
+        if seconds and seconds % size == 0:
+            return seconds // size, unit
+    return seconds, "seconds"

@@ -309,6 +309,8 @@ TOPUP_MAX_DOLLARS = Decimal(env.str("TOPUP_MAX_DOLLARS", default="10000"))
 # The largest spending limit the portal sends; a limit beyond it is a typo, not a budget.
 SPENDING_LIMIT_MAX_DOLLARS = Decimal(env.str("SPENDING_LIMIT_MAX_DOLLARS", default="100000"))
 TOPUP_UNKNOWN_AFTER_MINUTES = env.int("TOPUP_UNKNOWN_AFTER_MINUTES", default=30)
+# The largest budget, in dollars, the portal lets a person set on one gateway spend-limit rule.
+GATEWAY_RULE_MAX_DOLLARS = Decimal(env.str("GATEWAY_RULE_MAX_DOLLARS", default="100000"))
 
 # --- History ------------------------------------------------------------------------------------
 USAGE_BACKFILL_DAYS = env.int("USAGE_BACKFILL_DAYS", default=90)

@@ -1,9 +1,10 @@
 """Evaluating rules: open, remind and resolve alerts, and queue their emails.
 
-An `AlertEvent` row is the alert's state and its history. At most one per (account, kind) is open, which
-the database enforces; reminders and resolutions claim the row with a conditional update. Each email is
-queued in the same transaction as the change that caused it, so two workers evaluating the same account at
-once produce one email.
+An `AlertEvent` row is the alert's state and its history. At most one per (account, kind, subject) is open,
+which the database enforces (the subject is empty for account-wide kinds; a kind with several subjects, such
+as one per gateway rule, reads each in `SUBJECT_CHECKS`); reminders and resolutions claim the row with a
+conditional update. Each email is queued in the same transaction as the change that caused it, so two workers
+evaluating the same account at once produce one email.
 """
 
 import logging
@@ -17,11 +18,28 @@ from django.utils import timezone
 from billing.alerts import text
 from billing.alerts.checks import CHECKS, Change, Check, Reading
 from billing.alerts.emails import email_context as _email_context
+from billing.alerts.gateway_checks import check_gateway_rules
 from billing.alerts.outbox import queue_email
 from billing.alerts.rules import recipients_for, rules_for
 from billing.models import Account, AlertEvent, AlertKind, AlertRule
 
 logger = logging.getLogger(__name__)
+
+# Kinds with several subjects per account: a reading returns {subject: Check or None}.
+SUBJECT_CHECKS = {AlertKind.GATEWAY_RULE: check_gateway_rules}
+# Kinds whose emails have their own templates (`<prefix>_opened`, `_reminder`, `_resolved`).
+EMAIL_PREFIX = {AlertKind.GATEWAY_RULE: "gateway_rule"}
+
+
+def _template(kind: str, stage: str) -> str:
+    return f"{EMAIL_PREFIX.get(kind, 'alert')}_{stage}"
+
+
+def _checks(kind: str, reading: Reading, rule: AlertRule) -> dict[str, Check | None]:
+    """{subject: reading} of one kind: the one empty subject for account-wide kinds."""
+    if kind in SUBJECT_CHECKS:
+        return SUBJECT_CHECKS[kind](reading, rule)
+    return {"": CHECKS[kind](reading, rule)}
 
 
 # --- Lifecycle ----------------------------------------------------------------------------------
@@ -31,20 +49,21 @@ def _exceeded_mark(reading: Reading) -> dict:
     return {"exceeded_at": reading.now.isoformat()} if text.limit_exceeded(reading.figures) else {}
 
 
-def _open(reading: Reading, rule: AlertRule, check: Check) -> Change | None:
+def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") -> Change | None:
     try:
         with transaction.atomic():
             event = AlertEvent.objects.create(
                 account=reading.account,
                 kind=rule.kind,
                 rule=rule,
+                subject=subject,
                 headline=check.headline[:300],
                 opened_at=reading.now,
                 last_notified_at=reading.now,
                 details={"opened": check.details, **_exceeded_mark(reading)},
             )
             email = queue_email(
-                "alert_opened",
+                _template(rule.kind, "opened"),
                 _email_context(reading, rule, check, event),
                 recipients_for(rule, reading.account),
                 account=reading.account,
@@ -74,7 +93,7 @@ def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) 
         if claimed != 1:
             return None
         email = queue_email(
-            "alert_reminder",
+            _template(rule.kind, "reminder"),
             _email_context(reading, rule, check, event),
             recipients_for(rule, reading.account),
             account=reading.account,
@@ -97,7 +116,7 @@ def _resolve(
         if rule is not None and check is not None:
             event.resolved_at = reading.now
             email = queue_email(
-                "alert_resolved",
+                _template(rule.kind, "resolved"),
                 _email_context(reading, rule, check, event),
                 recipients_for(rule, reading.account),
                 account=reading.account,
@@ -141,24 +160,27 @@ def evaluate_account(account: Account, now: datetime | None = None) -> list[Chan
     reading = Reading(account, now or timezone.now())
     rules = rules_for(account)
     open_events = {
-        event.kind: event for event in AlertEvent.objects.filter(account=account, resolved_at__isnull=True)
+        (event.kind, event.subject): event
+        for event in AlertEvent.objects.filter(account=account, resolved_at__isnull=True)
     }
     changes: list[Change | None] = []
+    read: set[tuple[str, str]] = set()
     for kind, rule in rules.items():
-        check = CHECKS[kind](reading, rule)
-        if check is None:
-            continue  # unknown: leave the alert as it is
-        event = open_events.get(kind)
-        if event is None:
-            if check.firing:
-                changes.append(_open(reading, rule, check))
-        elif check.firing:
-            changes.append(_escalate(reading, rule, check, event) or _remind(reading, rule, check, event))
-        elif check.cleared:
-            changes.append(_resolve(reading, rule, check, event))
-    for kind, event in open_events.items():
-        if kind not in rules:
-            # The rule was switched off or deleted: the alert ends quietly.
+        for subject, check in _checks(kind, reading, rule).items():
+            read.add((kind, subject))
+            if check is None:
+                continue  # unknown: leave the alert as it is
+            event = open_events.get((kind, subject))
+            if event is None:
+                if check.firing:
+                    changes.append(_open(reading, rule, check, subject))
+            elif check.firing:
+                changes.append(_escalate(reading, rule, check, event) or _remind(reading, rule, check, event))
+            elif check.cleared:
+                changes.append(_resolve(reading, rule, check, event))
+    for (kind, subject), event in open_events.items():
+        if kind not in rules or (kind in SUBJECT_CHECKS and (kind, subject) not in read):
+            # The rule was switched off or deleted, or its subject is gone: the alert ends quietly.
             changes.append(_resolve(reading, None, None, event))
     return [change for change in changes if change is not None]
 

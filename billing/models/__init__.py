@@ -26,6 +26,10 @@ from billing.models.audit import (
 from billing.models.fields import (
     money_field,
 )
+from billing.models.gateway_changes import (
+    GatewayRuleChange,
+    RuleChangeOutcome,
+)
 from billing.models.gateways import (
     Gateway,
     GatewayRule,
@@ -75,6 +79,7 @@ __all__ = [
     "BalanceSnapshot",
     "Gateway",
     "GatewayRule",
+    "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
@@ -86,6 +91,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxState",
     "Role",
+    "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",

@@ -13,6 +13,7 @@ class AlertKind(models.TextChoices):
     SPENDING_LIMIT = "spending_limit", "Spending limit nearly used"
     STALE_DATA = "stale_data", "Stale data"
     USAGE_SPIKE = "usage_spike", "Usage spike"
+    GATEWAY_RULE = "gateway_rule", "Gateway rule nearly used"
 
 
 # Alert kinds that warn rather than alarm (drawn amber, the others red).
@@ -24,8 +25,8 @@ class AlertRule(models.Model):
 
     A rule with an account applies to that account only and replaces the portal-wide default (account null)
     of the same kind. `threshold` and `hysteresis` are in the kind's unit: dollars (low balance), days
-    (runway), percent of the limit (spending limit), minutes (stale data), a multiple of the median day
-    (usage spike), hours a failure stays news (auto top-up failing).
+    (runway), percent of the limit (spending limit, gateway rule), minutes (stale data), a multiple of the
+    median day (usage spike), hours a failure stays news (auto top-up failing).
     """
 
     account = models.ForeignKey(

@@ -1,5 +1,5 @@
 """Every action a person starts that may call Cloudflare: top-ups (and their reconciliation), auto top-up,
-the spending limit, and "Refresh now".
+the spending limit, gateway spend-limit rules, and "Refresh now".
 
 Each one calls Cloudflare through `billing.api`, writes an audit entry through `billing.audit` (who, account,
 action, parameters, outcome, API error), and on success updates the local mirror rows so pages show the new
@@ -8,6 +8,20 @@ state at once. Views act only through this package.
 
 from billing.operations.auto_topup import remove_auto_topup, set_auto_topup
 from billing.operations.errors import OperationError, describe_error
+from billing.operations.gateway_rules import (
+    ConfirmationNeeded,
+    GatewayChanged,
+    OverSpend,
+    RuleChange,
+    RuleChangeResult,
+    RuleDraft,
+    RuleRef,
+    add_rule,
+    draft_of,
+    edit_rule,
+    remove_rule,
+    set_rule_enabled,
+)
 from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
 from billing.operations.spending_limit import remove_spending_limit, set_spending_limit
 from billing.operations.topups import (
@@ -31,12 +45,22 @@ from billing.operations.topups import (
 __all__ = [
     "FIRST_STATUS_CHECK_SECONDS",
     "FOLLOW_GAPS_SECONDS",
+    "ConfirmationNeeded",
+    "GatewayChanged",
     "OperationError",
+    "OverSpend",
+    "RuleChange",
+    "RuleChangeResult",
+    "RuleDraft",
+    "RuleRef",
     "TopUpResult",
+    "add_rule",
     "auto_topup_bounds",
     "check_topup_now",
     "describe_error",
+    "draft_of",
     "due_topups",
+    "edit_rule",
     "fee_cents",
     "follow_topup",
     "is_waiting",
@@ -48,9 +72,11 @@ __all__ = [
     "refresh_topup_limits",
     "remember_topup_limits",
     "remove_auto_topup",
+    "remove_rule",
     "remove_spending_limit",
     "run_refresh",
     "set_auto_topup",
+    "set_rule_enabled",
     "set_spending_limit",
     "start_topup",
     "topup_bounds",

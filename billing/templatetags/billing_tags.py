@@ -22,6 +22,7 @@ for _name in (
     "auto_topup_fix",
 ):
     register.filter(_name, getattr(display, _name))
+register.filter("rule_window", display.rule_window)
 
 
 @register.filter

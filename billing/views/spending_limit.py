@@ -76,6 +76,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         warnings=warnings,
         confirmed=form.fingerprint() if warnings else "",
         error=error,
+        gateways=account.gateways.all(),
     )
     return render(request, "billing/spending_limit.html", context, status=status)
 

@@ -1,0 +1,77 @@
+"""Reading the gateway-rule alert: one Check per spend-limit rule of the account's gateways, keyed by subject
+("<gateway>/<rule id or position>"), from each rule's stored window figures (computed after analytics syncs).
+
+A rule whose figures are not computed yet is unknown (None): its alert, if any, stays as it is. A rule that is
+switched off, or on a gateway whose spend limits are off, refuses nothing: its alert clears.
+"""
+
+from datetime import UTC
+from decimal import Decimal
+
+from billing.alerts.checks import Check, Reading
+from billing.money import format_money as money_text
+from billing.display import rule_window
+from billing.models import AlertRule, GatewayRule
+
+
+def rule_subject(rule: GatewayRule) -> str:
+    return f"{rule.gateway.gateway_id}/{rule.rule_id or rule.position}"
+
+
+def _scope(rule: GatewayRule) -> str:
+    parts = [
+        f"models {', '.join(rule.models_filter)}" if rule.models_filter else "every model",
+        f"providers {', '.join(rule.providers_filter)}" if rule.providers_filter else "every provider",
+    ]
+    parts += [f"metadata {key}: {scope.get('mode', '')}" for key, scope in (rule.metadata or {}).items()]
+    return "; ".join(parts)
+
+
+def _details(rule: GatewayRule) -> dict:
+    account_id = rule.gateway.account.cloudflare_id
+    return {
+        "gateway": rule.gateway.gateway_id,
+        "rule": rule.rule_id or f"rule {rule.position + 1}",
+        "limit": str(rule.limit),
+        "budget": money_text(rule.limit),
+        "window": rule_window(rule.window_seconds),
+        "window_seconds": rule.window_seconds,
+        "technique": rule.get_technique_display(),
+        "scope": _scope(rule),
+        "window_spend": str(rule.window_spend) if rule.window_spend is not None else None,
+        "spent": money_text(rule.window_spend),
+        "used_percent": str(rule.used_percent) if rule.used_percent is not None else None,
+        "state": rule.state,
+        "resets_at": rule.resets_at.isoformat() if rule.resets_at else None,
+        "resets_at_utc": f"{rule.resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if rule.resets_at else None,
+        "editor_path": f"/accounts/{account_id}/gateways/{rule.gateway.gateway_id}/rules/",
+    }
+
+
+def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -> Check | None:
+    """One rule's reading against the alert rule's threshold (percent of the budget used in the window)."""
+    details = _details(rule)
+    label = f"{account_name} / {details['gateway']} {details['rule']}"
+    if not rule.enabled or rule.gateway.spend_limits_enabled is False:
+        return Check(False, True, f"Gateway rule off: {label}", "switched off", details)
+    if rule.used_percent is None:
+        return None
+    used = Decimal(rule.used_percent)
+    exceeded = used >= 100
+    word = "exceeded" if exceeded else "nearly used"
+    return Check(
+        firing=used > alert.threshold,
+        cleared=used <= alert.threshold - alert.hysteresis,
+        headline=(
+            f"Gateway rule {word}: {label} has spent {details['spent']} of {details['budget']} "
+            f"per {details['window']} ({used.quantize(Decimal(1))}%)"
+        ),
+        value=f"{used.quantize(Decimal(1))}% used",
+        details=details,
+    )
+
+
+def check_gateway_rules(reading: Reading, alert: AlertRule) -> dict[str, Check | None]:
+    """{subject: the rule's reading} for every rule of the account's gateways."""
+    rules = GatewayRule.objects.filter(gateway__account=reading.account).select_related("gateway__account")
+    return {rule_subject(rule): check_gateway_rule(rule, alert, reading.account.name) for rule in rules}

@@ -1,0 +1,402 @@
+"""A gateway's spend-limit rules: add, edit, switch on or off, and remove one; audited, once per form.
+
+Cloudflare's gateway update replaces the whole gateway, so every change reads the gateway fresh, changes only
+its `spend_limits`, and sends every other field back as read. The form carries the `modified_at` it was shown
+with; when the fresh read differs, someone changed the gateway in between and nothing is sent. The intent key
+of the form is stored (unique) before Cloudflare is called, so a form posted twice sends one PUT. A PUT whose
+answer was lost is recorded as "unknown" and never sent again: the next sync tells what Cloudflare kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import audit
+from billing.api import client_for
+from billing.cloudflare import (
+    AuthenticationError,
+    CloudflareError,
+    OutcomeUnknownError,
+    SpendLimitRule,
+    SpendLimits,
+)
+from billing.figures.rule_window import RuleWindow, rule_window_spend
+from billing.models import (
+    Account,
+    AuditAction,
+    AuditOutcome,
+    Gateway,
+    GatewayRule,
+    GatewayRuleChange,
+    RuleChangeOutcome,
+)
+from billing.operations.errors import OperationError, describe_error
+from billing.operations.gateway_store import store_gateway
+
+EDIT_PERMISSION = "AI Gateway Edit"
+READ_PERMISSION = "AI Gateway Read"
+UNKNOWN_MESSAGE = (
+    "We don't know yet whether Cloudflare saved it; the next sync will tell. Check the rules before you "
+    "submit it again."
+)
+
+Rules = tuple[SpendLimitRule, ...]
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    """A rule as a person asked for it: budget in dollars, window in seconds, scope (None: every one)."""
+
+    limit: Decimal
+    window_seconds: int
+    technique: str
+    models: tuple[str, ...] | None = None
+    providers: tuple[str, ...] | None = None
+    metadata: dict = field(default_factory=dict)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """Which gateway, as of which `modified_at` the form showed it, and the form's one-time intent key."""
+
+    gateway_id: str
+    shown_modified_at: datetime
+    intent_key: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A rule as the form showed it: its position, and Cloudflare's id when it has one."""
+
+    position: int
+    rule_id: str = ""
+
+
+@dataclass(frozen=True)
+class OverSpend:
+    """The rule's window has already spent at least its new budget: traffic it covers is refused at once."""
+
+    limit: Decimal
+    window: RuleWindow
+    window_seconds: int
+    technique: str
+
+
+@dataclass(frozen=True)
+class RuleChangeResult:
+    gateway: Gateway | None
+    # False when this form had already been submitted (double click, re-post): nothing was sent again.
+    created: bool
+    outcome: str
+
+
+class ConfirmationNeeded(OperationError):
+    """The change would refuse traffic at once; ask the person, then call again with `confirmed=True`."""
+
+    def __init__(self, over_spend: OverSpend) -> None:
+        super().__init__(
+            f"This window has already spent ${over_spend.window.spend:.2f}, at least the new budget of "
+            f"${over_spend.limit:.2f}: Cloudflare would refuse the traffic this rule covers at once."
+        )
+        self.over_spend = over_spend
+
+
+class GatewayChanged(OperationError):
+    """The gateway changed in Cloudflare since the form was shown; nothing was sent."""
+
+    def __init__(self, gateway_id: str, modified_at: datetime) -> None:
+        super().__init__(
+            f"The gateway {gateway_id} changed in Cloudflare at "
+            f"{modified_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC since you opened this form; review and "
+            "save again. (Who changed it can't be known: Cloudflare does not say.)"
+        )
+        self.modified_at = modified_at
+
+
+# ---------------------------------------------------------------------------------------------- the changes
+def add_rule(
+    account: Account, actor, change: RuleChange, draft: RuleDraft, *, confirmed=False, ip_address=None
+) -> RuleChangeResult:
+    """Appends a rule. Raises ConfirmationNeeded (nothing sent) when its window has already spent its budget
+    and `confirmed` is False; GatewayChanged or OperationError when nothing (or maybe something) was saved."""
+    if not confirmed:
+        _ask_when_over_spent(account, change.gateway_id, draft, None)
+    new_rule = _rule_from_draft(draft)
+    return _apply(
+        account, actor, AuditAction.GATEWAY_RULE_ADD, change, lambda rules: (*rules, new_rule), ip_address
+    )
+
+
+def edit_rule(
+    account: Account,
+    actor,
+    change: RuleChange,
+    ref: RuleRef,
+    draft: RuleDraft,
+    *,
+    confirmed=False,
+    ip_address=None,
+) -> RuleChangeResult:
+    """Changes one rule, keeping its id and any field the portal does not know; raises as `add_rule`."""
+    if not confirmed:
+        _ask_when_over_spent(account, change.gateway_id, draft, _local_rule(account, change.gateway_id, ref))
+
+    def edit(rules: Rules) -> Rules:
+        index = _locate(rules, ref)
+        changed = dataclasses.replace(_rule_from_draft(draft), id=rules[index].id, raw=rules[index].raw)
+        return (*rules[:index], changed, *rules[index + 1 :])
+
+    return _apply(account, actor, AuditAction.GATEWAY_RULE_EDIT, change, edit, ip_address)
+
+
+def set_rule_enabled(
+    account: Account,
+    actor,
+    change: RuleChange,
+    ref: RuleRef,
+    enabled: bool,
+    *,
+    confirmed=False,
+    ip_address=None,
+) -> RuleChangeResult:
+    """Switches one rule on or off; switching on a rule whose window is already spent asks first."""
+    local = _local_rule(account, change.gateway_id, ref)
+    if enabled and not confirmed and local is not None:
+        _ask_when_over_spent(account, change.gateway_id, draft_of(local), local)
+
+    def toggle(rules: Rules) -> Rules:
+        index = _locate(rules, ref)
+        return (*rules[:index], dataclasses.replace(rules[index], enabled=enabled), *rules[index + 1 :])
+
+    return _apply(account, actor, AuditAction.GATEWAY_RULE_TOGGLE, change, toggle, ip_address)
+
+
+def remove_rule(
+    account: Account, actor, change: RuleChange, ref: RuleRef, *, ip_address=None
+) -> RuleChangeResult:
+    """Removes one rule; raises as `add_rule` (never ConfirmationNeeded: removing refuses nothing)."""
+
+    def remove(rules: Rules) -> Rules:
+        index = _locate(rules, ref)
+        return (*rules[:index], *rules[index + 1 :])
+
+    return _apply(account, actor, AuditAction.GATEWAY_RULE_REMOVE, change, remove, ip_address)
+
+
+def draft_of(rule: GatewayRule) -> RuleDraft:
+    """A local rule row as a draft (what an edit form starts from)."""
+    return RuleDraft(
+        limit=rule.limit,
+        window_seconds=rule.window_seconds,
+        technique=rule.technique,
+        models=tuple(rule.models_filter) or None,
+        providers=tuple(rule.providers_filter) or None,
+        metadata=dict(rule.metadata or {}),
+        enabled=rule.enabled,
+    )
+
+
+# ------------------------------------------------------------------------------------------- over-spending
+def over_spend(
+    account: Account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None
+) -> OverSpend | None:
+    """The window spend when it is already at least the draft's budget (so traffic would be refused at once),
+    else None. The rule's stored window spend when its window and scope are unchanged, else local analytics.
+    Rules scoped by metadata are not checked: analytics has no metadata to read their spend from."""
+    if not draft.enabled or draft.metadata:
+        return None
+    now = timezone.now()
+    if existing is not None and existing.window_spend is not None and _same_window(existing, draft):
+        window = RuleWindow(start=now, end=now, resets_at=existing.resets_at, spend=existing.window_spend)
+    else:
+        window = rule_window_spend(
+            account,
+            gateway_id,
+            window_seconds=draft.window_seconds,
+            technique=draft.technique,
+            models=draft.models,
+            providers=draft.providers,
+            now=now,
+        )
+    if window.spend <= 0 or draft.limit > window.spend:
+        return None
+    return OverSpend(draft.limit, window, draft.window_seconds, draft.technique)
+
+
+def _ask_when_over_spent(account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None) -> None:
+    found = over_spend(account, gateway_id, draft, existing)
+    if found is not None:
+        raise ConfirmationNeeded(found)
+
+
+def _same_window(rule: GatewayRule, draft: RuleDraft) -> bool:
+    return (
+        rule.window_seconds == draft.window_seconds
+        and rule.technique == draft.technique
+        and tuple(rule.models_filter) == (draft.models or ())
+        and tuple(rule.providers_filter) == (draft.providers or ())
+    )
+
+
+# --------------------------------------------------------------------------------------------- the one path
+def _apply(
+    account: Account, actor, action: str, change: RuleChange, mutate: Callable[[Rules], Rules], ip_address
+) -> RuleChangeResult:
+    """Claims the intent, reads the gateway fresh, refuses a concurrent change, sends the new spend limits
+    once, audits the outcome and stores the gateway Cloudflare answered with."""
+    intent = _claim(account, actor, action, change)
+    if intent is None:
+        existing = GatewayRuleChange.objects.get(intent_key=change.intent_key)
+        local = Gateway.objects.filter(account=account, gateway_id=change.gateway_id).first()
+        return RuleChangeResult(local, created=False, outcome=existing.outcome)
+    parameters = {
+        "gateway": change.gateway_id,
+        "intent_key": str(change.intent_key),
+        "shown_modified_at": change.shown_modified_at.isoformat(),
+    }
+    finish = _Finisher(account, actor, action, intent, parameters, ip_address)
+    client = client_for(account)
+    try:
+        fresh = client.ai_gateway.get(change.gateway_id, account_id=account.cloudflare_id)
+    except CloudflareError as exc:
+        raise finish.failed(exc, permission=READ_PERMISSION) from exc
+    parameters["before"] = wire_rules(fresh.spend_limits.rules)
+    if fresh.modified_at != change.shown_modified_at:
+        store_gateway(account, fresh)
+        raise finish.refused(GatewayChanged(change.gateway_id, fresh.modified_at))
+    try:
+        rules = mutate(fresh.spend_limits.rules)
+    except OperationError as exc:
+        raise finish.refused(exc) from None
+    parameters["after"] = wire_rules(rules)
+    limits = SpendLimits(enabled=fresh.spend_limits.enabled, rules=rules, raw=fresh.spend_limits.raw)
+    try:
+        saved = client.ai_gateway.update_spend_limits(fresh, limits, account_id=account.cloudflare_id)
+    except CloudflareError as exc:
+        raise finish.failed(exc, permission=EDIT_PERMISSION) from exc
+    parameters["after"] = wire_rules(saved.spend_limits.rules)
+    parameters["modified_at"] = saved.modified_at.isoformat()
+    finish.succeeded()
+    return RuleChangeResult(store_gateway(account, saved), created=True, outcome=RuleChangeOutcome.SUCCEEDED)
+
+
+def _claim(account: Account, actor, action: str, change: RuleChange) -> GatewayRuleChange | None:
+    """The new intent row, or None when this intent key was submitted before."""
+    person = actor if actor is not None and actor.is_authenticated else None
+    try:
+        with transaction.atomic():
+            return GatewayRuleChange.objects.create(
+                intent_key=change.intent_key,
+                account=account,
+                gateway_id=change.gateway_id,
+                action=action,
+                requested_by=person,
+            )
+    except IntegrityError:
+        existing = GatewayRuleChange.objects.filter(intent_key=change.intent_key).first()
+        if existing is None or existing.account_id != account.pk or existing.gateway_id != change.gateway_id:
+            raise OperationError("This form belongs to another gateway; open it again.") from None
+        return None
+
+
+@dataclass
+class _Finisher:
+    """Records how one change ended: in the audit log and on its intent row."""
+
+    account: Account
+    actor: object
+    action: str
+    intent: GatewayRuleChange
+    parameters: dict
+    ip_address: str | None
+
+    def _record(self, outcome: str, error: str = "") -> None:
+        audit.record(
+            actor=self.actor,
+            account=self.account,
+            action=self.action,
+            outcome=outcome,
+            parameters=_jsonable(self.parameters),
+            error=error,
+            ip_address=self.ip_address,
+        )
+        GatewayRuleChange.objects.filter(pk=self.intent.pk).update(outcome=outcome, error=error)
+
+    def succeeded(self) -> None:
+        self._record(AuditOutcome.SUCCEEDED)
+
+    def refused(self, error: OperationError) -> OperationError:
+        """Nothing was sent: audited as failed; returns the error to raise."""
+        self._record(AuditOutcome.FAILED, error.message)
+        return error
+
+    def failed(self, exc: CloudflareError, *, permission: str) -> OperationError:
+        """Cloudflare refused or failed the call: audited (unknown when the answer was lost)."""
+        if isinstance(exc, OutcomeUnknownError):
+            self._record(AuditOutcome.UNKNOWN, exc.message)
+            return OperationError(UNKNOWN_MESSAGE, unknown=True)
+        message = _permission_message(exc, permission) or describe_error(exc)
+        self._record(AuditOutcome.FAILED, exc.message)
+        return OperationError(message)
+
+
+def _permission_message(exc: CloudflareError, permission: str) -> str | None:
+    if not isinstance(exc, AuthenticationError) or getattr(exc, "status_code", None) != 403:
+        return None
+    return (
+        f"Cloudflare refused this (HTTP 403): the portal's API token lacks the “{permission}” permission "
+        "on this account. Add it to the token in the Cloudflare dashboard (My Profile › API Tokens), "
+        "then try again."
+    )
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+def _rule_from_draft(draft: RuleDraft) -> SpendLimitRule:
+    return SpendLimitRule(
+        limit=draft.limit,
+        window=draft.window_seconds,
+        technique=draft.technique,
+        enabled=draft.enabled,
+        models=draft.models or None,
+        providers=draft.providers or None,
+        metadata=dict(draft.metadata),
+    )
+
+
+def _locate(rules: Rules, ref: RuleRef) -> int:
+    """The index of the rule the form showed; raises OperationError when Cloudflare no longer has it."""
+    if ref.rule_id:
+        for index, rule in enumerate(rules):
+            if rule.id == ref.rule_id:
+                return index
+    elif 0 <= ref.position < len(rules) and not rules[ref.position].id:
+        return ref.position
+    raise OperationError(
+        "That rule is no longer on the gateway in Cloudflare; review the rules and try again."
+    )
+
+
+def _local_rule(account: Account, gateway_id: str, ref: RuleRef) -> GatewayRule | None:
+    return GatewayRule.objects.filter(
+        gateway__account=account, gateway__gateway_id=gateway_id, position=ref.position
+    ).first()
+
+
+def wire_rules(rules: Rules) -> list[dict]:
+    """Rules as Cloudflare's JSON (amounts as strings), for the audit log."""
+    return _jsonable([rule.to_wire() for rule in rules])
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
