@@ -9,9 +9,9 @@ from datetime import UTC
 from decimal import Decimal
 
 from billing.alerts.checks import Check, Reading
-from billing.money import format_money as money_text
 from billing.display import rule_window
 from billing.models import AlertRule, GatewayRule
+from billing.money import format_money as money_text
 
 
 def rule_subject(rule: GatewayRule) -> str:
