@@ -50,3 +50,29 @@ def percent(value: Decimal | float | None) -> str:
 def per_window(duration: str) -> str:
     """ "/day", "/week", "/month" for a spending-limit duration."""
     return {"daily": "/day", "weekly": "/week", "monthly": "/month"}.get(duration or "", "")
+
+
+def window_length(seconds: int | None) -> str:
+    """A rule's window (seconds on the wire) in words: "7 days", "24 hours", "90 min", "45 s"."""
+    if not seconds:
+        return "–"
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 and unit != 'min' else ''}"
+    return f"{seconds} s"
+
+
+def resets_in(moment: datetime | None) -> str:
+    """ "in 3 hours" for a time ahead, "now" for one passed."""
+    if moment is None:
+        return "–"
+    delta = moment - timezone.now()
+    return "now" if delta.total_seconds() <= 0 else f"in {_span(delta)}"
+
+
+def share(part, whole) -> str:
+    """`part` as a percentage of `whole` to one place, "–" without a whole."""
+    if not whole:
+        return "–"
+    return f"{(Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal('0.1'))}%"

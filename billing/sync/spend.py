@@ -19,7 +19,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.cloudflare import BillingClient, GraphQLPermissionError
+from billing.cloudflare import BillingClient
 from billing.cloudflare.resources_analytics import MAX_GROUPS
 from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncRun
 from billing.sync.runs import JOB_GATEWAY_SPEND, UnitResult, run_unit, text
@@ -37,15 +37,6 @@ SUM_FIELDS = (
     "errored_requests",
 )
 KEY_FIELDS = ("account", "gateway", "model", "provider")
-# What the run records when the token cannot read analytics: the pages show it as the next step to take.
-PERMISSION_HINT = (
-    'the API token lacks "Account Analytics: Read": add that permission to the token to see spend by '
-    "gateway, model and provider"
-)
-
-
-class AnalyticsPermissionMissing(Exception):
-    """The token may not read analytics (recorded with PERMISSION_HINT; not retryable)."""
 
 
 def spend_units(account: Account) -> list[UnitResult]:
@@ -84,12 +75,11 @@ def spend_start(account: Account, now: datetime) -> datetime:
 def _fetch_spend(client: BillingClient, account: Account) -> None:
     now = timezone.now()
     start = spend_start(account, now)
-    try:
-        groups = client.analytics.gateway_spend(
-            account_id=account.cloudflare_id, start=start, end=floor_hour(now), limit=MAX_GROUPS
-        )
-    except GraphQLPermissionError as exc:
-        raise AnalyticsPermissionMissing(f"{PERMISSION_HINT} ({exc.message})") from exc
+    # A token without "Account Analytics: Read" raises GraphQLPermissionError, whose message says so: the
+    # run records it and the pages show it as the next step.
+    groups = client.analytics.gateway_spend(
+        account_id=account.cloudflare_id, start=start, end=floor_hour(now), limit=MAX_GROUPS
+    )
     end = floor_hour(now) + timedelta(hours=1)
     if len(groups) >= MAX_GROUPS:
         last = max(group.hour for group in groups)

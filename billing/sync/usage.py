@@ -24,10 +24,7 @@ def usage_units(
     """The usage job for one account: the billed usage (two calls; the job's main unit), the gateways when
     due (or always), and the spend analytics (one GraphQL call), each its own run, so a token that may not
     read analytics fails only the analytics run. The rules' windows are computed once, after them."""
-    result = run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
-    if result.succeeded:
-        refresh_summary(account)
-    results = [result]
+    results = [usage_unit(account, backfill_days)]
     if always_fetch_gateways or gateways_due(account):
         results.append(gateway_unit(account))
     results += spend_units(account)
@@ -36,9 +33,17 @@ def usage_units(
     return results
 
 
+def usage_unit(account: Account, backfill_days: int | None = None) -> UnitResult:
+    result = run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
+    if result.succeeded:
+        refresh_summary(account)
+    return result
+
+
 def sync_usage(account: Account, backfill_days: int | None = None) -> SyncRun | None:
-    """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows."""
-    return usage_units(account, backfill_days)[0].run
+    """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows (the usage unit
+    alone: the usage job, `usage_units`, reads the gateway spend after it)."""
+    return usage_unit(account, backfill_days).run
 
 
 def floor_hour(moment: datetime) -> datetime:

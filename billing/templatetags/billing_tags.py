@@ -10,7 +10,7 @@ from billing.money import cents_to_dollars, format_money
 
 register = template.Library()
 
-for _name in ("ago", "days", "percent", "per_window"):
+for _name in ("ago", "days", "percent", "per_window", "window_length", "resets_in"):
     register.filter(_name, getattr(display, _name))
 
 
@@ -68,3 +68,8 @@ def duration_label(duration: str) -> str:
     from billing.models import LimitDuration
 
     return LimitDuration(duration).label if duration in LimitDuration.values else duration
+
+
+@register.filter(name="share")
+def share(part, whole) -> str:
+    return display.share(part, whole)
