@@ -43,6 +43,8 @@ def bench_env(database_url: str, redis_url: str = DEFAULT_REDIS_URL, **extra: st
         "DJANGO_SESSION_COOKIE_SECURE": "false",
         "DJANGO_CSRF_COOKIE_SECURE": "false",
         "DJANGO_SECURE_HSTS_SECONDS": "0",
+        # The bench's superuser signs in with force_login and has no TOTP device: every page would redirect.
+        "REQUIRE_2FA": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
