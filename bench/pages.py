@@ -66,6 +66,22 @@ def page_list(cloudflare_id: str) -> list[dict]:
         {"name": "invoices", "path": base + "invoices/", "target_ms": TARGET_ACCOUNT_MS},
         {"name": "CSV day 365 d", "path": usage("day", 365, csv=True), "target_ms": TARGET_ACCOUNT_MS},
         {"name": "CSV hour 365 d", "path": usage("hour", 365, csv=True), "target_ms": TARGET_ACCOUNT_MS},
+        {"name": "gateways", "path": base + "gateways/", "target_ms": TARGET_ACCOUNT_MS},
+        {
+            "name": "breakdown 7 d",
+            "path": base + "gateways/breakdown/?range=7d",
+            "target_ms": TARGET_ACCOUNT_MS,
+        },
+        {
+            "name": "breakdown 90 d",
+            "path": base + "gateways/breakdown/?range=90d",
+            "target_ms": TARGET_ACCOUNT_MS,
+        },
+        {
+            "name": "breakdown CSV 30 d",
+            "path": base + "gateways/breakdown/?range=30d&format=csv",
+            "target_ms": TARGET_ACCOUNT_MS,
+        },
     ]
 
 

@@ -21,6 +21,10 @@ ACCOUNT_PAGES = [
     "CSV day 365 d",
     "CSV hour 365 d",
     "invoices",
+    "gateways",
+    "breakdown 7 d",
+    "breakdown 90 d",
+    "breakdown CSV 30 d",
 ]
 
 # A measure reads one database's results and returns (cell text, target met or None when it cannot say).
@@ -91,7 +95,17 @@ def _request_budget(r: dict) -> tuple[str, bool | None]:
         return "not run", None
     worst = max(x["max_per_300s"] for x in runs)
     n429 = sum(x["http_429"] for x in runs)
-    return f"max {worst} per 300 s, {n429} × 429", all(x["budget_held"] for x in runs)
+    text, held = f"max {worst} per 300 s, {n429} × 429", all(x["budget_held"] for x in runs)
+    usage = (r.get("sweep") or {}).get("usage_sweep")
+    if usage:
+        u = usage
+        text += (
+            f"; usage sweep of {u['accounts']}: {u['api_calls']} calls ({u['graphql_calls']} GraphQL, "
+            f"{u['usage_calls']} usage, {u['gateway_calls']} gateways), max {u['max_per_300s']} per 300 s, "
+            f"{u['http_429']} × 429"
+        )
+        held = held and usage["budget_held"]
+    return text, held
 
 
 def _web_rss(r: dict) -> tuple[str, bool | None]:

@@ -32,6 +32,7 @@ if __package__ in (None, ""):
 
 from bench.common import SQLITE_URL, VAR, bench_env, db_kind, recreate_database
 from bench.seed_bulk import Loader, timed
+from bench.seed_gateways import seed_gateways
 from bench.seed_history import (
     SNAPSHOT_COLUMNS,
     SYNC_RUN_COLUMNS,
@@ -81,6 +82,8 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
         # The top-ups exist only once the snapshot rows above have been read.
         counts.update(seed_small_tables(ids, profiles, now, topups))
         counts["people"] = seed_people(ids)
+    with timed("gateways and their spend", timings), transaction.atomic():
+        counts.update(seed_gateways(loader, ids, now, seed))
 
     _analyze(loader)
     return {

@@ -1,4 +1,5 @@
-"""Sync benchmark: a full balance sweep of N accounts against the sandbox with injected latency, by 1, 2 and
+"""Sync benchmark: a full balance sweep of N accounts (then a usage sweep, whose calls include one GraphQL
+analytics query per account, by one worker) against the sandbox with injected latency, by 1, 2 and
 4 Celery workers on Redis.
 
     python -m bench.sweep --database-url URL --out result.json [--accounts 1000] [--workers 1,2,4]
@@ -243,6 +244,63 @@ def one_run(
         app.close()
 
 
+def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float) -> dict:
+    """One usage sweep (`billing.tasks.sync_usage`, as beat sends it hourly) of the first `accounts` accounts
+    by one worker against a fresh sandbox: its calls by kind (billed usage, gateways, GraphQL analytics)."""
+    from celery import Celery
+    from django.utils import timezone
+
+    from billing.models import Account, SyncRun
+
+    token = f"bench-usage-{uuid.uuid4().hex}"
+    queue = f"bench-usage-{uuid.uuid4().hex[:8]}"
+    sandbox = Sandbox(token=token, rate_limit=f"{RATE_LIMIT}/{RATE_PERIOD}")
+    app = Celery("bench-usage", broker=redis_url)
+    processes: list[subprocess.Popen] = []
+    active = list(Account.objects.filter(is_active=True).order_by("pk"))
+    keep = active[:accounts]
+    Account.objects.filter(pk__in=[a.pk for a in active[accounts:]]).update(is_active=False)
+    try:
+        _prepare_sandbox(sandbox, [a.cloudflare_id for a in keep], latency_ms)
+        env = bench_env(
+            database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url, CLOUDFLARE_API_TOKEN=token
+        )
+        processes = _start_workers(1, queue, env, app)
+        mark, started = timezone.now(), time.time()
+        app.send_task("billing.tasks.sync_usage", queue=queue)
+        ours = SyncRun.objects.filter(started_at__gte=mark)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = ours.filter(job="gateway_spend").exclude(outcome="running").count()
+            if done >= len(keep) and not ours.filter(outcome="running").exists():
+                break
+            time.sleep(0.2)
+        api = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
+        statuses = [str(e["status"]) for e in api]
+        busiest = _max_in_window([e["time"] for e in api], RATE_PERIOD)
+        result = {
+            "accounts": len(keep),
+            "wall_s": round(time.time() - started, 2),
+            "timed_out": time.monotonic() >= deadline,
+            "api_calls": len(api),
+            "graphql_calls": sum(1 for e in api if e["path"].endswith("/graphql")),
+            "usage_calls": sum(1 for e in api if e["path"].endswith("/usage-history")),
+            "gateway_calls": sum(1 for e in api if "/ai-gateway/gateways" in e["path"]),
+            "http_429": statuses.count("429"),
+            "max_per_300s": busiest,
+            "budget_held": statuses.count("429") == 0 and busiest <= RATE_LIMIT,
+            **_run_figures(ours),
+        }
+        print(f"  usage sweep: {result}", file=sys.stderr, flush=True)
+        return result
+    finally:
+        Account.objects.filter(pk__in=[a.pk for a in active[accounts:]]).update(is_active=True)
+        for process in processes:
+            stop_process(process)
+        sandbox.stop()
+        app.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep")
     parser.add_argument("--database-url", required=True, help="the sweep's own database (it is re-seeded)")
@@ -252,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--timeout", type=float, default=240)
+    parser.add_argument(
+        "--usage-accounts",
+        type=int,
+        default=300,
+        help="accounts of the usage sweep (hourly: 3-4 calls each, one of them GraphQL; 0 skips it)",
+    )
     args = parser.parse_args(argv)
 
     seed_out = Path(args.out).with_suffix(".seed.json")
@@ -277,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     for workers in [int(w) for w in args.workers.split(",") if w]:
         result["runs"].append(
             one_run(workers, args.accounts, args.latency_ms, args.database_url, args.redis_url, args.timeout)
+        )
+    if args.usage_accounts:
+        accounts = min(args.usage_accounts, args.accounts)
+        result["usage_sweep"] = usage_run(
+            accounts, args.latency_ms, args.database_url, args.redis_url, args.timeout
         )
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0

@@ -195,3 +195,32 @@ def bar_chart(
         [bar.start for bar in bars], fmt, x=lambda index: Decimal(LEFT) + index * slot + slot / 2
     )
     return _svg(title, parts, width)
+
+
+def share_chart(items: Sequence[tuple[str, Decimal]], *, title: str, width: int = WIDTH) -> SafeString | None:
+    """Horizontal bars, one per (label, amount), longest first as given: where the money goes. None without
+    any amount above zero."""
+    items = [(label, value) for label, value in items if value and value > 0]
+    if not items:
+        return None
+    row, label_w = 24, 220
+    height = TOP + row * len(items) + 8
+    top = max(value for _, value in items)
+    plot_w = Decimal(width - label_w - 90)
+    parts = []
+    for index, (label, value) in enumerate(items):
+        y = TOP + index * row
+        bar_w = max(value / top * plot_w, Decimal(1))
+        name = escape(label if len(label) <= 32 else label[:31] + "…")
+        parts.append(
+            f'<text class="axis" x="{label_w - 8}" y="{y + 15}" text-anchor="end">{name}</text>'
+            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{_fmt(bar_w)}" height="{row - 8}">'
+            f"<title>{escape(label)}: {escape(format_money(value))}</title></rect>"
+            f'<text class="axis" x="{_fmt(label_w + bar_w + 6)}" y="{y + 15}">'
+            f"{escape(format_money(value))}</text>"
+        )
+    body = "".join(parts)
+    return mark_safe(  # noqa: S308  (every dynamic piece above is escaped or a number)
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>{body}</svg>'
+    )

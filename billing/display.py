@@ -165,9 +165,37 @@ def credit_type(kind: str | None) -> str:
     """An invoice line's credit type in words: "credit_balance_transaction" -> "prepaid credit"."""
     kind = (kind or "").strip()
     return CREDIT_TYPES.get(kind.lower(), humanise(kind) or "credit")
+
+
 def rule_window(seconds: int | None) -> str:
     """A gateway rule's window in words: "1 day", "7 days", "90 minutes", "45 seconds"; "–" when unknown."""
     if not seconds:
         return "–"
     number, unit = seconds_to_window(int(seconds))
     return f"{number} {unit[:-1] if number == 1 else unit}"
+
+
+def window_length(seconds: int | None) -> str:
+    """A rule's window (seconds on the wire) in words: "7 days", "24 hours", "90 min", "45 s"."""
+    if not seconds:
+        return "–"
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 and unit != 'min' else ''}"
+    return f"{seconds} s"
+
+
+def resets_in(moment: datetime | None) -> str:
+    """ "in 3 hours" for a time ahead, "now" for one passed."""
+    if moment is None:
+        return "–"
+    delta = moment - timezone.now()
+    return "now" if delta.total_seconds() <= 0 else f"in {_span(delta)}"
+
+
+def share(part, whole) -> str:
+    """`part` as a percentage of `whole` to one place, "–" without a whole."""
+    if not whole:
+        return "–"
+    return f"{(Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal('0.1'))}%"

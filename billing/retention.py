@@ -9,23 +9,29 @@ from django.db.models import Count, Max, Subquery
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from billing.models import BalanceSnapshot, SyncOutcome, SyncRun
+from billing.models import BalanceSnapshot, GatewaySpendDay, GatewaySpendHour, SyncOutcome, SyncRun
 from billing.sync.jobs import chunked
 from billing.sync.runs import JOB_RETENTION
 from billing.sync.slots import forget_slots_before
+from billing.sync.spend import hourly_history_start
 from billing.sync.usage import floor_day, floor_hour
+
+# Daily gateway spend is kept 13 months (a year and the month before, for a month-on-month comparison).
+GATEWAY_SPEND_DAYS = 396
 
 
 def apply_retention(now: datetime | None = None) -> dict[str, int]:
     """Thins balance snapshots older than 30 days to one per hour, older than a year to one per day (the last
-    of each bucket stays), and deletes finished sync runs older than SYNC_RUN_RETENTION_DAYS except the last
-    success of each (account, job). Returns the rows deleted per kind. Safe to run twice or concurrently."""
+    of each bucket stays), drops gateway spend past its history (hours: GATEWAY_SPEND_BACKFILL_DAYS; days:
+    13 months), and deletes finished sync runs older than SYNC_RUN_RETENTION_DAYS except the last success of
+    each (account, job). Returns the rows deleted per kind. Safe to run twice or concurrently."""
     now = now or timezone.now()
     month_ago, year_ago = now - timedelta(days=30), now - timedelta(days=365)
     started = timezone.now()
     deleted = {
         "hourly": _thin(year_ago, month_ago, timedelta(hours=1)),
         "daily": _thin(None, year_ago, timedelta(days=1)),
+        **_gateway_spend(now),
     }
     keep = (
         SyncRun.objects.filter(outcome=SyncOutcome.SUCCEEDED)
@@ -48,6 +54,15 @@ def apply_retention(now: datetime | None = None) -> dict[str, int]:
         error=", ".join(f"{kind}: {n} deleted" for kind, n in deleted.items()),
     )
     return deleted
+
+
+def _gateway_spend(now: datetime) -> dict[str, int]:
+    """Hourly gateway spend past the hourly history, daily gateway spend past 13 months."""
+    hours, _ = GatewaySpendHour.objects.filter(hour__lt=hourly_history_start(now)).delete()
+    days, _ = GatewaySpendDay.objects.filter(
+        day__lt=(now - timedelta(days=GATEWAY_SPEND_DAYS)).date()
+    ).delete()
+    return {"gateway_spend_hours": hours, "gateway_spend_days": days}
 
 
 def _thin(since: datetime | None, until: datetime, size: timedelta) -> int:

@@ -321,6 +321,12 @@ USAGE_HOUR_OVERLAP_HOURS = env.int("USAGE_HOUR_OVERLAP_HOURS", default=3)
 # The balance sweep fetches an account's spending limit only when its row is older than this: one call per
 # account per sweep keeps 1,000 accounts every 5 minutes inside 1,200 requests per 5 minutes per token.
 SPENDING_LIMIT_REFRESH_SECONDS = env.int("SPENDING_LIMIT_REFRESH_SECONDS", default=3600)
+# The usage job re-reads an account's gateways and spend-limit rules only when its copy is older than this.
+GATEWAYS_REFRESH_SECONDS = env.int("GATEWAYS_REFRESH_SECONDS", default=3600)
+# Days of hourly spend by gateway, model and provider read on the first sync and kept (days: 13 months).
+GATEWAY_SPEND_BACKFILL_DAYS = env.int("GATEWAY_SPEND_BACKFILL_DAYS", default=14)
+# Hours of gateway spend read again on every usage sync (analytics lag a few minutes).
+GATEWAY_SPEND_OVERLAP_HOURS = env.int("GATEWAY_SPEND_OVERLAP_HOURS", default=3)
 # A sweep is split into tasks of this many accounts; each task syncs its accounts on this many threads.
 SYNC_CHUNK_SIZE = env.int("SYNC_CHUNK_SIZE", default=50)
 SYNC_THREADS = env.int("SYNC_THREADS", default=8)

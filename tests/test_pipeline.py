@@ -48,10 +48,19 @@ def test_sync_account_runs_every_job_and_returns_the_runs(cloudflare):
 
     runs = pipeline.sync_account(account)
 
-    assert [r.job for r in runs] == ["balance", "spending_limit", "usage", "invoices"]
+    assert [r.job for r in runs] == [
+        "balance",
+        "spending_limit",
+        "usage",
+        "gateways",
+        "gateway_spend",
+        "invoices",
+    ]
     assert all(r.outcome == SyncOutcome.SUCCEEDED for r in runs)
     assert BalanceSnapshot.objects.filter(account=account).count() == 1
-    assert sum(r.api_calls for r in runs) == len(cloudflare.requests()) == 7
+    assert (
+        sum(r.api_calls for r in runs) == len(cloudflare.requests()) == 9
+    )  # the gateways listing and the analytics query are the two beyond billing
 
 
 def test_a_first_sync_evaluates_alerts_once_usage_is_in(cloudflare):
@@ -74,7 +83,7 @@ def test_sync_account_can_raise_the_first_cloudflare_error(cloudflare):
     account = Account.objects.create(cloudflare_id="e" * 32, name="Gone")
     with pytest.raises(NotFoundError):
         pipeline.sync_account(account, raise_on_error=True)
-    assert SyncRun.objects.filter(account=account, outcome=SyncOutcome.FAILED).count() == 4
+    assert SyncRun.objects.filter(account=account, outcome=SyncOutcome.FAILED).count() == 6
 
 
 def test_manage_py_sync_with_account_and_backfill(cloudflare, capsys):
@@ -107,5 +116,7 @@ def test_the_production_paths_evaluate_alerts_once_usage_is_in(cloudflare, run):
         "balance",
         "spending_limit",
         "usage",
+        "gateways",
+        "gateway_spend",
         "invoices",
     ]

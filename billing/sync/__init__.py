@@ -8,11 +8,14 @@ evaluates them after a sync.
 """
 
 from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit, sync_topup_limits
+from billing.sync.gateways import gateways_due, store_gateways, sync_gateways
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
 from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units
 from billing.sync.runs import (
     JOB_ACCOUNT,
     JOB_BALANCE,
+    JOB_GATEWAY_SPEND,
+    JOB_GATEWAYS,
     JOB_INVOICES,
     JOB_RETENTION,
     JOB_SPENDING_LIMIT,
@@ -26,11 +29,14 @@ from billing.sync.runs import (
     retry_after,
 )
 from billing.sync.slots import claim_slot, forget_slots_before, slot_start
+from billing.sync.spend import store_spend, sync_gateway_spend
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
 
 __all__ = [
     "JOB_ACCOUNT",
     "JOB_BALANCE",
+    "JOB_GATEWAYS",
+    "JOB_GATEWAY_SPEND",
     "JOB_INVOICES",
     "JOB_RETENTION",
     "JOB_SPENDING_LIMIT",
@@ -46,15 +52,20 @@ __all__ = [
     "describe",
     "finish",
     "forget_slots_before",
+    "gateways_due",
     "retry_after",
     "run_job",
     "run_units",
     "slot_start",
     "spending_limit_due",
+    "store_gateways",
     "store_invoice_preview",
     "store_invoices",
+    "store_spend",
     "store_usage",
     "sync_balance",
+    "sync_gateway_spend",
+    "sync_gateways",
     "sync_invoices",
     "sync_spending_limit",
     "sync_topup_limits",

@@ -2,7 +2,8 @@
 "Refresh now" share (through `billing.jobs`, which evaluates the alerts after it).
 
 A job for one account is a list of units (`runs.run_unit`): "balance" (the balance, then the spending limit
-when due), "usage", "invoices", or "account" (all of them, in that order, the spending limit always).
+when due), "usage" (then the gateways when due, and the spend analytics), "invoices", "gateways", or
+"account" (all of them, in that order, the spending limit and the gateways always).
 `run_job` runs one job for many accounts on a few threads; a failing account is recorded and the others go on.
 """
 
@@ -17,10 +18,12 @@ from django.conf import settings
 from billing import api_calls
 from billing.models import Account
 from billing.sync.balance import balance_units
+from billing.sync.gateways import gateway_units
 from billing.sync.invoices import invoice_units
 from billing.sync.runs import (
     JOB_ACCOUNT,
     JOB_BALANCE,
+    JOB_GATEWAYS,
     JOB_INVOICES,
     JOB_USAGE,
     UnitResult,
@@ -36,7 +39,7 @@ def account_units(account: Account, backfill_days: int | None = None) -> list[Un
     `backfill_days`), invoices and the invoice preview. One failing does not stop the others."""
     return (
         balance_units(account, always_fetch_limit=True)
-        + usage_units(account, backfill_days)
+        + usage_units(account, backfill_days, always_fetch_gateways=True)
         + invoice_units(account)
     )
 
@@ -45,6 +48,7 @@ JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
     JOB_BALANCE: lambda account, backfill_days=None: balance_units(account),
     JOB_USAGE: usage_units,
     JOB_INVOICES: invoice_units,
+    JOB_GATEWAYS: gateway_units,
     JOB_ACCOUNT: account_units,
 }
 

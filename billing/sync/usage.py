@@ -13,19 +13,37 @@ from billing.cloudflare import BillingClient
 from billing.models import Account, SyncRun, UsageRecord, UsageWindow
 from billing.money import datetime_to_ms, ms_to_datetime, usage_to_dollars
 from billing.sync.balance import refresh_summary
+from billing.sync.gateways import gateway_unit, gateways_due, refresh_windows
 from billing.sync.runs import JOB_USAGE, UnitResult, run_unit, text
+from billing.sync.spend import spend_units
 
 
-def usage_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
+def usage_units(
+    account: Account, backfill_days: int | None = None, *, always_fetch_gateways: bool = False
+) -> list[UnitResult]:
+    """The usage job for one account: the billed usage (two calls; the job's main unit), the gateways when
+    due (or always), and the spend analytics (one GraphQL call), each its own run, so a token that may not
+    read analytics fails only the analytics run. The rules' windows are computed once, after them."""
+    results = [usage_unit(account, backfill_days)]
+    if always_fetch_gateways or gateways_due(account):
+        results.append(gateway_unit(account))
+    results += spend_units(account)
+    if any(r.succeeded for r in results[1:]):
+        refresh_windows(account)
+    return results
+
+
+def usage_unit(account: Account, backfill_days: int | None = None) -> UnitResult:
     result = run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
     if result.succeeded:
         refresh_summary(account)
-    return [result]
+    return result
 
 
 def sync_usage(account: Account, backfill_days: int | None = None) -> SyncRun | None:
-    """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows."""
-    return usage_units(account, backfill_days)[0].run
+    """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows (the usage unit
+    alone: the usage job, `usage_units`, reads the gateway spend after it)."""
+    return usage_unit(account, backfill_days).run
 
 
 def floor_hour(moment: datetime) -> datetime:

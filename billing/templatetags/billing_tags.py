@@ -20,6 +20,8 @@ for _name in (
     "quantity",
     "auto_topup_reason",
     "auto_topup_fix",
+    "window_length",
+    "resets_in",
 ):
     register.filter(_name, getattr(display, _name))
 register.filter("rule_window", display.rule_window)
@@ -79,3 +81,8 @@ def duration_label(duration: str) -> str:
     from billing.models import LimitDuration
 
     return LimitDuration(duration).label if duration in LimitDuration.values else duration
+
+
+@register.filter(name="share")
+def share(part, whole) -> str:
+    return display.share(part, whole)

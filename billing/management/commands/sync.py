@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--job",
-            choices=[sync.JOB_ACCOUNT, *sync.SWEEP_JOBS],
+            choices=[sync.JOB_ACCOUNT, *sync.SWEEP_JOBS, sync.JOB_GATEWAYS],
             default=sync.JOB_ACCOUNT,
             help="one job only (default: all of them)",
         )

@@ -1,0 +1,122 @@
+"""A spend-limit rule's current window, from the local hourly spend (GatewaySpendHour) only.
+
+Windows, as Cloudflare's gateways count them: `fixed` is the calendar-aligned block of `window_seconds` since
+the Unix epoch that contains now (it resets at its end); `sliding` is the last `window_seconds` (it frees up
+gradually as old spend leaves it: `resets_at` is approximated as now plus one hour, the granularity of the
+history). Spend is read at hour granularity: an hour the window starts inside counts in proportion to the part
+of the hour (as far as it has elapsed) that lies in the window: an hour's spend is taken as spread evenly.
+Windows longer than the hourly history (GATEWAY_SPEND_BACKFILL_DAYS) count only the hours it keeps.
+The spend is Cloudflare's analytics estimate (it lags a few minutes), so the state is a close reading of the
+limit Cloudflare enforces, not the enforcement itself. A rule with metadata partitions has one budget per
+value, which analytics does not show: its state is "unknown".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from billing.models import Account, GatewayRule, GatewaySpendHour, RuleState, RuleTechnique
+
+HOUR = timedelta(hours=1)
+# The state thresholds, in % of the limit (alert rules may make them configurable later).
+NEARLY_USED_PERCENT = Decimal(80)
+EXCEEDED_PERCENT = Decimal(100)
+CENT = Decimal("0.000001")
+# Analytics cost is an estimate (within a few % of what is billed): a rule Cloudflare holds at its limit may
+# read 98 %. Refused requests (HTTP 429) are counted as errored: a rule this close to its limit whose traffic
+# errors this much over the last RECENT hours is read as exceeded.
+ESTIMATE_MARGIN_PERCENT = Decimal("2.5")
+REFUSING_ERROR_SHARE = Decimal("0.10")
+RECENT = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class RuleWindow:
+    start: datetime
+    resets_at: datetime
+    spend: Decimal | None
+    used_percent: Decimal | None
+    state: str
+
+
+def window_bounds(technique: str, window_seconds: int, now: datetime) -> tuple[datetime, datetime]:
+    """(start, resets_at) of the window containing `now`."""
+    seconds = max(int(window_seconds), 1)
+    if technique == RuleTechnique.SLIDING:
+        return now - timedelta(seconds=seconds), now + HOUR
+    epoch = int(now.timestamp())
+    start = datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+    return start, start + timedelta(seconds=seconds)
+
+
+def state_for(used_percent: Decimal | None, refusing: bool = False) -> str:
+    """The state of a rule at `used_percent` of its limit; `refusing`: its traffic errors as refused traffic
+    does (see REFUSING_ERROR_SHARE)."""
+    if used_percent is None:
+        return RuleState.UNKNOWN
+    if used_percent >= EXCEEDED_PERCENT or (
+        refusing and used_percent >= EXCEEDED_PERCENT - ESTIMATE_MARGIN_PERCENT
+    ):
+        return RuleState.EXCEEDED
+    if used_percent >= NEARLY_USED_PERCENT:
+        return RuleState.NEARLY_USED
+    return RuleState.OK
+
+
+def window_spend(rule: GatewayRule, start: datetime, now: datetime) -> tuple[Decimal, bool]:
+    """The rule's spend from `start` to `now` (its gateway, models and providers), in dollars, and whether
+    its traffic of the last RECENT hours errored as refused traffic does."""
+    rows = GatewaySpendHour.objects.filter(
+        account_id=rule.gateway.account_id, gateway=rule.gateway.gateway_id
+    )
+    if rule.models_filter:
+        rows = rows.filter(model__in=rule.models_filter)
+    if rule.providers_filter:
+        rows = rows.filter(provider__in=rule.providers_filter)
+    first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    sums = rows.filter(hour__gte=first, hour__lte=now).aggregate(
+        whole=Sum("cost", filter=Q(hour__gte=start)),
+        cut=Sum("cost", filter=Q(hour=first, hour__lt=start)),
+        recent=Sum("requests", filter=Q(hour__gte=now - RECENT)),
+        errored=Sum("errored_requests", filter=Q(hour__gte=now - RECENT)),
+    )
+    total = Decimal(sums["whole"] or 0)
+    if sums["cut"]:
+        elapsed = min(first + HOUR, now) - first
+        total += Decimal(sums["cut"]) * Decimal((first + elapsed - start) / elapsed)
+    recent = sums["recent"] or 0
+    refusing = recent > 0 and Decimal(sums["errored"] or 0) / recent >= REFUSING_ERROR_SHARE
+    return total.quantize(CENT), refusing
+
+
+def rule_window(rule: GatewayRule, now: datetime) -> RuleWindow:
+    start, resets_at = window_bounds(rule.technique, rule.window_seconds, now)
+    if any(
+        spec.get("mode") == "partition" for spec in (rule.metadata or {}).values() if isinstance(spec, dict)
+    ):
+        return RuleWindow(start, resets_at, None, None, RuleState.UNKNOWN)
+    spend, refusing = window_spend(rule, start, now)
+    used = (spend / rule.limit * 100).quantize(Decimal("0.1")) if rule.limit > 0 else None
+    return RuleWindow(start, resets_at, spend, used, state_for(used, refusing))
+
+
+def refresh_rule_windows(account: Account, now: datetime | None = None) -> int:
+    """Computes and stores every rule's current window for the account; returns how many rules."""
+    now = now or timezone.now()
+    rules = list(GatewayRule.objects.filter(gateway__account=account).select_related("gateway"))
+    for rule in rules:
+        window = rule_window(rule, now)
+        rule.window_spend = window.spend
+        rule.used_percent = window.used_percent
+        rule.state = window.state
+        rule.resets_at = window.resets_at
+        rule.computed_at = now
+    GatewayRule.objects.bulk_update(
+        rules, ["window_spend", "used_percent", "state", "resets_at", "computed_at"], batch_size=200
+    )
+    return len(rules)
