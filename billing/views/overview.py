@@ -19,6 +19,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 
 from billing import display
 from billing.alerts import text as alert_text
+from billing.alerts import watchdog
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent, AutoTopUpConfig
 from billing.money import format_money
@@ -68,6 +69,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "next_sync": oldest + timedelta(seconds=settings.SYNC_BALANCE_INTERVAL) if oldest else None,
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,
         "stale_accounts": [row["name"] for row in rows if row["stale"]],
+        "sweeps": _sweeps(),
     }
     return render(request, "billing/overview.html", context)
 
@@ -110,6 +112,13 @@ class _Partial:
 
 AUTO_TOPUP_STATE = _Partial("billing/_auto_topup_state.html")
 ALERT_BADGES = _Partial("billing/alerts/_badges.html")
+
+
+def _sweeps() -> watchdog.SweepStatus:
+    """Whether the jobs are alive (one query); this request is also where a dead beat gets noticed."""
+    sweeps = watchdog.sweep_status()
+    watchdog.check_from_request(sweeps)
+    return sweeps
 
 
 def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict, partials: dict) -> dict:
