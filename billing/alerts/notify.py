@@ -96,9 +96,9 @@ def queue_alert(
     sequence: int = 0,
     template: str | None = None,
 ) -> OutboxEmail | None:
-    """Queues the rule's email and a delivery per chosen channel for one state of `event` ("opened",
-    "reminder" number `sequence`, "resolved"), the email from `template` (default: by state); returns the rule's email row, or None when it has no
-    recipients."""
+    """Queues the rule's email (from `template`, by default the state's) and a delivery per chosen channel
+    for one state of `event` ("opened", "reminder" number `sequence`, "resolved"); returns the rule's email
+    row, or None when it has no recipients."""
     name, account = template or EMAIL_TEMPLATES[state], event.account
     delivery = {"alert_state": state, "sequence": sequence}
     email = outbox.queue_email(

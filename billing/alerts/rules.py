@@ -77,6 +77,7 @@ def _rule_parameters(rule: AlertRule, change: str) -> dict:
     return {
         "change": change,
         "kind": rule.kind,
+        "channels": sorted(rule.channels.values_list("name", flat=True)) if rule.pk else [],
         **{
             name: rule.recipients if name == "recipients" else _plain(getattr(rule, name))
             for name in RULE_FIELDS
