@@ -63,10 +63,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def _sweeps_status() -> str:
     try:
         sweeps = watchdog.sweep_status()
+        watchdog.check_from_request(sweeps)
+        return sweeps.label
     except Exception as exc:  # a broken query must not break the health check itself
         return f"error: {type(exc).__name__}"
-    watchdog.check_from_request(sweeps)
-    return sweeps.label
 
 
 @login_not_required

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -332,3 +333,18 @@ def test_send_test_reports_what_happened(db, receiver):
     body = json.loads(receiver.received[-1].body)
     assert (body["kind"], body["state"]) == ("test", "test")
     assert verify(signature_of(receiver.received[-1]), receiver.received[-1].body, secret)
+
+
+def test_the_readme_receiver_accepts_a_real_delivery_and_rejects_a_stale_one(db, receiver):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("```python\nimport hashlib", 1)[1].split("```", 1)[0]
+    example = "import hashlib" + example.replace("HTTPServer((", "# HTTPServer((")
+    namespace: dict = {}
+    channel, secret = webhook(receiver)
+    exec(example.replace('["whsec_…"]', repr([secret])), namespace)  # noqa: S102 (the README's own code)
+    queue(channel)
+    mail.send_outbox()
+    delivered = receiver.received[-1]
+
+    assert namespace["verify"](signature_of(delivered), delivered.body)
+    assert not namespace["verify"](signature_of(delivered), delivered.body, now=time.time() + 301)

@@ -4,6 +4,7 @@ or the versioned webhook body (`aigateway-billing.alert/v1`, documented in the R
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 WEBHOOK_SCHEMA = "aigateway-billing.alert/v1"
 STATES = ("opened", "reminder", "resolved", "test")
@@ -19,7 +20,13 @@ FIGURE_LABELS = {
     "last_completed_sweep": "Last completed sweep",
     "expected_every": "Expected every",
 }
-STATE_WORDS = {"opened": "alert", "reminder": "still open", "resolved": "resolved", "test": "test"}
+STATE_WORDS = {
+    "opened": "alert opened",
+    "reminder": "still open",
+    "resolved": "resolved",
+    "test": "test message",
+}
+TIME_FIGURES = frozenset({"data_as_of", "last_completed_sweep"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,28 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _shown_time(value: str) -> str:
+    try:
+        return f"{datetime.fromisoformat(value).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    except (TypeError, ValueError):
+        return value
+
+
+def _fields(figures: dict) -> list[dict]:
+    shown = {key: str(value) for key, value in figures.items() if value}
+    # "Now" only when it says something the other figures do not (a low balance's value is the balance).
+    if "value" in shown and shown["value"] in [v for key, v in shown.items() if key != "value"]:
+        del shown["value"]
+    return [
+        {
+            "type": "mrkdwn",
+            "text": f"*{label}*\n{_escape(_shown_time(shown[key]) if key in TIME_FIGURES else shown[key])}",
+        }
+        for key, label in FIGURE_LABELS.items()
+        if key in shown
+    ]
+
+
 def _button(text: str, url: str, primary: bool = False) -> dict:
     button = {"type": "button", "text": {"type": "plain_text", "text": text[:75]}, "url": url}
     if primary:
@@ -72,16 +101,12 @@ def _button(text: str, url: str, primary: bool = False) -> dict:
 def slack_message(message: AlertMessage) -> dict:
     """A Block Kit message: the headline, the figures, a button to the page that fixes it."""
     where = message.account_name or "the whole portal"
-    header = f"{message.kind_label}: {STATE_WORDS.get(message.state, message.state)}"
+    header = f"{message.kind_label} · {STATE_WORDS.get(message.state, message.state)}"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(message.headline)}*"}},
     ]
-    fields = [
-        {"type": "mrkdwn", "text": f"*{label}*\n{_escape(str(message.figures[key]))}"}
-        for key, label in FIGURE_LABELS.items()
-        if message.figures.get(key)
-    ]
+    fields = _fields(message.figures)
     if fields:
         blocks.append({"type": "section", "fields": fields[:10]})
     buttons = []
@@ -91,6 +116,6 @@ def slack_message(message: AlertMessage) -> dict:
         buttons.append(_button("Alert history", message.links["alert"]))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    context = f"{_escape(where)} · {message.occurred_at}"
+    context = f"{_escape(where)} · {_shown_time(message.occurred_at)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     return {"text": message.headline, "blocks": blocks}

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Subquery
 from django.utils import timezone
 
 from billing.alerts import outbox, transports
@@ -57,18 +57,31 @@ class SweepStatus:
         return f"stalled: no balance sweep completed since {self.last_completed:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def sweep_status(now: datetime | None = None) -> SweepStatus:
-    """Whether the balance sweeps are late; one query while sweeps complete."""
+def _completed_runs():
+    return SyncRun.objects.filter(job=SWEEP_JOB, outcome__in=COMPLETED, finished_at__isnull=False)
+
+
+def last_sweep_subquery() -> Subquery:
+    """The last completed sweep's time, as an uncorrelated subquery a page adds to a query it makes anyway."""
+    return Subquery(_completed_runs().order_by("-finished_at").values("finished_at")[:1])
+
+
+def status_from(last_completed: datetime | None, oldest_account: datetime | None, now=None) -> SweepStatus:
+    """Whether sweeps are late, given the last completed one and when the oldest active account was added
+    (never completed: late only once an account has waited longer than the limit for its first sweep)."""
     now = now or timezone.now()
     every = timedelta(seconds=settings.SYNC_BALANCE_INTERVAL)
-    limit = every * STALL_FACTOR
-    last = SyncRun.objects.filter(job=SWEEP_JOB, outcome__in=COMPLETED).aggregate(last=Max("finished_at"))
-    last_completed = last["last"]
-    if last_completed is not None:
-        return SweepStatus(last_completed, every, now - last_completed > limit)
-    # Never completed: late only once an account has waited longer than the limit for its first sweep.
-    oldest = Account.objects.filter(is_active=True).aggregate(oldest=Min("created_at"))["oldest"]
-    return SweepStatus(None, every, oldest is not None and now - oldest > limit)
+    since = last_completed or oldest_account
+    return SweepStatus(last_completed, every, since is not None and now - since > every * STALL_FACTOR)
+
+
+def sweep_status(now: datetime | None = None) -> SweepStatus:
+    """Whether the balance sweeps are late; one query while sweeps complete."""
+    last_completed = _completed_runs().aggregate(last=Max("finished_at"))["last"]
+    oldest = None
+    if last_completed is None:
+        oldest = Account.objects.filter(is_active=True).aggregate(oldest=Min("created_at"))["oldest"]
+    return status_from(last_completed, oldest, now)
 
 
 def _message(alert: PortalAlert, state: str, status: SweepStatus, now: datetime) -> AlertMessage:
