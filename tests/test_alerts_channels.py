@@ -268,7 +268,7 @@ def test_a_low_balance_alert_reaches_email_slack_and_webhook(db, account, manage
     kinds = [block["type"] for block in message["blocks"]]
     assert kinds == ["header", "section", "section", "actions", "context"]
     button = message["blocks"][3]["elements"][0]
-    assert (button["text"]["text"], button["url"]) == ("Top up", body["links"]["fix"])
+    assert (button["text"]["text"], button["url"]) == ("Top up Acme Prod", body["links"]["fix"])
 
 
 def test_resolving_sends_a_resolved_message(db, account, receiver):

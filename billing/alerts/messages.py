@@ -41,6 +41,8 @@ class AlertMessage:
     account_name: str | None = None
     subject: str = ""
     figures: dict[str, str | None] = field(default_factory=dict)
+    # How Slack labels each figure (FIGURE_LABELS for the keys it does not name).
+    figure_labels: dict[str, str] = field(default_factory=dict)
     # {"fix": url, …}: the first is the button's target.
     links: dict[str, str] = field(default_factory=dict)
     fix_label: str = "Open the portal"
@@ -76,19 +78,20 @@ def _shown_time(value: str) -> str:
         return value
 
 
-def _fields(figures: dict) -> list[dict]:
+def _fields(figures: dict, labels: dict) -> list[dict]:
     shown = {key: str(value) for key, value in figures.items() if value}
     # "Now" only when it says something the other figures do not (a low balance's value is the balance).
     if "value" in shown and shown["value"] in [v for key, v in shown.items() if key != "value"]:
         del shown["value"]
+    labels = {**FIGURE_LABELS, **labels}
     return [
-        {
-            "type": "mrkdwn",
-            "text": f"*{label}*\n{_escape(_shown_time(shown[key]) if key in TIME_FIGURES else shown[key])}",
-        }
-        for key, label in FIGURE_LABELS.items()
-        if key in shown
+        {"type": "mrkdwn", "text": f"*{_escape(labels.get(key, key))}*\n{_escape(_value(key, value))}"}
+        for key, value in shown.items()
     ]
+
+
+def _value(key: str, value: str) -> str:
+    return _shown_time(value) if key in TIME_FIGURES else value
 
 
 def _button(text: str, url: str, primary: bool = False) -> dict:
@@ -106,7 +109,7 @@ def slack_message(message: AlertMessage) -> dict:
         {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(message.headline)}*"}},
     ]
-    fields = _fields(message.figures)
+    fields = _fields(message.figures, message.figure_labels)
     if fields:
         blocks.append({"type": "section", "fields": fields[:10]})
     buttons = []

@@ -5,6 +5,8 @@ if the change that caused them does. The database allows one delivery per (alert
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 
 from billing.alerts import outbox
@@ -42,14 +44,8 @@ def alert_message(state: str, context: dict, event: AlertEvent, now) -> AlertMes
     check = context.get("check")
     base = f"{settings.PORTAL_BASE_URL}/accounts/{account.cloudflare_id}/"
     page, label = FIX_PAGES.get(event.kind, ("alerts/", "See the alert"))
-    figures = {
-        "value": getattr(check, "value", None),
-        "balance": context.get("balance"),
-        "spend_per_day": context.get("spend_per_day"),
-        "runway": context.get("runway"),
-        "auto_topup": context.get("auto_topup"),
-        "data_as_of": _when(context.get("data_as_of")),
-    }
+    fix = context.get("action_url") or base + page
+    figures, labels = _figures(context)
     return AlertMessage(
         event_id=f"alert:{event.pk}",
         kind=event.kind,
@@ -61,9 +57,31 @@ def alert_message(state: str, context: dict, event: AlertEvent, now) -> AlertMes
         account_name=account.name,
         subject=event.subject,
         figures=figures,
-        links={"fix": base + page, "alert": base + "alerts/", "account": base},
-        fix_label=label,
+        figure_labels=labels,
+        links={"fix": _absolute(fix), "alert": base + "alerts/", "account": base},
+        fix_label=context.get("action_label") or label,
     )
+
+
+def _absolute(url: str) -> str:
+    return url if "://" in url else f"{settings.PORTAL_BASE_URL}{url}"
+
+
+def _figures(context: dict) -> tuple[dict, dict]:
+    """({key: value}, {key: label}) from the email's figure rows ([(label, value)]): the keys are the labels
+    in snake_case ("Spend per day" → "spend_per_day"), so a webhook consumer can rely on them."""
+    figures: dict[str, str | None] = {}
+    labels: dict[str, str] = {}
+    check = context.get("check")
+    if getattr(check, "value", None):
+        figures["value"], labels["value"] = check.value, "Now"
+    for label, value in context.get("rows", []):
+        label = str(label).rstrip(":").strip()
+        key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+        figures[key], labels[key] = (None if value in (None, "", "–") else str(value)), label
+    figures["data_as_of"] = _when(context.get("data_as_of"))
+    labels.setdefault("data_as_of", "Data as of")
+    return figures, labels
 
 
 def channel_payload(channel: NotificationChannel, message: AlertMessage) -> dict:
