@@ -7,9 +7,10 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 
 from billing.forms import DollarsField
-from billing.models import AlertKind, AlertRule
+from billing.models import AlertKind, AlertRule, NotificationChannel
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
 MAX_RECIPIENTS = 50
@@ -147,12 +148,21 @@ class AlertRuleForm(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = ["enabled", "threshold", "hysteresis", "recipients", "notify_managers", "reminder_hours"]
+        fields = [
+            "enabled",
+            "threshold",
+            "hysteresis",
+            "recipients",
+            "notify_managers",
+            "channels",
+            "reminder_hours",
+        ]
         labels = {
             "enabled": "Alert on this",
             "hysteresis": "Margin before resolving",
             "notify_managers": "Email every billing manager and admin of the account",
             "reminder_hours": "Remind every",
+            "channels": "Also notify",
         }
 
     def __init__(self, *args, kind: str, **kwargs):
@@ -182,6 +192,7 @@ class AlertRuleForm(forms.ModelForm):
             value = self.initial.get(name)
             if isinstance(value, Decimal):
                 self.initial[name] = f"{value:.2f}" if self.unit.money else str(plain(value))
+        self._channels_field()
         if self.kind == AlertKind.STALE_DATA:
             # Stale data goes to the operators, who can mend the token or the API, not to everyone.
             for name in ("recipients", "notify_managers"):
@@ -222,6 +233,20 @@ class AlertRuleForm(forms.ModelForm):
     def _dollars(self, value) -> Decimal:
         # The money kinds' fields clean to cents; the rule stores dollars.
         return cents_to_dollars(value) if self.unit.money else value
+
+    def _channels_field(self) -> None:
+        """Portal-wide channels, and the account's own; a new account rule starts with the default's."""
+        account_id = self.instance.account_id
+        field = self.fields["channels"]
+        field.queryset = NotificationChannel.objects.filter(
+            Q(account__isnull=True) | Q(account_id=account_id) if account_id else Q(account__isnull=True)
+        )
+        field.required = False
+        field.help_text = "Slack, webhook or email channels (set up by an admin under Alerts › Channels)."
+        if self.instance.pk is None and account_id and not self.is_bound:
+            default = AlertRule.objects.filter(account__isnull=True, kind=self.kind).first()
+            if default is not None:
+                self.initial["channels"] = list(default.channels.values_list("pk", flat=True))
 
     def clean_threshold(self) -> Decimal:
         threshold = plain(Decimal(self._dollars(self.cleaned_data["threshold"])))

@@ -24,7 +24,7 @@ from django.db import DatabaseError
 
 from billing import alerts, operations, pipeline, retention, sync
 from billing.accounts import ensure_declared_accounts
-from billing.alerts import outbox
+from billing.alerts import outbox, watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ def sync_all(self, backfill_days: int | None = None) -> int:
 def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict:
     """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
     summary = pipeline.run(job, account_ids, backfill_days=backfill_days)
+    if job == sync.JOB_BALANCE:
+        watchdog.ping_deadman()
     if summary.retry and self.request.retries < CHUNK_MAX_RETRIES:
         backoff = 15 * 2**self.request.retries
         countdown = max(summary.retry_after, backoff) + random.uniform(0, backoff / 2)
@@ -145,6 +147,8 @@ def evaluate_alerts() -> dict:
 
 @shared_task(name="billing.tasks.send_outbox", soft_time_limit=240, time_limit=300)
 def send_outbox() -> dict:
+    # The watchdog runs here too: the outbox task outlives a stuck sweep queue.
+    watchdog.check()
     return asdict(outbox.send_outbox())
 
 

@@ -5,6 +5,7 @@ from billing.views import (
     alerts,
     audit,
     auto_topup,
+    channels,
     gateway_rule_actions,
     gateway_rules,
     gateways,
@@ -51,6 +52,7 @@ account_patterns = [
         name="gateway_rule_remove",
     ),
     path("alerts/", alerts.account_alerts, name="account_alerts"),
+    path("alerts/subscription/", channels.account_subscription, name="account_alert_subscription"),
     path("alerts/<str:kind>/", alerts.account_rule_edit, name="account_alert_rule"),
     path("alerts/<str:kind>/reset/", alerts.account_rule_reset, name="account_alert_rule_reset"),
 ]
@@ -65,6 +67,9 @@ urlpatterns = [
     path("alerts/test-email/", alerts.send_test_email, name="alert_test_email"),
     path("alerts/mail/", alerts.mail_files, name="alert_mail_files"),
     path("alerts/mail/<str:name>/", alerts.mail_file, name="alert_mail_file"),
+    path("alerts/channels/", channels.channel_list, name="alert_channels"),
+    path("alerts/channels/<int:pk>/", channels.channel_detail, name="alert_channel"),
+    path("alerts/channels/<int:pk>/<str:action>/", channels.channel_action, name="alert_channel_action"),
     path("alerts/rules/", alerts.default_rules, name="alert_defaults"),
     path("alerts/rules/<str:kind>/", alerts.default_rule_edit, name="alert_default_edit"),
 ]

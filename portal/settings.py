@@ -349,6 +349,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Gateway billing <
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_OPERATOR_EMAILS = env.list("ALERT_OPERATOR_EMAILS", default=[])
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Slack and webhook deliveries: seconds to connect, and to wait for the answer.
+ALERT_HTTP_CONNECT_TIMEOUT = env.float("ALERT_HTTP_CONNECT_TIMEOUT", default=5.0)
+ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)
+# Pinged (GET) after each completed balance sweep chunk, e.g. a healthchecks.io check: a dead portal is
+# noticed from outside. Empty: no ping.
+DEADMAN_PING_URL = env.str("DEADMAN_PING_URL", default="")
 
 # --- Metrics ------------------------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

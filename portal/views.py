@@ -9,6 +9,7 @@ from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
+from billing.alerts import watchdog
 from portal.celery import app as celery_app
 
 
@@ -48,10 +49,24 @@ def _broker_status() -> str:
 @login_not_required
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """JSON with the status of the database and the broker; 503 when either is down."""
+    """JSON with the status of the database, the broker and the balance sweeps; 503 when any is not "ok"
+    ("error" when the database or the broker is down, "degraded" when only the sweeps are late)."""
     checks = {"database": _database_status(), "broker": _broker_status()}
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    checks["sweeps"] = _sweeps_status() if checks["database"] == "ok" else "unknown"
+    if checks["database"] != "ok" or checks["broker"] != "ok":
+        status = "error"
+    else:
+        status = "ok" if checks["sweeps"] == "ok" else "degraded"
+    return JsonResponse({"status": status, **checks}, status=200 if status == "ok" else 503)
+
+
+def _sweeps_status() -> str:
+    try:
+        sweeps = watchdog.sweep_status()
+        watchdog.check_from_request(sweeps)
+        return sweeps.label
+    except Exception as exc:  # a broken query must not break the health check itself
+        return f"error: {type(exc).__name__}"
 
 
 @login_not_required

@@ -56,7 +56,7 @@ def test_logout_needs_post_and_ends_session(client, viewer):
 def test_healthz_reports_database_and_broker(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "sweeps": "ok"}
 
 
 def test_healthz_is_503_when_broker_is_down(client, monkeypatch):

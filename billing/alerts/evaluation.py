@@ -19,8 +19,8 @@ from billing.alerts import text
 from billing.alerts.checks import CHECKS, Change, Check, Reading
 from billing.alerts.emails import email_context as _email_context
 from billing.alerts.gateway_checks import check_gateway_rules
-from billing.alerts.outbox import queue_email
-from billing.alerts.rules import recipients_for, rules_for
+from billing.alerts.notify import queue_alert
+from billing.alerts.rules import rules_for
 from billing.models import Account, AlertEvent, AlertKind, AlertRule
 
 logger = logging.getLogger(__name__)
@@ -62,12 +62,13 @@ def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") ->
                 last_notified_at=reading.now,
                 details={"opened": check.details, **_exceeded_mark(reading)},
             )
-            email = queue_email(
-                _template(rule.kind, "opened"),
+            email = queue_alert(
+                "opened",
                 _email_context(reading, rule, check, event),
-                recipients_for(rule, reading.account),
-                account=reading.account,
-                event=event,
+                rule,
+                event,
+                now=reading.now,
+                template=_template(rule.kind, "opened"),
             )
     except IntegrityError:
         # Another worker opened this alert a moment ago, and mailed it.
@@ -92,12 +93,14 @@ def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) 
         )
         if claimed != 1:
             return None
-        email = queue_email(
-            _template(rule.kind, "reminder"),
+        email = queue_alert(
+            "reminder",
             _email_context(reading, rule, check, event),
-            recipients_for(rule, reading.account),
-            account=reading.account,
-            event=event,
+            rule,
+            event,
+            now=reading.now,
+            sequence=event.reminders_sent + 1,
+            template=_template(rule.kind, "reminder"),
         )
     return Change(rule.kind, "reminded", event.pk, email is not None)
 
@@ -115,12 +118,13 @@ def _resolve(
         email = None
         if rule is not None and check is not None:
             event.resolved_at = reading.now
-            email = queue_email(
-                _template(rule.kind, "resolved"),
+            email = queue_alert(
+                "resolved",
                 _email_context(reading, rule, check, event),
-                recipients_for(rule, reading.account),
-                account=reading.account,
-                event=event,
+                rule,
+                event,
+                now=reading.now,
+                template=_template(rule.kind, "resolved"),
             )
             if email is not None:
                 # The resolution was emailed too: "last emailed" in the history says when.
@@ -142,12 +146,14 @@ def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
         ).update(last_notified_at=reading.now, headline=check.headline[:300], details=details)
         if claimed != 1:
             return None
-        email = queue_email(
-            "alert_opened",
+        # Channels hear it as a reminder numbered 0 (reminders count from 1): one per alert.
+        email = queue_alert(
+            "reminder",
             _email_context(reading, rule, check, event),
-            recipients_for(rule, reading.account),
-            account=reading.account,
-            event=event,
+            rule,
+            event,
+            now=reading.now,
+            template="alert_opened",
         )
     return Change(rule.kind, "escalated", event.pk, email is not None)
 

@@ -1,8 +1,12 @@
-"""The outbox: every email is a row first, then delivered by `send_outbox` with retries and backoff.
+"""The outbox: every notification (an email, a Slack message, a webhook call) is a row first, then delivered
+by `send_outbox` with retries and backoff.
 
-A row is claimed with a conditional update (ready → sending) before the SMTP conversation, so two workers
-never send the same row. An SMTP outage leaves rows ready with a later `next_attempt_at`: mail is delayed,
-never lost. The only window for a duplicate is a worker dying between the server's acceptance and the
+A row is claimed with a conditional update (ready → sending) before the SMTP conversation or the HTTP call,
+so two workers never send the same row. An outage leaves rows ready with a later `next_attempt_at`: a
+notification is delayed, never lost; backoff is capped at an hour and attempts go on for more than a day. A
+permanent refusal (SMTP 5xx, HTTP 4xx other than 408/429) fails the row at once, with the reason.
+
+The only window for a duplicate is a worker dying between the server's acceptance and the
 "sent" update; such a row is taken back after `SENDING_LEASE` rather than lost.
 """
 
@@ -16,17 +20,24 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.models import Account, AlertEvent, OutboxEmail, OutboxState
+from billing.alerts import channels
+from billing.alerts.transports import TransportError
+from billing.models import Account, AlertEvent, ChannelKind, NotificationChannel, OutboxEmail, OutboxState
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+# 30 s doubling to the hourly cap after about an hour, then hourly: 32 attempts span more than a day, so a
+# receiver that is down for hours still gets its messages.
+MAX_ATTEMPTS = 32
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+# The longest wait a receiver's Retry-After is obeyed for.
+LONGEST_RETRY_AFTER = timedelta(hours=6)
+EMAIL_DESTINATION = "email"
 # A row still "sending" after this was abandoned by a dead worker: SMTP timeouts are far shorter.
 SENDING_LEASE = timedelta(minutes=10)
 
@@ -56,8 +67,10 @@ def queue_email(
     *,
     account: Account | None = None,
     event: AlertEvent | None = None,
+    **delivery,
 ) -> OutboxEmail | None:
     """Renders and stores one email for every recipient to receive; None when there is nobody to send to.
+    `delivery` may name the channel, portal_alert, alert_state and sequence of an alert's delivery.
 
     Call it inside the transaction that decided to send, so the email exists if and only if the decision does.
     """
@@ -74,6 +87,23 @@ def queue_email(
         html=rendered.html,
         recipients=recipients,
         next_attempt_at=timezone.now(),
+        **delivery,
+    )
+
+
+def queue_message(
+    channel: NotificationChannel, payload: dict, subject: str, *, template: str, **delivery
+) -> OutboxEmail:
+    """Stores one Slack or webhook message for `channel` (the body to send in `payload`); `delivery` as for
+    `queue_email`. Call it inside the transaction that decided to send."""
+    return OutboxEmail.objects.create(
+        template=template,
+        channel=channel,
+        subject=subject[:300],
+        text=subject,
+        payload=payload,
+        next_attempt_at=timezone.now(),
+        **delivery,
     )
 
 
@@ -83,7 +113,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def is_permanent(error: Exception) -> bool:
-    """Whether retrying cannot help: the server answered 5xx about the message or its addresses."""
+    """Whether retrying cannot help: the mail server answered 5xx about the message or its addresses, or an
+    HTTP receiver refused the message for good."""
+    if isinstance(error, TransportError):
+        return error.permanent
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(500 <= code < 600 for code, _ in error.recipients.values())
     if isinstance(error, smtplib.SMTPResponseException):
@@ -108,8 +141,19 @@ def claim(pk: int, now: datetime | None = None) -> bool:
     return claimed == 1
 
 
+def destination(row: OutboxEmail) -> str | int:
+    """Where a row goes: "email" (the mail server) or the id of its Slack/webhook channel."""
+    if row.channel_id and row.channel.kind != ChannelKind.EMAIL:
+        return row.channel_id
+    return EMAIL_DESTINATION
+
+
 def deliver(row: OutboxEmail) -> None:
-    """One SMTP (or file backend) delivery of a claimed row; raises whatever the backend raises."""
+    """One delivery of a claimed row: a Slack/webhook POST, else SMTP (or the file backend); raises whatever
+    the transport raises."""
+    if destination(row) != EMAIL_DESTINATION:
+        channels.deliver(row.channel, row.payload, row.pk)
+        return
     message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.text,
@@ -124,7 +168,7 @@ def deliver(row: OutboxEmail) -> None:
 
 def send_claimed(pk: int, now: datetime | None = None) -> OutboxEmail:
     """Delivers a row this worker claimed and records the outcome; returns the updated row."""
-    row = OutboxEmail.objects.get(pk=pk)
+    row = OutboxEmail.objects.select_related("channel").get(pk=pk)
     try:
         deliver(row)
     except Exception as error:
@@ -135,7 +179,7 @@ def send_claimed(pk: int, now: datetime | None = None) -> OutboxEmail:
             row.state = OutboxState.FAILED
         else:
             row.state = OutboxState.READY
-            row.next_attempt_at = now + retry_delay(row.attempts)
+            row.next_attempt_at = now + _wait_after(error, row.attempts)
         OutboxEmail.objects.filter(pk=pk, state=OutboxState.SENDING).update(
             state=row.state, last_error=row.last_error, next_attempt_at=row.next_attempt_at
         )
@@ -148,12 +192,24 @@ def send_claimed(pk: int, now: datetime | None = None) -> OutboxEmail:
     return row
 
 
-def send_one_ready_email(now: datetime | None = None) -> OutboxEmail | None:
-    """Claims and sends the oldest due email; returns it as it ended, or None when nothing was due."""
+def _wait_after(error: Exception, attempts: int) -> timedelta:
+    wait = retry_delay(attempts)
+    asked = getattr(error, "retry_after", None)
+    if asked:
+        wait = max(wait, min(timedelta(seconds=asked), LONGEST_RETRY_AFTER))
+    return wait
+
+
+def send_one_ready_email(now: datetime | None = None, skip: frozenset = frozenset()) -> OutboxEmail | None:
+    """Claims and sends the oldest due row whose destination is not in `skip`; returns it as it ended, or None
+    when nothing was due."""
     now = now or timezone.now()
     due = OutboxEmail.objects.filter(state=OutboxState.READY, next_attempt_at__lte=now).order_by(
         "next_attempt_at", "pk"
     )
+    if EMAIL_DESTINATION in skip:
+        due = due.exclude(Q(channel__isnull=True) | Q(channel__kind=ChannelKind.EMAIL))
+    due = due.exclude(channel_id__in=[key for key in skip if key != EMAIL_DESTINATION])
     for pk in due.values_list("pk", flat=True)[:5]:
         if claim(pk, now):
             return send_claimed(pk, now)
@@ -169,10 +225,11 @@ class OutboxSummary:
 
 
 def send_outbox(limit: int = 200, now: datetime | None = None) -> OutboxSummary:
-    """Drains due emails, at most `limit` of them, one claimed row at a time; returns what happened."""
+    """Drains due rows, at most `limit` of them, one claimed row at a time; returns what happened."""
     summary = OutboxSummary(released=release_abandoned(now))
+    down: set = set()
     for _ in range(limit):
-        row = send_one_ready_email(now)
+        row = send_one_ready_email(now, frozenset(down))
         if row is None:
             break
         if row.state == OutboxState.SENT:
@@ -181,20 +238,21 @@ def send_outbox(limit: int = 200, now: datetime | None = None) -> OutboxSummary:
             summary.failed += 1
         else:
             summary.retrying += 1
-            # The server is down or busy: the other rows wait for the next run instead of each timing out.
-            break
+            # That server is down or busy: its other rows wait for the next run instead of each timing out,
+            # while the other destinations go on.
+            down.add(destination(row))
     return summary
 
 
 def send_now(pk: int) -> OutboxEmail:
-    """Sends one ready email immediately (the "send a test email" button); returns the row as it ended."""
+    """Sends one ready row immediately (the "send test" buttons); returns the row as it ended."""
     if claim(pk):
         return send_claimed(pk)
     return OutboxEmail.objects.get(pk=pk)
 
 
 def retry(pk: int) -> bool:
-    """Puts a failed email back in the queue for another round of attempts; True when it was failed."""
+    """Puts a failed row back in the queue for another round of attempts; True when it was failed."""
     return (
         OutboxEmail.objects.filter(pk=pk, state=OutboxState.FAILED).update(
             state=OutboxState.READY, next_attempt_at=timezone.now(), attempts=0

@@ -13,6 +13,7 @@ from billing.models import (
     AccountAccess,
     AlertKind,
     AlertRule,
+    AlertSubscription,
     AuditAction,
     AuditOutcome,
     Role,
@@ -45,7 +46,16 @@ def recipients_for(rule: AlertRule, account: Account) -> list[str]:
             account=account, role__in=[Role.MANAGER, Role.ADMIN], user__is_active=True
         ).exclude(user__email="")
         addresses += managers.values_list("user__email", flat=True)
-    return addresses
+    return addresses + subscriber_emails(account)
+
+
+def subscriber_emails(account: Account) -> list[str]:
+    """The addresses of the people who subscribed to the account's alerts (and still may see it)."""
+    may_see = Q(user__account_grants__account=account) | Q(user__is_superuser=True)
+    subscriptions = AlertSubscription.objects.filter(may_see, account=account, user__is_active=True).exclude(
+        user__email=""
+    )
+    return list(subscriptions.values_list("user__email", flat=True).distinct())
 
 
 RULE_FIELDS = ("enabled", "threshold", "hysteresis", "recipients", "notify_managers", "reminder_hours")
@@ -67,6 +77,7 @@ def _rule_parameters(rule: AlertRule, change: str) -> dict:
     return {
         "change": change,
         "kind": rule.kind,
+        "channels": sorted(rule.channels.values_list("name", flat=True)) if rule.pk else [],
         **{
             name: rule.recipients if name == "recipients" else _plain(getattr(rule, name))
             for name in RULE_FIELDS

@@ -23,6 +23,13 @@ from billing.models.audit import (
     AuditEntry,
     AuditOutcome,
 )
+from billing.models.channels import (
+    AlertSubscription,
+    ChannelKind,
+    NotificationChannel,
+    PortalAlert,
+    PortalAlertKind,
+)
 from billing.models.fields import (
     money_field,
 )
@@ -70,6 +77,7 @@ __all__ = [
     "AlertEvent",
     "AlertKind",
     "AlertRule",
+    "AlertSubscription",
     "ApiCallCount",
     "AppendOnlyError",
     "AuditAction",
@@ -77,6 +85,7 @@ __all__ = [
     "AuditOutcome",
     "AutoTopUpConfig",
     "BalanceSnapshot",
+    "ChannelKind",
     "Gateway",
     "GatewayRule",
     "GatewayRuleChange",
@@ -88,8 +97,11 @@ __all__ = [
     "InvoiceType",
     "LimitDuration",
     "LimitStrategy",
+    "NotificationChannel",
     "OutboxEmail",
     "OutboxState",
+    "PortalAlert",
+    "PortalAlertKind",
     "Role",
     "RuleChangeOutcome",
     "RuleState",

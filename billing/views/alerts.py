@@ -18,6 +18,7 @@ from billing.models import (
     AlertEvent,
     AlertKind,
     AlertRule,
+    AlertSubscription,
     OutboxEmail,
     OutboxState,
     Role,
@@ -71,7 +72,8 @@ def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
             "rows": _rule_rows(account),
             "open_alerts": alert_text.shown(events.filter(resolved_at__isnull=True), facts),
             "history": shown,
-            "emails": OutboxEmail.objects.filter(account=account)[:20],
+            "emails": OutboxEmail.objects.filter(account=account).select_related("channel")[:20],
+            "subscribed": AlertSubscription.objects.filter(account=account, user=request.user).exists(),
             "operators": operator_emails(),
             "section": "alerts",
         },
@@ -176,12 +178,15 @@ def _shown(events: list[AlertEvent]) -> list:
 
 
 def outbox(request: HttpRequest) -> HttpResponse:
-    emails = OutboxEmail.objects.select_related("account", "event")
+    emails = OutboxEmail.objects.select_related("account", "event", "channel")
     if not request.user.is_superuser:
         emails = emails.filter(account__in=accounts_for(request.user))
     state = request.GET.get("state", "")
     if state in OutboxState.values:
         emails = emails.filter(state=state)
+    channel = request.GET.get("channel", "")
+    if channel.isdigit():
+        emails = emails.filter(channel_id=int(channel))
     page = Paginator(emails, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -190,6 +195,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
             "page": page,
             "state": state,
             "states": OutboxState.choices,
+            "channel": channel,
             "test_form": TestEmailForm(initial={"to": request.user.email}),
             "mail_dir": mail_outbox.mail_dir(),
             "section": "outbox",
@@ -201,9 +207,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
     _superuser_only(request)
     if mail_outbox.retry(pk):
-        messages.success(request, "The email is queued again; the outbox job sends it within a minute.")
+        messages.success(request, "The delivery is queued again; the outbox job sends it within a minute.")
     else:
-        messages.info(request, "That email is not failed: nothing to retry.")
+        messages.info(request, "That delivery is not failed: nothing to retry.")
     return redirect("alert_outbox")
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import Context
@@ -19,6 +20,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 
 from billing import display
 from billing.alerts import text as alert_text
+from billing.alerts import watchdog
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent, AutoTopUpConfig
 from billing.money import format_money
@@ -47,7 +49,11 @@ AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    accounts = list(accounts_for(request.user).values(*COLUMNS, *STORED_FIGURES_COLUMNS))
+    accounts = list(
+        accounts_for(request.user)
+        .annotate(last_sweep=watchdog.last_sweep_subquery(), joined=F("created_at"))
+        .values(*COLUMNS, *STORED_FIGURES_COLUMNS, "last_sweep", "joined")
+    )
     figures = stored_figures_of_rows(accounts)
     alerts = (
         AlertEvent.objects.select_related("rule")
@@ -68,6 +74,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "next_sync": oldest + timedelta(seconds=settings.SYNC_BALANCE_INTERVAL) if oldest else None,
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,
         "stale_accounts": [row["name"] for row in rows if row["stale"]],
+        "sweeps": _sweeps(accounts),
     }
     return render(request, "billing/overview.html", context)
 
@@ -110,6 +117,17 @@ class _Partial:
 
 AUTO_TOPUP_STATE = _Partial("billing/_auto_topup_state.html")
 ALERT_BADGES = _Partial("billing/alerts/_badges.html")
+
+
+def _sweeps(accounts: list[dict]) -> watchdog.SweepStatus:
+    """Whether the jobs are alive, from the accounts query's subquery (no query of its own); a late reading is
+    also where a dead beat gets noticed."""
+    if not accounts:
+        return watchdog.status_from(None, None)
+    oldest = min(account["joined"] for account in accounts)
+    sweeps = watchdog.status_from(accounts[0]["last_sweep"], oldest)
+    watchdog.check_from_request(sweeps)
+    return sweeps
 
 
 def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict, partials: dict) -> dict:
