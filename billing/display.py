@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from billing.money import format_money, seconds_to_window
+from billing.money import format_money, minor_units_to_major, seconds_to_window
 
 
 def _span(delta: timedelta) -> str:
@@ -199,3 +199,31 @@ def share(part, whole) -> str:
     if not whole:
         return "–"
     return f"{(Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal('0.1'))}%"
+
+
+def date_range(first, last) -> str:
+    """ "Nov 2 – Dec 1, 2026"; the year on both ends when they differ ("Dec 1, 2026 – Jan 1, 2027"); one day
+    once ("Nov 1, 2026"). Dates, or datetimes read in the portal's time zone."""
+    if first is None or last is None:
+        return "–"
+    first, last = (timezone.localtime(d).date() if isinstance(d, datetime) else d for d in (first, last))
+    if first == last:
+        return f"{last:%b %-d, %Y}"
+    if first.year != last.year:
+        return f"{first:%b %-d, %Y} – {last:%b %-d, %Y}"
+    return f"{first:%b %-d} – {last:%b %-d, %Y}"
+
+
+def unit_price(value: str | None, currency: str = "usd") -> str:
+    """Stripe's `unit_amount_decimal` (a decimal string in the currency's minor unit) as money with every
+    digit it has: "0.0001" (cents) reads "$0.000001"; "–" when there is none or it is not a number."""
+    if value in (None, ""):
+        return "–"
+    try:
+        amount = minor_units_to_major(value, currency)
+    except (ArithmeticError, ValueError, TypeError):
+        return "–"
+    symbol = "$" if (currency or "usd").lower() == "usd" else f"{(currency or '').upper()} "
+    digits = f"{abs(amount).normalize():f}"
+    whole, _, cents = digits.partition(".")
+    return f"{'-' if amount < 0 else ''}{symbol}{whole}.{cents.ljust(2, '0')}"

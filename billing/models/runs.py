@@ -14,6 +14,17 @@ class SyncOutcome(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+class SyncRunQuerySet(models.QuerySet):
+    def last_success_at(self, account, *jobs: str):
+        """When the newest successful run of any of `jobs` for the account finished, or None."""
+        return (
+            self.filter(account=account, job__in=jobs, outcome=SyncOutcome.SUCCEEDED)
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+
+
 class SyncRun(models.Model):
     """One job's run for one account; the last successful one drives the "data as of" notice."""
 
@@ -26,6 +37,8 @@ class SyncRun(models.Model):
     outcome = models.CharField(max_length=16, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING)
     error = models.TextField(blank=True, default="")
     api_calls = models.PositiveIntegerField(default=0)
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -86,3 +86,16 @@ def duration_label(duration: str) -> str:
 @register.filter(name="share")
 def share(part, whole) -> str:
     return display.share(part, whole)
+
+
+@register.filter
+def date_range(first, last) -> str:
+    """ "Dec 1, 2026 – Jan 1, 2027": a period with the year on both ends when they differ."""
+    return display.date_range(first, last)
+
+
+@register.filter
+def unit_price(value: str | None, currency: str = "usd") -> str:
+    """An invoice line's unit price (Stripe's decimal string, in the currency's minor unit) as money with all
+    its digits: "0.01" cents reads "$0.0001"; "–" when Cloudflare sent none."""
+    return display.unit_price(value, currency)

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from billing.forms import InvoiceFilterForm
-from billing.models import InvoicePreview
+from billing.models import InvoicePreview, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context
 
@@ -28,6 +28,7 @@ def invoices(request: HttpRequest, account_id: str) -> HttpResponse:
         page=page,
         filter_query=query.urlencode(),
         preview=InvoicePreview.objects.filter(account=account).first(),
+        table_as_of=SyncRun.objects.last_success_at(account, "invoices"),
     )
     return render(request, "billing/invoices.html", context)
 
@@ -39,6 +40,10 @@ def invoice_upcoming(request: HttpRequest, account_id: str) -> HttpResponse:
         request,
         "billing/invoice_upcoming.html",
         account_context(
-            account, "invoices", preview=preview, lines=list(preview.lines.all()) if preview else []
+            account,
+            "invoices",
+            preview=preview,
+            lines=list(preview.lines.all()) if preview else [],
+            table_as_of=SyncRun.objects.last_success_at(account, "invoices"),
         ),
     )

@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing import charts
+from billing import charts, display
 from billing.forms import UsageFilterForm, UsageRange
-from billing.models import Account, UsageWindow
+from billing.models import Account, SyncRun, UsageWindow
 from billing.permissions import get_account_for
 from billing.selectors import (
     BucketIndex,
@@ -57,13 +57,8 @@ def bar_hours(start: datetime, end: datetime) -> int:
 
 
 def range_label(first: date, last: date) -> str:
-    """ "Nov 2 – Dec 1, 2026"; the year on both ends when they differ ("Dec 2, 2025 – Dec 1, 2026"); one day
-    once ("Nov 1, 2026")."""
-    if first == last:
-        return f"{last:%b %-d, %Y}"
-    if first.year != last.year:
-        return f"{first:%b %-d, %Y} – {last:%b %-d, %Y}"
-    return f"{first:%b %-d} – {last:%b %-d, %Y}"
+    """The range's title (see `display.date_range`)."""
+    return display.date_range(first, last)
 
 
 def usage(request: HttpRequest, account_id: str) -> HttpResponse:
@@ -102,6 +97,7 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         form=form,
         notices=shown.notices,
         history_gap=gap,
+        table_as_of=SyncRun.objects.last_success_at(account, "usage", "account"),
         window=window,
         first=first,
         last=last,
