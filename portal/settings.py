@@ -92,6 +92,13 @@ TEMPLATES = [
             ],
         },
     },
+    # One hot loop only (the overview's rows, see billing/views/overview.py); every page is a Django template.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": True, "environment": "portal.jinja2.environment"},
+    },
 ]
 
 # --- Database -----------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from decimal import Decimal
 
 from django import template
+from django.template import engines
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from billing import display
 from billing.money import cents_to_dollars, format_money
@@ -99,3 +101,19 @@ def unit_price(value: str | None, currency: str = "usd") -> str:
     """An invoice line's unit price (Stripe's decimal string, in the currency's minor unit) as money with all
     its digits: "0.01" cents reads "$0.0001"; "–" when Cloudflare sent none."""
     return display.unit_price(value, currency)
+
+
+def _jinja_partial(name: str, **context) -> str:
+    return mark_safe(engines["jinja2"].get_template(name).render(context))  # noqa: S308 (autoescaped)
+
+
+@register.simple_tag
+def auto_topup_state(config) -> str:
+    """Auto top-up in one line, as the overview draws it (templates/jinja2/billing/_auto_topup_state.html)."""
+    return _jinja_partial("billing/_auto_topup_state.html", config=config)
+
+
+@register.simple_tag
+def alert_badges(alerts, alerts_url: str) -> str:
+    """Open alerts as badges, as the overview draws them (templates/jinja2/billing/alerts/_badges.html)."""
+    return _jinja_partial("billing/alerts/_badges.html", alerts=alerts, alerts_url=alerts_url)
