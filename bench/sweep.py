@@ -4,6 +4,9 @@ analytics query per account, by one worker) against the sandbox with injected la
 
     python -m bench.sweep --database-url URL --out result.json [--accounts 1000] [--workers 1,2,4]
 
+Then a simulated hour of the balance and usage sweeps at `--hour-accounts` (bench/sweep_hour.py): the most
+requests in any 300 s window, against the budget of 1,200.
+
 Each run gets a fresh sandbox (so its 1,200-per-5-minutes limit starts from zero), a fresh token (so the
 portal's Redis budget key is new), its own queue, and the sweep database brought back to the same steady state
 (spending limits fetched evenly over the last hour). The sweep is started the way beat starts it: one
@@ -316,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         default=300,
         help="accounts of the usage sweep (hourly: 3-4 calls each, one of them GraphQL; 0 skips it)",
     )
+    parser.add_argument(
+        "--hour-accounts",
+        type=int,
+        default=1000,
+        help="accounts of the simulated hour of balance and usage sweeps (its busiest 300 s; 0 skips it)",
+    )
     args = parser.parse_args(argv)
 
     seed_out = Path(args.out).with_suffix(".seed.json")
@@ -347,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         result["usage_sweep"] = usage_run(
             accounts, args.latency_ms, args.database_url, args.redis_url, args.timeout
         )
+    if args.hour_accounts:
+        from bench.sweep_hour import hour_run
+
+        result["hour"] = hour_run(min(args.hour_accounts, args.accounts))
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0
 

@@ -5,6 +5,7 @@ Local tables only, a fixed number of queries each; the per-account "latest" read
 """
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import F, Func, IntegerField, Max, Q, Sum, Value, Window
 from django.db.models.functions import Mod, RowNumber
@@ -169,6 +170,22 @@ def spend_by(rows, *fields: str, limit: int | None = None) -> list[dict]:
         .order_by("-total_cost", *fields)
     )
     return list(grouped[:limit] if limit else grouped)
+
+
+def regroup(groups: list[dict], *fields: str) -> list[dict]:
+    """Groups of `spend_by` summed again by fewer `fields` (e.g. model and provider groups by provider), the
+    costliest first: a few dozen rows added here instead of a second pass of SQL over every hour row."""
+    merged: dict[tuple, dict] = {}
+    for group in groups:
+        key = tuple(group[name] for name in fields)
+        into = merged.setdefault(key, {**dict(zip(fields, key, strict=True)), **_zero_sums()})
+        for name in SPEND_SUMS:
+            into[f"total_{name}"] += group[f"total_{name}"] or 0
+    return sorted(merged.values(), key=lambda g: (-g["total_cost"], *(str(g[name] or "") for name in fields)))
+
+
+def _zero_sums() -> dict:
+    return {f"total_{name}": (Decimal(0) if name == "cost" else 0) for name in SPEND_SUMS}
 
 
 def spend_series(rows, hourly: bool) -> list[charts.Bar]:

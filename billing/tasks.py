@@ -2,9 +2,11 @@
 `billing.operations` (top-up reconciliation), `billing.retention` and `billing.alerts`.
 
 A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) first claims its (job, slot) row
-(`sync.claim_slot`), so it runs once per interval however many beats send it; it then lists the active
-accounts and sends one `sync_chunk` task per SYNC_CHUNK_SIZE accounts, to the queue the sweep itself came
-from, so every worker on that queue shares the work; each chunk runs its accounts on SYNC_THREADS threads.
+(`sync.claim_slot`), so it runs once per slot however many beats send it; it then lists the accounts the slot
+is due to send (the usage sweep: one slice of them; the balance sweep: the accounts not known healthy, and
+half of the healthy ones) and sends one `sync_chunk` task per SYNC_CHUNK_SIZE accounts, to the queue the sweep
+itself came from, so every worker on that queue shares the work; each chunk runs its accounts on SYNC_THREADS
+threads.
 Tasks take ids, ack late (a worker that dies mid-task leaves its message to be delivered again), and have
 time limits. Accounts that failed with a transient error (timeouts, 429, 5xx, a locked database) are retried
 by the chunk with backoff, the others are
@@ -37,8 +39,9 @@ def _queue_of(task) -> str | None:
     return info.get("routing_key") or None
 
 
-def _fan_out(task, job: str, backfill_days: int | None = None) -> int:
-    chunks = sync.chunked(sync.active_account_ids(), settings.SYNC_CHUNK_SIZE)
+def _fan_out(task, job: str, backfill_days: int | None = None, account_ids: list[int] | None = None) -> int:
+    ids = sync.active_account_ids() if account_ids is None else account_ids
+    chunks = sync.chunked(ids, settings.SYNC_CHUNK_SIZE)
     queue = _queue_of(task)
     for account_ids in chunks:
         sync_chunk.apply_async(args=(job, account_ids, backfill_days), queue=queue)
@@ -59,10 +62,12 @@ _SWEEP = {
 
 def _sweep(task, job: str, interval: int) -> int:
     """Fans `job` out once per slot of `interval` seconds: a second beat, a restarted beat or a manual trigger
-    in a slot already swept sends nothing (and logs "already swept this slot"). Returns the chunks sent."""
-    if sync.claim_slot(job, interval) is None:
+    in a slot already swept sends nothing (and logs "already swept this slot"). Only the accounts the slot
+    is due to send go (`sync.sweep_account_ids`: the usage slice, the balances due). Returns chunks sent."""
+    start = sync.claim_slot(job, interval)
+    if start is None:
         return 0
-    return _fan_out(task, job)
+    return _fan_out(task, job, account_ids=sync.sweep_account_ids(job, start))
 
 
 @shared_task(name="billing.tasks.sync_balances", **_SWEEP)
@@ -73,7 +78,8 @@ def sync_balances(self) -> int:
 
 @shared_task(name="billing.tasks.sync_usage", **_SWEEP)
 def sync_usage(self) -> int:
-    return _sweep(self, sync.JOB_USAGE, settings.SYNC_USAGE_INTERVAL)
+    """Usage, gateways when due and spend analytics of one slice of the accounts (each hourly)."""
+    return _sweep(self, sync.JOB_USAGE, sync.usage_slot_interval())
 
 
 @shared_task(name="billing.tasks.sync_invoices", **_SWEEP)

@@ -272,10 +272,22 @@ SYNC_TOPUPS_INTERVAL = env.int("SYNC_TOPUPS_INTERVAL", default=30)
 RETENTION_INTERVAL = env.int("RETENTION_INTERVAL", default=24 * 3600)
 ALERTS_INTERVAL = env.int("ALERTS_INTERVAL", default=300)
 OUTBOX_INTERVAL = env.int("OUTBOX_INTERVAL", default=30)
+# The usage sweep runs every SYNC_USAGE_INTERVAL / SYNC_USAGE_SLICES seconds over one slice of the accounts
+# (pk modulo the slices), so each account is synced once per interval without one burst of every account.
+SYNC_USAGE_SLICES = env.int("SYNC_USAGE_SLICES", default=12)
+# A healthy account (no open alert, auto top-up not failing, runway over this many days) has its balance
+# fetched every SYNC_BALANCE_HEALTHY_EVERY balance sweeps; the others every sweep.
+SYNC_BALANCE_HEALTHY_EVERY = env.int("SYNC_BALANCE_HEALTHY_EVERY", default=2)
+SYNC_BALANCE_HEALTHY_RUNWAY_DAYS = env.int("SYNC_BALANCE_HEALTHY_RUNWAY_DAYS", default=3)
 
 CELERY_BEAT_SCHEDULE = {
     "sync-balances": {"task": "billing.tasks.sync_balances", "schedule": schedule(SYNC_BALANCE_INTERVAL)},
-    "sync-usage": {"task": "billing.tasks.sync_usage", "schedule": schedule(SYNC_USAGE_INTERVAL)},
+    "sync-usage": {
+        "task": "billing.tasks.sync_usage",
+        "schedule": schedule(
+            max(1, SYNC_USAGE_INTERVAL // max(1, min(SYNC_USAGE_SLICES, SYNC_USAGE_INTERVAL)))
+        ),
+    },
     "sync-invoices": {"task": "billing.tasks.sync_invoices", "schedule": schedule(SYNC_INVOICES_INTERVAL)},
     "poll-pending-topups": {
         "task": "billing.tasks.poll_pending_topups",

@@ -37,7 +37,7 @@ def test_add_a_rule_through_the_editor(tab, manager, account, cf, tmp_path):
     tab.select_option("#id_window", "604800")
     tab.select_option("#id_technique", "sliding")
     tab.check("input[name=models][value='gpt-4o-mini']")
-    shoot(tab, "gateway-rule-form", tmp_path)
+    shoot(tab, "gateway-rule-editor", tmp_path)
     tab.click("button:has-text('Add rule')")
     tab.wait_for_url("**/gateways/chat-app/rules/")
     assert tab.locator("text=Rule added.").is_visible()

@@ -43,6 +43,7 @@ def test_a_second_sweep_in_the_same_slot_sends_nothing_and_says_so(
     teams, eager_tasks, monkeypatch, settings, caplog
 ):
     settings.SYNC_BALANCE_INTERVAL = 300
+    settings.SYNC_BALANCE_HEALTHY_EVERY = 1  # every account on every sweep: this test is about the slots
     _at(monkeypatch, datetime(2026, 12, 1, 12, 0, 10, tzinfo=UTC))
     assert tasks.sync_balances.apply().get() == 1
     _at(monkeypatch, datetime(2026, 12, 1, 12, 4, 50, tzinfo=UTC))  # a second beat, or a manual trigger

@@ -13,7 +13,13 @@ from cloudflare_sandbox.seed import DEMO_ACCOUNTS
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.worker
-WORKER_ENV = {"CLOUDFLARE_RATE_LIMIT": "100000", "SYNC_THREADS": "2"}
+# One usage slice and every balance on every sweep: these tests are about workers and slots, not the schedule.
+WORKER_ENV = {
+    "CLOUDFLARE_RATE_LIMIT": "100000",
+    "SYNC_THREADS": "2",
+    "SYNC_USAGE_SLICES": "1",
+    "SYNC_BALANCE_HEALTHY_EVERY": "1",
+}
 
 
 def wait_for(condition, timeout: float = 60, message: str = "condition") -> None:
@@ -136,3 +142,27 @@ def test_two_beats_sweep_each_slot_once(celery_worker_on_redis, cloudflare):
         mine = [r for r in fetched if f"/accounts/{account.cloudflare_id}/" in r["path"]]
         assert len(mine) == slots  # one fetch per slot swept, although two beats sent each sweep
     assert not SyncRun.objects.filter(job="balance").exclude(outcome=SyncOutcome.SUCCEEDED).exists()
+
+
+def test_the_usage_sweep_on_a_real_worker_stores_gateway_spend(celery_worker_on_redis, cloudflare):
+    """The hourly usage sweep through a worker on Redis: billed usage, then the gateways (first read) and the
+    spend analytics, stored by gateway, model and provider."""
+    from billing.models import Gateway, GatewayRule, GatewaySpendDay, GatewaySpendHour
+
+    cloudflare.reset("demo")
+    accounts = [Account.objects.create(cloudflare_id=cf_id, name=name) for cf_id, name in DEMO_ACCOUNTS]
+    app = celery_worker_on_redis(WORKER_ENV)
+
+    app.send_task("billing.tasks.sync_usage")
+    wait_for(lambda: finished("gateway_spend", accounts), message="gateway spend of every account")
+
+    assert finished("usage", accounts) and finished("gateways", accounts)
+    labs = Account.objects.get(name__icontains="labs")
+    assert Gateway.objects.filter(account=labs).exists()
+    assert GatewayRule.objects.filter(gateway__account=labs).exists()
+    hours = GatewaySpendHour.objects.filter(account=labs)
+    assert hours.exists() and hours.filter(cost__gt=0).exists()
+    assert GatewaySpendDay.objects.filter(account=labs, cost__gt=0).exists()
+    assert len({(h.gateway, h.model, h.provider) for h in hours}) > 1
+    graphql = [r for r in cloudflare.requests() if r["path"].endswith("/graphql")]
+    assert len(graphql) == len(accounts)  # one analytics query per account per sweep

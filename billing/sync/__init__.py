@@ -7,10 +7,17 @@ concurrent run updates rows, never duplicates them. Alerts are not this package'
 evaluates them after a sync.
 """
 
-from billing.sync.balance import spending_limit_due, sync_balance, sync_spending_limit, sync_topup_limits
+from billing.sync.balance import (
+    balance_due,
+    balance_due_ids,
+    spending_limit_due,
+    sync_balance,
+    sync_spending_limit,
+    sync_topup_limits,
+)
 from billing.sync.gateways import gateways_due, store_gateways, sync_gateways
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
-from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units
+from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units, sweep_account_ids
 from billing.sync.runs import (
     JOB_ACCOUNT,
     JOB_BALANCE,
@@ -28,7 +35,14 @@ from billing.sync.runs import (
     finish,
     retry_after,
 )
-from billing.sync.slots import claim_slot, forget_slots_before, slot_start
+from billing.sync.slots import (
+    claim_slot,
+    forget_slots_before,
+    slot_number,
+    slot_start,
+    usage_slice,
+    usage_slot_interval,
+)
 from billing.sync.spend import store_spend, sync_gateway_spend
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
 
@@ -47,6 +61,8 @@ __all__ = [
     "JobSummary",
     "UnitResult",
     "active_account_ids",
+    "balance_due",
+    "balance_due_ids",
     "chunked",
     "claim_slot",
     "describe",
@@ -56,6 +72,7 @@ __all__ = [
     "retry_after",
     "run_job",
     "run_units",
+    "slot_number",
     "slot_start",
     "spending_limit_due",
     "store_gateways",
@@ -63,6 +80,7 @@ __all__ = [
     "store_invoices",
     "store_spend",
     "store_usage",
+    "sweep_account_ids",
     "sync_balance",
     "sync_gateway_spend",
     "sync_gateways",
@@ -71,5 +89,7 @@ __all__ = [
     "sync_topup_limits",
     "sync_usage",
     "synthetic_invoice_id",
+    "usage_slice",
+    "usage_slot_interval",
     "usage_window_start",
 ]

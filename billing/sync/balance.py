@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from billing import figures, topup_limits
 from billing.cloudflare import BillingClient
-from billing.models import Account, AutoTopUpConfig, BalanceSnapshot, SpendingLimit, SyncRun
+from billing.models import (
+    Account,
+    AccountSummary,
+    AlertEvent,
+    AutoTopUpConfig,
+    BalanceSnapshot,
+    SpendingLimit,
+    SyncRun,
+)
 from billing.money import balance_to_dollars, cents_to_dollars, timestamp_to_datetime
 from billing.sync.runs import JOB_BALANCE, JOB_SPENDING_LIMIT, JOB_TOPUP_LIMITS, UnitResult, run_unit, text
+from billing.sync.slots import slot_number
 
 logger = logging.getLogger("billing.sync")
 
@@ -152,3 +164,71 @@ def spending_limit_due(account: Account, now: datetime | None = None) -> bool:
         return True
     refresh = settings.SPENDING_LIMIT_REFRESH_SECONDS * random.uniform(0.8, 1.0)
     return now - synced_at >= timedelta(seconds=refresh)
+
+
+@dataclass(frozen=True)
+class BalanceHealth:
+    """What the balance sweep knows of an account before deciding to fetch it (local tables only)."""
+
+    last_taken_at: datetime | None  # of its latest balance snapshot
+    open_alert: bool
+    runway_days: Decimal | None  # None: no spend to run out of
+    auto_topup_failing: bool
+
+
+def healthy(health: BalanceHealth) -> bool:
+    """No open alert, auto top-up not failing, and a runway over SYNC_BALANCE_HEALTHY_RUNWAY_DAYS (or no
+    spend at all): such a balance cannot become news within a few sweeps."""
+    if health.last_taken_at is None or health.open_alert or health.auto_topup_failing:
+        return False
+    return health.runway_days is None or health.runway_days > settings.SYNC_BALANCE_HEALTHY_RUNWAY_DAYS
+
+
+def balance_due(account_pk: int, health: BalanceHealth, slot: datetime, now: datetime | None = None) -> bool:
+    """Whether the balance sweep of the slot starting at `slot` fetches this account.
+
+    Every sweep for an account that is not `healthy`; a healthy one every SYNC_BALANCE_HEALTHY_EVERY sweeps,
+    on the sweeps whose slot number matches its pk modulo that (so healthy accounts split evenly over the
+    sweeps instead of all landing on one), or on any sweep once its snapshot is older than that many
+    intervals and a half (a sweep was missed).
+    """
+    every = max(1, settings.SYNC_BALANCE_HEALTHY_EVERY)
+    interval = max(1, settings.SYNC_BALANCE_INTERVAL)
+    if every == 1 or not healthy(health):
+        return True
+    now = now or timezone.now()
+    if now - health.last_taken_at >= timedelta(seconds=interval * (every + 0.5)):
+        return True
+    return (slot_number(slot, interval) - account_pk) % every == 0
+
+
+def balance_due_ids(account_ids: list[int], slot: datetime, now: datetime | None = None) -> list[int]:
+    """The accounts of `account_ids` whose balance this sweep fetches (see `balance_due`), in a fixed
+    number of queries."""
+    health = balance_health(account_ids)
+    return [pk for pk in account_ids if balance_due(pk, health[pk], slot, now)]
+
+
+def balance_health(account_ids: list[int]) -> dict[int, BalanceHealth]:
+    """{account pk: its BalanceHealth} in four queries."""
+    taken = dict(
+        BalanceSnapshot.objects.filter(account__in=account_ids)
+        .values("account")
+        .annotate(last=Max("taken_at"))
+        .order_by()
+        .values_list("account", "last")
+    )
+    alerting = set(
+        AlertEvent.objects.open().filter(account__in=account_ids).values_list("account", flat=True)
+    )
+    failing = set(
+        AutoTopUpConfig.objects.filter(account__in=account_ids)
+        .filter(Q(error__gt="") | Q(disabled_reason__gt=""))
+        .values_list("account", flat=True)
+    )
+    runway = dict(
+        AccountSummary.objects.filter(account__in=account_ids).values_list("account", "runway_days")
+    )
+    return {
+        pk: BalanceHealth(taken.get(pk), pk in alerting, runway.get(pk), pk in failing) for pk in account_ids
+    }

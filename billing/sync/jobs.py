@@ -12,12 +12,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 
 from billing import api_calls
 from billing.models import Account
-from billing.sync.balance import balance_units
+from billing.sync.balance import balance_due_ids, balance_units
 from billing.sync.gateways import gateway_units
 from billing.sync.invoices import invoice_units
 from billing.sync.runs import (
@@ -30,6 +31,7 @@ from billing.sync.runs import (
     describe,
     retry_after,
 )
+from billing.sync.slots import usage_slice
 from billing.sync.threads import run_in_threads
 from billing.sync.usage import usage_units
 
@@ -131,6 +133,17 @@ class JobSummary:
 
 def active_account_ids() -> list[int]:
     return list(Account.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+
+
+def sweep_account_ids(job: str, start: datetime, account_ids: list[int] | None = None) -> list[int]:
+    """The accounts the sweep of `job` in the slot starting at `start` sends: for "usage" the slot's slice,
+    for "balance" those due (`balance_due`), for the others every active account."""
+    ids = active_account_ids() if account_ids is None else account_ids
+    if job == JOB_USAGE:
+        return usage_slice(ids, start)
+    if job == JOB_BALANCE:
+        return balance_due_ids(ids, start)
+    return ids
 
 
 def chunked(ids: list[int], size: int) -> list[list[int]]:

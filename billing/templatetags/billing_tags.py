@@ -36,6 +36,12 @@ def money(amount: Decimal | None, currency: str = "usd") -> str:
 
 
 @register.filter
+def count(value: int | None) -> str:
+    """A count with thousands separators ("137,673"); "0" when there is none."""
+    return f"{int(value or 0):,}"
+
+
+@register.filter
 def cents(amount_cents: int | None) -> str:
     """Integer cents shown as dollars."""
     if amount_cents is None:

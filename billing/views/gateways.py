@@ -17,6 +17,7 @@ from billing.permissions import get_account_for
 from billing.selectors import (
     gateway_spend_figures,
     last_analytics_run,
+    regroup,
     spend_by,
     spend_rows,
     spend_series,
@@ -93,7 +94,7 @@ def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
     if valid and request.GET.get("format") == "csv":
         return _csv(account, rows, start, end, hourly)
     by_model = spend_by(rows, "model", "provider")
-    by_provider = spend_by(rows, "provider")
+    by_provider = regroup(by_model, "provider")
     total = sum((row["total_cost"] or 0 for row in by_provider), start=0)
     context = account_context(
         account,
