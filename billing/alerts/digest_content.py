@@ -12,7 +12,6 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing import display
-from billing.alerts import text
 from billing.figures import stored_figures
 from billing.figures.digest import analytics_total, spend_between, top_spend
 from billing.models import Account, AlertEvent, DigestFrequency
@@ -38,15 +37,17 @@ class AccountDigest:
     resolved: list[str]
 
 
-def change_words(now: Decimal, before: Decimal) -> str:
-    """ "up 25% on the previous day", "down 10% …", "the same as …", "no spend before" ."""
+def change_words(now: Decimal, before: Decimal, period: str = "period") -> str:
+    """ "up 25% on the day before", "down 10% on …", "about the same as …", "nothing spent …"."""
     if before == 0:
-        return "nothing spent the period before" if now else "no spend in either period"
+        return (
+            f"nothing spent the {period} before" if now else f"nothing spent this {period} or the one before"
+        )
     change = (now - before) / before * 100
     if abs(change) < Decimal("0.5"):
-        return "about the same as the period before"
+        return f"about the same as the {period} before"
     word = "up" if change > 0 else "down"
-    return f"{word} {display.percent(abs(change))} on the period before"
+    return f"{word} {display.percent(abs(change))} on the {period} before"
 
 
 def _shares(rows: list[tuple], whole: Decimal) -> list[tuple[str, str, str]]:
@@ -56,7 +57,7 @@ def _shares(rows: list[tuple], whole: Decimal) -> list[tuple[str, str, str]]:
 
 def _alerts(account: Account, start: datetime, end: datetime) -> tuple[list[str], list[str]]:
     def words(event: AlertEvent) -> str:
-        return f"{text.label(event.kind)}: {event.headline}"
+        return event.headline
 
     events = AlertEvent.objects.filter(account=account)
     opened = events.filter(opened_at__gte=start, opened_at__lt=end).order_by("opened_at", "pk")
@@ -64,7 +65,7 @@ def _alerts(account: Account, start: datetime, end: datetime) -> tuple[list[str]
     return [words(e) for e in opened[:MAX_ALERTS_LISTED]], [words(e) for e in resolved[:MAX_ALERTS_LISTED]]
 
 
-def account_digest(account: Account, figures, span: tuple[datetime, datetime, datetime]) -> AccountDigest:
+def account_digest(account: Account, figures, span: tuple, period: str) -> AccountDigest:
     previous, start, end = span
     spend, before = spend_between(account.pk, start, end), spend_between(account.pk, previous, start)
     opened, resolved = _alerts(account, start, end)
@@ -77,7 +78,7 @@ def account_digest(account: Account, figures, span: tuple[datetime, datetime, da
         spend=format_money(spend),
         spend_amount=spend,
         previous_spend=format_money(before),
-        change=change_words(spend, before),
+        change=change_words(spend, before, period),
         top_models=_shares(top_spend(account.pk, start, end, "model", TOP), analytics),
         top_gateways=_shares(top_spend(account.pk, start, end, "gateway", TOP), analytics),
         opened=opened,
@@ -95,12 +96,13 @@ def digest_context(user, accounts: list[Account], frequency: str, span, now: dat
     """The context of templates/emails/digest_*: one AccountDigest per account, and the totals."""
     _, start, end = span
     figures = stored_figures(accounts, now)
-    rows = [account_digest(account, figures.get(account.pk), span) for account in accounts]
+    word = "day" if frequency == DigestFrequency.DAILY else "week"
+    rows = [account_digest(account, figures.get(account.pk), span, word) for account in accounts]
     total = sum((row.spend_amount for row in rows), Decimal(0))
     return {
         "user": user,
         "frequency": frequency,
-        "period_word": "day" if frequency == DigestFrequency.DAILY else "week",
+        "period_word": word,
         "period": period_label(frequency, start, end),
         "zone": str(start.tzinfo),
         "accounts": rows,

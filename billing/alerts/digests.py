@@ -3,10 +3,10 @@
 A daily digest covers one local day (midnight to midnight in the person's time zone) and is sent at their
 chosen hour the day after; a weekly one covers Monday to Sunday and is sent at that hour on the Monday after.
 Every DIGEST_INTERVAL the beat task looks, for each person, at the **latest** period whose send time has
-passed: a period with no `DigestRun` row yet is sent, by inserting its row and queueing its email (the outbox,
-with its retries) in one transaction. The insert is the claim: however many beats and workers look, a period
-is sent once; after a downtime the latest period is caught up once, and the ones before it are never sent
-(one catch-up, not a backlog).
+passed (since they chose, or joined): a period with no `DigestRun` row yet is sent, by inserting its row and
+queueing its email (the outbox, with its retries) in one transaction. The insert is the claim: however many
+beats and workers look, a period is sent once; after a downtime the latest period is caught up once, and the
+ones before it are never sent (one catch-up, not a backlog).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Preferences:
     hour: int
     time_zone: str
     chosen: bool = False  # False: the defaults, the person never saved the page
+    # When this choice took effect (saved, or the person joined): earlier periods are not theirs to catch up.
+    since: datetime | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -62,14 +64,16 @@ def default_preferences(user) -> Preferences:
     """Off for viewers; DIGEST_MANAGER_DEFAULT for managers, admins and superusers; at DIGEST_DEFAULT_HOUR in
     TIME_ZONE."""
     frequency = settings.DIGEST_MANAGER_DEFAULT if _manages_anything(user) else DigestFrequency.OFF
-    return Preferences(frequency, settings.DIGEST_DEFAULT_HOUR, settings.TIME_ZONE)
+    return Preferences(frequency, settings.DIGEST_DEFAULT_HOUR, settings.TIME_ZONE, since=user.date_joined)
 
 
 def preferences_for(user) -> Preferences:
     row = NotificationSettings.objects.filter(user=user).first()
     if row is None:
         return default_preferences(user)
-    return Preferences(row.digest_frequency, row.digest_hour, row.time_zone, chosen=True)
+    return Preferences(
+        row.digest_frequency, row.digest_hour, row.time_zone, chosen=True, since=row.updated_at
+    )
 
 
 def save_preferences(user, frequency: str, hour: int, time_zone: str) -> Preferences:
@@ -85,7 +89,8 @@ def send_time(day: date, hour: int, zone: ZoneInfo) -> datetime:
 
 
 def due_period(prefs: Preferences, now: datetime) -> date | None:
-    """The first day of the latest period of `prefs.frequency` whose send time is at or before `now`."""
+    """The first day of the latest period of `prefs.frequency` whose send time is at or before `now` (and not
+    before the choice took effect: someone who chose a digest at 15:00 gets the next one, not yesterday's)."""
     length = PERIOD_DAYS.get(prefs.frequency)
     if length is None:
         return None
@@ -95,6 +100,8 @@ def due_period(prefs: Preferences, now: datetime) -> date | None:
     sending = today if length == 1 else today - timedelta(days=today.weekday())
     if now < send_time(sending, prefs.hour, zone):
         sending -= timedelta(days=length)
+    if prefs.since is not None and send_time(sending, prefs.hour, zone) < prefs.since:
+        return None
     return sending - timedelta(days=length)
 
 
