@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
+from billing.alerts.levels import BELOW, LEVEL_KINDS, MAX_LEVELS, ordered
 from billing.forms import DollarsField
 from billing.models import AlertKind, AlertRule, NotificationChannel
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
@@ -136,6 +137,37 @@ class RecipientsField(forms.CharField):
         return parse_recipients(super().to_python(value))
 
 
+LEVEL_EXAMPLES = {
+    AlertKind.LOW_BALANCE: "threshold 100, then 20, 5",
+    AlertKind.RUNWAY: "threshold 14, then 7, 2",
+    AlertKind.SPENDING_LIMIT: "threshold 50, then 80, 95, 100",
+    AlertKind.GATEWAY_RULE: "threshold 50, then 80, 95, 100",
+}
+_LEVEL_NOISE = re.compile(r"[$%×]|days?|hours?|minutes?", re.IGNORECASE)
+
+
+class LevelsField(forms.CharField):
+    """Numbers separated by commas (or spaces, semicolons), units optional: "$20, $5", "95, 100 %"."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value) -> list[Decimal]:
+        if isinstance(value, list):
+            return value
+        text = _LEVEL_NOISE.sub(" ", super().to_python(value) or "")
+        parts = [part for part in re.split(r"[\s,;]+", text) if part]
+        values = []
+        for part in parts:
+            try:
+                number = Decimal(part)
+            except ArithmeticError:
+                raise ValidationError(f"“{part}” is not a number. Write levels like 20, 5.") from None
+            if not number.is_finite():
+                raise ValidationError(f"“{part}” is not a number. Write levels like 20, 5.")
+            values.append(number)
+        return values
+
+
 class AlertRuleForm(forms.ModelForm):
     """One rule of a known kind (the kind comes from the URL, the account from the view). Each amount is typed
     in its kind's unit, shown beside the field, and its bounds are in the help text."""
@@ -151,6 +183,7 @@ class AlertRuleForm(forms.ModelForm):
         fields = [
             "enabled",
             "threshold",
+            "further_levels",
             "hysteresis",
             "recipients",
             "notify_managers",
@@ -174,6 +207,7 @@ class AlertRuleForm(forms.ModelForm):
         self.fields[
             "threshold"
         ].help_text = f"{THRESHOLD_HELP[self.kind]} From {with_unit(kind, low)} to {with_unit(kind, high)}."
+        self._levels_field(low, high)
         self.fields["hysteresis"] = self._amount_field("Margin before resolving", Decimal(0), high)
         self.fields["hysteresis"].help_text = HYSTERESIS_HELP[self.kind]
         hours = self.fields["reminder_hours"]
@@ -230,6 +264,61 @@ class AlertRuleForm(forms.ModelForm):
         field.unit_sign = unit.sign
         return field
 
+    def _levels_field(self, low: Decimal, high: Decimal) -> None:
+        """More severe levels after the threshold, for the kinds that have levels; absent for the others."""
+        if self.kind not in LEVEL_KINDS:
+            del self.fields["further_levels"]
+            return
+        self.fields["threshold"].help_text = "Level 1. " + self.fields["threshold"].help_text
+        field = LevelsField(required=False, label="More severe levels")
+        field.unit_sign, field.money = self.unit.sign, self.unit.money
+        more = "lower" if self.kind in BELOW else "higher"
+        field.help_text = (
+            f"Up to {MAX_LEVELS - 1} more, separated by commas, each {more} than the threshold; each level "
+            f"reached is announced once while the alert is open. Example: {LEVEL_EXAMPLES[self.kind]}."
+        )
+        self.fields["further_levels"] = field
+        values = self.initial.get("further_levels") or []
+        self.initial["further_levels"] = ", ".join(self._shown(Decimal(str(v))) for v in values)
+
+    def _shown(self, value: Decimal) -> str:
+        return f"{value:.2f}" if self.unit.money else str(plain(value))
+
+    def clean_further_levels(self) -> list[Decimal]:
+        values = self.cleaned_data.get("further_levels") or []
+        low, high = THRESHOLD_BOUNDS[self.kind]
+        for value in values:
+            if not low <= value <= high:
+                raise ValidationError(
+                    f"{self._shown(value)} is out of bounds: each level is from {with_unit(self.kind, low)} "
+                    f"to {with_unit(self.kind, high)}."
+                )
+            if value.as_tuple().exponent < -max(self.unit.places, 2 if self.unit.money else 0):
+                raise ValidationError(f"{value} has too many decimal places for {self.unit.words}.")
+        if len(values) != len(set(values)):
+            raise ValidationError("Each level must be different.")
+        return values
+
+    def _clean_levels(self, data: dict) -> None:
+        threshold, further = data.get("threshold"), data.get("further_levels")
+        if threshold is None or not further:
+            if further is not None:
+                data["further_levels"] = []
+            return
+        every = [threshold, *further]
+        if len(every) > MAX_LEVELS:
+            self.add_error("further_levels", f"At most {MAX_LEVELS} levels, the threshold included.")
+        elif len(set(every)) != len(every):
+            self.add_error("further_levels", "Each level must differ from the threshold and from the others.")
+        elif ordered(self.kind, every)[0] != threshold:
+            more = "lower" if self.kind in BELOW else "higher"
+            self.add_error(
+                "further_levels",
+                f"More severe levels are {more} than the threshold ({with_unit(self.kind, threshold)}).",
+            )
+        else:
+            data["further_levels"] = [str(plain(value)) for value in ordered(self.kind, every)[1:]]
+
     def _dollars(self, value) -> Decimal:
         # The money kinds' fields clean to cents; the rule stores dollars.
         return cents_to_dollars(value) if self.unit.money else value
@@ -274,6 +363,8 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        if "further_levels" in self.fields:
+            self._clean_levels(data)
         threshold, margin = data.get("threshold"), data.get("hysteresis")
         if (
             self.kind in _MARGIN_BELOW

@@ -26,7 +26,7 @@ from django.db import DatabaseError
 
 from billing import alerts, operations, pipeline, retention, sync
 from billing.accounts import ensure_declared_accounts
-from billing.alerts import outbox, watchdog
+from billing.alerts import digests, outbox, watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,12 @@ def send_outbox() -> dict:
     # The watchdog runs here too: the outbox task outlives a stuck sweep queue.
     watchdog.check()
     return asdict(outbox.send_outbox())
+
+
+@shared_task(name="billing.tasks.send_digests", soft_time_limit=240, time_limit=300)
+def send_digests() -> int:
+    """Queues the digests due now (each period once; the outbox delivers them)."""
+    return digests.send_due_digests()
 
 
 @worker_ready.connect

@@ -279,6 +279,7 @@ SYNC_USAGE_SLICES = env.int("SYNC_USAGE_SLICES", default=12)
 # fetched every SYNC_BALANCE_HEALTHY_EVERY balance sweeps; the others every sweep.
 SYNC_BALANCE_HEALTHY_EVERY = env.int("SYNC_BALANCE_HEALTHY_EVERY", default=2)
 SYNC_BALANCE_HEALTHY_RUNWAY_DAYS = env.int("SYNC_BALANCE_HEALTHY_RUNWAY_DAYS", default=3)
+DIGEST_INTERVAL = env.int("DIGEST_INTERVAL", default=900)
 
 CELERY_BEAT_SCHEDULE = {
     "sync-balances": {"task": "billing.tasks.sync_balances", "schedule": schedule(SYNC_BALANCE_INTERVAL)},
@@ -296,6 +297,7 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "billing.tasks.apply_retention", "schedule": schedule(RETENTION_INTERVAL)},
     "evaluate-alerts": {"task": "billing.tasks.evaluate_alerts", "schedule": schedule(ALERTS_INTERVAL)},
     "send-outbox": {"task": "billing.tasks.send_outbox", "schedule": schedule(OUTBOX_INTERVAL)},
+    "send-digests": {"task": "billing.tasks.send_digests", "schedule": schedule(DIGEST_INTERVAL)},
 }
 
 # --- Cloudflare ---------------------------------------------------------------------------------
@@ -371,6 +373,15 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rs
 # Slack and webhook deliveries: seconds to connect, and to wait for the answer.
 ALERT_HTTP_CONNECT_TIMEOUT = env.float("ALERT_HTTP_CONNECT_TIMEOUT", default=5.0)
 ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)
+# Digests (billing/alerts/digests.py): what a person gets until they choose on their Notifications page.
+DIGEST_MANAGER_DEFAULT = env.str("DIGEST_MANAGER_DEFAULT", default="daily")
+if DIGEST_MANAGER_DEFAULT not in ("off", "daily", "weekly"):
+    raise ImproperlyConfigured(
+        f"DIGEST_MANAGER_DEFAULT must be off, daily or weekly, not {DIGEST_MANAGER_DEFAULT!r}"
+    )
+DIGEST_DEFAULT_HOUR = env.int("DIGEST_DEFAULT_HOUR", default=8)
+if not 0 <= DIGEST_DEFAULT_HOUR <= 23:
+    raise ImproperlyConfigured(f"DIGEST_DEFAULT_HOUR must be an hour from 0 to 23, not {DIGEST_DEFAULT_HOUR}")
 # Pinged (GET) after each completed balance sweep chunk, e.g. a healthchecks.io check: a dead portal is
 # noticed from outside. Empty: no ping.
 DEADMAN_PING_URL = env.str("DEADMAN_PING_URL", default="")

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from billing import display
-from billing.alerts import text
+from billing.alerts import levels, text
 from billing.figures import daily_spend
 from billing.models import (
     Account,
@@ -34,6 +34,8 @@ class Check:
     headline: str
     value: str
     details: dict = field(default_factory=dict)
+    # The most severe level of the rule the reading crosses (1 = the threshold; 0: none, or not a level kind).
+    level: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,16 @@ def check_low_balance(reading: "Reading", rule: AlertRule) -> Check | None:
     balance = reading.figures.balance
     if balance is None:
         return None  # never synced: that is the stale-data rule's business, not a zero balance
+    level = levels.reached(rule, balance)
     return Check(
-        firing=balance < rule.threshold,
+        firing=level > 0,
         cleared=balance >= rule.threshold + rule.hysteresis,
-        headline=text.low_balance(reading.facts.name, reading.figures, rule.threshold),
+        headline=text.low_balance(
+            reading.facts.name, reading.figures, rule.threshold, levels.level(rule, level)
+        ),
         value=format_money(balance),
         details={"balance": str(balance), "threshold": str(rule.threshold)},
+        level=level,
     )
 
 
@@ -61,17 +67,18 @@ def check_runway(reading: "Reading", rule: AlertRule) -> Check | None:
     figures = reading.figures
     if figures.balance is None:
         return None
-    headline = text.runway(reading.facts.name, figures, rule.threshold)
     if figures.runway_days is None:
         # No spending: the credit lasts for ever.
-        return Check(False, True, headline, "no end in sight")
+        return Check(False, True, text.runway(reading.facts.name, figures, rule.threshold), "no end in sight")
     runway = Decimal(str(figures.runway_days))
+    level = levels.reached(rule, runway)
     return Check(
-        firing=runway < rule.threshold,
+        firing=level > 0,
         cleared=runway >= rule.threshold + rule.hysteresis,
-        headline=headline,
+        headline=text.runway(reading.facts.name, figures, rule.threshold, levels.level(rule, level)),
         value=display.days(runway),
         details={"runway_days": str(runway), "threshold": str(rule.threshold)},
+        level=level,
     )
 
 
@@ -105,17 +112,18 @@ def check_auto_topup_failing(reading: "Reading", rule: AlertRule) -> Check | Non
 
 def check_spending_limit(reading: "Reading", rule: AlertRule) -> Check | None:
     used = reading.figures.limit_used_percent
-    headline = text.spending_limit(reading.facts, rule.threshold)
     if used is None:
         # No limit set (or removed): nothing can be nearly used up.
-        return Check(False, True, headline, "no limit")
+        return Check(False, True, text.spending_limit(reading.facts, rule.threshold), "no limit")
     used = Decimal(str(used))
+    level = levels.reached(rule, used)
     return Check(
-        firing=used > rule.threshold,
+        firing=level > 0,
         cleared=used <= rule.threshold - rule.hysteresis,
-        headline=headline,
+        headline=text.spending_limit(reading.facts, rule.threshold, levels.level(rule, level)),
         value=display.percent(used),
         details={"used_percent": str(used), "spent": str(reading.figures.limit_spent)},
+        level=level,
     )
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing import display
-from billing.alerts import text
+from billing.alerts import levels, text
 from billing.alerts.checks import Check, Reading
 from billing.models import AlertEvent, AlertKind, AlertRule
 from billing.money import format_money
@@ -70,15 +70,25 @@ def figure_rows(kind: str, reading: Reading, rule: AlertRule) -> list[tuple[str,
 
 
 def email_context(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> dict:
+    """What every message of the alert is rendered from; `level` is the most severe level the alert has
+    reached when its rule has several (None otherwise)."""
     account = reading.account
     button, url = action(rule.kind, account)
+    level = levels.level(rule, event.level)
+    rows = figure_rows(rule.kind, reading, rule)
+    if level is not None:
+        rows.insert(
+            0,
+            ("Level reached", f"{level.index} of {level.of}: {levels.crossing(rule.kind, level.threshold)}"),
+        )
     return {
         "account": account,
         "event": event,
         "rule": rule,
         "kind_label": text.label(rule.kind, reading.figures),
         "check": check,
-        "rows": [(f"{name}:", value) for name, value in figure_rows(rule.kind, reading, rule)],
+        "rows": [(f"{name}:", value) for name, value in rows],
+        "level": level,
         "balance_taken_at": reading.figures.balance_taken_at,
         "data_as_of": reading.figures.data_as_of,
         "action_label": button,

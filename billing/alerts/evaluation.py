@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.alerts import text
+from billing.alerts import levels, text
 from billing.alerts.checks import CHECKS, Change, Check, Reading
 from billing.alerts.emails import email_context as _email_context
 from billing.alerts.gateway_checks import check_gateway_rules
@@ -58,6 +58,7 @@ def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") ->
                 rule=rule,
                 subject=subject,
                 headline=check.headline[:300],
+                level=max(check.level, 1),
                 opened_at=reading.now,
                 last_notified_at=reading.now,
                 details={"opened": check.details, **_exceeded_mark(reading)},
@@ -158,6 +159,39 @@ def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
     return Change(rule.kind, "escalated", event.pk, email is not None)
 
 
+def _raise_level(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+    """The reading crossed a more severe level than the alert has announced: one message naming it (the
+    outbox's key: state "escalated", number = the level), claimed by raising the event's level, so two
+    workers send it once. A reading back above that level and down again sends nothing: the level stays."""
+    level = levels.level(rule, check.level)
+    if level is None or check.level <= event.level:
+        return None
+    details = dict(event.details)
+    details["levels"] = [*details.get("levels", []), {"level": level.index, "at": reading.now.isoformat()}]
+    if rule.kind == AlertKind.SPENDING_LIMIT and text.limit_exceeded(reading.figures):
+        # This message says the limit is exceeded: no second one for it.
+        details.setdefault("exceeded_at", reading.now.isoformat())
+    with transaction.atomic():
+        claimed = AlertEvent.objects.filter(
+            pk=event.pk, resolved_at__isnull=True, level__lt=level.index
+        ).update(
+            level=level.index, last_notified_at=reading.now, headline=check.headline[:300], details=details
+        )
+        if claimed != 1:
+            return None
+        event.level, event.details = level.index, details
+        email = queue_alert(
+            "escalated",
+            _email_context(reading, rule, check, event),
+            rule,
+            event,
+            now=reading.now,
+            sequence=level.index,
+            template="alert_escalated",
+        )
+    return Change(rule.kind, "escalated", event.pk, email is not None)
+
+
 def evaluate_account(account: Account, now: datetime | None = None) -> list[Change]:
     """Reads the account's rules against its local figures; opens, reminds and resolves; returns the changes.
 
@@ -181,7 +215,11 @@ def evaluate_account(account: Account, now: datetime | None = None) -> list[Chan
                 if check.firing:
                     changes.append(_open(reading, rule, check, subject))
             elif check.firing:
-                changes.append(_escalate(reading, rule, check, event) or _remind(reading, rule, check, event))
+                changes.append(
+                    _raise_level(reading, rule, check, event)
+                    or _escalate(reading, rule, check, event)
+                    or _remind(reading, rule, check, event)
+                )
             elif check.cleared:
                 changes.append(_resolve(reading, rule, check, event))
     for (kind, subject), event in open_events.items():

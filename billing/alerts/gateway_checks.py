@@ -8,6 +8,7 @@ switched off, or on a gateway whose spend limits are off, refuses nothing: its a
 from datetime import UTC
 from decimal import Decimal
 
+from billing.alerts import levels
 from billing.alerts.checks import Check, Reading
 from billing.display import rule_window
 from billing.models import AlertRule, GatewayRule
@@ -59,15 +60,18 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
     used = Decimal(rule.used_percent)
     exceeded = used >= 100
     word = "exceeded" if exceeded else "nearly used"
+    reached = levels.reached(alert, used)
+    level = levels.level(alert, reached)
     return Check(
-        firing=used > alert.threshold,
+        firing=reached > 0,
         cleared=used <= alert.threshold - alert.hysteresis,
         headline=(
             f"Gateway rule {word}: {label} has spent {details['spent']} of {details['budget']} "
-            f"per {details['window']} ({used.quantize(Decimal(1))}%)"
+            f"per {details['window']} ({used.quantize(Decimal(1))}%)" + (f", {level.words}" if level else "")
         ),
         value=f"{used.quantize(Decimal(1))}% used",
         details=details,
+        level=reached,
     )
 
 

@@ -46,11 +46,16 @@ class AlertMessage:
     # {"fix": url, …}: the first is the button's target.
     links: dict[str, str] = field(default_factory=dict)
     fix_label: str = "Open the portal"
+    # Rules with several levels: {"index": 2, "of": 3, "threshold": "20"}, the most severe level reached.
+    level: dict | None = None
+    # A more severe level was crossed (sent as state "reminder": v1 consumers know it as "still open").
+    escalated: bool = False
 
 
 def webhook_body(message: AlertMessage) -> dict:
-    """The JSON body of a webhook delivery (schema aigateway-billing.alert/v1)."""
-    return {
+    """The JSON body of a webhook delivery (schema aigateway-billing.alert/v1); `level` only for rules with
+    several levels."""
+    body = {
         "schema": WEBHOOK_SCHEMA,
         "event_id": message.event_id,
         "kind": message.kind,
@@ -64,6 +69,9 @@ def webhook_body(message: AlertMessage) -> dict:
         "links": dict(message.links),
         "occurred_at": message.occurred_at,
     }
+    if message.level is not None:
+        body["level"] = dict(message.level)
+    return body
 
 
 def _escape(text: str) -> str:
@@ -105,6 +113,9 @@ def slack_message(message: AlertMessage) -> dict:
     """A Block Kit message: the headline, the figures, a button to the page that fixes it."""
     where = message.account_name or "the whole portal"
     header = f"{message.kind_label} · {STATE_WORDS.get(message.state, message.state)}"
+    if message.level is not None and message.state != "resolved":
+        of = f"level {message.level['index']} of {message.level['of']}"
+        header = f"{message.kind_label} · {'now ' + of if message.escalated else of}"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(message.headline)}*"}},

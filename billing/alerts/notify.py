@@ -22,7 +22,12 @@ from billing.models import (
     OutboxEmail,
 )
 
-EMAIL_TEMPLATES = {"opened": "alert_opened", "reminder": "alert_reminder", "resolved": "alert_resolved"}
+EMAIL_TEMPLATES = {
+    "opened": "alert_opened",
+    "reminder": "alert_reminder",
+    "escalated": "alert_escalated",
+    "resolved": "alert_resolved",
+}
 # The page that fixes each kind of alert (under the account's pages), and its button's words.
 FIX_PAGES = {
     AlertKind.LOW_BALANCE: ("topups/new/", "Top up"),
@@ -46,11 +51,15 @@ def alert_message(state: str, context: dict, event: AlertEvent, now) -> AlertMes
     page, label = FIX_PAGES.get(event.kind, ("alerts/", "See the alert"))
     fix = context.get("action_url") or base + page
     figures, labels = _figures(context)
+    level = context.get("level")
     return AlertMessage(
         event_id=f"alert:{event.pk}",
         kind=event.kind,
         kind_label=context.get("kind_label") or AlertKind(event.kind).label,
-        state=state,
+        # A level crossed is "still open" to a v1 consumer, with `level` saying which.
+        state="reminder" if state == "escalated" else state,
+        escalated=state == "escalated",
+        level=level.as_payload() if level is not None else None,
         headline=getattr(check, "headline", None) or event.headline,
         occurred_at=_when(now),
         account_id=account.cloudflare_id,

@@ -58,7 +58,15 @@ def subscriber_emails(account: Account) -> list[str]:
     return list(subscriptions.values_list("user__email", flat=True).distinct())
 
 
-RULE_FIELDS = ("enabled", "threshold", "hysteresis", "recipients", "notify_managers", "reminder_hours")
+RULE_FIELDS = (
+    "enabled",
+    "threshold",
+    "further_levels",
+    "hysteresis",
+    "recipients",
+    "notify_managers",
+    "reminder_hours",
+)
 
 
 def own_rule_draft(account: Account, kind: str) -> tuple[AlertRule, AlertRule | None]:

@@ -15,6 +15,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing import display
+from billing.alerts import levels
+from billing.alerts.levels import Level
 from billing.figures import AccountFigures, stored_figures
 from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
 from billing.models.alerts import WARNING_KINDS
@@ -87,21 +89,24 @@ def severity(kind: str, figures: AccountFigures | None = None) -> str:
 
 
 # --- headlines ----------------------------------------------------------------------------------------------
-def low_balance(name: str, figures: AccountFigures, threshold: Decimal) -> str:
-    return f"Low balance: {name} {format_money(figures.balance)}, threshold {format_money(threshold)}"
+# A rule with several levels names the level reached ("below $20.00 (level 2 of 3)") where a one-level rule
+# names its threshold.
+def low_balance(name: str, figures: AccountFigures, threshold: Decimal, level: Level | None = None) -> str:
+    where = level.words if level else f"threshold {format_money(threshold)}"
+    return f"Low balance: {name} {format_money(figures.balance)}, {where}"
 
 
-def runway(name: str, figures: AccountFigures, threshold: Decimal) -> str:
+def runway(name: str, figures: AccountFigures, threshold: Decimal, level: Level | None = None) -> str:
     if figures.runway_days is None:
         return f"Runway: {name} is not spending"
+    where = level.words if level else f"threshold {display.day_count(threshold)}"
     return (
         f"Short runway: {name} has {display.days(figures.runway_days)} of credit left "
-        f"({format_money(figures.balance)} at {format_money(figures.spend_per_day)}/day), "
-        f"threshold {display.day_count(threshold)}"
+        f"({format_money(figures.balance)} at {format_money(figures.spend_per_day)}/day), {where}"
     )
 
 
-def spending_limit(facts: Facts, threshold: Decimal) -> str:
+def spending_limit(facts: Facts, threshold: Decimal, level: Level | None = None) -> str:
     figures = facts.figures
     if figures is None or figures.limit_used_percent is None:
         return f"Spending limit: none on {facts.name}"
@@ -110,8 +115,9 @@ def spending_limit(facts: Facts, threshold: Decimal) -> str:
         of = f" of {format_money(facts.limit_amount)}{display.per_window(facts.limit_duration)}"
     used = f"has used {display.percent(figures.limit_used_percent)} ({format_money(figures.limit_spent)}{of})"
     if limit_exceeded(figures):
-        return f"{EXCEEDED_LABEL}: {facts.name} {used}"
-    return f"{label(AlertKind.SPENDING_LIMIT)}: {facts.name} {used}, alert above {display.percent(threshold)}"
+        return f"{EXCEEDED_LABEL}: {facts.name} {used}" + (f", {level.words}" if level else "")
+    where = level.words if level else f"alert above {display.percent(threshold)}"
+    return f"{label(AlertKind.SPENDING_LIMIT)}: {facts.name} {used}, {where}"
 
 
 def auto_topup(name: str, reason: str) -> str:
@@ -136,16 +142,22 @@ def live_headline(event: AlertEvent, facts: Facts | None, now: datetime | None =
         return as_of(event)
     figures, kind = facts.figures, event.kind
     if kind == AlertKind.LOW_BALANCE and figures.balance is not None:
-        return low_balance(facts.name, figures, rule.threshold)
+        return low_balance(facts.name, figures, rule.threshold, _level_now(rule, figures.balance))
     if kind == AlertKind.RUNWAY and figures.balance is not None:
-        return runway(facts.name, figures, rule.threshold)
+        return runway(facts.name, figures, rule.threshold, _level_now(rule, figures.runway_days))
     if kind == AlertKind.SPENDING_LIMIT:
-        return spending_limit(facts, rule.threshold)
+        return spending_limit(facts, rule.threshold, _level_now(rule, figures.limit_used_percent))
     if kind == AlertKind.STALE_DATA:
         return stale_data(facts.name, figures.data_as_of, now)
     if kind == AlertKind.AUTO_TOPUP_FAILING and any(facts.auto_topup[2:]):
         return auto_topup(facts.name, display.auto_topup_reason(facts.auto_topup[3] or facts.auto_topup[2]))
     return as_of(event)
+
+
+def _level_now(rule, value) -> Level | None:
+    if value is None:
+        return None
+    return levels.level(rule, levels.reached(rule, Decimal(str(value))))
 
 
 def as_of(event: AlertEvent) -> str:

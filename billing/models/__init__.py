@@ -30,6 +30,11 @@ from billing.models.channels import (
     PortalAlert,
     PortalAlertKind,
 )
+from billing.models.digests import (
+    DigestFrequency,
+    DigestRun,
+    NotificationSettings,
+)
 from billing.models.fields import (
     money_field,
 )
@@ -86,6 +91,8 @@ __all__ = [
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
+    "DigestFrequency",
+    "DigestRun",
     "Gateway",
     "GatewayRule",
     "GatewayRuleChange",
@@ -98,6 +105,7 @@ __all__ = [
     "LimitDuration",
     "LimitStrategy",
     "NotificationChannel",
+    "NotificationSettings",
     "OutboxEmail",
     "OutboxState",
     "PortalAlert",

@@ -1,5 +1,7 @@
 """Alert rules, the events they raise, and the outbox of their deliveries (email, Slack, webhooks)."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 
@@ -35,6 +37,10 @@ class AlertRule(models.Model):
     kind = models.CharField(max_length=32, choices=AlertKind.choices)
     enabled = models.BooleanField(default=True)
     threshold = models.DecimalField(max_digits=20, decimal_places=6)
+    # More severe levels after `threshold` (level 1), as decimal strings, least severe first: lower for the
+    # kinds that alert below (low balance, runway), higher for those that alert above (percentages). Each
+    # level reached notifies once per alert (billing/alerts/levels.py).
+    further_levels = models.JSONField(default=list, blank=True)
     # The condition must clear by this margin before an open alert resolves, so a value hovering at the
     # threshold does not open and resolve over and over.
     hysteresis = models.DecimalField(max_digits=20, decimal_places=6, default=0)
@@ -58,6 +64,11 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account or 'every account'}: {self.get_kind_display()}"
+
+    @property
+    def levels(self) -> list[Decimal]:
+        """Every level, least severe first: the threshold, then the further levels."""
+        return [self.threshold, *(Decimal(str(level)) for level in self.further_levels or [])]
 
 
 class AlertEventQuerySet(models.QuerySet):
@@ -92,6 +103,9 @@ class AlertEvent(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_notified_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.PositiveIntegerField(default=0)
+    # The most severe level of the rule reached while open (1 = the threshold): only ever raised, by a
+    # conditional update, so each level is announced once.
+    level = models.PositiveSmallIntegerField(default=1)
     # Figures at opening and resolution (money as strings), for the history page and the emails.
     details = models.JSONField(default=dict, blank=True)
 
