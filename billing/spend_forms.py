@@ -30,6 +30,7 @@ class SpendRangeForm(forms.Form):
             ("custom", "Custom dates"),
         ],
         required=False,
+        initial="7d",  # what an empty range means (see clean), so the picker shows the range the page shows
     )
     start = forms.DateField(required=False, label="From (UTC date)")
     end = forms.DateField(required=False, label="To (UTC date, included)")

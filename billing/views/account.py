@@ -114,14 +114,17 @@ def where_the_money_goes(account: Account, bars, since: datetime) -> dict:
         compare.append(
             {"day": day, "billed": value, "estimate": estimate, "difference": difference, "partial": partial}
         )
+    # Totals over the days that have both figures only: the analytics history may start later than the
+    # billed one (its first sync reads GATEWAY_SPEND_BACKFILL_DAYS), and a missing day is not a zero.
+    both = [r for r in compare if r["billed"] is not None and r["estimate"] is not None]
     return {
         "top_gateways": spend_by(rows, "gateway", limit=TOP),
         "top_models": spend_by(rows, "model", "provider", limit=TOP),
+        "analytics_since": min(estimates) if estimates else None,
         "compare": compare,
-        "compare_billed": sum((r["billed"] for r in compare if r["billed"] is not None), start=Decimal(0)),
-        "compare_estimate": sum(
-            (r["estimate"] for r in compare if r["estimate"] is not None), start=Decimal(0)
-        ),
+        "compare_days": len(both),
+        "compare_billed": sum((r["billed"] for r in both), start=Decimal(0)),
+        "compare_estimate": sum((r["estimate"] for r in both), start=Decimal(0)),
         "analytics": last_analytics_run(account),
     }
 
@@ -138,6 +141,7 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         usage_chart=charts.bar_chart(bars, title=f"Usage per day (UTC days), last {CHART_DAYS} days"),
         usage_total=sum((bar.value for bar in bars), start=Decimal(0)),
         chart_days=CHART_DAYS,
+        chart_start=since.date(),
         preview=InvoicePreview.objects.filter(account=account).first(),
         auto_topup=one_to_one(account, "auto_topup"),
         spending_limit=one_to_one(account, "spending_limit"),
