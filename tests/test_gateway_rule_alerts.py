@@ -129,3 +129,39 @@ def test_budget_errors_name_the_field_and_the_rule(settings):
     assert form.rule_fields()["limit"] == Decimal("1000.00") and form.rule_fields()["window_seconds"] == 5400
     form = GatewayRuleForm({**base, "limit": "5", "window": "custom"})
     assert not form.is_valid() and "Custom window of the new rule" in form.errors["window_number"][0]
+
+
+def test_an_exceeded_rule_reads_exceeded_and_red_and_a_nearly_used_one_amber(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.alerts import text
+    from billing.models import Account, AlertEvent, AlertKind, Gateway, GatewayRule, RuleState
+
+    account = Account.objects.create(cloudflare_id="c" * 32, name="Labs")
+    gateway = Gateway.objects.create(account=account, gateway_id="experiments", synced_at=timezone.now())
+    near = GatewayRule.objects.create(
+        gateway=gateway, position=0, rule_id="near", limit=10, window_seconds=3600
+    )
+    over = GatewayRule.objects.create(
+        gateway=gateway, position=1, rule_id="over", limit=2, window_seconds=86400
+    )
+    GatewayRule.objects.filter(pk=near.pk).update(state=RuleState.NEARLY_USED)
+    GatewayRule.objects.filter(pk=over.pk).update(state=RuleState.EXCEEDED)
+    opened = timezone.now() - timedelta(hours=1)
+    events = [
+        AlertEvent.objects.create(
+            account=account, kind=AlertKind.GATEWAY_RULE, subject=subject, headline="h", opened_at=opened
+        )
+        for subject in ("experiments/near", "experiments/over")
+    ]
+
+    shown = {row.event.subject: row for row in text.shown(events, {})}
+
+    assert (shown["experiments/over"].label, shown["experiments/over"].severity) == (
+        "Gateway rule exceeded",
+        "bad",
+    )
+    assert shown["experiments/near"].severity == "warn"
+    assert shown["experiments/near"].label != "Gateway rule exceeded"

@@ -16,7 +16,7 @@ from billing.money import format_money as money_text
 
 
 def rule_subject(rule: GatewayRule) -> str:
-    return f"{rule.gateway.gateway_id}/{rule.rule_id or rule.position}"
+    return rule.subject
 
 
 def _scope(rule: GatewayRule) -> str:

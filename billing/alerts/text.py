@@ -18,11 +18,20 @@ from billing import display
 from billing.alerts import levels
 from billing.alerts.levels import Level
 from billing.figures import AccountFigures, stored_figures
-from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
+from billing.models import (
+    Account,
+    AlertEvent,
+    AlertKind,
+    AutoTopUpConfig,
+    GatewayRule,
+    RuleState,
+    SpendingLimit,
+)
 from billing.models.alerts import WARNING_KINDS
 from billing.money import format_money
 
 EXCEEDED_LABEL = "Spending limit exceeded"
+RULE_EXCEEDED_LABEL = "Gateway rule exceeded"
 
 
 @dataclass(frozen=True)
@@ -74,18 +83,36 @@ def limit_exceeded(figures: AccountFigures | None) -> bool:
     return used is not None and used >= 100
 
 
-def label(kind: str, figures: AccountFigures | None = None) -> str:
-    """ "Low balance", "Spending limit nearly used", "Spending limit exceeded" (at 100 % or more), …"""
+def label(kind: str, figures: AccountFigures | None = None, rule_state: str = "") -> str:
+    """ "Low balance", "Spending limit nearly used", "Spending limit exceeded" (at 100 % or more), "Gateway
+    rule exceeded" (its traffic refused), …"""
     if kind == AlertKind.SPENDING_LIMIT and limit_exceeded(figures):
         return EXCEEDED_LABEL
+    if kind == AlertKind.GATEWAY_RULE and rule_state == RuleState.EXCEEDED:
+        return RULE_EXCEEDED_LABEL
     return AlertKind(kind).label if kind in AlertKind.values else display.humanise(kind)
 
 
-def severity(kind: str, figures: AccountFigures | None = None) -> str:
-    """ "warn" (amber) or "bad" (red)."""
+def severity(kind: str, figures: AccountFigures | None = None, rule_state: str = "") -> str:
+    """ "warn" (amber) or "bad" (red): a limit reached is red, one nearly used amber."""
     if kind == AlertKind.SPENDING_LIMIT and limit_exceeded(figures):
         return "bad"
+    if kind == AlertKind.GATEWAY_RULE and rule_state == RuleState.EXCEEDED:
+        return "bad"
     return "warn" if kind in WARNING_KINDS else "bad"
+
+
+def gateway_rule_states(events) -> dict[tuple[int, str], str]:
+    """{(account id, subject): the rule's current state} for the open gateway-rule alerts among `events`, in
+    one query (none when there are none)."""
+    wanted = [e for e in events if e.kind == AlertKind.GATEWAY_RULE and e.is_open]
+    if not wanted:
+        return {}
+    rules = GatewayRule.objects.select_related("gateway").filter(
+        gateway__account_id__in={e.account_id for e in wanted},
+        gateway__gateway_id__in={e.subject.split("/", 1)[0] for e in wanted},
+    )
+    return {(rule.gateway.account_id, rule.subject): rule.state for rule in rules}
 
 
 # --- headlines ----------------------------------------------------------------------------------------------
@@ -178,15 +205,18 @@ class Shown:
 def shown(events, facts: dict[int, Facts], now: datetime | None = None) -> list[Shown]:
     """The events with their label, colour and headline as of now (open ones from today's figures)."""
     rows = []
+    events = list(events)
+    rule_states = gateway_rule_states(events)
     for event in events:
         account_facts = facts.get(event.account_id)
         figures = account_facts.figures if account_facts and event.is_open else None
         if event.is_open:
+            state = rule_states.get((event.account_id, event.subject), "") if rule_states else ""
             rows.append(
                 Shown(
                     event,
-                    label(event.kind, figures),
-                    severity(event.kind, figures),
+                    label(event.kind, figures, state),
+                    severity(event.kind, figures, state),
                     live_headline(event, account_facts, now),
                 )
             )

@@ -19,7 +19,9 @@ class AlertKind(models.TextChoices):
 
 
 # Alert kinds that warn rather than alarm (drawn amber, the others red).
-WARNING_KINDS = frozenset({AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE, AlertKind.SPENDING_LIMIT})
+WARNING_KINDS = frozenset(
+    {AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE, AlertKind.SPENDING_LIMIT, AlertKind.GATEWAY_RULE}
+)
 
 
 class AlertRule(models.Model):

@@ -72,6 +72,11 @@ class GatewayRule(models.Model):
     def __str__(self) -> str:
         return f"{self.gateway}: ${self.limit} per {self.window_seconds} s"
 
+    @property
+    def subject(self) -> str:
+        """What its alert is about within the account: "<gateway>/<rule id, or position without one>"."""
+        return f"{self.gateway.gateway_id}/{self.rule_id or self.position}"
+
 
 class _SpendColumns(models.Model):
     """Sums of Cloudflare's analytics for one bucket (hour or UTC day) × gateway × model × provider."""

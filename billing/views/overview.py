@@ -46,6 +46,7 @@ ALERT_COLUMNS = (
     "last_notified_at",
     "resolved_at",
     "rule__threshold",
+    "subject",
 )
 AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
