@@ -117,6 +117,8 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
     # process and the worker agree on one.
     monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    # Beat keeps its schedule file under var/, which a fresh clone (CI) does not have yet.
+    (ROOT / "var").mkdir(exist_ok=True)
     processes: list[subprocess.Popen] = []
     # A separate app to send with, so the portal's own app and its connection pool stay untouched.
     app = Celery("portal-tests", broker=REDIS_URL, backend=REDIS_URL)
