@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--accounts", type=int, default=200, help="accounts of the page benchmark")
     parser.add_argument("--sweep-accounts", type=int, default=1000)
     parser.add_argument("--sweep-workers", default="1,2,4")
+    parser.add_argument(
+        "--hour-accounts",
+        type=int,
+        default=1000,
+        help="accounts of the simulated hour of sweeps (bench/sweep_hour.py; 0 skips it: it takes long)",
+    )
     parser.add_argument("--latency-ms", type=int, default=100, help="latency injected into every API request")
     parser.add_argument("--repeat", type=int, default=40, help="timed in-process requests per page")
     parser.add_argument(
@@ -182,6 +188,8 @@ def _measure_sweep(db: str, sweep_url: str, args: argparse.Namespace, entry: dic
             args.sweep_workers,
             "--latency-ms",
             str(args.latency_ms),
+            "--hour-accounts",
+            str(args.hour_accounts),
         ],
         env=bench_env(sweep_url),
     )

@@ -43,7 +43,11 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         get_latest_by = "started_at"
-        indexes = [models.Index(fields=["account", "job", "outcome", "-started_at"], name="syncrun_latest")]
+        indexes = [
+            models.Index(fields=["account", "job", "outcome", "-started_at"], name="syncrun_latest"),
+            # The watchdog's "last completed sweep" (every overview and /healthz): newest first, no scan.
+            models.Index(fields=["job", "-finished_at"], name="syncrun_job_finished"),
+        ]
         constraints = [
             # The lock of a (job, account): a second run is refused by the database while one is running.
             models.UniqueConstraint(
