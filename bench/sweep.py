@@ -217,7 +217,12 @@ def one_run(
         _prepare_sandbox(sandbox, ids, latency_ms)
         reset_spending_limit_ages()
         env = bench_env(
-            database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url, CLOUDFLARE_API_TOKEN=token
+            database_url,
+            redis_url,
+            CLOUDFLARE_API_BASE_URL=sandbox.base_url,
+            CLOUDFLARE_API_TOKEN=token,
+            # A sweep of every account (the worst case): healthy ones are otherwise fetched every other sweep.
+            SYNC_BALANCE_HEALTHY_EVERY="1",
         )
         processes = _start_workers(workers, queue, env, app)
         mark = timezone.now()

@@ -60,6 +60,7 @@ UNITS = {
     AlertKind.SPENDING_LIMIT: Unit("percent", "%", 0),
     AlertKind.STALE_DATA: Unit("minutes", "minutes", 0),
     AlertKind.USAGE_SPIKE: Unit("times the median day", "×", 1),
+    AlertKind.GATEWAY_RULE: Unit("percent", "%", 0),
 }
 # (smallest, largest) threshold allowed per kind: a runway under half a day, a spike of 1× (any day) or a
 # stale-data check tighter than the sync interval would alert all the time.
@@ -80,6 +81,11 @@ def plain(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
+
+
+def levels_with_units(rule) -> str:
+    """A rule's levels as people read them: "$10.00 / $5.00 / $2.00", "80% / 95% / 100%"."""
+    return " / ".join(with_unit(rule.kind, level) for level in rule.levels)
 
 
 def with_unit(kind: str, value: Decimal) -> str:

@@ -237,3 +237,24 @@ def test_mail_files_are_listed_for_superusers_only(client, settings, tmp_path, s
     client.logout()
     login(client, manager)
     assert client.get(reverse("alert_mail_files")).status_code == 404
+
+
+def test_rule_tables_show_every_level_and_margin_in_its_unit(client, account, manager):
+    client.force_login(manager)
+
+    text = client.get(reverse("account_alerts", args=[account.cloudflare_id])).content.decode()
+
+    low = AlertRule.objects.get(account__isnull=True, kind=AlertKind.LOW_BALANCE)
+    expected = " / ".join(f"${level:,.2f}" for level in low.levels)
+    assert expected in text
+    assert "80% / 95% / 100%" in text  # spending limit and gateway rules
+    assert ">3 / 1<" not in text and ">10 / 5 / 2<" not in text
+
+
+@pytest.mark.parametrize("kind", [kind.value for kind in AlertKind])
+def test_every_kind_of_rule_form_opens_for_a_manager(client, account, manager, kind):
+    client.force_login(manager)
+
+    response = client.get(reverse("account_alert_rule", args=[account.cloudflare_id, kind]))
+
+    assert response.status_code == 200

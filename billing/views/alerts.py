@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.alert_forms import AlertRuleForm, TestEmailForm
+from billing.alert_forms import AlertRuleForm, TestEmailForm, levels_with_units, with_unit
 from billing.alerts import outbox as mail_outbox
 from billing.alerts import rules as alert_rules
 from billing.alerts import text as alert_text
@@ -35,6 +35,13 @@ def _superuser_only(request: HttpRequest) -> None:
         raise Http404("No such page.")
 
 
+def _rule_texts(rule) -> dict:
+    """The rule's levels and margin in their unit, for the tables of rules."""
+    if rule is None:
+        return {"levels_text": "", "margin_text": ""}
+    return {"levels_text": levels_with_units(rule), "margin_text": with_unit(rule.kind, rule.hysteresis)}
+
+
 def _rule_rows(account) -> list[dict]:
     """One row per kind: the rule in force for the account and where it comes from."""
     rules = {
@@ -46,10 +53,12 @@ def _rule_rows(account) -> list[dict]:
     for kind in AlertKind:
         own = rules.get((account.pk, kind))
         default = rules.get((None, kind))
+        rule = in_force.get(kind)
         rows.append(
             {
                 "kind": kind,
-                "rule": in_force.get(kind),
+                "rule": rule,
+                **_rule_texts(rule),
                 "own": own,
                 "default": default,
                 "source": "this account" if own else ("portal default" if default else "none"),
@@ -117,7 +126,7 @@ def account_rule_reset(request: HttpRequest, account_id: str, kind: str) -> Http
 def default_rules(request: HttpRequest) -> HttpResponse:
     _superuser_only(request)
     rules = {rule.kind: rule for rule in AlertRule.objects.filter(account__isnull=True)}
-    rows = [{"kind": kind, "rule": rules.get(kind)} for kind in AlertKind]
+    rows = [{"kind": kind, "rule": rules.get(kind), **_rule_texts(rules.get(kind))} for kind in AlertKind]
     return render(
         request,
         "billing/alerts/defaults.html",
