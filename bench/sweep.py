@@ -203,7 +203,7 @@ def one_run(
     from django.utils import timezone
 
     from bench.seed import reset_spending_limit_ages
-    from billing.models import Account, SyncRun
+    from billing.models import Account, SweepSlot, SyncRun
 
     token = f"bench-sweep-{uuid.uuid4().hex}"
     queue = f"bench-sweep-{uuid.uuid4().hex[:8]}"
@@ -216,6 +216,9 @@ def one_run(
         )
         _prepare_sandbox(sandbox, ids, latency_ms)
         reset_spending_limit_ages()
+        # Each run is a sweep of its own: without this, a run in the same 5-minute slot as the previous one
+        # would be refused as "already swept this slot" (as it should be in production).
+        SweepSlot.objects.all().delete()
         env = bench_env(
             database_url,
             redis_url,
