@@ -238,7 +238,7 @@ def test_the_rule_page_saves_and_shows_levels_with_their_unit(client, manager, a
     page = client.get(rule_url(account)).content.decode()
     assert 'value="20.00, 5.00"' in page and "More severe levels" in page
     listing = client.get(reverse("account_alerts", args=[account.cloudflare_id])).content.decode()
-    assert "100 / 20 / 5" in listing
+    assert "$100.00 / $20.00 / $5.00" in listing  # every level in its unit (issue 12, rule 3)
 
 
 def test_the_portal_defaults_come_with_levels(db):
