@@ -91,6 +91,28 @@ def _kind(path: str) -> str:
     return "other"
 
 
+def _run_ticks(sandbox: Sandbox, clock, start, ticks: int) -> tuple[list[float], list[dict]]:
+    """Each tick: the beat's balance and usage sweeps at its simulated moment; returns when every request was
+    made (simulated seconds) and each tick's requests by kind."""
+    from billing import tasks
+
+    moments: list[float] = []
+    per_tick = []
+    for tick in range(ticks):
+        clock.at(start + timedelta(seconds=TICK_SECONDS * tick, milliseconds=100))
+        tasks.sync_balances.apply()
+        tasks.sync_usage.apply()
+        log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
+        sandbox.call("DELETE", "requests")
+        moments += [clock.simulated(e["time"]) for e in log]
+        kinds: dict[str, int] = {}
+        for entry in log:
+            kinds[_kind(entry["path"])] = kinds.get(_kind(entry["path"]), 0) + 1
+        per_tick.append({"requests": len(log), **kinds})
+        print(f"  hour, tick {tick + 1}/{ticks}: {per_tick[-1]}", file=sys.stderr, flush=True)
+    return moments, per_tick
+
+
 def hour_run(accounts: int, ticks: int = 12) -> dict:
     """Runs `ticks` 5-minute beats of balance and usage sweeps over the active accounts; returns the figures
     (`max_per_300s` the busiest sliding window, `per_tick` the requests of each tick by kind)."""
@@ -98,7 +120,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
     from django.utils import timezone
 
     from bench.sweep import RATE_LIMIT, _max_in_window
-    from billing import api, sync, tasks
+    from billing import api, sync
     from billing.models import Account, SweepSlot
     from portal.celery import app
 
@@ -123,21 +145,8 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         timezone.now = clock.now
         SweepSlot.objects.all().delete()
         sandbox.call("DELETE", "requests")
-        moments: list[float] = []
-        per_tick = []
         started = time.time()
-        for tick in range(ticks):
-            clock.at(start + timedelta(seconds=TICK_SECONDS * tick, milliseconds=100))
-            tasks.sync_balances.apply()
-            tasks.sync_usage.apply()
-            log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
-            sandbox.call("DELETE", "requests")
-            moments += [clock.simulated(e["time"]) for e in log]
-            kinds: dict[str, int] = {}
-            for entry in log:
-                kinds[_kind(entry["path"])] = kinds.get(_kind(entry["path"]), 0) + 1
-            per_tick.append({"requests": len(log), **kinds})
-            print(f"  hour, tick {tick + 1}/{ticks}: {per_tick[-1]}", file=sys.stderr, flush=True)
+        moments, per_tick = _run_ticks(sandbox, clock, start, ticks)
         busiest = _max_in_window(moments, TICK_SECONDS)
         return {
             "accounts": len(ids),
