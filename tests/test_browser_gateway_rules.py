@@ -6,7 +6,7 @@ import pytest
 
 from billing.api import client_for
 from billing.models import GatewaySpendHour
-from billing.operations.gateway_store import store_gateway
+from billing.sync.gateways import store_gateway
 from tests.browser_fixtures import log_in, shoot
 from tests.conftest import PASSWORD
 from tests.pages_fixtures import seed_history

@@ -12,7 +12,7 @@ from billing.alerts import outbox as mail
 from billing.api import client_for
 from billing.gateway_forms import GatewayRuleForm
 from billing.models import Account, AccountAccess, AlertEvent, AlertKind, AlertRule, GatewayRule, Role
-from billing.operations.gateway_store import store_gateway
+from billing.sync.gateways import store_gateway
 
 pytestmark = pytest.mark.django_db
 

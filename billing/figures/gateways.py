@@ -20,7 +20,15 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from billing.models import Account, GatewayRule, GatewaySpendHour, RuleState, RuleTechnique
+from billing.models import (
+    Account,
+    Gateway,
+    GatewayRule,
+    GatewaySpendDay,
+    GatewaySpendHour,
+    RuleState,
+    RuleTechnique,
+)
 
 HOUR = timedelta(hours=1)
 # The state thresholds, in % of the limit (alert rules may make them configurable later).
@@ -120,3 +128,40 @@ def refresh_rule_windows(account: Account, now: datetime | None = None) -> int:
         rules, ["window_spend", "used_percent", "state", "resets_at", "computed_at"], batch_size=200
     )
     return len(rules)
+
+
+def draft_window(
+    account: Account,
+    gateway_id: str,
+    *,
+    window_seconds: int,
+    technique: str,
+    models,
+    providers,
+    limit: Decimal,
+    now: datetime,
+) -> RuleWindow:
+    """The current window of a rule not saved yet (the editor's draft), read as a stored rule's is."""
+    rule = GatewayRule(
+        gateway=Gateway(account_id=account.pk, gateway_id=gateway_id),
+        limit=limit,
+        window_seconds=window_seconds,
+        technique=technique or RuleTechnique.FIXED,
+        models_filter=list(models or ()),
+        providers_filter=list(providers or ()),
+    )
+    return rule_window(rule, now)
+
+
+def seen_models_and_providers(account: Account, gateway_id: str) -> tuple[list[str], list[str]]:
+    """The models and providers local analytics have seen on this gateway (hours and days), sorted."""
+    found_models: set[str] = set()
+    found_providers: set[str] = set()
+    for table in (GatewaySpendHour, GatewaySpendDay):
+        pairs = table.objects.filter(account=account, gateway=gateway_id).values_list("model", "provider")
+        for model, provider in pairs.distinct():
+            if model:
+                found_models.add(model)
+            if provider:
+                found_providers.add(provider)
+    return sorted(found_models), sorted(found_providers)

@@ -30,7 +30,7 @@ from billing.cloudflare import (
     SpendLimitRule,
     SpendLimits,
 )
-from billing.figures.rule_window import RuleWindow, rule_window_spend
+from billing.figures.gateways import RuleWindow, draft_window
 from billing.models import (
     Account,
     AuditAction,
@@ -41,7 +41,7 @@ from billing.models import (
     RuleChangeOutcome,
 )
 from billing.operations.errors import OperationError, describe_error
-from billing.operations.gateway_store import store_gateway
+from billing.sync.gateways import refresh_windows, store_gateway
 
 EDIT_PERMISSION = "AI Gateway Edit"
 READ_PERMISSION = "AI Gateway Read"
@@ -218,18 +218,21 @@ def over_spend(
         return None
     now = timezone.now()
     if existing is not None and existing.window_spend is not None and _same_window(existing, draft):
-        window = RuleWindow(start=now, end=now, resets_at=existing.resets_at, spend=existing.window_spend)
+        window = RuleWindow(
+            now, existing.resets_at, existing.window_spend, existing.used_percent, existing.state
+        )
     else:
-        window = rule_window_spend(
+        window = draft_window(
             account,
             gateway_id,
             window_seconds=draft.window_seconds,
             technique=draft.technique,
             models=draft.models,
             providers=draft.providers,
+            limit=draft.limit,
             now=now,
         )
-    if window.spend <= 0 or draft.limit > window.spend:
+    if window.spend is None or window.spend <= 0 or draft.limit > window.spend:
         return None
     return OverSpend(draft.limit, window, draft.window_seconds, draft.technique)
 
@@ -288,7 +291,9 @@ def _apply(
     parameters["after"] = wire_rules(saved.spend_limits.rules)
     parameters["modified_at"] = saved.modified_at.isoformat()
     finish.succeeded()
-    return RuleChangeResult(store_gateway(account, saved), created=True, outcome=RuleChangeOutcome.SUCCEEDED)
+    stored = store_gateway(account, saved)
+    refresh_windows(account)  # the new budget's % used and state, from the local spend
+    return RuleChangeResult(stored, created=True, outcome=RuleChangeOutcome.SUCCEEDED)
 
 
 def _claim(account: Account, actor, action: str, change: RuleChange) -> GatewayRuleChange | None:

@@ -79,24 +79,29 @@ def store_gateways(account: Account, gateways, synced_at: datetime) -> int:
     """Mirrors these gateways (as the client returns them) for the account: upserts each, replaces its
     rules, deletes the gateways not among them. Returns how many gateways are stored."""
     with transaction.atomic():
-        kept = []
-        for remote in gateways:
-            local, _ = Gateway.objects.update_or_create(
-                account=account,
-                gateway_id=text(remote.id, 128),
-                defaults={
-                    "is_default": bool(remote.is_default),
-                    "spend_limits_enabled": remote.spend_limits.enabled,
-                    "created_at": remote.created_at,
-                    "modified_at": remote.modified_at,
-                    "raw": json_safe(remote.raw),
-                    "synced_at": synced_at,
-                },
-            )
-            kept.append(local.pk)
-            _replace_rules(local, remote.spend_limits.rules)
+        kept = [store_gateway(account, remote, synced_at).pk for remote in gateways]
         Gateway.objects.filter(account=account).exclude(pk__in=kept).delete()
     return len(kept)
+
+
+def store_gateway(account: Account, remote, synced_at: datetime | None = None) -> Gateway:
+    """Upserts one gateway as Cloudflare answered it (the listing, or the answer to a rule change) and
+    replaces its rules; returns the stored row. The rules' windows are computed afterwards."""
+    with transaction.atomic():
+        local, _ = Gateway.objects.update_or_create(
+            account=account,
+            gateway_id=text(remote.id, 128),
+            defaults={
+                "is_default": bool(remote.is_default),
+                "spend_limits_enabled": remote.spend_limits.enabled,
+                "created_at": remote.created_at,
+                "modified_at": remote.modified_at,
+                "raw": json_safe(remote.raw),
+                "synced_at": synced_at or timezone.now(),
+            },
+        )
+        _replace_rules(local, remote.spend_limits.rules)
+    return local
 
 
 def json_safe(value):
