@@ -40,6 +40,8 @@ DEFAULT_PERIOD = 300
 
 
 class RateLimiter(Protocol):
+    """What the client asks of a request budget: wait for (or refuse) the next request of a token."""
+
     def acquire(self, token_key: str, *, block: bool = True, max_wait: float = 30.0) -> None: ...
 
 

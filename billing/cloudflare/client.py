@@ -13,11 +13,12 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import requests
 import urllib3.exceptions
 
+from billing.cloudflare.budget import RateLimiter
 from billing.cloudflare.envelope import encode_json, read_result
 from billing.cloudflare.errors import (
     APIConnectionError,
@@ -44,10 +45,8 @@ def token_key(api_token: str) -> str:
     return hashlib.sha256(api_token.encode()).hexdigest()[:16]
 
 
-class RequestBudget(Protocol):
-    """What the client needs of a rate limiter (``billing.cloudflare.budget`` provides two)."""
-
-    def acquire(self, token_key: str, *, block: bool = True, max_wait: float = 30.0) -> None: ...
+# What the client needs of a rate limiter: the protocol `budget` defines (it provides two).
+RequestBudget = RateLimiter
 
 
 class _Secret:
