@@ -433,7 +433,7 @@ def resolve(method: str, path: str) -> tuple[str, Handler]:
 
 def handle(billing: Billing, account_id: str, handler: Handler, ctx_args: dict[str, Any]) -> tuple[int, Any]:
     """Run one operation; return the HTTP status and the envelope to send."""
-    account = billing.accounts.get(account_id)
+    account = billing.account(account_id)
     if account is None:
         raise ApiError(
             404,

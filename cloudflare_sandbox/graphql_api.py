@@ -177,7 +177,7 @@ def resolve_groups(account: Account, info: GraphQLResolveInfo, **args: Any) -> l
 
 def resolve_accounts(_viewer: Any, info: GraphQLResolveInfo, **args: Any) -> list[Account]:
     billing: Billing = info.context["billing"]
-    account = billing.accounts.get(args["filter"].get("accountTag") or "")
+    account = billing.account(args["filter"].get("accountTag") or "")
     if account is None or not info.context["analytics_read"]:
         raise GraphQLError("not authorized for that account", extensions={"code": "authz"})
     return [account]

@@ -1,7 +1,8 @@
 """Every API route of the sandbox: the billing operations, the gateways, and GraphQL analytics.
 
 `resolve()` turns a method and path into a callable that the server runs with the state lock held and the
-world advanced to now; it returns the HTTP status and the JSON document to send.
+world's clock moved to now (the account it reads is advanced to it); it returns the HTTP status and the JSON
+document to send.
 """
 
 from __future__ import annotations

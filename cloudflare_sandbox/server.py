@@ -281,7 +281,7 @@ class SandboxServer:
             route = routes.resolve(method, path)
             with self.lock:
                 self._check_rate_limit()
-                self.billing.advance_to(self.clock.now_ms())
+                self.billing.move_clock(self.clock.now_ms())  # the account it reads catches up
                 args = {
                     "query": dict(parse_qsl(query, keep_blank_values=True)),
                     "raw_body": raw,
