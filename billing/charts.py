@@ -197,26 +197,34 @@ def bar_chart(
     return _svg(title, parts, width)
 
 
-def share_chart(items: Sequence[tuple[str, Decimal]], *, title: str, width: int = WIDTH) -> SafeString | None:
+SHARE_WIDTH = 460  # about the width of the half panel it is drawn in, so its 12 px labels read as 12 px
+
+
+def share_chart(
+    items: Sequence[tuple[str, Decimal]], *, title: str, width: int = SHARE_WIDTH
+) -> SafeString | None:
     """Horizontal bars, one per (label, amount), longest first as given: where the money goes. None without
     any amount above zero."""
     items = [(label, value) for label, value in items if value and value > 0]
     if not items:
         return None
-    row, label_w = 24, 220
-    height = TOP + row * len(items) + 8
+    # Each label on a line of its own above its bar, so that a long model name is shown whole (as many
+    # characters as the width holds at 12 px) rather than cut at the left edge.
+    row, label_h, bar_h = 38, 16, 14
+    most = width * 10 // 68
+    height = TOP + row * len(items)
     top = max(value for _, value in items)
-    plot_w = Decimal(width - label_w - 90)
+    plot_w = Decimal(width - 90)
     parts = []
     for index, (label, value) in enumerate(items):
         y = TOP + index * row
         bar_w = max(value / top * plot_w, Decimal(1))
-        name = escape(label if len(label) <= 32 else label[:31] + "…")
+        name = escape(label if len(label) <= most else label[: most - 1] + "…")
         parts.append(
-            f'<text class="axis" x="{label_w - 8}" y="{y + 15}" text-anchor="end">{name}</text>'
-            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{_fmt(bar_w)}" height="{row - 8}">'
+            f'<text class="label" x="0" y="{y + label_h - 4}">{name}</text>'
+            f'<rect class="bar" x="0" y="{y + label_h}" width="{_fmt(bar_w)}" height="{bar_h}">'
             f"<title>{escape(label)}: {escape(format_money(value))}</title></rect>"
-            f'<text class="axis" x="{_fmt(label_w + bar_w + 6)}" y="{y + 15}">'
+            f'<text class="axis" x="{_fmt(bar_w + 6)}" y="{y + label_h + bar_h - 3}">'
             f"{escape(format_money(value))}</text>"
         )
     body = "".join(parts)

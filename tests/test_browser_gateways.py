@@ -69,4 +69,12 @@ def test_the_breakdown_draws_its_chart(tab, demo, tmp_path):
     assert chart.is_visible()
     assert chart.locator("rect").count() > 10  # a bar per hour with spend
     assert tab.locator("text=Spend by model").first.is_visible()
+    by_model = tab.locator("section.panel", has=tab.locator("h2", has_text="By model")).locator("svg")
+    box = by_model.first.bounding_box()
+    labels = by_model.first.locator("text")
+    names = [labels.nth(i).text_content() for i in range(labels.count())]
+    assert "@cf/meta/llama-3.1-8b-instruct (workers-ai)" in names  # the longest demo name, whole
+    for i in range(labels.count()):  # and every label inside the chart, none cut at an edge
+        label = labels.nth(i).bounding_box()
+        assert box["x"] <= label["x"] and label["x"] + label["width"] <= box["x"] + box["width"], names[i]
     shoot(tab, "gateway-breakdown", tmp_path)
