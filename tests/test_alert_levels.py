@@ -247,3 +247,20 @@ def test_the_portal_defaults_come_with_levels(db):
     assert defaults["runway"] == ["1"]
     assert defaults["spending_limit"] == ["95", "100"]
     assert defaults["gateway_rule"] == ["95", "100"]
+
+
+def test_the_history_says_the_most_severe_level_each_alert_reached(client, account, manager):
+    from django.urls import reverse
+
+    from tests.test_views_alerts import login
+
+    three_levels(account)
+    walk(account, ["50", "15", "120"])  # opened at level 1, escalated to 2, resolved
+    balance_at(account, 10, "60")  # a second episode, still at level 1
+
+    login(client, manager)
+    page = client.get(reverse("alert_history")).content.decode()
+    assert "Level reached" in page
+    assert "below $20.00 (level 2 of 3)" in page
+    assert "below $100.00 (level 1 of 3)" in page
+    assert "below $5.00" not in page  # never reached

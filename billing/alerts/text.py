@@ -200,6 +200,16 @@ class Shown:
     label: str
     severity: str
     headline: str
+    level: str = ""  # the most severe level reached, for rules with several: "below $5.00 (level 2 of 3)"
+
+
+def level_reached(event: AlertEvent) -> str:
+    """The most severe level the alert reached, in words; "" for a one-level rule or a removed rule (or one
+    whose levels changed so that the index no longer names one)."""
+    if event.rule is None:
+        return ""
+    reached = levels.level(event.rule, event.level)
+    return reached.words if reached else ""
 
 
 def shown(events, facts: dict[int, Facts], now: datetime | None = None) -> list[Shown]:
@@ -218,8 +228,11 @@ def shown(events, facts: dict[int, Facts], now: datetime | None = None) -> list[
                     label(event.kind, figures, state),
                     severity(event.kind, figures, state),
                     live_headline(event, account_facts, now),
+                    level_reached(event),
                 )
             )
         else:
-            rows.append(Shown(event, label(event.kind), severity(event.kind), event.headline))
+            rows.append(
+                Shown(event, label(event.kind), severity(event.kind), event.headline, level_reached(event))
+            )
     return rows
