@@ -3,9 +3,11 @@
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from billing.alert_forms import RecipientsField
+from billing.alerts import destinations
 from billing.models import Account, ChannelKind
 
 
@@ -26,7 +28,7 @@ class ChannelForm(forms.Form):
         label="URL",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="Slack: the incoming-webhook URL (https://hooks.slack.com/services/…). "
-        "Webhook: any http(s) URL. Stored encrypted and never shown again in full.",
+        "Webhook: any http(s) URL on the public internet. Stored encrypted and never shown again in full.",
     )
     emails = RecipientsField(required=False, label="Email addresses", help_text="For an email channel.")
     portal_alerts = forms.BooleanField(
@@ -39,8 +41,13 @@ class ChannelForm(forms.Form):
         url = self.cleaned_data["url"].strip()
         if url:
             parts = urlsplit(url)
+            try:
+                parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+            except ValueError:
+                raise ValidationError("Enter a URL whose port is a number from 1 to 65535.") from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValidationError("Enter an http:// or https:// URL.")
+            _check_public(url)
         return url
 
     def clean(self) -> dict:
@@ -53,3 +60,19 @@ class ChannelForm(forms.Form):
         if data.get("account") is not None and data.get("portal_alerts"):
             self.add_error("portal_alerts", "Portal-wide alerts go to portal-wide channels only.")
         return data
+
+
+def _check_public(url: str) -> None:
+    """Refuses a URL whose host is on a private network (unless the operator allows those); a host that
+    does not resolve yet is accepted: every delivery checks again and says so on the outbox."""
+    if settings.ALERT_ALLOW_PRIVATE_URLS:
+        return
+    try:
+        destinations.check(url)
+    except destinations.PrivateDestination as refused:
+        raise ValidationError(
+            f"Alerts are sent only to public internet addresses: {refused}. An operator can allow "
+            "receivers on private networks with ALERT_ALLOW_PRIVATE_URLS=true."
+        ) from None
+    except destinations.UnresolvableHost:
+        pass

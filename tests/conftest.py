@@ -28,6 +28,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _receivers_on_loopback(settings):
+    # The suite's Slack and webhook receivers listen on 127.0.0.1, which production refuses
+    # (tests/test_channel_destinations.py turns the refusal back on).
+    settings.ALERT_ALLOW_PRIVATE_URLS = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield
@@ -133,6 +140,7 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
             "CELERY_TASK_DEFAULT_QUEUE": queue,  # what a beat of this test sends goes to its workers only
             "CLOUDFLARE_API_BASE_URL": settings.CLOUDFLARE_API_BASE_URL,
             "CLOUDFLARE_API_TOKEN": settings.CLOUDFLARE_API_TOKEN,
+            "ALERT_ALLOW_PRIVATE_URLS": "true",  # its receivers are on loopback
             **(extra_env or {}),
         }
 

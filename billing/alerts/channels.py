@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from billing.alerts import transports
+from billing.alerts import destinations, transports
 from billing.crypto import decrypt_token, encrypt_token
 from billing.models import ChannelKind, NotificationChannel
 
@@ -75,4 +75,22 @@ def deliver(channel: NotificationChannel, payload: dict, delivery_id: int) -> in
     headers = {DELIVERY_HEADER: str(delivery_id)}
     if channel.kind == ChannelKind.WEBHOOK:
         headers[SIGNATURE_HEADER] = signature_header(signing_secrets(channel), int(time.time()), body)
-    return transports.post_json(url_of(channel), body, timeouts=timeouts(), headers=headers)
+    url = url_of(channel)
+    check_destination(url)
+    return transports.post_json(url, body, timeouts=timeouts(), headers=headers)
+
+
+def check_destination(url: str) -> None:
+    """Raises transports.TransportError unless the URL's host is public (or private ones are allowed): a
+    private address fails for good, a name that does not resolve is tried again."""
+    if settings.ALERT_ALLOW_PRIVATE_URLS:
+        return
+    try:
+        destinations.check(url)
+    except destinations.PrivateDestination as refused:
+        raise transports.TransportError(
+            f"not sent: {refused} (set ALERT_ALLOW_PRIVATE_URLS=true to allow private receivers)",
+            permanent=True,
+        ) from None
+    except destinations.UnresolvableHost as missing:
+        raise transports.TransportError(f"not sent: {missing}") from None
