@@ -118,3 +118,45 @@ def test_deadman_switch_is_pinged_when_set(db, settings, receiver):
     settings.DEADMAN_PING_URL = receiver.url
     assert watchdog.ping_deadman() is True
     assert len(receiver.received) == 1
+
+
+def test_a_stall_that_lasts_is_reminded_of_every_few_hours_once_each(db, account, receiver, settings):
+    settings.PORTAL_ALERT_REMINDER_HOURS = 4
+    last = timezone.now()
+    sweep(account, last)
+    channel_admin.create_channel(
+        None, name="Ops", kind=ChannelKind.WEBHOOK, url=receiver.url, portal_alerts=True
+    )
+
+    for minutes in (16, 60, 4 * 60 + 15, 4 * 60 + 16, 6 * 60, 8 * 60 + 16):
+        with time_machine.travel(last + timedelta(minutes=minutes), tick=False):
+            tasks.send_outbox()
+            watchdog.check()  # a second process noticing at the same moment
+    with time_machine.travel(last + timedelta(minutes=9 * 60), tick=False):
+        sweep(account, timezone.now())
+        tasks.send_outbox()
+
+    bodies = [json.loads(r.body) for r in receiver.received]
+    assert [b["state"] for b in bodies] == ["opened", "reminder", "reminder", "resolved"]
+    assert bodies[1]["headline"].startswith("Background jobs still stalled: no balance sweep completed since")
+    alert = PortalAlert.objects.get()
+    assert (alert.reminders_sent, alert.is_open) == (2, False)
+    emails = OutboxEmail.objects.filter(portal_alert=alert, channel=None).order_by("pk")
+    assert [(e.alert_state, e.sequence) for e in emails] == [
+        ("opened", 0),
+        ("reminder", 1),
+        ("reminder", 2),
+        ("resolved", 0),
+    ]
+    assert emails[1].subject.startswith("Background jobs still stalled: ")
+
+
+def test_no_reminders_when_they_are_off(db, account, settings):
+    settings.PORTAL_ALERT_REMINDER_HOURS = 0
+    last = timezone.now()
+    sweep(account, last)
+    with time_machine.travel(last + timedelta(minutes=16), tick=False):
+        assert watchdog.check() == "opened"
+    with time_machine.travel(last + timedelta(hours=30), tick=False):
+        assert watchdog.check() is None
+    assert PortalAlert.objects.get().reminders_sent == 0

@@ -1,6 +1,7 @@
 """The jobs' watchdog: when no balance sweep has completed for STALL_FACTOR × SYNC_BALANCE_INTERVAL (the beat
 or every worker is down), a portal-wide alert opens and goes to the operators and to the channels that take
-portal alerts; it resolves once a sweep completes again.
+portal alerts; while it stays open a reminder goes the same way every PORTAL_ALERT_REMINDER_HOURS; it
+resolves once a sweep completes again.
 
 It is evaluated where something is alive when the beat is not: the outbox task, and web requests (the
 overview, /healthz) that read one aggregate over SyncRun. A web request that opens the alert also sends its
@@ -91,9 +92,11 @@ def _message(alert: PortalAlert, state: str, status: SweepStatus, now: datetime)
         kind=alert.kind,
         kind_label=PortalAlertKind(alert.kind).label,
         state=state,
-        headline=alert.headline
-        if state == "opened"
-        else "Background jobs running again: balance sweeps complete",
+        headline=(
+            "Background jobs running again: balance sweeps complete"
+            if state == "resolved"
+            else alert.headline
+        ),
         occurred_at=now.isoformat(),
         figures={
             "last_completed_sweep": status.last_completed.isoformat() if status.last_completed else None,
@@ -104,10 +107,10 @@ def _message(alert: PortalAlert, state: str, status: SweepStatus, now: datetime)
     )
 
 
-def _queue(alert: PortalAlert, state: str, status: SweepStatus, now: datetime) -> None:
+def _queue(alert: PortalAlert, state: str, status: SweepStatus, now: datetime, sequence: int = 0) -> None:
     message = _message(alert, state, status, now)
     context = {"message": message, "status": status, "alert": alert}
-    delivery = {"portal_alert": alert, "alert_state": state}
+    delivery = {"portal_alert": alert, "alert_state": state, "sequence": sequence}
     outbox.queue_email("portal_alert", context, operator_emails(), **delivery)
     for channel in NotificationChannel.objects.filter(enabled=True, portal_alerts=True, account__isnull=True):
         if channel.kind == ChannelKind.EMAIL:
@@ -117,18 +120,20 @@ def _queue(alert: PortalAlert, state: str, status: SweepStatus, now: datetime) -
             outbox.queue_message(channel, payload, message.headline, template=channel.kind, **delivery)
 
 
-def _headline(status: SweepStatus) -> str:
+def _headline(status: SweepStatus, *, still: bool = False) -> str:
     minutes = int(status.expected_every.total_seconds() // 60) or 1
     since = (
         f"since {status.last_completed:%Y-%m-%d %H:%M} UTC"
         if status.last_completed
         else "since the portal started"
     )
-    return f"Background jobs stalled: no balance sweep completed {since} (expected every {minutes} min)"
+    stalled = "still stalled" if still else "stalled"
+    return f"Background jobs {stalled}: no balance sweep completed {since} (expected every {minutes} min)"
 
 
 def check(now: datetime | None = None, *, status: SweepStatus | None = None) -> str | None:
-    """Opens or resolves the watchdog's alert; returns "opened", "resolved" or None (nothing changed)."""
+    """Opens, reminds of or resolves the watchdog's alert; returns "opened", "reminded", "resolved" or None
+    (nothing changed)."""
     now = now or timezone.now()
     status = status or sweep_status(now)
     open_alert = PortalAlert.objects.filter(
@@ -138,12 +143,17 @@ def check(now: datetime | None = None, *, status: SweepStatus | None = None) -> 
         try:
             with transaction.atomic():
                 alert = PortalAlert.objects.create(
-                    kind=PortalAlertKind.SWEEPS_STALLED, headline=_headline(status), opened_at=now
+                    kind=PortalAlertKind.SWEEPS_STALLED,
+                    headline=_headline(status),
+                    opened_at=now,
+                    last_notified_at=now,
                 )
                 _queue(alert, "opened", status, now)
         except IntegrityError:
             return None  # another process opened it a moment ago
         return "opened"
+    if status.stalled and open_alert is not None:
+        return "reminded" if _remind(open_alert, status, now) else None
     if not status.stalled and open_alert is not None:
         with transaction.atomic():
             if not PortalAlert.objects.filter(pk=open_alert.pk, resolved_at__isnull=True).update(
@@ -153,6 +163,25 @@ def check(now: datetime | None = None, *, status: SweepStatus | None = None) -> 
             _queue(open_alert, "resolved", status, now)
         return "resolved"
     return None
+
+
+def _remind(alert: PortalAlert, status: SweepStatus, now: datetime) -> bool:
+    """Queues the next reminder of a still-open alert when PORTAL_ALERT_REMINDER_HOURS have passed since the
+    last message (0: never); False when none is due or another process sent it first."""
+    hours = settings.PORTAL_ALERT_REMINDER_HOURS
+    if not hours or now - (alert.last_notified_at or alert.opened_at) < timedelta(hours=hours):
+        return False
+    number = alert.reminders_sent + 1
+    headline = _headline(status, still=True)
+    with transaction.atomic():
+        claimed = PortalAlert.objects.filter(pk=alert.pk, reminders_sent=alert.reminders_sent).update(
+            reminders_sent=number, last_notified_at=now, headline=headline
+        )
+        if not claimed:
+            return False
+        alert.reminders_sent, alert.last_notified_at, alert.headline = number, now, headline
+        _queue(alert, "reminder", status, now, sequence=number)
+    return True
 
 
 def send_deliveries_of(alert_pk: int) -> int:
@@ -172,8 +201,8 @@ def send_deliveries_of(alert_pk: int) -> int:
 
 def check_from_request(status: SweepStatus) -> None:
     """The watchdog on a web request: nothing more to read while sweeps complete (the outbox task resolves
-    the alert when they come back); when it opens the alert, the deliveries go out from a thread after the
-    commit, since the workers may be what is down."""
+    the alert when they come back); when it opens the alert or reminds of it, the deliveries go out from a
+    thread after the commit, since the workers may be what is down."""
     if not status.stalled:
         return
     try:
@@ -181,7 +210,7 @@ def check_from_request(status: SweepStatus) -> None:
     except Exception:
         logger.exception("watchdog check failed")
         return
-    if change == "opened":
+    if change in ("opened", "reminded"):
         alert = PortalAlert.objects.filter(
             kind=PortalAlertKind.SWEEPS_STALLED, resolved_at__isnull=True
         ).first()

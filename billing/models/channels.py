@@ -89,6 +89,10 @@ class PortalAlert(models.Model):
     headline = models.CharField(max_length=300)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # While open, a reminder every PORTAL_ALERT_REMINDER_HOURS; each one claimed by a conditional update of
+    # `reminders_sent`, so two processes noticing at once remind once.
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
