@@ -369,10 +369,16 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Gateway billing <billing@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_OPERATOR_EMAILS = env.list("ALERT_OPERATOR_EMAILS", default=[])
+# While the watchdog's portal-wide alert (background jobs stalled) stays open, a reminder this often; 0: off.
+PORTAL_ALERT_REMINDER_HOURS = env.float("PORTAL_ALERT_REMINDER_HOURS", default=4.0)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Slack and webhook deliveries: seconds to connect, and to wait for the answer.
 ALERT_HTTP_CONNECT_TIMEOUT = env.float("ALERT_HTTP_CONNECT_TIMEOUT", default=5.0)
 ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)
+# Slack and webhook channels send to public internet addresses only (not loopback, private, link-local such
+# as a cloud's metadata service): an admin's URL must not reach inside the portal's network. Development
+# allows them (a receiver on 127.0.0.1).
+ALERT_ALLOW_PRIVATE_URLS = env.bool("ALERT_ALLOW_PRIVATE_URLS", default=DEBUG)
 # Digests (billing/alerts/digests.py): what a person gets until they choose on their Notifications page.
 DIGEST_MANAGER_DEFAULT = env.str("DIGEST_MANAGER_DEFAULT", default="daily")
 if DIGEST_MANAGER_DEFAULT not in ("off", "daily", "weekly"):
