@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import ROOT
+from bench.report_format import Measure
+from bench.report_format import ms as _ms
+from bench.report_format import table as _table
+from bench.report_format import verdict as _verdict
+from bench.report_sweep import celery_rss, hour_section, request_budget, sweep_section, sweep_wall
 
 NOTES = ROOT / "bench" / "notes.md"
 DB_LABEL = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -26,25 +29,6 @@ ACCOUNT_PAGES = [
     "breakdown 90 d",
     "breakdown CSV 30 d",
 ]
-
-# A measure reads one database's results and returns (cell text, target met or None when it cannot say).
-Measure = Callable[[dict], tuple[str, bool | None]]
-
-
-def _ms(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
-
-
-def _verdict(ok: bool | None) -> str:
-    return "–" if ok is None else ("met" if ok else "**missed**")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return [*out, ""]
 
 
 # --- targets ------------------------------------------------------------------------------------------------
@@ -76,49 +60,11 @@ def _queries_equal(r: dict) -> tuple[str, bool | None]:
     return ("equal on every page" if not unequal else "differ: " + ", ".join(unequal)), not unequal
 
 
-def _sweep_wall(workers: int) -> Measure:
-    def measure(r: dict) -> tuple[str, bool | None]:
-        runs = [x for x in (r.get("sweep") or {}).get("runs", []) if x["workers"] == workers]
-        if not runs:
-            return "not run", None
-        x = runs[0]
-        ok = x["wall_s"] < 30 and not x["timed_out"] and x["runs"]["failed"] == 0
-        # A smaller sweep than the 1,000 accounts says nothing about its target.
-        return f"{x['wall_s']:.1f} s ({x['accounts']} accounts)", ok if x["accounts"] >= 1000 else None
-
-    return measure
-
-
-def _request_budget(r: dict) -> tuple[str, bool | None]:
-    runs = (r.get("sweep") or {}).get("runs", [])
-    if not runs:
-        return "not run", None
-    worst = max(x["max_per_300s"] for x in runs)
-    n429 = sum(x["http_429"] for x in runs)
-    text, held = f"max {worst} per 300 s, {n429} × 429", all(x["budget_held"] for x in runs)
-    usage = (r.get("sweep") or {}).get("usage_sweep")
-    if usage:
-        u = usage
-        text += (
-            f"; usage sweep of {u['accounts']}: {u['api_calls']} calls ({u['graphql_calls']} GraphQL, "
-            f"{u['usage_calls']} usage, {u['gateway_calls']} gateways), max {u['max_per_300s']} per 300 s, "
-            f"{u['http_429']} × 429"
-        )
-        held = held and usage["budget_held"]
-    return text, held
-
-
 def _web_rss(r: dict) -> tuple[str, bool | None]:
     rss = ((r.get("pages") or {}).get("gunicorn") or {}).get("worker_peak_rss_mb")
     if not rss:
         return "not run", None
     return f"{max(rss):.0f} MB", max(rss) < 150
-
-
-def _celery_rss(r: dict) -> tuple[str, bool | None]:
-    runs = (r.get("sweep") or {}).get("runs", [])
-    values = [mb for x in runs for w in x["worker_memory"] for mb in [w["main_mb"], *w["pool_mb"]]]
-    return (f"{max(values):.0f} MB", None) if values else ("not run", None)
 
 
 def _target_measures() -> list[tuple[str, str, Measure]]:
@@ -132,10 +78,10 @@ def _target_measures() -> list[tuple[str, str, Measure]]:
         *rows,
         ("API calls per page view", "0", _api_calls),
         ("SQL queries, 10 vs 200 accounts", "equal", _queries_equal),
-        ("Sweep of 1,000 accounts at 100 ms, 4 workers", "< 30 s", _sweep_wall(4)),
-        ("Requests per token", "≤ 1,200 / 5 min, no 429", _request_budget),
+        ("Sweep of 1,000 accounts at 100 ms, 4 workers", "< 30 s", sweep_wall(4)),
+        ("Requests per token", "≤ 1,200 / 5 min, no 429", request_budget),
         ("Web worker peak RSS", "< 150 MB", _web_rss),
-        ("Celery worker peak RSS", "(no target)", _celery_rss),
+        ("Celery worker peak RSS", "(no target)", celery_rss),
     ]
 
 
@@ -339,59 +285,6 @@ def _before_after(meta: dict, before: dict, pages: dict) -> list[str]:
     )
 
 
-SWEEP_HEADER = [
-    "Workers",
-    "Accounts",
-    "Wall s",
-    "API calls",
-    "Minimum",
-    "Balance / limit calls",
-    "Max per 300 s",
-    "429s",
-    "Budget held",
-    "Runs ok / failed",
-    "Worker peak RSS MB (main; pool)",
-]
-
-
-def _sweep_row(x: dict) -> list[str]:
-    return [
-        x["workers"],
-        x["accounts"],
-        f"{x['wall_s']:.1f}" + (" (timed out)" if x["timed_out"] else ""),
-        x["api_calls"],
-        x["minimum_calls"],
-        f"{x['balance_calls']} / {x['spending_limit_calls']}",
-        x["max_per_300s"],
-        x["http_429"],
-        "yes" if x["budget_held"] else "**no**",
-        f"{x['runs']['succeeded']} / {x['runs']['failed']}",
-        "; ".join(
-            f"{w['main_mb']:.0f}; {'/'.join(f'{p:.0f}' for p in w['pool_mb'])}" for w in x["worker_memory"]
-        ),
-    ]
-
-
-def _sweep_section(sweep: dict) -> list[str]:
-    lines = [
-        f"### Balance sweep against the sandbox ({sweep['runs'][0]['latency_ms']} ms per request)",
-        "",
-        *_table(SWEEP_HEADER, [_sweep_row(x) for x in sweep["runs"]]),
-        "Each worker is a `celery worker --concurrency 1` process on Redis; a sweep is one "
-        "`sync_balances` message that fans out chunks of `SYNC_CHUNK_SIZE` accounts, each run on "
-        "`SYNC_THREADS` threads. The minimum is one call per account (the balance answer carries "
-        "the auto top-up config); the rest are spending-limit refreshes, due for about a tenth of "
-        "the accounts in the steady state the database is reset to before each run. Every run has a "
-        "fresh sandbox and token, so neither the sandbox's limit nor the portal's Redis budget "
-        "carries over.",
-        "",
-    ]
-    errors = sorted({e for x in sweep["runs"] for e in x["errors"]})
-    if errors:
-        lines += ["Errors recorded by the runs: " + "; ".join(f"`{e[:160]}`" for e in errors), ""]
-    return lines
-
-
 def _database_section(results: dict, db: str) -> list[str]:
     r = results["databases"][db]
     lines = [f"## {DB_LABEL[db]}", ""]
@@ -404,7 +297,9 @@ def _database_section(results: dict, db: str) -> list[str]:
     if pages and before:
         lines += _before_after(results["before"], before, pages)
     if r.get("sweep"):
-        lines += _sweep_section(r["sweep"])
+        lines += sweep_section(r["sweep"])
+        if r["sweep"].get("hour"):
+            lines += hour_section(r["sweep"]["hour"])
     return lines
 
 

@@ -8,10 +8,14 @@ requests take to answer. Each request of the sandbox's log is placed at its simu
 the most requests in any 300 s sliding window of the hour. The sandbox's own limit and the portal's budget
 are lifted for the run: it measures what the schedule asks for, not what a limiter lets through.
 
-Before the hour (not counted): every account's balance and usage are synced once (so runways are known and
-each account has a snapshot), then the spending limits are spread over the last hour and the gateways marked
+Before the hour (not counted): every account's balance, usage and top-up range are synced once (so runways
+are known and each account has a snapshot), then the spending limits' ages are spread over the last hour and
+the top-up ranges' over the last day (as hourly and daily refreshes leave them), and the gateways marked
 unread (each account reads them once in its own slice, as an hour of steady state does). A tenth of the
-accounts are unhealthy (a low balance: a runway under three days), the rest healthy.
+accounts are unhealthy: a balance of $8, under the default low-balance alert of $10, so the warm-up opens an
+alert for each and the balance sweep fetches them every time; the rest are healthy ($5,000: months of runway).
+The unhealthy ones are every tenth account, taken alternately with an odd and an even pk, as chance would
+spread them (healthy accounts split over the sweeps by pk parity).
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from datetime import datetime, timedelta
 from bench.common import Sandbox
 
 TICK_SECONDS = 300
-UNHEALTHY_EVERY = 10  # one account in ten has a runway under three days
+UNHEALTHY_EVERY = 10  # one account in ten has an open low-balance alert
+
+
+def unhealthy(index: int) -> bool:
+    """Every UNHEALTHY_EVERY-th account, offset by one in every other block (odd and even pks alike)."""
+    block = index // UNHEALTHY_EVERY
+    return index % UNHEALTHY_EVERY == block % 2
 
 
 def _prepare(sandbox: Sandbox, cloudflare_ids: list[str]) -> None:
@@ -32,13 +42,13 @@ def _prepare(sandbox: Sandbox, cloudflare_ids: list[str]) -> None:
 
     def put(index_and_id: tuple[int, str]) -> None:
         index, cloudflare_id = index_and_id
-        low = index % UNHEALTHY_EVERY == 0
+        low = unhealthy(index)
         sandbox.call(
             "PUT",
             f"accounts/{cloudflare_id}",
             {
                 "name": f"Hour {cloudflare_id[-4:]}",
-                "balance": 2_000 if low else 500_000,  # cents: $20 at $1/h is under a day; $5,000 months
+                "balance": 800 if low else 500_000,  # cents: $8 opens the low-balance alert; $5,000 does not
                 "usage_per_hour": 1,
                 "payment_method": {"brand": "visa", "last4": "4242"},
             },
@@ -75,6 +85,33 @@ def _warm_up(ids: list[int]) -> None:
     pipeline.run(sync.JOB_BALANCE, ids)  # the runways, now that usage is known
     reset_spending_limit_ages()
     SyncRun.objects.filter(job=sync.JOB_GATEWAYS).delete()
+
+
+def _spread_topup_limit_ages(ids: list[int], start: datetime) -> None:
+    """Fetches every account's top-up range once, then dates the fetches evenly over the 0.8 day before the
+    hour starts, as the balance job's daily refreshes leave them (each is due from 0.8 of a day old, at a
+    random point up to a day): a few become due in each tick of the hour."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from billing import topup_limits
+    from billing.models import Account
+    from billing.sync.balance import sync_topup_limits
+
+    accounts = list(Account.objects.filter(pk__in=ids).order_by("pk"))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(sync_topup_limits, accounts))
+    for index, account in enumerate(accounts):
+        found = topup_limits.known(account)
+        if found:
+            age = topup_limits.REFRESH_SECONDS * 0.8 * index / len(accounts)
+            topup_limits.remember(account, found[0], found[1], fetched_at=start.timestamp() - age)
+
+
+def _unhealthy_count(ids: list[int]) -> int:
+    """How many accounts the balance sweep counts as unhealthy (fetched every sweep), as it decides it."""
+    from billing.sync.balance import balance_health, healthy
+
+    return sum(not healthy(h) for h in balance_health(ids).values())
 
 
 def _kind(path: str) -> str:
@@ -140,7 +177,9 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         api.reset_clients()
         app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
         _warm_up(ids)
+        unhealthy = _unhealthy_count(ids)
         start = sync.slot_start(real_now(), TICK_SECONDS) + timedelta(seconds=TICK_SECONDS)
+        _spread_topup_limit_ages(ids, start)
         clock = _Clock(start)
         timezone.now = clock.now
         SweepSlot.objects.all().delete()
@@ -158,7 +197,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
             "budget": RATE_LIMIT,
             "budget_held": busiest <= RATE_LIMIT,
             "per_tick": per_tick,
-            "unhealthy_share": 1 / UNHEALTHY_EVERY,
+            "unhealthy_accounts": unhealthy,
         }
     finally:
         timezone.now = real_now

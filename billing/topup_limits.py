@@ -8,9 +8,9 @@ known range in place; without one the reference's minimum and the portal's maxim
 from __future__ import annotations
 
 import random
-import time
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from billing.limits import TOPUP_MIN_CENTS, Bounds, portal_max_cents
 from billing.models import Account
@@ -26,7 +26,7 @@ def _key(account: Account) -> str:
 
 def remember(account: Account, min_cents: int, max_cents: int, fetched_at: float | None = None) -> None:
     """Keep Cloudflare's top-up range of this account, fetched at `fetched_at` (Unix seconds, default now)."""
-    fetched = time.time() if fetched_at is None else fetched_at
+    fetched = timezone.now().timestamp() if fetched_at is None else fetched_at
     cache.set(_key(account), (int(min_cents), int(max_cents), fetched), KEEP_SECONDS)
 
 
@@ -46,7 +46,7 @@ def due(account: Account, now: float | None = None) -> bool:
     value = known(account)
     if value is None:
         return True
-    now = time.time() if now is None else now
+    now = timezone.now().timestamp() if now is None else now  # the clock the sweeps' other choices read
     return now - value[2] >= REFRESH_SECONDS * random.uniform(0.8, 1.0)
 
 
