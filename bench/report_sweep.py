@@ -31,11 +31,12 @@ def request_budget(r: dict) -> tuple[str, bool | None]:
     if usage:
         u = usage
         text += (
-            f"; usage sweep of {u['accounts']}: {u['api_calls']} calls ({u['graphql_calls']} GraphQL, "
+            f"; a usage slice ({u.get('slice_accounts', '?')} of {u['accounts']} accounts): "
+            f"{u['api_calls']} calls ({u['graphql_calls']} GraphQL, "
             f"{u['usage_calls']} usage, {u['gateway_calls']} gateways), max {u['max_per_300s']} per 300 s, "
             f"{u['http_429']} × 429"
         )
-        held = held and usage["budget_held"]
+        held = held and usage["budget_held"] and not usage["timed_out"]
     hour = (r.get("sweep") or {}).get("hour")
     if hour:
         text += (

@@ -1,6 +1,6 @@
-"""Sync benchmark: a full balance sweep of N accounts (then a usage sweep, whose calls include one GraphQL
-analytics query per account, by one worker) against the sandbox with injected latency, by 1, 2 and
-4 Celery workers on Redis.
+"""Sync benchmark: a full balance sweep of N accounts against the sandbox with injected latency, by 1, 2 and
+4 Celery workers on Redis; then one slice of the usage sweep (whose calls include one GraphQL analytics query
+per account of the slice) by one worker.
 
     python -m bench.sweep --database-url URL --out result.json [--accounts 1000] [--workers 1,2,4]
 
@@ -209,7 +209,9 @@ def one_run(
     queue = f"bench-sweep-{uuid.uuid4().hex[:8]}"
     sandbox = Sandbox(token=token, rate_limit=f"{RATE_LIMIT}/{RATE_PERIOD}")
     processes: list[subprocess.Popen] = []
-    app = Celery("bench-sweep", broker=redis_url)
+    # Not the current app: the portal's tasks (shared tasks) must keep sending through the portal's own app,
+    # which the simulated hour runs eagerly in this process.
+    app = Celery("bench-sweep", broker=redis_url, set_as_current=False)
     try:
         ids = list(
             Account.objects.filter(is_active=True).order_by("pk").values_list("cloudflare_id", flat=True)
@@ -256,17 +258,19 @@ def one_run(
 
 
 def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float) -> dict:
-    """One usage sweep (`billing.tasks.sync_usage`, as beat sends it hourly) of the first `accounts` accounts
-    by one worker against a fresh sandbox: its calls by kind (billed usage, gateways, GraphQL analytics)."""
+    """One slice of the usage sweep (`billing.tasks.sync_usage`, as beat sends it every 5 minutes) with the
+    first `accounts` accounts active, by one worker against a fresh sandbox: how many accounts the slice
+    holds, and its calls by kind (billed usage, gateways, GraphQL analytics)."""
     from celery import Celery
     from django.utils import timezone
 
-    from billing.models import Account, SyncRun
+    from billing import sync
+    from billing.models import Account, SweepSlot, SyncRun
 
     token = f"bench-usage-{uuid.uuid4().hex}"
     queue = f"bench-usage-{uuid.uuid4().hex[:8]}"
     sandbox = Sandbox(token=token, rate_limit=f"{RATE_LIMIT}/{RATE_PERIOD}")
-    app = Celery("bench-usage", broker=redis_url)
+    app = Celery("bench-usage", broker=redis_url, set_as_current=False)
     processes: list[subprocess.Popen] = []
     active = list(Account.objects.filter(is_active=True).order_by("pk"))
     keep = active[:accounts]
@@ -277,22 +281,19 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
             database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url, CLOUDFLARE_API_TOKEN=token
         )
         processes = _start_workers(1, queue, env, app)
+        SweepSlot.objects.filter(job=sync.JOB_USAGE).delete()
         mark, started = timezone.now(), time.time()
         app.send_task("billing.tasks.sync_usage", queue=queue)
         ours = SyncRun.objects.filter(started_at__gte=mark)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            done = ours.filter(job="gateway_spend").exclude(outcome="running").count()
-            if done >= len(keep) and not ours.filter(outcome="running").exists():
-                break
-            time.sleep(0.2)
+        in_slice, timed_out = _wait_for_slice(ours, [a.pk for a in keep], timeout)
         api = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
         statuses = [str(e["status"]) for e in api]
         busiest = _max_in_window([e["time"] for e in api], RATE_PERIOD)
         result = {
             "accounts": len(keep),
+            "slice_accounts": in_slice,
             "wall_s": round(time.time() - started, 2),
-            "timed_out": time.monotonic() >= deadline,
+            "timed_out": timed_out,
             "api_calls": len(api),
             "graphql_calls": sum(1 for e in api if e["path"].endswith("/graphql")),
             "usage_calls": sum(1 for e in api if e["path"].endswith("/usage-history")),
@@ -302,7 +303,7 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
             "budget_held": statuses.count("429") == 0 and busiest <= RATE_LIMIT,
             **_run_figures(ours),
         }
-        print(f"  usage sweep: {result}", file=sys.stderr, flush=True)
+        print(f"  usage slice: {result}", file=sys.stderr, flush=True)
         return result
     finally:
         Account.objects.filter(pk__in=[a.pk for a in active[accounts:]]).update(is_active=True)
@@ -310,6 +311,27 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
             stop_process(process)
         sandbox.stop()
         app.close()
+
+
+def _wait_for_slice(ours, ids: list[int], timeout: float) -> tuple[int, bool]:
+    """Waits until every account of the slot's usage slice has its analytics run finished; returns how many
+    accounts the slice holds (from the slot the worker claimed) and whether the wait timed out."""
+    from billing import sync
+    from billing.models import SweepSlot
+
+    deadline = time.monotonic() + timeout
+    expected = None
+    while time.monotonic() < deadline:
+        if expected is None:
+            slot = SweepSlot.objects.filter(job=sync.JOB_USAGE).first()
+            if slot is not None:
+                expected = len(sync.sweep_account_ids(sync.JOB_USAGE, slot.slot_start, ids))
+        if expected is not None:
+            done = ours.filter(job="gateway_spend").exclude(outcome="running").count()
+            if done >= expected and not ours.filter(outcome="running").exists():
+                return expected, False
+        time.sleep(0.2)
+    return expected or 0, True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--usage-accounts",
         type=int,
-        default=300,
-        help="accounts of the usage sweep (hourly: 3-4 calls each, one of them GraphQL; 0 skips it)",
+        default=1000,
+        help="active accounts while one slice of the usage sweep runs (4 calls per account of the slice, "
+        "one of them GraphQL; 0 skips it)",
     )
     parser.add_argument(
         "--hour-accounts",

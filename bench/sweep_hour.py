@@ -175,6 +175,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         settings.CLOUDFLARE_API_BASE_URL, settings.CLOUDFLARE_API_TOKEN = sandbox.base_url, token
         settings.CLOUDFLARE_RATE_LIMIT = 10_000_000
         api.reset_clients()
+        app.set_current()  # the portal's shared tasks send through it, eagerly
         app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
         _warm_up(ids)
         unhealthy = _unhealthy_count(ids)
