@@ -3,10 +3,11 @@
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F
 
 from billing.models import Account, BalanceSnapshot, Invoice, SweepSlot, SyncOutcome, SyncRun, UsageRecord
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
@@ -98,7 +99,8 @@ def test_a_worker_killed_mid_sweep_loses_nothing_a_rerun_cannot_complete(celery_
     assert not BalanceSnapshot.objects.exists()
 
     cloudflare.clear_faults()
-    time.sleep(3)  # the dead worker's locks expire
+    # The dead worker's locks expire after SYNC_LOCK_TIMEOUT_SECONDS: their clock is moved past it (no wait).
+    running.update(started_at=F("started_at") - timedelta(seconds=4))
     app = celery_worker_on_redis(env)
     app.send_task("billing.tasks.sync_balances")
     wait_for(lambda: finished("balance", accounts), message="the re-run")
