@@ -229,3 +229,31 @@ def test_zero_line_caption_follows_the_line_not_todays_balance(client, account, 
     snapshot(account, "40", at=now)  # positive today, yet the line dipped below zero
     card = html_of(client, manager, "account", account.cloudflare_id)
     assert 'class="zero"' in card and "The red dashed line is zero." in card
+
+
+def test_the_account_page_reads_its_top_ups_in_one_query_however_many(client, account, manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    now = timezone.now()
+    snapshot(account, "100", at=now - timedelta(days=20))
+    snapshot(account, "90", at=now)
+    client.force_login(manager)
+    url = reverse("account", args=[account.cloudflare_id])
+
+    def queries_with(topups: int) -> int:
+        for n in range(TopUp.objects.count(), topups):
+            TopUp.objects.create(
+                account=account,
+                amount_cents=1000 + n,
+                status=TopUpStatus.COMPLETED,
+                requested_at=now - timedelta(days=10 - n),
+                completed_at=now - timedelta(days=10 - n),
+            )
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    one, five = queries_with(1), queries_with(5)
+    assert one == five, f"{one} queries with one top-up, {five} with five"

@@ -44,24 +44,21 @@ def credit_arrivals(account: Account, points: list, since: datetime) -> list[tup
     """[(time, label, kind)] of every credit arrival: a completed portal top-up ("portal"); a rise between two
     snapshots not explained by one, "auto" when auto top-up was on before it and the rise is about its
     amount, else "elsewhere" (the Cloudflare dashboard, a credit)."""
+    # Plain rows: instances with deferred fields would each load `account_id` again (one query per top-up).
     topups = list(
-        account.topups.filter(status=TopUpStatus.COMPLETED, completed_at__gte=since - ARRIVAL_SLACK).only(
-            "completed_at", "amount_cents"
-        )
+        account.topups.filter(
+            status=TopUpStatus.COMPLETED, completed_at__gte=since - ARRIVAL_SLACK
+        ).values_list("completed_at", "amount_cents")
     )
     arrivals = [
-        (
-            t.completed_at,
-            f"{ARRIVAL_LABELS['portal']} {format_money(cents_to_dollars(t.amount_cents))}",
-            "portal",
-        )
-        for t in topups
+        (completed_at, f"{ARRIVAL_LABELS['portal']} {format_money(cents_to_dollars(cents))}", "portal")
+        for completed_at, cents in topups
     ]
     rises = [
         (before, after)
         for before, after in pairwise(points)
         if after[1] - before[1] >= MIN_ARRIVAL
-        and not any(before[0] - ARRIVAL_SLACK <= t.completed_at <= after[0] + ARRIVAL_SLACK for t in topups)
+        and not any(before[0] - ARRIVAL_SLACK <= done <= after[0] + ARRIVAL_SLACK for done, _ in topups)
     ]
     configs = dict(
         BalanceSnapshot.objects.filter(account=account, taken_at__in=[b[0] for b, _ in rises]).values_list(
