@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Account, AccountAccess, AlertEvent, AuditEntry, Role
+from billing.models import Account, AccountAccess, AlertEvent, AlertRule, AuditEntry, Role
 from tests.pages_fixtures import seed_history, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,12 @@ def _accounts(count: int, user) -> None:
         AccountAccess.objects.create(user=user, account=account, role=Role.MANAGER)
         snapshot(account, f"{number}.50")
         AlertEvent.objects.create(
-            account=account, kind="low_balance", headline="low", opened_at=timezone.now()
+            account=account,
+            kind="low_balance",
+            rule=AlertRule.objects.get(account=None, kind="low_balance"),  # a rule with levels
+            level=2,
+            headline="low",
+            opened_at=timezone.now(),
         )
 
 

@@ -200,7 +200,12 @@ class Shown:
     label: str
     severity: str
     headline: str
-    level: str = ""  # the most severe level reached, for rules with several: "below $5.00 (level 2 of 3)"
+
+    @property
+    def level(self) -> str:
+        """The most severe level reached, for rules with several: "below $5.00 (level 2 of 3)". Worked out
+        only where a page shows it (the overview reads just the columns it needs)."""
+        return level_reached(self.event)
 
 
 def level_reached(event: AlertEvent) -> str:
@@ -228,11 +233,8 @@ def shown(events, facts: dict[int, Facts], now: datetime | None = None) -> list[
                     label(event.kind, figures, state),
                     severity(event.kind, figures, state),
                     live_headline(event, account_facts, now),
-                    level_reached(event),
                 )
             )
         else:
-            rows.append(
-                Shown(event, label(event.kind), severity(event.kind), event.headline, level_reached(event))
-            )
+            rows.append(Shown(event, label(event.kind), severity(event.kind), event.headline))
     return rows

@@ -45,7 +45,10 @@ ALERT_COLUMNS = (
     "opened_at",
     "last_notified_at",
     "resolved_at",
+    "level",
+    "rule__kind",
     "rule__threshold",
+    "rule__further_levels",  # the level an open alert reached is worded in its headline
     "subject",
 )
 AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
