@@ -39,14 +39,28 @@ def _queue_of(task) -> str | None:
     return info.get("routing_key") or None
 
 
-def _fan_out(task, job: str, backfill_days: int | None = None, account_ids: list[int] | None = None) -> int:
+def _fan_out(
+    task,
+    job: str,
+    backfill_days: int | None = None,
+    account_ids: list[int] | None = None,
+    spread: float = 0.0,
+) -> int:
+    """Sends `job` in chunks of SYNC_CHUNK_SIZE accounts; chunk i waits i / chunks of `spread` seconds, so a
+    sweep's requests reach Cloudflare at an even pace over its slot rather than all at its start."""
     ids = sync.active_account_ids() if account_ids is None else account_ids
     chunks = sync.chunked(ids, settings.SYNC_CHUNK_SIZE)
     queue = _queue_of(task)
-    for account_ids in chunks:
-        sync_chunk.apply_async(args=(job, account_ids, backfill_days), queue=queue)
-    logger.info("%s sweep: %d chunks sent", job, len(chunks))
+    for index, account_ids in enumerate(chunks):
+        delay = chunk_delay(index, len(chunks), spread)
+        sync_chunk.apply_async(args=(job, account_ids, backfill_days), queue=queue, countdown=delay or None)
+    logger.info("%s sweep: %d chunks sent over %.0f s", job, len(chunks), spread)
     return len(chunks)
+
+
+def chunk_delay(index: int, chunks: int, spread: float) -> float:
+    """Seconds chunk `index` of `chunks` waits: evenly over `spread`, the first at once."""
+    return round(spread * index / chunks, 3) if chunks > 1 and spread > 0 else 0.0
 
 
 _SWEEP = {
@@ -63,11 +77,13 @@ _SWEEP = {
 def _sweep(task, job: str, interval: int) -> int:
     """Fans `job` out once per slot of `interval` seconds: a second beat, a restarted beat or a manual trigger
     in a slot already swept sends nothing (and logs "already swept this slot"). Only the accounts the slot
-    is due to send go (`sync.sweep_account_ids`: the usage slice, the balances due). Returns chunks sent."""
+    is due to send go (`sync.sweep_account_ids`: the usage and invoice slices, the balances due), their
+    chunks spread over SYNC_SWEEP_SPREAD of the slot. Returns chunks sent."""
     start = sync.claim_slot(job, interval)
     if start is None:
         return 0
-    return _fan_out(task, job, account_ids=sync.sweep_account_ids(job, start))
+    spread = interval * min(max(settings.SYNC_SWEEP_SPREAD, 0.0), 1.0)
+    return _fan_out(task, job, account_ids=sync.sweep_account_ids(job, start), spread=spread)
 
 
 @shared_task(name="billing.tasks.sync_balances", **_SWEEP)
@@ -79,12 +95,13 @@ def sync_balances(self) -> int:
 @shared_task(name="billing.tasks.sync_usage", **_SWEEP)
 def sync_usage(self) -> int:
     """Usage, gateways when due and spend analytics of one slice of the accounts (each hourly)."""
-    return _sweep(self, sync.JOB_USAGE, sync.usage_slot_interval())
+    return _sweep(self, sync.JOB_USAGE, sync.slot_interval(sync.JOB_USAGE))
 
 
 @shared_task(name="billing.tasks.sync_invoices", **_SWEEP)
 def sync_invoices(self) -> int:
-    return _sweep(self, sync.JOB_INVOICES, settings.SYNC_INVOICES_INTERVAL)
+    """Invoices and the invoice preview of one slice of the accounts (each every SYNC_INVOICES_INTERVAL)."""
+    return _sweep(self, sync.JOB_INVOICES, sync.slot_interval(sync.JOB_INVOICES))
 
 
 @shared_task(name="billing.tasks.sync_all", **_SWEEP)

@@ -275,21 +275,33 @@ OUTBOX_INTERVAL = env.int("OUTBOX_INTERVAL", default=30)
 # The usage sweep runs every SYNC_USAGE_INTERVAL / SYNC_USAGE_SLICES seconds over one slice of the accounts
 # (pk modulo the slices), so each account is synced once per interval without one burst of every account.
 SYNC_USAGE_SLICES = env.int("SYNC_USAGE_SLICES", default=12)
+# The invoice sweep likewise: every SYNC_INVOICES_INTERVAL / SYNC_INVOICES_SLICES seconds, one slice.
+SYNC_INVOICES_SLICES = env.int("SYNC_INVOICES_SLICES", default=72)
+# A beat sweep sends its chunks spread over this fraction of its slot (chunk i after i / chunks of it), so its
+# requests reach Cloudflare at an even pace instead of in one burst (0: all at once).
+SYNC_SWEEP_SPREAD = env.float("SYNC_SWEEP_SPREAD", default=0.8)
 # A healthy account (no open alert, auto top-up not failing, runway over this many days) has its balance
 # fetched every SYNC_BALANCE_HEALTHY_EVERY balance sweeps; the others every sweep.
 SYNC_BALANCE_HEALTHY_EVERY = env.int("SYNC_BALANCE_HEALTHY_EVERY", default=2)
 SYNC_BALANCE_HEALTHY_RUNWAY_DAYS = env.int("SYNC_BALANCE_HEALTHY_RUNWAY_DAYS", default=3)
 DIGEST_INTERVAL = env.int("DIGEST_INTERVAL", default=900)
 
+
+def _slice_seconds(interval: int, slices: int) -> int:
+    """How often beat sends a sliced sweep (as billing.sync.slots.slot_interval works it out)."""
+    return max(1, interval // max(1, min(slices, interval)))
+
+
 CELERY_BEAT_SCHEDULE = {
     "sync-balances": {"task": "billing.tasks.sync_balances", "schedule": schedule(SYNC_BALANCE_INTERVAL)},
     "sync-usage": {
         "task": "billing.tasks.sync_usage",
-        "schedule": schedule(
-            max(1, SYNC_USAGE_INTERVAL // max(1, min(SYNC_USAGE_SLICES, SYNC_USAGE_INTERVAL)))
-        ),
+        "schedule": schedule(_slice_seconds(SYNC_USAGE_INTERVAL, SYNC_USAGE_SLICES)),
     },
-    "sync-invoices": {"task": "billing.tasks.sync_invoices", "schedule": schedule(SYNC_INVOICES_INTERVAL)},
+    "sync-invoices": {
+        "task": "billing.tasks.sync_invoices",
+        "schedule": schedule(_slice_seconds(SYNC_INVOICES_INTERVAL, SYNC_INVOICES_SLICES)),
+    },
     "poll-pending-topups": {
         "task": "billing.tasks.poll_pending_topups",
         "schedule": schedule(SYNC_TOPUPS_INTERVAL),

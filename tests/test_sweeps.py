@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _inline(settings):
     settings.SYNC_THREADS = 1  # threads would not see this test's transaction
+    settings.SYNC_INVOICES_SLICES = 1  # every account in each invoice sweep (slices: test_sync_schedule.py)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The request budget's schedule: the usage sweep in slices, healthy balances fetched every other sweep."""
+"""The request budget's schedule: the usage and invoice sweeps in slices, healthy balances fetched every other
+sweep, and each sweep's chunks paced over its slot."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -157,3 +158,57 @@ def test_one_usage_slice_sends_only_its_accounts_calls_to_the_sandbox(
     # Per account of the slice: billed usage by hour and by day, its gateways (first read), one GraphQL query.
     assert (len(usage), len(gateways), len(graphql)) == (2 * len(mine), len(mine), len(mine))
     assert len(calls) == 4 * len(mine)
+
+
+# --- Invoice slices ----------------------------------------------------------------------------------------
+def test_the_invoice_sweep_runs_every_five_minutes_over_72_slices(settings):
+    from django.conf import settings as live
+
+    settings.SYNC_INVOICES_INTERVAL, settings.SYNC_INVOICES_SLICES = 6 * 3600, 72
+    assert sync.slot_interval(sync.JOB_INVOICES) == 300
+    assert live.CELERY_BEAT_SCHEDULE["sync-invoices"]["schedule"].run_every.total_seconds() == 300
+
+
+def test_each_account_is_in_exactly_one_invoice_slice_per_interval(settings):
+    settings.SYNC_INVOICES_INTERVAL, settings.SYNC_INVOICES_SLICES = 6 * 3600, 72
+    ids = list(range(1, 1001))
+    starts = [NOON + timedelta(minutes=5 * n) for n in range(72)]
+    parts = [sync.job_slice(sync.JOB_INVOICES, ids, start) for start in starts]
+    assert sorted(pk for part in parts for pk in part) == ids
+    assert {len(part) for part in parts} <= {13, 14}
+    assert sync.sweep_account_ids(sync.JOB_INVOICES, starts[3], ids) == parts[3]
+
+
+def test_a_job_that_is_not_sliced_sweeps_every_account():
+    assert slots.slices(sync.JOB_BALANCE) == 1
+
+
+# --- Pacing: a sweep's chunks over its slot ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("index", "chunks", "spread", "delay"),
+    [(0, 3, 240, 0.0), (1, 3, 240, 80.0), (2, 3, 240, 160.0), (0, 1, 240, 0.0), (5, 11, 0, 0.0)],
+)
+def test_chunk_delays_spread_evenly_the_first_at_once(index, chunks, spread, delay):
+    assert tasks.chunk_delay(index, chunks, spread) == delay
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("spread", "countdowns"),
+    [
+        (0.8, [None, 80.0, 160.0]),  # five accounts in chunks of two over 0.8 × 300 s
+        (0, [None, None, None]),  # no pace: every chunk at once
+    ],
+)
+def test_a_sweep_sends_its_chunks_over_the_spread_of_its_slot(monkeypatch, settings, db, spread, countdowns):
+    settings.SYNC_CHUNK_SIZE, settings.SYNC_SWEEP_SPREAD, settings.SYNC_BALANCE_HEALTHY_EVERY = 2, spread, 1
+    for n in range(1, 6):
+        Account.objects.create(cloudflare_id=f"{n:032x}", name=f"Team {n}")
+    sent = []
+    monkeypatch.setattr(tasks.sync_chunk, "apply_async", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr(slots.timezone, "now", lambda: NOON + timedelta(seconds=10))
+
+    assert tasks.sync_balances.apply().get() == 3
+
+    assert [call["countdown"] for call in sent] == countdowns
+    assert [len(call["args"][1]) for call in sent] == [2, 2, 1]

@@ -19,6 +19,8 @@ WORKER_ENV = {
     "CLOUDFLARE_RATE_LIMIT": "100000",
     "SYNC_THREADS": "2",
     "SYNC_USAGE_SLICES": "1",
+    "SYNC_INVOICES_SLICES": "1",
+    "SYNC_SWEEP_SPREAD": "0",  # every chunk at once (one test below keeps the pace)
     "SYNC_BALANCE_HEALTHY_EVERY": "1",
 }
 
@@ -89,6 +91,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_a_rerun_cannot_complete(celery_
     cloudflare.add_fault(path_contains="credit-balance", latency_ms=4000, count=None)
     env = {**WORKER_ENV, "SYNC_CHUNK_SIZE": "3", "SYNC_THREADS": "3", "SYNC_LOCK_TIMEOUT_SECONDS": "3"}
     env["SYNC_BALANCE_INTERVAL"] = "1"  # the re-run below is a sweep of a later slot
+    env["SYNC_SWEEP_SPREAD"] = "0.8"  # paced as in production: the second chunk waits 0.4 s on the worker
     app = celery_worker_on_redis(env)
 
     app.send_task("billing.tasks.sync_balances")

@@ -31,7 +31,7 @@ from billing.sync.runs import (
     describe,
     retry_after,
 )
-from billing.sync.slots import usage_slice
+from billing.sync.slots import job_slice
 from billing.sync.threads import run_in_threads
 from billing.sync.usage import usage_units
 
@@ -136,11 +136,11 @@ def active_account_ids() -> list[int]:
 
 
 def sweep_account_ids(job: str, start: datetime, account_ids: list[int] | None = None) -> list[int]:
-    """The accounts the sweep of `job` in the slot starting at `start` sends: for "usage" the slot's slice,
-    for "balance" those due (`balance_due`), for the others every active account."""
+    """The accounts the sweep of `job` in the slot starting at `start` sends: for "usage" and "invoices" the
+    slot's slice, for "balance" those due (`balance_due`), for the others every active account."""
     ids = active_account_ids() if account_ids is None else account_ids
-    if job == JOB_USAGE:
-        return usage_slice(ids, start)
+    if job in (JOB_USAGE, JOB_INVOICES):
+        return job_slice(job, ids, start)
     if job == JOB_BALANCE:
         return balance_due_ids(ids, start)
     return ids

@@ -4,10 +4,11 @@ The slot of a moment is floor(now / interval) counted from the Unix epoch, so ev
 mistake, or one restarted) and every manual trigger agree on it without talking to one another. The claim is
 an insert that the unique constraint of `SweepSlot` refuses for a slot already swept.
 
-The usage sweep is spread over its interval: beat sends it every SYNC_USAGE_INTERVAL / SYNC_USAGE_SLICES
-seconds, each of those slots is claimed like any other, and it syncs only the accounts of its slice (pk modulo
-the number of slices), so each account is still synced once per interval, but an hour's usage calls (billed
-usage, gateways, spend analytics) arrive in twelve parts instead of one burst.
+The usage and invoice sweeps are spread over their intervals: beat sends each every interval / its slices
+seconds (SYNC_USAGE_SLICES, SYNC_INVOICES_SLICES), each of those slots is claimed like any other, and it syncs
+only the accounts of its slice (pk modulo the number of slices), so each account is still synced once per
+interval, but an hour's usage calls (billed usage, gateways, spend analytics) arrive in twelve parts and six
+hours' invoice calls in seventy-two, instead of one burst each.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.models import SweepSlot
+from billing.sync.runs import JOB_INVOICES, JOB_USAGE
 
 logger = logging.getLogger("billing.sync")
 
@@ -35,22 +37,40 @@ def slot_number(start: datetime, interval: int) -> int:
     return int(start.timestamp()) // max(1, interval)
 
 
-def usage_slices() -> int:
-    """How many parts the usage sweep's interval is split into (at least one)."""
-    return max(1, min(settings.SYNC_USAGE_SLICES, settings.SYNC_USAGE_INTERVAL))
+# The sliced sweeps: job -> (its interval setting, its slices setting).
+SLICED = {
+    JOB_USAGE: ("SYNC_USAGE_INTERVAL", "SYNC_USAGE_SLICES"),
+    JOB_INVOICES: ("SYNC_INVOICES_INTERVAL", "SYNC_INVOICES_SLICES"),
+}
+
+
+def slices(job: str) -> int:
+    """How many parts the job's interval is split into (at least one; one for a job not sliced)."""
+    if job not in SLICED:
+        return 1
+    interval, count = (getattr(settings, name) for name in SLICED[job])
+    return max(1, min(count, interval))
+
+
+def slot_interval(job: str) -> int:
+    """Seconds between two sweeps of a sliced job, each of one slice: its interval over its slices."""
+    return max(1, getattr(settings, SLICED[job][0]) // slices(job))
+
+
+def job_slice(job: str, account_ids: list[int], start: datetime) -> list[int]:
+    """The accounts the sweep of `job` in the slot starting at `start` syncs: those whose pk modulo the number
+    of slices is that slot's place in the job's interval."""
+    count = slices(job)
+    place = slot_number(start, slot_interval(job)) % count
+    return [pk for pk in account_ids if pk % count == place]
 
 
 def usage_slot_interval() -> int:
-    """Seconds between two usage sweeps, each of one slice: the usage interval over the slices."""
-    return max(1, settings.SYNC_USAGE_INTERVAL // usage_slices())
+    return slot_interval(JOB_USAGE)
 
 
 def usage_slice(account_ids: list[int], start: datetime) -> list[int]:
-    """The accounts the usage sweep of the slot starting at `start` syncs: those whose pk modulo the number
-    of slices is that slot's place in the usage interval."""
-    slices = usage_slices()
-    place = slot_number(start, usage_slot_interval()) % slices
-    return [pk for pk in account_ids if pk % slices == place]
+    return job_slice(JOB_USAGE, account_ids, start)
 
 
 def claim_slot(job: str, interval: int, now: datetime | None = None) -> datetime | None:
