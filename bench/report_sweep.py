@@ -113,6 +113,7 @@ HOUR_KINDS = (
     ("usage", "Usage"),
     ("graphql", "GraphQL"),
     ("gateways", "Gateways"),
+    ("invoices", "Invoices"),
 )
 
 
@@ -130,10 +131,11 @@ def hour_section(hour: dict) -> list[str]:
         "real time (bench/sweep_hour.py).",
         "",
         *_table(["Tick (5 min)", "Requests", *(label for _, label in HOUR_KINDS)], rows),
-        "Each tick is the beat's balance sweep and its usage slice (`sync_balances`, `sync_usage`) at "
-        "that simulated moment, run inline with the portal's clock moved; the busiest 300 s is a "
-        "sliding window over every request's simulated moment, so it may span the end of one tick and "
-        "the start of the next. The sandbox's limit and the portal's own budget are lifted: the figure "
-        "is what the schedule asks for.",
+        "Each tick is the beat's balance sweep, its usage slice and its invoice slice (`sync_balances`, "
+        "`sync_usage`, `sync_invoices`) at that simulated moment, with each chunk they send run at the "
+        "moment its countdown names (the sweep's pace: `SYNC_SWEEP_SPREAD` of the slot) and the portal's "
+        "clock moved; the busiest 300 s is a sliding window over every request's simulated moment, so "
+        "it may span the end of one tick and the start of the next. The sandbox's limit and the "
+        "portal's own budget are lifted: the figure is what the schedule asks for.",
         "",
     ]

@@ -166,14 +166,15 @@ def seed_sweep(accounts: int) -> dict:
     return {"counts": {"accounts": accounts}, "timings": timings}
 
 
-def reset_spending_limit_ages() -> None:
-    """Spreads the accounts' spending-limit fetches evenly over the last hour, as hourly refreshes leave them,
-    so each sweep run starts from the same steady state (about a tenth of the limits due)."""
+def reset_spending_limit_ages(now: datetime | None = None) -> None:
+    """Spreads the accounts' spending-limit fetches evenly over the hour before `now` (default: now), as
+    hourly refreshes leave them, so each sweep run starts from the same steady state (about a tenth of the
+    limits due)."""
     from django.db import transaction
 
     from billing.models import SpendingLimit
 
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     rows = list(SpendingLimit.objects.order_by("account_id"))
     for i, row in enumerate(rows):
         row.synced_at = now - timedelta(seconds=3600 * i / max(len(rows), 1))

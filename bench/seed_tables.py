@@ -33,7 +33,8 @@ def seed_small_tables(
     configs = [_auto_topup_config(pk, p, now) for pk, p in accounts if p["auto"]]
     limits = [_spending_limit(pk, p, now) for pk, p in accounts]
     previews = [_invoice_preview(pk, p, now) for pk, p in accounts]
-    events = [event for pk, _ in accounts for event in _alert_events(pk, history.final_balance, now)]
+    rules = dict(m.AlertRule.objects.filter(account=None).values_list("kind", "pk"))
+    events = [event for pk, _ in accounts for event in _alert_events(pk, history.final_balance, now, rules)]
     m.AutoTopUpConfig.objects.bulk_create(configs)
     m.SpendingLimit.objects.bulk_create(limits)
     _create_previews_with_lines(previews)
@@ -146,8 +147,9 @@ def _create_previews_with_lines(previews: list) -> None:
     m.InvoicePreviewLine.objects.bulk_create(lines)
 
 
-def _alert_events(pk: int, final_balance: dict[int, int], now: datetime) -> list:
-    """An open low-balance alert where the history ended below $10, and two resolved usage spikes."""
+def _alert_events(pk: int, final_balance: dict[int, int], now: datetime, rules: dict[str, int]) -> list:
+    """An open low-balance alert where the history ended below $10 (at the second of its default levels),
+    and two resolved usage spikes; each names the portal-wide rule that raised it, as evaluated ones do."""
     from billing import models as m
 
     events = []
@@ -156,6 +158,8 @@ def _alert_events(pk: int, final_balance: dict[int, int], now: datetime) -> list
             m.AlertEvent(
                 account_id=pk,
                 kind="low_balance",
+                rule_id=rules.get("low_balance"),
+                level=2,
                 headline=f"Low balance on account {pk}",
                 opened_at=now - timedelta(hours=2),
             )
@@ -166,6 +170,7 @@ def _alert_events(pk: int, final_balance: dict[int, int], now: datetime) -> list
             m.AlertEvent(
                 account_id=pk,
                 kind="usage_spike",
+                rule_id=rules.get("usage_spike"),
                 headline=f"Usage spike on {pk}",
                 opened_at=opened,
                 resolved_at=opened + timedelta(hours=5),

@@ -228,6 +228,9 @@ def one_run(
             CLOUDFLARE_API_TOKEN=token,
             # A sweep of every account (the worst case): healthy ones are otherwise fetched every other sweep.
             SYNC_BALANCE_HEALTHY_EVERY="1",
+            # Every chunk at once: the run measures how fast the workers get through a sweep, not its pace
+            # (which spreads a sweep's chunks over most of its 5 minutes; the simulated hour keeps that).
+            SYNC_SWEEP_SPREAD="0",
         )
         processes = _start_workers(workers, queue, env, app)
         mark = timezone.now()
@@ -278,7 +281,11 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
     try:
         _prepare_sandbox(sandbox, [a.cloudflare_id for a in keep], latency_ms)
         env = bench_env(
-            database_url, redis_url, CLOUDFLARE_API_BASE_URL=sandbox.base_url, CLOUDFLARE_API_TOKEN=token
+            database_url,
+            redis_url,
+            CLOUDFLARE_API_BASE_URL=sandbox.base_url,
+            CLOUDFLARE_API_TOKEN=token,
+            SYNC_SWEEP_SPREAD="0",  # the slice's calls per account, not its pace
         )
         processes = _start_workers(1, queue, env, app)
         SweepSlot.objects.filter(job=sync.JOB_USAGE).delete()

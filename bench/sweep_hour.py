@@ -1,12 +1,14 @@
 """A simulated hour of the sweeps at N accounts on one token: the busiest 300 s of API requests.
 
-Every 5 minutes of simulated time the balance sweep and the usage sweep are started the way beat starts them
-(`billing.tasks.sync_balances` / `sync_usage`, each claiming its slot), run inline in this process (Celery
-eager: the chunks follow one another, SYNC_THREADS threads each). The portal's clock is moved, not waited
-for: simulated time = the tick's start + the real time spent since it began, so an hour takes as long as its
-requests take to answer. Each request of the sandbox's log is placed at its simulated moment; the figure is
-the most requests in any 300 s sliding window of the hour. The sandbox's own limit and the portal's budget
-are lifted for the run: it measures what the schedule asks for, not what a limiter lets through.
+Every 5 minutes of simulated time the balance, usage and invoice sweeps are started the way beat starts them
+(`billing.tasks.sync_balances` / `sync_usage` / `sync_invoices`, each claiming its slot and choosing its
+accounts), and the chunks they send are run inline in this process (SYNC_THREADS threads each), each at the
+moment its countdown names (the sweep's pace, SYNC_SWEEP_SPREAD of the slot), in the order a worker would
+start them. The portal's clock is moved, not waited for: simulated time = a chunk's moment + the real time
+spent since, so an hour takes as long as its requests take to answer. Each request of the sandbox's log is
+placed at its simulated moment; the figure is the most requests in any 300 s sliding window of the hour.
+The sandbox's own limit and the portal's budget are lifted for the run: it measures what the schedule asks
+for, not what a limiter lets through.
 
 Before the hour (not counted): every account's balance, usage and top-up range are synced once (so runways
 are known and each account has a snapshot), then the spending limits' ages are spread over the last hour and
@@ -20,6 +22,7 @@ spread them (healthy accounts split over the sweeps by pk parity).
 
 from __future__ import annotations
 
+import bisect
 import sys
 import time
 import uuid
@@ -59,20 +62,25 @@ def _prepare(sandbox: Sandbox, cloudflare_ids: list[str]) -> None:
 
 
 class _Clock:
-    """The portal's `timezone.now`, moved to simulated time: a tick's start plus the real time since."""
+    """The portal's `timezone.now`, moved to simulated time: the last moment it was set to plus the real time
+    since. Every setting is kept, so a request's real time maps back to its simulated moment afterwards."""
 
     def __init__(self, start: datetime) -> None:
-        self.tick_start = start
-        self.real_start = time.time()
+        self.anchors: list[tuple[float, datetime]] = []  # (real time, simulated moment), in real-time order
+        self.at(start)
 
     def at(self, moment: datetime) -> None:
-        self.tick_start, self.real_start = moment, time.time()
+        self.anchors.append((time.time(), moment))
 
     def now(self) -> datetime:
-        return self.tick_start + timedelta(seconds=time.time() - self.real_start)
+        real, moment = self.anchors[-1]
+        return moment + timedelta(seconds=time.time() - real)
 
     def simulated(self, real: float) -> float:
-        return self.tick_start.timestamp() + (real - self.real_start)
+        """The simulated moment (Unix seconds) of something that happened at real time `real`."""
+        index = max(bisect.bisect_right([r for r, _ in self.anchors], real) - 1, 0)
+        anchor_real, moment = self.anchors[index]
+        return moment.timestamp() + (real - anchor_real)
 
 
 def _warm_up(ids: list[int]) -> None:
@@ -122,31 +130,61 @@ def _kind(path: str) -> str:
         ("/usage-history", "usage"),
         ("/graphql", "graphql"),
         ("/ai-gateway/gateways", "gateways"),
+        ("/invoice", "invoices"),
     ):
         if marker in path:
             return kind
     return "other"
 
 
+class _Chunks:
+    """Stands in for `sync_chunk.apply_async` during the hour: keeps each chunk a sweep sends, with its
+    countdown, so that the tick runs it at its simulated moment instead of at once (eager mode would)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[float, int, tuple]] = []
+
+    def send(self, args=(), countdown=None, **_options) -> None:
+        self.pending.append((countdown or 0.0, len(self.pending), tuple(args)))
+
+    def run(self, clock: _Clock, tick_start: datetime) -> None:
+        from billing import tasks
+
+        for delay, _, args in sorted(self.pending):
+            moment = tick_start + timedelta(seconds=delay)
+            if moment > clock.now():  # a chunk whose moment came while the one before ran starts right after
+                clock.at(moment)
+            tasks.sync_chunk.apply(args=args)
+        self.pending.clear()
+
+
 def _run_ticks(sandbox: Sandbox, clock, start, ticks: int) -> tuple[list[float], list[dict]]:
-    """Each tick: the beat's balance and usage sweeps at its simulated moment; returns when every request was
-    made (simulated seconds) and each tick's requests by kind."""
+    """Each tick: the beat's sweeps at its simulated moment and their chunks at theirs; returns when every
+    request was made (simulated seconds) and each tick's requests by kind."""
     from billing import tasks
 
+    chunks = _Chunks()
+    real_send = tasks.sync_chunk.apply_async
+    tasks.sync_chunk.apply_async = chunks.send
     moments: list[float] = []
     per_tick = []
-    for tick in range(ticks):
-        clock.at(start + timedelta(seconds=TICK_SECONDS * tick, milliseconds=100))
-        tasks.sync_balances.apply()
-        tasks.sync_usage.apply()
-        log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
-        sandbox.call("DELETE", "requests")
-        moments += [clock.simulated(e["time"]) for e in log]
-        kinds: dict[str, int] = {}
-        for entry in log:
-            kinds[_kind(entry["path"])] = kinds.get(_kind(entry["path"]), 0) + 1
-        per_tick.append({"requests": len(log), **kinds})
-        print(f"  hour, tick {tick + 1}/{ticks}: {per_tick[-1]}", file=sys.stderr, flush=True)
+    try:
+        for tick in range(ticks):
+            tick_start = start + timedelta(seconds=TICK_SECONDS * tick, milliseconds=100)
+            clock.at(tick_start)
+            for sweep in (tasks.sync_balances, tasks.sync_usage, tasks.sync_invoices):
+                sweep.apply()
+            chunks.run(clock, tick_start)
+            log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
+            sandbox.call("DELETE", "requests")
+            moments += [clock.simulated(e["time"]) for e in log]
+            kinds: dict[str, int] = {}
+            for entry in log:
+                kinds[_kind(entry["path"])] = kinds.get(_kind(entry["path"]), 0) + 1
+            per_tick.append({"requests": len(log), **kinds})
+            print(f"  hour, tick {tick + 1}/{ticks}: {per_tick[-1]}", file=sys.stderr, flush=True)
+    finally:
+        tasks.sync_chunk.apply_async = real_send
     return moments, per_tick
 
 
@@ -156,6 +194,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
+    from bench.seed import reset_spending_limit_ages
     from bench.sweep import RATE_LIMIT, _max_in_window
     from billing import api, sync
     from billing.models import Account, SweepSlot
@@ -181,6 +220,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         unhealthy = _unhealthy_count(ids)
         start = sync.slot_start(real_now(), TICK_SECONDS) + timedelta(seconds=TICK_SECONDS)
         _spread_topup_limit_ages(ids, start)
+        reset_spending_limit_ages(now=start)  # as an hour of refreshes leaves them when the hour starts
         clock = _Clock(start)
         timezone.now = clock.now
         SweepSlot.objects.all().delete()
