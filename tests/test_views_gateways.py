@@ -171,3 +171,23 @@ def test_query_counts_are_the_same_at_2_and_12_accounts(client, make_user, name)
             get(client, name, account)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_where_the_money_goes_sums_agree_with_sql_by_gateway_and_by_model(make_user, cloudflare):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.selectors import spend_by, spend_rows
+    from billing.views.account import TOP, where_the_money_goes
+
+    user = make_user("ana")
+    (prod,) = demo_accounts(cloudflare, user, which=(0,))
+    since = timezone.now() - timedelta(days=30)
+    rows = spend_rows(prod, since, timezone.now() + timedelta(days=1), hourly=False)
+
+    figures = where_the_money_goes(prod, [], since)
+
+    assert figures["top_gateways"] == spend_by(rows, "gateway", limit=TOP)
+    assert figures["top_models"] == spend_by(rows, "model", "provider", limit=TOP)
+    assert len(figures["top_models"]) >= 3

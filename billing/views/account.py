@@ -23,6 +23,7 @@ from billing.selectors import (
     estimate_by_day,
     last_analytics_run,
     one_to_one,
+    regroup,
     spend_by,
     spend_rows,
     usage_buckets,
@@ -114,9 +115,10 @@ def where_the_money_goes(account: Account, bars, since: datetime) -> dict:
     # Totals over the days that have both figures only: the analytics history may start later than the
     # billed one (its first sync reads GATEWAY_SPEND_BACKFILL_DAYS), and a missing day is not a zero.
     both = [r for r in compare if r["billed"] is not None and r["estimate"] is not None]
+    groups = spend_by(rows, "gateway", "model", "provider")  # a few dozen groups, summed twice below
     return {
-        "top_gateways": spend_by(rows, "gateway", limit=TOP),
-        "top_models": spend_by(rows, "model", "provider", limit=TOP),
+        "top_gateways": regroup(groups, "gateway")[:TOP],
+        "top_models": regroup(groups, "model", "provider")[:TOP],
         "analytics_since": min(estimates) if estimates else None,
         "compare": compare,
         "compare_days": len(both),
