@@ -2,7 +2,7 @@
 percentage and a limit's window (money itself is formatted by `billing.money.format_money`)."""
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
 
@@ -44,9 +44,15 @@ def days(value: Decimal | float | None) -> str:
 
 
 def percent(value: Decimal | float | None) -> str:
+    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached."""
     if value is None:
         return "–"
-    return f"{Decimal(value).quantize(Decimal(1))}%"
+    return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_DOWN)}%"
+
+
+def threshold_percent(value: Decimal | float) -> str:
+    """A threshold as it was set, unrounded: 80.000000 -> "80%", 99.5 -> "99.5%"."""
+    return f"{format(Decimal(value).normalize(), 'f')}%"
 
 
 def per_window(duration: str) -> str:

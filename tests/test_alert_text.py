@@ -38,6 +38,24 @@ def test_thresholds_and_quantities_keep_their_decimals_and_separators():
     assert display.quantity(Decimal("2.500000")) == "2.5"
 
 
+@pytest.mark.parametrize(
+    ("used", "words"),
+    [
+        (Decimal("99.6"), "99%"),
+        (Decimal("100"), "100%"),
+        (Decimal("100.4"), "100%"),
+        (Decimal("80.000000"), "80%"),
+    ],
+)
+def test_a_share_used_is_rounded_down_so_100_percent_means_reached(used, words):
+    assert display.percent(used) == words
+
+
+def test_a_threshold_reads_as_it_was_set():
+    assert display.threshold_percent(Decimal("80.000000")) == "80%"
+    assert display.threshold_percent(Decimal("99.5")) == "99.5%"
+
+
 # --- rule 9: words for people, not codes -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("code", "words"),

@@ -165,3 +165,15 @@ def test_an_exceeded_rule_reads_exceeded_and_red_and_a_nearly_used_one_amber(db)
     )
     assert shown["experiments/near"].severity == "warn"
     assert shown["experiments/near"].label != "Gateway rule exceeded"
+
+
+def test_a_rule_just_short_of_its_budget_never_reads_100_percent(labs):
+    GatewayRule.objects.filter(rule_id="sonnet-daily").update(
+        window_spend=Decimal("1.992"), used_percent=Decimal("99.6"), state="nearly_used"
+    )
+
+    evaluate_account(labs)
+
+    headline = AlertEvent.objects.open().get(subject="experiments/sonnet-daily").headline
+    assert headline.startswith("Gateway rule nearly used: Labs / experiments sonnet-daily")
+    assert "(99%)" in headline and "100%)" not in headline

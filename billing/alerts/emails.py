@@ -56,7 +56,7 @@ def figure_rows(kind: str, reading: Reading, rule: AlertRule) -> list[tuple[str,
             ("Spending limit", limit),
             ("Spent this window", format_money(figures.limit_spent)),
             ("Used", display.percent(figures.limit_used_percent)),
-            ("Alert above", display.percent(rule.threshold)),
+            ("Alert above", display.threshold_percent(rule.threshold)),
             *_balance_rows(reading),
         ]
     if kind == AlertKind.AUTO_TOPUP_FAILING:

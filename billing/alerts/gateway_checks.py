@@ -6,7 +6,7 @@ switched off, or on a gateway whose spend limits are off, refuses nothing: its a
 """
 
 from datetime import UTC
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from billing.alerts import levels
 from billing.alerts.checks import Check, Reading
@@ -58,6 +58,8 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
     if rule.used_percent is None:
         return None
     used = Decimal(rule.used_percent)
+    # Whole percents rounded down, so that "100%" is never said of a rule short of its budget.
+    shown = used.quantize(Decimal(1), rounding=ROUND_DOWN)
     exceeded = used >= 100
     word = "exceeded" if exceeded else "nearly used"
     reached = levels.reached(alert, used)
@@ -67,9 +69,9 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
         cleared=used <= alert.threshold - alert.hysteresis,
         headline=(
             f"Gateway rule {word}: {label} has spent {details['spent']} of {details['budget']} "
-            f"per {details['window']} ({used.quantize(Decimal(1))}%)" + (f", {level.words}" if level else "")
+            f"per {details['window']} ({shown}%)" + (f", {level.words}" if level else "")
         ),
-        value=f"{used.quantize(Decimal(1))}% used",
+        value=f"{shown}% used",
         details=details,
         level=reached,
     )

@@ -50,7 +50,7 @@ def amount(kind: str, value: Decimal) -> str:
         return format_money(value)
     if kind == AlertKind.RUNWAY:
         return display.day_count(value)
-    return display.percent(value)
+    return display.threshold_percent(value)
 
 
 def crossing(kind: str, threshold: Decimal) -> str:

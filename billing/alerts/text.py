@@ -143,7 +143,7 @@ def spending_limit(facts: Facts, threshold: Decimal, level: Level | None = None)
     used = f"has used {display.percent(figures.limit_used_percent)} ({format_money(figures.limit_spent)}{of})"
     if limit_exceeded(figures):
         return f"{EXCEEDED_LABEL}: {facts.name} {used}" + (f", {level.words}" if level else "")
-    where = level.words if level else f"alert above {display.percent(threshold)}"
+    where = level.words if level else f"alert above {display.threshold_percent(threshold)}"
     return f"{label(AlertKind.SPENDING_LIMIT)}: {facts.name} {used}, {where}"
 
 
