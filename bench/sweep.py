@@ -194,6 +194,21 @@ def _print_run(x: dict) -> None:
     )
 
 
+def _capacity_env(database_url: str, redis_url: str, sandbox: Sandbox, token: str) -> dict:
+    """The workers' environment for a capacity run against `sandbox`."""
+    return bench_env(
+        database_url,
+        redis_url,
+        CLOUDFLARE_API_BASE_URL=sandbox.base_url,
+        CLOUDFLARE_API_TOKEN=token,
+        # A sweep of every account (the worst case): healthy ones are otherwise fetched every other sweep.
+        SYNC_BALANCE_HEALTHY_EVERY="1",
+        # Every chunk at once: the run measures how fast the workers get through a sweep, not its pace
+        # (which spreads a sweep's chunks over most of its 5 minutes; the simulated hour keeps that).
+        SYNC_SWEEP_SPREAD="0",
+    )
+
+
 def one_run(
     workers: int, accounts: int, latency_ms: int, database_url: str, redis_url: str, timeout: float
 ) -> dict:
@@ -221,17 +236,7 @@ def one_run(
         # Each run is a sweep of its own: without this, a run in the same 5-minute slot as the previous one
         # would be refused as "already swept this slot" (as it should be in production).
         SweepSlot.objects.all().delete()
-        env = bench_env(
-            database_url,
-            redis_url,
-            CLOUDFLARE_API_BASE_URL=sandbox.base_url,
-            CLOUDFLARE_API_TOKEN=token,
-            # A sweep of every account (the worst case): healthy ones are otherwise fetched every other sweep.
-            SYNC_BALANCE_HEALTHY_EVERY="1",
-            # Every chunk at once: the run measures how fast the workers get through a sweep, not its pace
-            # (which spreads a sweep's chunks over most of its 5 minutes; the simulated hour keeps that).
-            SYNC_SWEEP_SPREAD="0",
-        )
+        env = _capacity_env(database_url, redis_url, sandbox, token)
         processes = _start_workers(workers, queue, env, app)
         mark = timezone.now()
         started = time.time()
