@@ -50,9 +50,14 @@ def percent(value: Decimal | float | None) -> str:
     return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_DOWN)}%"
 
 
+def plain_number(value: Decimal | float) -> str:
+    """A number as it was set, without trailing zeros or an exponent: 80.000000 -> "80", 99.50 -> "99.5"."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def threshold_percent(value: Decimal | float) -> str:
     """A threshold as it was set, unrounded: 80.000000 -> "80%", 99.5 -> "99.5%"."""
-    return f"{format(Decimal(value).normalize(), 'f')}%"
+    return f"{plain_number(value)}%"
 
 
 def per_window(duration: str) -> str:

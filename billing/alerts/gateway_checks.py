@@ -6,8 +6,9 @@ switched off, or on a gateway whose spend limits are off, refuses nothing: its a
 """
 
 from datetime import UTC
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
+from billing import display
 from billing.alerts import levels
 from billing.alerts.checks import Check, Reading
 from billing.display import rule_window
@@ -58,8 +59,7 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
     if rule.used_percent is None:
         return None
     used = Decimal(rule.used_percent)
-    # Whole percents rounded down, so that "100%" is never said of a rule short of its budget.
-    shown = used.quantize(Decimal(1), rounding=ROUND_DOWN)
+    shown = display.percent(used)  # rounded down: "100%" is never said of a rule short of its budget
     exceeded = used >= 100
     word = "exceeded" if exceeded else "nearly used"
     reached = levels.reached(alert, used)
@@ -69,9 +69,9 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
         cleared=used <= alert.threshold - alert.hysteresis,
         headline=(
             f"Gateway rule {word}: {label} has spent {details['spent']} of {details['budget']} "
-            f"per {details['window']} ({shown}%)" + (f", {level.words}" if level else "")
+            f"per {details['window']} ({shown})" + (f", {level.words}" if level else "")
         ),
-        value=f"{shown}% used",
+        value=f"{shown} used",
         details=details,
         level=reached,
     )

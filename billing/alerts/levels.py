@@ -36,12 +36,7 @@ class Level:
 
     def as_payload(self) -> dict:
         """The webhook's `level`: {"index": 2, "of": 3, "threshold": "20"} (the kind's unit)."""
-        return {"index": self.index, "of": self.of, "threshold": _plain(self.threshold)}
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text
+        return {"index": self.index, "of": self.of, "threshold": display.plain_number(self.threshold)}
 
 
 def amount(kind: str, value: Decimal) -> str:
