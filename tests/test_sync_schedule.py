@@ -113,22 +113,23 @@ def test_balance_due_ids_reads_health_from_the_local_tables():
 
 # --- Usage slices ----------------------------------------------------------------------------------------
 def test_the_usage_sweep_runs_every_interval_over_the_slices():
-    assert sync.usage_slot_interval() == 300
+    assert sync.slot_interval(sync.JOB_USAGE) == 300
 
 
 def test_each_account_is_in_exactly_one_usage_slice_per_interval():
     ids = list(range(1, 1001))
     starts = [NOON + timedelta(minutes=5 * n) for n in range(12)]
-    slices = [slots.usage_slice(ids, start) for start in starts]
+    slices = [sync.job_slice(sync.JOB_USAGE, ids, start) for start in starts]
     assert sorted(pk for part in slices for pk in part) == ids
     assert {len(part) for part in slices} <= {83, 84}
-    assert slots.usage_slice(ids, starts[0] + timedelta(hours=1)) == slices[0]  # the next hour, the same
+    next_hour = starts[0] + timedelta(hours=1)
+    assert sync.job_slice(sync.JOB_USAGE, ids, next_hour) == slices[0]  # the next hour, the same
 
 
 def test_one_slice_is_every_account_when_there_is_one_slice(settings):
     settings.SYNC_USAGE_SLICES = 1
-    assert sync.usage_slot_interval() == 3600
-    assert slots.usage_slice([1, 2, 3], NOON + timedelta(minutes=25)) == [1, 2, 3]
+    assert sync.slot_interval(sync.JOB_USAGE) == 3600
+    assert sync.job_slice(sync.JOB_USAGE, [1, 2, 3], NOON + timedelta(minutes=25)) == [1, 2, 3]
 
 
 @pytest.mark.django_db

@@ -42,8 +42,6 @@ from billing.sync.slots import (
     slot_interval,
     slot_number,
     slot_start,
-    usage_slice,
-    usage_slot_interval,
 )
 from billing.sync.spend import store_spend, sync_gateway_spend
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
@@ -93,7 +91,5 @@ __all__ = [
     "sync_topup_limits",
     "sync_usage",
     "synthetic_invoice_id",
-    "usage_slice",
-    "usage_slot_interval",
     "usage_window_start",
 ]

@@ -65,14 +65,6 @@ def job_slice(job: str, account_ids: list[int], start: datetime) -> list[int]:
     return [pk for pk in account_ids if pk % count == place]
 
 
-def usage_slot_interval() -> int:
-    return slot_interval(JOB_USAGE)
-
-
-def usage_slice(account_ids: list[int], start: datetime) -> list[int]:
-    return job_slice(JOB_USAGE, account_ids, start)
-
-
 def claim_slot(job: str, interval: int, now: datetime | None = None) -> datetime | None:
     """Claims this slot's sweep of `job`: its start, or None when the slot was swept already (the caller then
     sends nothing)."""
