@@ -26,6 +26,7 @@ import bisect
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 
 from bench.common import Sandbox
@@ -178,9 +179,7 @@ def _run_ticks(sandbox: Sandbox, clock, start, ticks: int) -> tuple[list[float],
             log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
             sandbox.call("DELETE", "requests")
             moments += [clock.simulated(e["time"]) for e in log]
-            kinds: dict[str, int] = {}
-            for entry in log:
-                kinds[_kind(entry["path"])] = kinds.get(_kind(entry["path"]), 0) + 1
+            kinds = Counter(_kind(entry["path"]) for entry in log)
             per_tick.append({"requests": len(log), **kinds})
             print(f"  hour, tick {tick + 1}/{ticks}: {per_tick[-1]}", file=sys.stderr, flush=True)
     finally:
