@@ -15,7 +15,7 @@ from django.db import connection
 from billing.models import Account, AccountAccess, Role
 
 # Fixtures of the pages tests (the portal pointed at the sandbox, local history) and of the browser tests.
-pytest_plugins = ["tests.pages_fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["tests.support.pages_fixtures", "tests.support.browser_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -30,7 +30,7 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _receivers_on_loopback(settings):
     # The suite's Slack and webhook receivers listen on 127.0.0.1, which production refuses
-    # (tests/test_channel_destinations.py turns the refusal back on).
+    # (tests/notifications/test_destinations.py turns the refusal back on).
     settings.ALERT_ALLOW_PRIVATE_URLS = True
 
 
@@ -218,7 +218,7 @@ def eager_tasks():
 @pytest.fixture
 def smtp_server(settings):
     """aiosmtpd on 127.0.0.1 and a free port, with Django's SMTP backend pointed at it."""
-    from tests.smtp_sink import SmtpSink
+    from tests.support.smtp_sink import SmtpSink
 
     sink = SmtpSink()
     sink.start()

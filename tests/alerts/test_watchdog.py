@@ -13,7 +13,7 @@ from billing import tasks
 from billing.alerts import channel_admin, watchdog
 from billing.alerts import outbox as mail
 from billing.models import ChannelKind, OutboxEmail, PortalAlert, SyncOutcome, SyncRun
-from tests.http_receiver import Receiver
+from tests.support.http_receiver import Receiver
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import pytest
 from billing.api import client_for
 from billing.models import GatewaySpendHour
 from billing.sync.gateways import store_gateway
-from tests.browser_fixtures import log_in, shoot
 from tests.conftest import PASSWORD
-from tests.pages_fixtures import seed_history
+from tests.support.browser_fixtures import log_in, shoot
+from tests.support.pages_fixtures import seed_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

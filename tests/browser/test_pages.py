@@ -21,9 +21,9 @@ from billing.models import (
     TopUpStatus,
 )
 from billing.views import topups as topup_views
-from tests.browser_fixtures import csp_violations, log_in, shoot
 from tests.conftest import PASSWORD
-from tests.pages_fixtures import seed_history, snapshot
+from tests.support.browser_fixtures import csp_violations, log_in, shoot
+from tests.support.pages_fixtures import seed_history, snapshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

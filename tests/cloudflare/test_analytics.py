@@ -18,7 +18,7 @@ from billing.cloudflare import (
     ServerError,
     SpendGroup,
 )
-from tests.test_cloudflare_gateways import ACCOUNT, TOKEN, LocalCloudflare, reply
+from tests.cloudflare.test_gateways import ACCOUNT, TOKEN, LocalCloudflare, reply
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, 23, tzinfo=UTC)

@@ -20,7 +20,7 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.test_alerts import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
+from tests.alerts.test_lifecycle import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
 

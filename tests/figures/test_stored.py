@@ -25,8 +25,8 @@ from billing.models import (
 from billing.selectors import MAX_LINE_POINTS, balance_points
 from billing.views import usage as usage_view
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.pages_fixtures import seed_history, snapshot
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.pages_fixtures import seed_history, snapshot
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

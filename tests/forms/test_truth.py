@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing import operations
 from billing.forms import SpendingLimitForm
 from billing.models import SpendingLimit, UsageRecord
-from tests.pages_fixtures import api_requests, snapshot
+from tests.support.pages_fixtures import api_requests, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 from billing.alerts import channel_admin, evaluate_account
 from billing.alerts import outbox as mail
 from billing.models import ChannelKind, NotificationChannel, OutboxEmail, OutboxState
-from tests.http_receiver import Answer, Receiver
-from tests.test_alerts import BASE, only_rule, snapshot
+from tests.alerts.test_lifecycle import BASE, only_rule, snapshot
+from tests.support.http_receiver import Answer, Receiver
 
 TOLERANCE = 300  # seconds, as the README's receiver
 
@@ -336,7 +336,7 @@ def test_send_test_reports_what_happened(db, receiver):
 
 
 def test_the_readme_receiver_accepts_a_real_delivery_and_rejects_a_stale_one(db, receiver):
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     example = readme.split("```python\nimport hashlib", 1)[1].split("```", 1)[0]
     example = "import hashlib" + example.replace("HTTPServer((", "# HTTPServer((")
     namespace: dict = {}

@@ -8,8 +8,8 @@ from django.urls import reverse
 from billing.alerts import channel_admin, destinations
 from billing.alerts import outbox as mail
 from billing.models import ChannelKind, NotificationChannel, OutboxState
-from tests.http_receiver import Receiver
-from tests.test_views_alerts import login
+from tests.support.http_receiver import Receiver
+from tests.views.test_alerts import login
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from billing.models import (
     UsageRecord,
     UsageWindow,
 )
-from tests.test_alerts import BASE, snapshot
-from tests.test_views_alerts import login
+from tests.alerts.test_lifecycle import BASE, snapshot
+from tests.views.test_alerts import login
 
 
 @pytest.fixture(autouse=True)

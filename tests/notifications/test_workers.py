@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from billing.alerts import channel_admin
 from billing.models import AlertEvent, ChannelKind, OutboxEmail, OutboxState
-from tests.http_receiver import Receiver
-from tests.test_alerts import only_rule, snapshot
-from tests.test_tasks import wait_for
+from tests.alerts.test_lifecycle import only_rule, snapshot
+from tests.support.http_receiver import Receiver
+from tests.tasks.test_workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

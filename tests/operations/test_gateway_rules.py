@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.api import client_for
 from billing.models import AuditAction, AuditEntry, AuditOutcome, GatewayRule, GatewaySpendHour
 from billing.sync.gateways import store_gateway
-from tests.pages_fixtures import api_requests
+from tests.support.pages_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
 

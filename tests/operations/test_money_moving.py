@@ -15,7 +15,7 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.pages_fixtures import api_requests, snapshot
+from tests.support.pages_fixtures import api_requests, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 VISA = {"brand": "visa", "last4": "4242"}

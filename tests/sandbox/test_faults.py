@@ -8,9 +8,9 @@ import time
 import pytest
 import requests
 
-from tests.sandbox_fixtures import ACCOUNT
+from tests.support.sandbox_fixtures import ACCOUNT
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
 VISA = {"brand": "visa", "last4": "4242"}
 

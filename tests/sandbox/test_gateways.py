@@ -7,9 +7,9 @@ import requests
 
 from cloudflare_sandbox.jsonutil import loads
 from cloudflare_sandbox.testing import ControlClientError
-from tests.sandbox_fixtures import ACCOUNT, SandboxApi
+from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
 REQUIRED = {
     "cache_invalidate_on_update": False,

@@ -8,9 +8,9 @@ import cloudflare
 import pytest
 from cloudflare import Cloudflare
 
-from tests.sandbox_fixtures import ACCOUNT
+from tests.support.sandbox_fixtures import ACCOUNT
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ import requests
 
 from cloudflare_sandbox import DEFAULT_TOKEN, DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import ControlClientError, SandboxControl
-from tests.sandbox_fixtures import ACCOUNT, SandboxApi
+from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VISA = {"brand": "visa", "last4": "4242"}
 
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from cloudflare_sandbox import DEMO_ACCOUNTS
-from tests.sandbox_fixtures import ACCOUNT
+from tests.support.sandbox_fixtures import ACCOUNT
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
 VISA = {"brand": "visa", "last4": "4242"}
 HOUR = 3600

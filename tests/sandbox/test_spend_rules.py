@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from cloudflare_sandbox import DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import SandboxControl
-from tests.sandbox_fixtures import ACCOUNT, SandboxApi
+from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
 HOUR = 3600
 CONFIG = {

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from billing.operations import topups
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from billing import operations, pipeline
 from billing.models import AuditEntry, SyncRun
-from tests.pages_fixtures import snapshot
+from tests.support.pages_fixtures import snapshot
 
 pytestmark = pytest.mark.django_db
 

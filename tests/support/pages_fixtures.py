@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing import api
 from billing.models import BalanceSnapshot, SyncOutcome, SyncRun
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 CARD = {"brand": "visa", "last4": "4242"}
 

@@ -20,7 +20,7 @@ from billing.models import (
     SyncRun,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 ACME_PROD, LABS = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[2]

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from billing import api
 from billing.models import Account, AccountAccess, BalanceSnapshot, Role, SyncRun
 from cloudflare_sandbox import DEMO_ACCOUNTS
-from tests.sandbox_fixtures import sandbox_demo  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox_demo  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from billing import sync, tasks
 from billing.models import Account, AccountSummary, AlertEvent, AlertKind, AutoTopUpConfig, BalanceSnapshot
 from billing.sync import slots
 from billing.sync.balance import BalanceHealth, balance_due, healthy
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -22,7 +22,7 @@ from billing.models import (
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
 from portal.celery import app
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

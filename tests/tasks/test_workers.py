@@ -11,7 +11,7 @@ from django.db.models import Count, F
 
 from billing.models import Account, BalanceSnapshot, Invoice, SweepSlot, SyncOutcome, SyncRun, UsageRecord
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.worker
 # One usage slice and every balance on every sweep: these tests are about workers and slots, not the schedule.

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AuditEntry, AutoTopUpConfig, SpendingLimit, SyncRun, UsageRecord
-from tests.pages_fixtures import api_requests, snapshot
+from tests.support.pages_fixtures import api_requests, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,8 @@ from billing.models import (
     OutboxEmail,
     OutboxState,
 )
-from tests.http_receiver import Answer, Receiver
-from tests.test_views_alerts import RULE_POST, login, rule_url
+from tests.support.http_receiver import Answer, Receiver
+from tests.views.test_alerts import RULE_POST, login, rule_url
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from billing.cloudflare import BillingClient, OutcomeUnknownError
 from billing.models import AuditEntry, SyncRun, TopUp, TopUpStatus
 from cloudflare_sandbox import SandboxServer
 from cloudflare_sandbox.testing import SandboxControl
-from tests.pages_fixtures import CARD, snapshot
+from tests.support.pages_fixtures import CARD, snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SILENCE_MS = 30_000  # far past any deadline below: Cloudflare "hangs"
 
 

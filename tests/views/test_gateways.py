@@ -23,8 +23,8 @@ from billing.models import (
     SyncRun,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.pages_fixtures import snapshot
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.pages_fixtures import snapshot
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from billing import sync
 from billing.models import Account, ApiCallCount
-from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 TOKEN = "metrics-secret-token-1234"

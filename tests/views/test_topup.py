@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from billing import sync
 from billing.models import AuditEntry, TopUp, TopUpStatus
-from tests.pages_fixtures import api_requests, snapshot
+from tests.support.pages_fixtures import api_requests, snapshot
 
 pytestmark = pytest.mark.django_db
 
