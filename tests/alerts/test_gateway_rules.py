@@ -8,19 +8,15 @@ import pytest
 from django.utils import timezone
 
 from billing.alerts import evaluate_account
-from billing.alerts import outbox as mail
 from billing.api import client_for
 from billing.gateway_forms import GatewayRuleForm
 from billing.models import Account, AccountAccess, AlertEvent, AlertKind, AlertRule, GatewayRule, Role
 from billing.sync.gateways import store_gateway
+from tests.support.alerts import deliver
 
 pytestmark = pytest.mark.django_db
 
 LABS = "3c59dc048e8850243be8079a5c74d079"
-
-
-def deliver():
-    return mail.send_outbox(now=timezone.now() + timedelta(days=30))
 
 
 @pytest.fixture
@@ -132,7 +128,6 @@ def test_budget_errors_name_the_field_and_the_rule(settings):
 
 
 def test_an_exceeded_rule_reads_exceeded_and_red_and_a_nearly_used_one_amber(db):
-    from datetime import timedelta
 
     from django.utils import timezone
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from billing.alerts import channel_admin, evaluate_account
 from billing.alerts import outbox as mail
 from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, OutboxEmail
-from tests.alerts.test_lifecycle import BASE, deliver, only_rule, run_together, snapshot
-from tests.forms.test_truth import rule_form
+from tests.support.alerts import BASE, deliver, only_rule, rule_form, run_together
+from tests.support.history import snapshot
 from tests.support.http_receiver import Receiver
 
 START = timezone.now().replace(microsecond=0) - timedelta(days=1)
@@ -164,7 +164,7 @@ def test_a_one_level_rules_webhook_has_no_level(account, manager):
 
 def test_crossing_the_last_level_and_the_limit_at_once_sends_one_message(account, manager, smtp_server):
     from billing.models import SpendingLimit
-    from tests.alerts.test_lifecycle import day_usage, utc_midnight
+    from tests.support.history import day_usage, utc_midnight
 
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="50", hysteresis="5", further_levels=["80", "95"])
     SpendingLimit.objects.create(
@@ -228,7 +228,8 @@ def test_kinds_without_levels_have_no_levels_field():
 def test_the_rule_page_saves_and_shows_levels_with_their_unit(client, manager, account):
     from django.urls import reverse
 
-    from tests.views.test_alerts import RULE_POST, login, rule_url
+    from tests.support.alerts import RULE_POST, rule_url
+    from tests.support.people_fixtures import login
 
     login(client, manager)
     response = client.post(rule_url(account), {**RULE_POST, "threshold": "100", "further_levels": "5, 20"})
@@ -252,7 +253,7 @@ def test_the_portal_defaults_come_with_levels(db):
 def test_the_history_says_the_most_severe_level_each_alert_reached(client, account, manager):
     from django.urls import reverse
 
-    from tests.views.test_alerts import login
+    from tests.support.people_fixtures import login
 
     three_levels(account)
     walk(account, ["50", "15", "120"])  # opened at level 1, escalated to 2, resolved

@@ -1,30 +1,25 @@
 """Alert lifecycle, end to end through a real SMTP server on loopback: open, remind, resolve, hysteresis,
 no duplicates under concurrent evaluation, and a failed fetch that is never read as a zero balance."""
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.alerts import checks, evaluate_account, evaluate_all, rules_for
-from billing.alerts import outbox as mail
 from billing.models import (
     AlertEvent,
     AlertKind,
     AlertRule,
-    BalanceSnapshot,
     OutboxEmail,
     SpendingLimit,
     SyncOutcome,
     SyncRun,
-    UsageRecord,
-    UsageWindow,
 )
-
-BASE = "http://portal.example.test"
+from tests.support.alerts import BASE, deliver, only_rule, run_together
+from tests.support.history import day_usage, snapshot, utc_midnight
 
 
 @pytest.fixture(autouse=True)
@@ -33,33 +28,11 @@ def _portal(settings):
     settings.ALERT_OPERATOR_EMAILS = ["ops@example.com"]
 
 
-def snapshot(account, balance, at=None, **fields):
-    """A successful balance sync: the snapshot and its SyncRun (which dates the data)."""
-    at = at or timezone.now()
-    SyncRun.objects.create(
-        job="balance", account=account, started_at=at, finished_at=at, outcome=SyncOutcome.SUCCEEDED
-    )
-    return BalanceSnapshot.objects.create(account=account, taken_at=at, balance=Decimal(balance), **fields)
-
-
 def failed_fetch(account, at=None):
     at = at or timezone.now()
     SyncRun.objects.create(
         job="balance", account=account, started_at=at, finished_at=at, outcome=SyncOutcome.FAILED, error="500"
     )
-
-
-def only_rule(account, kind=AlertKind.LOW_BALANCE, threshold="10", hysteresis="5", **fields):
-    """Removes every other rule (the migration's defaults included) and sets this one for the account."""
-    AlertRule.objects.all().delete()
-    fields = {"recipients": ["finance@example.com"], "notify_managers": True, **fields}
-    return AlertRule.objects.create(
-        account=account, kind=kind, threshold=Decimal(threshold), hysteresis=Decimal(hysteresis), **fields
-    )
-
-
-def deliver():
-    return mail.send_outbox(now=timezone.now() + timedelta(days=30))
 
 
 @pytest.fixture
@@ -171,28 +144,6 @@ def test_the_database_allows_one_open_alert_per_account_and_kind(account):
         AlertEvent.objects.create(**fields)
 
 
-def run_together(count, work):
-    """Runs `work` on `count` threads released at the same moment; re-raises what any of them raised."""
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            work()
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_evaluation_sends_one_email_per_change(account, manager, smtp_server):
     only_rule(account, reminder_hours=1)
@@ -251,23 +202,6 @@ def test_account_that_never_synced_goes_stale(account, superuser, smtp_server):
     deliver()
     assert [c.action for c in changes] == ["opened"]
     assert smtp_server.subjects() == ["Stale data: Acme Prod has never synced successfully"]
-
-
-def day_usage(account, day: datetime, value):
-    UsageRecord.objects.create(
-        account=account,
-        window=UsageWindow.DAY,
-        start=day,
-        end=day + timedelta(days=1),
-        summary_id=f"d{day:%Y%m%d}",
-        value=Decimal(value),
-        synced_at=timezone.now(),
-    )
-
-
-def utc_midnight(days_ago=0):
-    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=days_ago)
 
 
 def test_short_runway_opens_from_the_spend_per_day(account, manager, smtp_server):

@@ -11,7 +11,8 @@ from billing import display
 from billing.alerts import evaluate_account, text
 from billing.alerts.outbox import render_email
 from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
-from tests.alerts.test_lifecycle import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
+from tests.support.alerts import BASE, deliver, only_rule
+from tests.support.history import day_usage, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
 

@@ -13,20 +13,12 @@ from billing import tasks
 from billing.alerts import channel_admin, watchdog
 from billing.alerts import outbox as mail
 from billing.models import ChannelKind, OutboxEmail, PortalAlert, SyncOutcome, SyncRun
-from tests.support.http_receiver import Receiver
 
 
 @pytest.fixture(autouse=True)
 def _interval(settings):
     settings.SYNC_BALANCE_INTERVAL = 300
     settings.ALERT_OPERATOR_EMAILS = ["ops@example.com"]
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 def sweep(account, at):

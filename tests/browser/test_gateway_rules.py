@@ -7,16 +7,16 @@ import pytest
 from billing.api import client_for
 from billing.models import GatewaySpendHour
 from billing.sync.gateways import store_gateway
-from tests.conftest import PASSWORD
 from tests.support.browser_fixtures import log_in, shoot
-from tests.support.pages_fixtures import seed_history
+from tests.support.history import seed_history
+from tests.support.people_fixtures import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_add_a_rule_through_the_editor(tab, manager, account, cf, tmp_path):
+def test_add_a_rule_through_the_editor(tab, manager, account, cloudflare, tmp_path):
     seed_history(account)
-    cf.put_gateways(account.cloudflare_id, gateways=[{"id": "chat-app"}, {"id": "default"}])
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[{"id": "chat-app"}, {"id": "default"}])
     gateway = client_for(account).ai_gateway.get("chat-app", account_id=account.cloudflare_id)
     store_gateway(account, gateway)
     for model, provider in (("gpt-4o-mini", "openai"), ("claude-sonnet-4", "anthropic")):
@@ -44,8 +44,8 @@ def test_add_a_rule_through_the_editor(tab, manager, account, cf, tmp_path):
     assert tab.locator("table.rules tbody tr").count() == 1
     assert tab.locator("table.rules >> text=7 days, sliding window").is_visible()
     shoot(tab, "gateway-rules", tmp_path)
-    (rule,) = next(g for g in cf.gateways(account.cloudflare_id)["gateways"] if g["id"] == "chat-app")[
-        "spend_limits"
-    ]["rules"]
+    (rule,) = next(
+        g for g in cloudflare.gateways(account.cloudflare_id)["gateways"] if g["id"] == "chat-app"
+    )["spend_limits"]["rules"]
     assert rule["limit"] == Decimal(25) and rule["window"] == 604800 and rule["technique"] == "sliding"
     assert rule["model"] == {"mode": "filter", "values": ["gpt-4o-mini"]}

@@ -6,8 +6,8 @@ import pytest
 from billing import pipeline
 from billing.models import Account, AccountAccess, Role
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.conftest import PASSWORD
 from tests.support.browser_fixtures import log_in, shoot
+from tests.support.people_fixtures import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

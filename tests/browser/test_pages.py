@@ -21,9 +21,9 @@ from billing.models import (
     TopUpStatus,
 )
 from billing.views import topups as topup_views
-from tests.conftest import PASSWORD
 from tests.support.browser_fixtures import csp_violations, log_in, shoot
-from tests.support.pages_fixtures import seed_history, snapshot
+from tests.support.history import seed_history, snapshot
+from tests.support.people_fixtures import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,7 +117,7 @@ def test_account_usage_and_invoices_pages(tab, manager, account, tmp_path):
     assert tab.locator("table tbody tr").count() == 10
 
 
-def test_full_topup_from_form_to_completed(tab, manager, account, cf, tmp_path, monkeypatch):
+def test_full_topup_from_form_to_completed(tab, manager, account, cloudflare, tmp_path, monkeypatch):
     from billing import operations
 
     monkeypatch.setattr(topup_views, "RESULT_REFRESH_SECONDS", 1)
@@ -137,10 +137,10 @@ def test_full_topup_from_form_to_completed(tab, manager, account, cf, tmp_path, 
     tab.dblclick("button:text('Pay $26.25')")
     tab.wait_for_selector("text=Waiting for Cloudflare to confirm the payment")
     assert TopUp.objects.count() == 1
-    posts = [r for r in cf.requests() if r["method"] == "POST" and r["path"].endswith("/topup")]
+    posts = [r for r in cloudflare.requests() if r["method"] == "POST" and r["path"].endswith("/topup")]
     assert len(posts) == 1
 
-    cf.advance(10)
+    cloudflare.advance(10)
     topup = TopUp.objects.get()
     TopUp.objects.filter(pk=topup.pk).update(next_check_at=timezone.now())
     operations.poll_due_topups()
@@ -149,7 +149,7 @@ def test_full_topup_from_form_to_completed(tab, manager, account, cf, tmp_path, 
     shoot(tab, "topup-completed", tmp_path)
 
 
-def test_set_and_remove_auto_topup(tab, manager, account, cf, tmp_path):
+def test_set_and_remove_auto_topup(tab, manager, account, cloudflare, tmp_path):
     snapshot(account, "150")
     log_in(tab, manager.username, PASSWORD)
     tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/auto-topup/")
@@ -161,15 +161,15 @@ def test_set_and_remove_auto_topup(tab, manager, account, cf, tmp_path):
     tab.click("button:text('Save anyway')")
     assert tab.locator("text=Auto top-up is on: $50.00").is_visible()
     shoot(tab, "auto-topup", tmp_path)
-    assert cf.account(account.cloudflare_id)["topup_config"]["threshold"] == 2000
+    assert cloudflare.account(account.cloudflare_id)["topup_config"]["threshold"] == 2000
 
     tab.click("text=Turn off auto top-up…")
     tab.click("button:text('Yes, turn it off')")
     assert tab.locator("text=Auto top-up is off.").is_visible()
-    assert not (cf.account(account.cloudflare_id)["topup_config"] or {}).get("amount")
+    assert not (cloudflare.account(account.cloudflare_id)["topup_config"] or {}).get("amount")
 
 
-def test_set_and_remove_a_spending_limit(tab, manager, account, cf, tmp_path):
+def test_set_and_remove_a_spending_limit(tab, manager, account, cloudflare, tmp_path):
     snapshot(account, "150", first_topup_success=True)
     log_in(tab, manager.username, PASSWORD)
     tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/spending-limit/")

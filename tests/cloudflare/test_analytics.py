@@ -18,7 +18,8 @@ from billing.cloudflare import (
     ServerError,
     SpendGroup,
 )
-from tests.cloudflare.test_gateways import ACCOUNT, TOKEN, LocalCloudflare, reply
+from tests.support.local_cloudflare import TOKEN, reply
+from tests.support.sandbox_fixtures import ACCOUNT
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, 23, tzinfo=UTC)
@@ -26,17 +27,6 @@ PERMISSION_MESSAGE = (
     'The API token lacks the "Account Analytics: Read" permission needed for spend by gateway, model and '
     "provider."
 )
-
-
-@pytest.fixture(scope="module")
-def local():
-    with LocalCloudflare() as server:
-        yield server
-
-
-@pytest.fixture
-def calls():
-    return []
 
 
 @pytest.fixture

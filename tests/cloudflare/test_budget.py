@@ -123,6 +123,7 @@ def _take_slots(prefix: str, attempts: int, start: "multiprocessing.synchronize.
     out.put(won)
 
 
+@pytest.mark.process
 def test_redis_limiter_holds_budget_across_processes(key_prefix):
     ctx = multiprocessing.get_context("spawn")  # fork could copy a lock held by another thread
     start, out = ctx.Event(), ctx.Queue()

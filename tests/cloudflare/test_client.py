@@ -6,7 +6,6 @@ import socket
 from decimal import Decimal
 
 import pytest
-import requests
 
 from billing.cloudflare import (
     APIConnectionError,
@@ -36,62 +35,31 @@ from billing.cloudflare import (
 )
 from billing.cloudflare.budget import InProcessRateLimiter, RateLimitBudgetExceeded
 from cloudflare_sandbox import DEFAULT_TOKEN, SandboxServer
+from cloudflare_sandbox.testing import SandboxControl
+from tests.support.sandbox_fixtures import ACCOUNT, VISA, api_requests
 
-ACCOUNT = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with SandboxServer(port=0, token=DEFAULT_TOKEN, seed="empty", topup_delay_seconds=5.0) as srv:
-        yield srv
-
-
-def control(sandbox, method, path, body=None):
-    response = requests.request(method, f"{sandbox.root_url}/__sandbox__/{path}", json=body, timeout=10)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else None
-
-
-def api_requests(sandbox, path_contains=""):
-    """The API requests the sandbox received (its log), optionally those whose path contains a string."""
-    log = control(sandbox, "GET", "requests")
-    entries = log["requests"] if isinstance(log, dict) else log
-    return [e for e in entries if path_contains in e["path"]]
-
-
-def fault(sandbox, **spec):
-    control(sandbox, "POST", "faults", spec)
 
 
 @pytest.fixture(autouse=True)
 def fresh(sandbox):
-    # A reset also clears faults, the request log and settings.
-    control(sandbox, "POST", "reset", {"seed": "empty"})
-    control(
-        sandbox,
-        "PUT",
-        f"accounts/{ACCOUNT}",
-        {
-            "balance": 2500,
-            "payment_method": {"brand": "visa", "last4": "4242"},
-            "first_topup_success": True,
-            "usage_per_hour": 0,
-        },
+    # The `sandbox` fixture has reset the shared sandbox (faults, request log and settings cleared).
+    sandbox.put_account(
+        ACCOUNT, balance=2500, payment_method=VISA, first_topup_success=True, usage_per_hour=0
     )
 
 
 @pytest.fixture(scope="module")
 def strict_sandbox():
     """Refuses what Cloudflare refuses API tokens (dashboard-only operations); allows 3 requests per 300 s."""
-    with SandboxServer(port=0, seed="empty", restrict_like_production=True, rate_limit=(3, 300)) as srv:
-        yield srv
+    with SandboxServer(seed="empty", speed=0.0, restrict_like_production=True, rate_limit=(3, 300)) as srv:
+        yield SandboxControl(srv.root_url)
 
 
 @pytest.fixture
 def strict_client(strict_sandbox):
-    control(strict_sandbox, "POST", "reset", {"seed": "empty"})
-    control(strict_sandbox, "PUT", f"accounts/{ACCOUNT}", {"balance": 100, "first_topup_success": True})
+    strict_sandbox.reset("empty")
+    strict_sandbox.put_account(ACCOUNT, balance=100, first_topup_success=True)
     with BillingClient(DEFAULT_TOKEN, base_url=strict_sandbox.base_url, backoff_base=0.01) as c:
         yield c
 
@@ -121,7 +89,7 @@ def test_credit_balance_returns_the_wire_values_typed(client):
 
 
 def test_fractional_balance_arrives_as_exact_decimal(sandbox, client):
-    control(sandbox, "PUT", f"accounts/{ACCOUNT}", {"balance": 0.3})
+    sandbox.put_account(ACCOUNT, balance=0.3)
     result = client.credit_balance(account_id=ACCOUNT)
     # 0.1 + 0.2 is not 0.3 in float; the client must give the exact 0.3 that was on the wire.
     assert result.balance == Decimal("0.1") + Decimal("0.2")
@@ -129,8 +97,8 @@ def test_fractional_balance_arrives_as_exact_decimal(sandbox, client):
 
 
 def test_usage_history_sums_exactly_and_sends_window_in_milliseconds(sandbox, client):
-    control(sandbox, "PUT", f"accounts/{ACCOUNT}", {"usage_per_hour": 0.1, "usage_rhythm": False})
-    control(sandbox, "POST", "clock", {"advance_seconds": 3 * 3600})
+    sandbox.put_account(ACCOUNT, usage_per_hour=0.1, usage_rhythm=False)
+    sandbox.advance(3 * 3600)
     hourly = client.usage_history(account_id=ACCOUNT, value_grouping_window="hour")
     daily = client.usage_history(account_id=ACCOUNT, value_grouping_window="day")
     assert isinstance(hourly, UsageHistory) and hourly.history
@@ -141,13 +109,13 @@ def test_usage_history_sums_exactly_and_sends_window_in_milliseconds(sandbox, cl
 
     start = int(hourly.history[0].start_time)
     end = int(hourly.history[-1].end_time)
-    control(sandbox, "DELETE", "requests")
+    sandbox.clear_requests()
     window = client.usage_history(
         account_id=ACCOUNT, value_grouping_window="hour", start_time=start, end_time=end
     )
     # The sandbox clock runs on, so the last partial hour may have grown: compare the buckets, not values.
     assert [h.id for h in window.history] == [h.id for h in hourly.history]
-    [logged] = api_requests(sandbox, "usage-history")
+    [logged] = api_requests(sandbox, contains="usage-history")
     assert logged["query"] == {
         "value_grouping_window": "hour",
         "start_time": str(start),
@@ -162,7 +130,7 @@ def test_topup_create_status_and_invoice_history(sandbox, client):
     status = client.topup.status(account_id=ACCOUNT, payment_intent_id=created.payment_intent_id)
     assert status == TopupStatus(payment_intent_id=created.payment_intent_id, status="pending")
 
-    control(sandbox, "POST", "clock", {"advance_seconds": 10})
+    sandbox.advance(10)
     status = client.topup.status(account_id=ACCOUNT, payment_intent_id=created.payment_intent_id)
     assert status.status == "completed"
 
@@ -177,7 +145,7 @@ def test_topup_create_status_and_invoice_history(sandbox, client):
 
 def test_topup_create_sends_integer_cents_and_the_payment_method(sandbox, client):
     client.topup.create(account_id=ACCOUNT, amount=1500, payment_method_id="pm_card_visa")
-    [logged] = api_requests(sandbox, "/topup")
+    [logged] = api_requests(sandbox, contains="/topup")
     body = logged["body"]
     assert (body if isinstance(body, dict) else json.loads(body)) == {
         "amount": 1500,
@@ -287,7 +255,7 @@ def test_dashboard_only_operations_say_so_when_refused(strict_sandbox, strict_cl
 
 
 def test_forbidden_topup_is_not_called_dashboard_only(sandbox, client):
-    fault(sandbox, method="POST", path_contains="/topup", status=403, body="envelope")
+    sandbox.add_fault(method="POST", path_contains="/topup", status=403, body="envelope")
     with pytest.raises(AuthenticationError) as info:
         client.topup.create(account_id=ACCOUNT, amount=5000)
     assert info.value.dashboard_only is False and "AI Gateway Write" in info.value.message
@@ -309,7 +277,7 @@ def test_bad_amount_raises_bad_request_with_the_field_message(sandbox, client):
 
 
 def test_cloudflare_html_error_page_is_reported_without_the_html(sandbox, client):
-    fault(sandbox, method="GET", status=502, body="html", count=10)
+    sandbox.add_fault(method="GET", status=502, body="html", count=10)
     with pytest.raises(ServerError) as info:
         client.credit_balance(account_id=ACCOUNT)
     error = info.value
@@ -320,7 +288,7 @@ def test_cloudflare_html_error_page_is_reported_without_the_html(sandbox, client
 
 
 def test_server_error_envelope_raises_server_error(sandbox, client):
-    fault(sandbox, method="GET", status=500, body="envelope", count=10, message="boom")
+    sandbox.add_fault(method="GET", status=500, body="envelope", count=10, message="boom")
     with pytest.raises(ServerError) as info:
         client.topup.config.get(account_id=ACCOUNT)
     assert info.value.status_code == 500 and "boom" in info.value.message
@@ -328,7 +296,7 @@ def test_server_error_envelope_raises_server_error(sandbox, client):
 
 @pytest.mark.parametrize("kind", ["truncated", "empty"])
 def test_unreadable_200_raises_invalid_response(sandbox, client, kind):
-    fault(sandbox, method="GET", body=kind, status=200)
+    sandbox.add_fault(method="GET", body=kind, status=200)
     with pytest.raises(InvalidResponseError) as info:
         client.credit_balance(account_id=ACCOUNT)
     assert info.value.status_code == 200
@@ -336,7 +304,7 @@ def test_unreadable_200_raises_invalid_response(sandbox, client, kind):
 
 
 def test_connection_reset_raises_connection_error(sandbox):
-    fault(sandbox, method="GET", body="reset", count=10)
+    sandbox.add_fault(method="GET", body="reset", count=10)
     client = BillingClient(DEFAULT_TOKEN, base_url=sandbox.base_url, max_retries=0)
     with pytest.raises(APIConnectionError) as info:
         client.credit_balance(account_id=ACCOUNT)
@@ -344,7 +312,7 @@ def test_connection_reset_raises_connection_error(sandbox):
 
 
 def test_slow_answer_raises_timeout(sandbox):
-    fault(sandbox, method="GET", latency_ms=1500, count=10)
+    sandbox.add_fault(method="GET", latency_ms=1500, count=10)
     client = BillingClient(DEFAULT_TOKEN, base_url=sandbox.base_url, timeout=(2, 0.3), max_retries=0)
     with pytest.raises(APITimeoutError) as info:
         client.credit_balance(account_id=ACCOUNT)
@@ -361,8 +329,8 @@ def test_no_error_text_contains_the_token(sandbox, client):
         {"status": 200, "body": "truncated"},
         {"status": 429, "body": "envelope", "retry_after": 600},
     ):
-        control(sandbox, "DELETE", "faults")
-        fault(sandbox, method="GET", count=10, **spec)
+        sandbox.clear_faults()
+        sandbox.add_fault(method="GET", count=10, **spec)
         with pytest.raises(CloudflareError) as info:
             client.credit_balance(account_id=ACCOUNT)
         errors.append(info.value)
@@ -377,20 +345,20 @@ def test_no_error_text_contains_the_token(sandbox, client):
 
 
 def test_get_429_then_200_makes_two_requests(sandbox, client):
-    fault(sandbox, method="GET", status=429, retry_after=0, body="envelope", count=1)
+    sandbox.add_fault(method="GET", status=429, retry_after=0, body="envelope", count=1)
     assert client.credit_balance(account_id=ACCOUNT).balance == Decimal(2500)
     assert [r["status"] for r in api_requests(sandbox)] == [429, 200]
 
 
 def test_get_gives_up_after_max_retries(sandbox, client):
-    fault(sandbox, method="GET", status=503, body="envelope", count=10)
+    sandbox.add_fault(method="GET", status=503, body="envelope", count=10)
     with pytest.raises(ServerError):
         client.invoice_preview(account_id=ACCOUNT)
     assert len(api_requests(sandbox)) == 3
 
 
 def test_long_retry_after_raises_rate_limit_error_at_once(sandbox, client):
-    fault(sandbox, method="GET", status=429, retry_after=300, body="envelope", count=10)
+    sandbox.add_fault(method="GET", status=429, retry_after=300, body="envelope", count=10)
     with pytest.raises(RateLimitError) as info:
         client.credit_balance(account_id=ACCOUNT)
     assert info.value.retry_after == 300 and info.value.retryable is True
@@ -426,14 +394,14 @@ def test_bad_request_is_not_retried(sandbox, client):
 )  # fmt: skip
 def test_idempotent_writes_are_retried_like_reads(sandbox, client, method, path, ok, call):
     payment_intent = client.topup.create(account_id=ACCOUNT, amount=1000).payment_intent_id
-    control(sandbox, "DELETE", "requests")
-    fault(sandbox, method=method, path_contains=path, status=502, body="html", count=1)
+    sandbox.clear_requests()
+    sandbox.add_fault(method=method, path_contains=path, status=502, body="html", count=1)
     call(client, payment_intent)
-    assert [r["status"] for r in api_requests(sandbox, path)] == [502, ok]
+    assert [r["status"] for r in api_requests(sandbox, contains=path)] == [502, ok]
 
 
 def test_topup_500_makes_exactly_one_request_and_raises_outcome_unknown(sandbox, client):
-    fault(sandbox, method="POST", path_contains="/topup", status=500, body="envelope", count=10)
+    sandbox.add_fault(method="POST", path_contains="/topup", status=500, body="envelope", count=10)
     with pytest.raises(OutcomeUnknownError) as info:
         client.topup.create(account_id=ACCOUNT, amount=5000)
     error = info.value
@@ -441,32 +409,32 @@ def test_topup_500_makes_exactly_one_request_and_raises_outcome_unknown(sandbox,
     assert error.retryable is False and isinstance(error.cause, ServerError) and error.status_code == 500
     assert "5000 cents" in error.message
     assert_token_absent(error)
-    assert len(api_requests(sandbox, "/topup")) == 1
+    assert len(api_requests(sandbox, contains="/topup")) == 1
 
 
 def test_topup_applied_then_answer_lost_is_not_repeated(sandbox, client):
-    fault(sandbox, method="POST", path_contains="/topup", body="reset", apply=True, count=10)
+    sandbox.add_fault(method="POST", path_contains="/topup", body="reset", apply=True, count=10)
     with pytest.raises(OutcomeUnknownError) as info:
         client.topup.create(account_id=ACCOUNT, amount=5000)
     assert isinstance(info.value.cause, APIConnectionError)
-    assert len(api_requests(sandbox, "/topup")) == 1
-    control(sandbox, "DELETE", "faults")
-    control(sandbox, "POST", "clock", {"advance_seconds": 10})
+    assert len(api_requests(sandbox, contains="/topup")) == 1
+    sandbox.clear_faults()
+    sandbox.advance(10)
     # It did happen: exactly one top-up of 50 dollars was charged, never two.
     invoices = client.invoice_history(account_id=ACCOUNT, type="manual").invoices
     assert len(invoices) == 1
 
 
 def test_topup_truncated_200_raises_outcome_unknown(sandbox, client):
-    fault(sandbox, method="POST", path_contains="/topup", status=200, body="truncated", apply=True)
+    sandbox.add_fault(method="POST", path_contains="/topup", status=200, body="truncated", apply=True)
     with pytest.raises(OutcomeUnknownError) as info:
         client.topup.create(account_id=ACCOUNT, amount=5000)
     assert isinstance(info.value.cause, InvalidResponseError)
-    assert len(api_requests(sandbox, "/topup")) == 1
+    assert len(api_requests(sandbox, contains="/topup")) == 1
 
 
 def test_topup_read_timeout_raises_outcome_unknown(sandbox):
-    fault(sandbox, method="POST", path_contains="/topup", latency_ms=1500)
+    sandbox.add_fault(method="POST", path_contains="/topup", latency_ms=1500)
     with (
         BillingClient(
             DEFAULT_TOKEN, base_url=sandbox.base_url, timeout=(2, 0.3), backoff_base=0.01
@@ -475,14 +443,16 @@ def test_topup_read_timeout_raises_outcome_unknown(sandbox):
     ):
         client.topup.create(account_id=ACCOUNT, amount=5000)
     assert isinstance(info.value.cause, APITimeoutError)
-    assert len(api_requests(sandbox, "/topup")) <= 1
+    assert len(api_requests(sandbox, contains="/topup")) <= 1
 
 
 def test_topup_429_is_retried_and_charges_once(sandbox, client):
-    fault(sandbox, method="POST", path_contains="/topup", status=429, retry_after=0, body="envelope", count=1)
+    sandbox.add_fault(
+        method="POST", path_contains="/topup", status=429, retry_after=0, body="envelope", count=1
+    )
     result = client.topup.create(account_id=ACCOUNT, amount=5000)
     assert result.payment_intent_id
-    assert [r["status"] for r in api_requests(sandbox, "/topup")] == [429, 200]
+    assert [r["status"] for r in api_requests(sandbox, contains="/topup")] == [429, 200]
 
 
 def _closed_port_url() -> str:
@@ -508,7 +478,7 @@ def test_topup_refused_connection_is_retried_because_nothing_was_sent():
 
 def test_rate_limiter_is_asked_before_every_attempt_including_retries(sandbox):
     limiter = InProcessRateLimiter(limit=2, period=60)
-    fault(sandbox, method="GET", status=500, body="envelope", count=10)
+    sandbox.add_fault(method="GET", status=500, body="envelope", count=10)
     with (
         BillingClient(
             DEFAULT_TOKEN,
@@ -526,7 +496,7 @@ def test_rate_limiter_is_asked_before_every_attempt_including_retries(sandbox):
 def test_on_call_reports_every_attempt(sandbox, client):
     calls = []
     client.on_call = lambda *args: calls.append(args)
-    fault(sandbox, method="GET", status=503, body="envelope", count=1)
+    sandbox.add_fault(method="GET", status=503, body="envelope", count=1)
     client.topup.limits(account_id=ACCOUNT)
     assert [(c[0], c[1], c[2], c[3]) for c in calls] == [
         ("topup.limits", ACCOUNT, 503, 1),
@@ -545,7 +515,7 @@ def test_failing_on_call_does_not_fail_the_call(client):
 
 
 def test_each_attempt_is_logged_at_debug_without_the_token(sandbox, client, caplog):
-    fault(sandbox, method="GET", status=429, retry_after=0, body="envelope", count=1)
+    sandbox.add_fault(method="GET", status=429, retry_after=0, body="envelope", count=1)
     with caplog.at_level(logging.DEBUG, logger="billing.cloudflare"):
         client.credit_balance(account_id=ACCOUNT)
     lines = [
@@ -565,7 +535,7 @@ def test_each_attempt_is_logged_at_debug_without_the_token(sandbox, client, capl
 
 
 def test_status_error_base_class_covers_unlisted_statuses(sandbox, client):
-    fault(sandbox, method="GET", status=418, body="envelope")
+    sandbox.add_fault(method="GET", status=418, body="envelope")
     with pytest.raises(APIStatusError) as info:
         client.credit_balance(account_id=ACCOUNT)
     assert type(info.value) is APIStatusError and info.value.status_code == 418

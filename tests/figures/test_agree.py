@@ -20,7 +20,8 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.alerts.test_lifecycle import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
+from tests.support.alerts import BASE, deliver, only_rule
+from tests.support.history import day_usage, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
 

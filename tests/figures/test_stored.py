@@ -25,16 +25,9 @@ from billing.models import (
 from billing.selectors import MAX_LINE_POINTS, balance_points
 from billing.views import usage as usage_view
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.support.pages_fixtures import seed_history, snapshot
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.history import seed_history, snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _one_thread(settings):
-    # Sync threads would use their own database connections, which cannot see this test's transaction.
-    settings.SYNC_THREADS = 1
 
 
 def _live(account) -> figures.AccountFigures:

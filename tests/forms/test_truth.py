@@ -12,7 +12,9 @@ from django.utils import timezone
 from billing import operations
 from billing.forms import SpendingLimitForm
 from billing.models import SpendingLimit, UsageRecord
-from tests.support.pages_fixtures import api_requests, snapshot
+from tests.support.alerts import rule_form
+from tests.support.history import snapshot
+from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -22,22 +24,24 @@ def url(name, account):
 
 
 # --- rule 3: a form states its real bounds before you type -------------------------------------------------
-def test_topup_form_shows_the_cached_cloudflare_range_it_will_check(client, manager, account, cf):
+def test_topup_form_shows_the_cached_cloudflare_range_it_will_check(client, manager, account, cloudflare):
     operations.remember_topup_limits(account, 1000, 100_000)
     client.force_login(manager)
     html = unescape(client.get(url("topup_new", account)).content.decode())
     assert "Cloudflare allows $10.00 to $1,000.00 for this account." in html
     assert "$10,000.00" not in html
-    assert api_requests(cf) == []
+    assert api_requests(cloudflare) == []
 
 
-def test_topup_form_without_cloudflare_limits_says_whose_bounds_they_are(client, manager, account, cf):
+def test_topup_form_without_cloudflare_limits_says_whose_bounds_they_are(
+    client, manager, account, cloudflare
+):
     client.force_login(manager)
     html = unescape(client.get(url("topup_new", account)).content.decode())
     assert "From $10.00 to $10,000.00: Cloudflare's minimum and the portal's maximum." in html
 
 
-def test_topup_form_shows_exactly_the_bounds_the_submit_checks(client, manager, account, cf):
+def test_topup_form_shows_exactly_the_bounds_the_submit_checks(client, manager, account, cloudflare):
     operations.remember_topup_limits(account, 1000, 100_000)
     client.force_login(manager)
     shown = client.get(url("topup_new", account)).context["bounds"]
@@ -48,7 +52,7 @@ def test_topup_form_shows_exactly_the_bounds_the_submit_checks(client, manager, 
     assert errors == ["Amount must be at most $1,000.00."]  # the same limits: no word of a change
 
 
-def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, account, cf):
+def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, account, cloudflare):
     client.force_login(manager)
     page = unescape(client.get(url("topup_new", account)).content.decode())
     assert "$10,000.00" in page  # Cloudflare's limits not known yet: the portal's maximum
@@ -70,7 +74,7 @@ def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, a
     )
 
 
-def test_topup_fee_percent_reads_as_a_plain_number(client, manager, account, cf, settings):
+def test_topup_fee_percent_reads_as_a_plain_number(client, manager, account, cloudflare, settings):
     settings.TOPUP_FEE_PERCENT = Decimal("50")
     client.force_login(manager)
     html = unescape(client.get(url("topup_new", account)).content.decode())
@@ -86,20 +90,20 @@ def test_spending_limit_has_a_portal_maximum_it_states(settings):
     assert SpendingLimitForm({"amount": "100000", "duration": "daily", "strategy": "fixed"}).is_valid()
 
 
-def test_spending_limit_page_states_min_and_max(client, manager, account, cf):
+def test_spending_limit_page_states_min_and_max(client, manager, account, cloudflare):
     client.force_login(manager)
     html = client.get(url("spending_limit", account)).content.decode()
     assert "From $1.00 (Cloudflare's minimum) to $100,000.00 (the portal's maximum)." in unescape(html)
 
 
-def test_oversized_spending_limit_is_refused_and_not_sent(client, manager, account, cf):
+def test_oversized_spending_limit_is_refused_and_not_sent(client, manager, account, cloudflare):
     client.force_login(manager)
     response = client.post(
         url("spending_limit", account), {"amount": "99999999999", "duration": "monthly", "strategy": "fixed"}
     )
     assert response.status_code == 400
     assert "Limit must be at most $100,000.00." in response.content.decode()
-    assert api_requests(cf) == []
+    assert api_requests(cloudflare) == []
 
 
 # --- rule 4: a change with a surprising consequence asks first --------------------------------------------
@@ -119,7 +123,7 @@ def spent_this_hour(account, value: str) -> None:
 LIMIT = {"amount": "400", "duration": "monthly", "strategy": "fixed"}
 
 
-def test_a_limit_below_the_spend_so_far_asks_first_and_sends_nothing(client, manager, account, cf):
+def test_a_limit_below_the_spend_so_far_asks_first_and_sends_nothing(client, manager, account, cloudflare):
     snapshot(account, "100")
     spent_this_hour(account, "502.07")
     client.force_login(manager)
@@ -135,21 +139,21 @@ def test_a_limit_below_the_spend_so_far_asks_first_and_sends_nothing(client, man
     assert f"{start:%b %-d, %Y} 00:00" in warning and f"{next_month:%b %-d, %Y} 00:00" in warning
     assert "Set anyway" in html
     assert 'name="confirmed"' in html
-    assert api_requests(cf, "POST") == []
+    assert api_requests(cloudflare, "POST") == []
     assert not SpendingLimit.objects.filter(account=account).exists()
 
 
-def test_only_a_confirmed_second_submit_sends_the_limit(client, manager, account, cf):
+def test_only_a_confirmed_second_submit_sends_the_limit(client, manager, account, cloudflare):
     snapshot(account, "100")
     spent_this_hour(account, "502.07")
     client.force_login(manager)
     confirmed = client.post(url("spending_limit", account), LIMIT).context["confirmed"]
     response = client.post(url("spending_limit", account), {**LIMIT, "confirmed": confirmed}, follow=True)
     assert "Spending limit set: $400.00" in response.content.decode()
-    assert len(api_requests(cf, "POST", "/spending-limit")) == 1
+    assert len(api_requests(cloudflare, "POST", "/spending-limit")) == 1
 
 
-def test_a_confirmation_of_other_values_asks_again(client, manager, account, cf):
+def test_a_confirmation_of_other_values_asks_again(client, manager, account, cloudflare):
     snapshot(account, "100")
     spent_this_hour(account, "502.07")
     client.force_login(manager)
@@ -157,10 +161,10 @@ def test_a_confirmation_of_other_values_asks_again(client, manager, account, cf)
     response = client.post(url("spending_limit", account), {**LIMIT, "amount": "300", "confirmed": confirmed})
     assert response.status_code == 200
     assert "the new limit of $300.00" in response.context["warnings"][0]
-    assert api_requests(cf, "POST") == []
+    assert api_requests(cloudflare, "POST") == []
 
 
-def test_a_sliding_window_warning_says_how_usage_resumes(client, manager, account, cf):
+def test_a_sliding_window_warning_says_how_usage_resumes(client, manager, account, cloudflare):
     snapshot(account, "100")
     spent_this_hour(account, "50")
     client.force_login(manager)
@@ -172,23 +176,16 @@ def test_a_sliding_window_warning_says_how_usage_resumes(client, manager, accoun
     assert "until enough of that spend is older than 24 hours to fall below the limit" in warning
 
 
-def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account, cf):
+def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account, cloudflare):
     snapshot(account, "100")
     spent_this_hour(account, "10")
     client.force_login(manager)
     response = client.post(url("spending_limit", account), LIMIT)
     assert response.status_code == 302
-    assert len(api_requests(cf, "POST", "/spending-limit")) == 1
+    assert len(api_requests(cloudflare, "POST", "/spending-limit")) == 1
 
 
 # --- rule 3: alert rules show units, normalised values and real minimums ----------------------------------
-def rule_form(kind, **data):
-    from billing.alert_forms import AlertRuleForm
-
-    base = {"enabled": "on", "hysteresis": "0", "reminder_hours": "24", "notify_managers": "on"}
-    return AlertRuleForm({**base, **data} if data else None, kind=kind)
-
-
 def test_alert_rule_form_shows_stored_values_normalised_with_their_unit(client, manager, account):
     from billing.models import AlertRule
 

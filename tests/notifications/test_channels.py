@@ -9,7 +9,6 @@ import logging
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -19,8 +18,10 @@ from django.utils import timezone
 from billing.alerts import channel_admin, evaluate_account
 from billing.alerts import outbox as mail
 from billing.models import ChannelKind, NotificationChannel, OutboxEmail, OutboxState
-from tests.alerts.test_lifecycle import BASE, only_rule, snapshot
-from tests.support.http_receiver import Answer, Receiver
+from tests.support.alerts import BASE, only_rule
+from tests.support.history import snapshot
+from tests.support.http_receiver import Answer
+from tests.support.paths import ROOT
 
 TOLERANCE = 300  # seconds, as the README's receiver
 
@@ -31,13 +32,6 @@ def _portal(settings):
     settings.ALERT_OPERATOR_EMAILS = ["ops@example.com"]
     settings.ALERT_HTTP_CONNECT_TIMEOUT = 2
     settings.ALERT_HTTP_READ_TIMEOUT = 2
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 def webhook(receiver, superuser=None, name="Ops webhook", **extra) -> tuple[NotificationChannel, str]:
@@ -336,7 +330,7 @@ def test_send_test_reports_what_happened(db, receiver):
 
 
 def test_the_readme_receiver_accepts_a_real_delivery_and_rejects_a_stale_one(db, receiver):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     example = readme.split("```python\nimport hashlib", 1)[1].split("```", 1)[0]
     example = "import hashlib" + example.replace("HTTPServer((", "# HTTPServer((")
     namespace: dict = {}

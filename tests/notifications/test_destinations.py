@@ -8,20 +8,12 @@ from django.urls import reverse
 from billing.alerts import channel_admin, destinations
 from billing.alerts import outbox as mail
 from billing.models import ChannelKind, NotificationChannel, OutboxState
-from tests.support.http_receiver import Receiver
-from tests.views.test_alerts import login
+from tests.support.people_fixtures import login
 
 
 @pytest.fixture
 def public_only(settings):
     settings.ALERT_ALLOW_PRIVATE_URLS = False
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,9 @@ from billing.models import (
     UsageRecord,
     UsageWindow,
 )
-from tests.alerts.test_lifecycle import BASE, snapshot
-from tests.views.test_alerts import login
+from tests.support.alerts import BASE
+from tests.support.history import snapshot
+from tests.support.people_fixtures import login
 
 
 @pytest.fixture(autouse=True)

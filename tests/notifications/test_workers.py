@@ -12,22 +12,15 @@ from django.utils import timezone
 
 from billing.alerts import channel_admin
 from billing.models import AlertEvent, ChannelKind, OutboxEmail, OutboxState
-from tests.alerts.test_lifecycle import only_rule, snapshot
-from tests.support.http_receiver import Receiver
-from tests.tasks.test_workers import wait_for
+from tests.support.alerts import only_rule
+from tests.support.history import snapshot
+from tests.support.worker_fixtures import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 QUIET = dict.fromkeys(
     ("SYNC_BALANCE_INTERVAL", "SYNC_USAGE_INTERVAL", "SYNC_INVOICES_INTERVAL", "SYNC_TOPUPS_INTERVAL"), "3600"
 )
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 def states(receiver) -> list[tuple[str, int | None]]:

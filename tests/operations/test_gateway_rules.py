@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.api import client_for
 from billing.models import AuditAction, AuditEntry, AuditOutcome, GatewayRule, GatewaySpendHour
 from billing.sync.gateways import store_gateway
-from tests.support.pages_fixtures import api_requests
+from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,8 @@ def store(account, gateway_id="chat-app"):
     return store_gateway(account, remote)
 
 
-def remote(cf, account, gateway_id="chat-app") -> dict:
-    return next(g for g in cf.gateways(account.cloudflare_id)["gateways"] if g["id"] == gateway_id)
+def remote(cloudflare, account, gateway_id="chat-app") -> dict:
+    return next(g for g in cloudflare.gateways(account.cloudflare_id)["gateways"] if g["id"] == gateway_id)
 
 
 def others(gateway: dict) -> dict:
@@ -53,10 +53,10 @@ def others(gateway: dict) -> dict:
 
 
 @pytest.fixture
-def gw(cf, account):
-    cf.put_gateways(account.cloudflare_id, gateways=[GATEWAY, {"id": "default"}])
+def gw(cloudflare, account):
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[GATEWAY, {"id": "default"}])
     gateway = store(account)
-    cf.clear_requests()
+    cloudflare.clear_requests()
     return gateway
 
 
@@ -88,17 +88,17 @@ NEW_RULE = {
 }
 
 
-def puts(cf):
-    return api_requests(cf, "PUT", "/gateways/")
+def puts(cloudflare):
+    return api_requests(cloudflare, "PUT", "/gateways/")
 
 
-def test_add_rule_sends_exactly_that_rule_and_every_other_field_as_read(as_manager, cf, account, gw):
-    before = remote(cf, account)
+def test_add_rule_sends_exactly_that_rule_and_every_other_field_as_read(as_manager, cloudflare, account, gw):
+    before = remote(cloudflare, account)
     page = as_manager.get(url("gateway_rule_add", account))
     assert page.status_code == 200
     response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
     assert response.status_code == 302, response.content.decode()[:2000]
-    after = remote(cf, account)
+    after = remote(cloudflare, account)
     assert others(after) == others(before)
     assert after["modified_at"] != before["modified_at"]
     old, new = after["spend_limits"]["rules"]
@@ -106,7 +106,7 @@ def test_add_rule_sends_exactly_that_rule_and_every_other_field_as_read(as_manag
     assert new["limit"] == Decimal(5) and new["window"] == 3600 and new["technique"] == "fixed"
     assert new["model"] == {"mode": "filter", "values": ["gpt-4o-mini", "gpt-4o"]}
     assert "provider" not in new and new["enabled"] is True and new["id"].startswith("rule_")
-    assert len(puts(cf)) == 1
+    assert len(puts(cloudflare)) == 1
     entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_RULE_ADD)
     assert entry.outcome == AuditOutcome.SUCCEEDED and entry.actor_name == "max-manager"
     assert [r["id"] for r in entry.parameters["before"]] == ["chat-weekly"]
@@ -116,15 +116,15 @@ def test_add_rule_sends_exactly_that_rule_and_every_other_field_as_read(as_manag
     assert b"gpt-4o-mini" in as_manager.get(url("gateway_rules", account)).content
 
 
-def test_edit_keeps_the_rules_id_and_converts_a_custom_window(as_manager, cf, account, gw):
-    before = remote(cf, account)
+def test_edit_keeps_the_rules_id_and_converts_a_custom_window(as_manager, cloudflare, account, gw):
+    before = remote(cloudflare, account)
     page = as_manager.get(url("gateway_rule_edit", account, 0))
     assert page.context["form"].initial["limit"] == "50.00"
     values = {"limit": "75.50", "window": "custom", "window_number": "2", "window_unit": "days"}
     values |= {"technique": "fixed", "providers_typed": "openai", "enabled": "on"}
     response = as_manager.post(url("gateway_rule_edit", account, 0), form_data(page, **values))
     assert response.status_code == 302, response.content.decode()[:2000]
-    after = remote(cf, account)
+    after = remote(cloudflare, account)
     assert others(after) == others(before)
     (rule,) = after["spend_limits"]["rules"]
     assert rule["id"] == "chat-weekly" and rule["limit"] == Decimal("75.5") and rule["window"] == 172800
@@ -133,21 +133,21 @@ def test_edit_keeps_the_rules_id_and_converts_a_custom_window(as_manager, cf, ac
     assert entry.parameters["before"][0]["limit"] == "50" and entry.parameters["after"][0]["window"] == 172800
 
 
-def test_toggle_then_remove(as_manager, cf, account, gw):
-    before = remote(cf, account)
+def test_toggle_then_remove(as_manager, cloudflare, account, gw):
+    before = remote(cloudflare, account)
     rules = as_manager.get(url("gateway_rules", account))
     action = rules.context["rows"][0]["action"]
     data = {f.name: str(f.value()) for f in action.hidden_fields() if f.value()}
     assert as_manager.post(url("gateway_rule_toggle", account, 0), data).status_code == 302
-    toggled = remote(cf, account)
+    toggled = remote(cloudflare, account)
     assert toggled["spend_limits"]["rules"][0] == {**before["spend_limits"]["rules"][0], "enabled": False}
     assert others(toggled) == others(before)
     page = as_manager.get(url("gateway_rule_remove", account, 0))
     assert b"Remove rule chat-weekly" in page.content
     assert as_manager.post(url("gateway_rule_remove", account, 0), form_data(page)).status_code == 302
-    removed = remote(cf, account)
+    removed = remote(cloudflare, account)
     assert removed["spend_limits"]["rules"] == [] and others(removed) == others(before)
-    assert len(puts(cf)) == 2
+    assert len(puts(cloudflare)) == 2
     outcomes = AuditEntry.objects.values_list("action", "outcome")
     assert set(outcomes) == {
         (AuditAction.GATEWAY_RULE_TOGGLE, AuditOutcome.SUCCEEDED),
@@ -157,27 +157,27 @@ def test_toggle_then_remove(as_manager, cf, account, gw):
 
 
 def test_a_gateway_changed_since_the_form_was_shown_is_refused_and_nothing_is_sent(
-    as_manager, cf, account, gw
+    as_manager, cloudflare, account, gw
 ):
     page = as_manager.get(url("gateway_rule_add", account))
-    changed = cf.put_gateways(
+    changed = cloudflare.put_gateways(
         account.cloudflare_id, gateways=[{**GATEWAY, "cache_ttl": 900}, {"id": "default"}]
     )
-    cf.clear_requests()
+    cloudflare.clear_requests()
     response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
     assert response.status_code == 409
     text = response.content.decode()
     assert "changed in Cloudflare at" in text and "since you opened this form; review and save again" in text
     assert "can&#x27;t be known" in text or "can't be known" in text
-    assert puts(cf) == [] and len(api_requests(cf, "GET")) == 1
-    assert remote(cf, account)["cache_ttl"] == 900 == changed["gateways"][0]["cache_ttl"]
+    assert puts(cloudflare) == [] and len(api_requests(cloudflare, "GET")) == 1
+    assert remote(cloudflare, account)["cache_ttl"] == 900 == changed["gateways"][0]["cache_ttl"]
     assert AuditEntry.objects.get().outcome == AuditOutcome.FAILED
     # The form is shown again as of the fresh read: saving it now goes through.
     again = as_manager.post(url("gateway_rule_add", account), form_data(response, **NEW_RULE))
-    assert again.status_code == 302 and len(puts(cf)) == 1
+    assert again.status_code == 302 and len(puts(cloudflare)) == 1
 
 
-def test_a_budget_below_the_windows_spend_asks_first(as_manager, cf, account, gw):
+def test_a_budget_below_the_windows_spend_asks_first(as_manager, cloudflare, account, gw):
     hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     GatewaySpendHour.objects.create(
         account=account, hour=hour, gateway="chat-app", model="gpt-4o", cost=Decimal(30), synced_at=hour
@@ -189,39 +189,39 @@ def test_a_budget_below_the_windows_spend_asks_first(as_manager, cf, account, gw
     text = response.content.decode()
     assert "Traffic would be refused at once" in text and "$30.00" in text and "1 day sliding" in text
     assert "Save anyway" in text
-    assert cf.requests() == []  # nothing asked of Cloudflare yet
+    assert cloudflare.requests() == []  # nothing asked of Cloudflare yet
     confirmed = as_manager.post(url("gateway_rule_add", account), form_data(response, **values))
-    assert confirmed.status_code == 302 and len(puts(cf)) == 1
+    assert confirmed.status_code == 302 and len(puts(cloudflare)) == 1
     # A model the spend did not come from: nothing to confirm.
     page = as_manager.get(url("gateway_rule_add", account))
     other = {**values, "models_typed": "claude-sonnet-4"}
     assert as_manager.post(url("gateway_rule_add", account), form_data(page, **other)).status_code == 302
 
 
-def test_double_submit_sends_one_put(as_manager, cf, account, gw):
+def test_double_submit_sends_one_put(as_manager, cloudflare, account, gw):
     page = as_manager.get(url("gateway_rule_add", account))
     data = form_data(page, **NEW_RULE)
     first = as_manager.post(url("gateway_rule_add", account), data)
     second = as_manager.post(url("gateway_rule_add", account), data, follow=True)
     assert first.status_code == 302
     assert b"already submitted; it was not sent again" in second.content
-    assert len(puts(cf)) == 1 and len(remote(cf, account)["spend_limits"]["rules"]) == 2
+    assert len(puts(cloudflare)) == 1 and len(remote(cloudflare, account)["spend_limits"]["rules"]) == 2
     assert AuditEntry.objects.count() == 1
 
 
-def test_a_403_names_the_permission_the_token_lacks(as_manager, cf, account, gw):
-    cf.add_fault(method="PUT", path_contains="/gateways/chat-app", status=403)
+def test_a_403_names_the_permission_the_token_lacks(as_manager, cloudflare, account, gw):
+    cloudflare.add_fault(method="PUT", path_contains="/gateways/chat-app", status=403)
     page = as_manager.get(url("gateway_rule_add", account))
     response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
     assert response.status_code == 502
     assert "lacks the “AI Gateway Edit” permission" in response.content.decode()
-    assert len(remote(cf, account)["spend_limits"]["rules"]) == 1
+    assert len(remote(cloudflare, account)["spend_limits"]["rules"]) == 1
     entry = AuditEntry.objects.get()
     assert entry.outcome == AuditOutcome.FAILED and "403" in entry.error
 
 
-def test_a_lost_answer_is_unknown_and_not_sent_again(as_manager, cf, account, gw):
-    cf.add_fault(method="PUT", path_contains="/gateways/chat-app", body="reset", apply=True)
+def test_a_lost_answer_is_unknown_and_not_sent_again(as_manager, cloudflare, account, gw):
+    cloudflare.add_fault(method="PUT", path_contains="/gateways/chat-app", body="reset", apply=True)
     page = as_manager.get(url("gateway_rule_add", account))
     data = form_data(page, **NEW_RULE)
     response = as_manager.post(url("gateway_rule_add", account), data)
@@ -232,7 +232,7 @@ def test_a_lost_answer_is_unknown_and_not_sent_again(as_manager, cf, account, gw
     )
     assert AuditEntry.objects.get().outcome == AuditOutcome.UNKNOWN
     as_manager.post(url("gateway_rule_add", account), data)
-    assert len(puts(cf)) == 1 and AuditEntry.objects.count() == 1
+    assert len(puts(cloudflare)) == 1 and AuditEntry.objects.count() == 1
 
 
 def test_viewers_get_403_on_every_form(client, viewer, account, gw):

@@ -15,12 +15,13 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.support.pages_fixtures import api_requests, snapshot
+from tests.support.history import snapshot
+from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
 
 
-def test_topup_is_sent_once_and_recorded_pending_with_an_audit_entry(cf, account, manager):
+def test_topup_is_sent_once_and_recorded_pending_with_an_audit_entry(cloudflare, account, manager):
     snapshot(account, "50")
     result = operations.start_topup(account, manager, 2500, uuid.uuid4(), ip_address="10.0.0.1")
 
@@ -30,7 +31,7 @@ def test_topup_is_sent_once_and_recorded_pending_with_an_audit_entry(cf, account
     assert topup.payment_intent_id
     assert topup.amount_cents == 2500 and topup.fee_cents == 125
     assert (topup.card_brand, topup.card_last4) == ("visa", "4242")
-    posts = api_requests(cf, "POST", "/topup")
+    posts = api_requests(cloudflare, "POST", "/topup")
     assert len(posts) == 1 and posts[0]["body"] == {"amount": 2500}
     entry = AuditEntry.objects.get()
     assert (entry.actor, entry.action, entry.outcome) == (
@@ -43,7 +44,7 @@ def test_topup_is_sent_once_and_recorded_pending_with_an_audit_entry(cf, account
     assert entry.ip_address == "10.0.0.1"
 
 
-def test_same_intent_twice_creates_one_topup_and_one_request(cf, account, manager):
+def test_same_intent_twice_creates_one_topup_and_one_request(cloudflare, account, manager):
     key = uuid.uuid4()
     first = operations.start_topup(account, manager, 1000, key)
     second = operations.start_topup(account, manager, 1000, key)
@@ -51,31 +52,31 @@ def test_same_intent_twice_creates_one_topup_and_one_request(cf, account, manage
     assert first.created and not second.created
     assert second.topup.pk == first.topup.pk
     assert TopUp.objects.count() == 1
-    assert len(api_requests(cf, "POST", "/topup")) == 1
+    assert len(api_requests(cloudflare, "POST", "/topup")) == 1
     assert AuditEntry.objects.count() == 1
 
 
-def test_intent_of_another_account_is_refused(cf, account, other_account, manager):
+def test_intent_of_another_account_is_refused(cloudflare, account, other_account, manager):
     key = uuid.uuid4()
     operations.start_topup(account, manager, 1000, key)
     with pytest.raises(operations.OperationError):
         operations.start_topup(other_account, manager, 1000, key)
-    assert len(api_requests(cf, "POST", "/topup")) == 1
+    assert len(api_requests(cloudflare, "POST", "/topup")) == 1
 
 
-def test_lost_answer_marks_the_topup_unknown_and_never_resends(cf, account, manager):
-    cf.add_fault(method="POST", path_contains="/topup", count=1, status=500)
+def test_lost_answer_marks_the_topup_unknown_and_never_resends(cloudflare, account, manager):
+    cloudflare.add_fault(method="POST", path_contains="/topup", count=1, status=500)
     result = operations.start_topup(account, manager, 1000, uuid.uuid4())
 
     assert result.topup.status == TopUpStatus.UNKNOWN
     assert "may or may not" in result.topup.error
     assert operations.needs_check(result.topup)
-    assert len(api_requests(cf, "POST", "/topup")) == 1
+    assert len(api_requests(cloudflare, "POST", "/topup")) == 1
     assert AuditEntry.objects.get().outcome == AuditOutcome.UNKNOWN
 
 
-def test_refused_topup_is_failed_and_raises_with_cloudflares_message(cf, account, manager):
-    cf.add_fault(method="POST", path_contains="/topup", count=1, status=400)
+def test_refused_topup_is_failed_and_raises_with_cloudflares_message(cloudflare, account, manager):
+    cloudflare.add_fault(method="POST", path_contains="/topup", count=1, status=400)
     with pytest.raises(operations.OperationError) as raised:
         operations.start_topup(account, manager, 1000, uuid.uuid4())
 
@@ -85,10 +86,10 @@ def test_refused_topup_is_failed_and_raises_with_cloudflares_message(cf, account
     assert entry.outcome == AuditOutcome.FAILED and entry.error
 
 
-def test_auto_topup_set_and_remove_update_the_local_row_and_the_sandbox(cf, account, manager):
+def test_auto_topup_set_and_remove_update_the_local_row_and_the_sandbox(cloudflare, account, manager):
     config = operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
     assert (config.amount, config.threshold) == (50, 20)
-    assert cf.account(account.cloudflare_id)["topup_config"]["amount"] == 5000
+    assert cloudflare.account(account.cloudflare_id)["topup_config"]["amount"] == 5000
 
     operations.remove_auto_topup(account, manager)
     config = AutoTopUpConfig.objects.get(account=account)
@@ -100,8 +101,8 @@ def test_auto_topup_set_and_remove_update_the_local_row_and_the_sandbox(cf, acco
     ]
 
 
-def test_dashboard_only_refusal_is_reported_as_such(cf, account, manager):
-    cf.configure(restrict_like_production=True)
+def test_dashboard_only_refusal_is_reported_as_such(cloudflare, account, manager):
+    cloudflare.configure(restrict_like_production=True)
     with pytest.raises(operations.OperationError) as raised:
         operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
     assert raised.value.dashboard_only
@@ -111,20 +112,20 @@ def test_dashboard_only_refusal_is_reported_as_such(cf, account, manager):
     assert entry.outcome == AuditOutcome.FAILED and "403" in entry.error
 
 
-def test_spending_limit_set_and_remove(cf, account, manager):
+def test_spending_limit_set_and_remove(cloudflare, account, manager):
     limit = operations.set_spending_limit(
         account, manager, amount_cents=50000, duration="monthly", strategy="fixed"
     )
     assert limit.enabled and limit.amount == 500
-    assert len(api_requests(cf, "POST", "/spending-limit")) == 1
+    assert len(api_requests(cloudflare, "POST", "/spending-limit")) == 1
 
     operations.remove_spending_limit(account, manager)
     limit = SpendingLimit.objects.get(account=account)
     assert not limit.enabled and limit.amount is None
 
 
-def test_spending_limit_before_first_topup_is_refused_and_nothing_recorded(cf, account, manager):
-    cf.put_account(account.cloudflare_id, first_topup_success=False)
+def test_spending_limit_before_first_topup_is_refused_and_nothing_recorded(cloudflare, account, manager):
+    cloudflare.put_account(account.cloudflare_id, first_topup_success=False)
     with pytest.raises(operations.OperationError) as raised:
         operations.set_spending_limit(
             account, manager, amount_cents=10000, duration="daily", strategy="fixed"
@@ -140,16 +141,16 @@ def test_topup_bounds_fall_back_to_the_reference_minimum_and_the_portal_maximum(
     assert (bounds.min_cents, bounds.max_cents) == (1000, 200000)
 
 
-def test_topup_limits_fetched_on_submit_are_remembered(cf, account, settings):
+def test_topup_limits_fetched_on_submit_are_remembered(cloudflare, account, settings):
     settings.TOPUP_MAX_DOLLARS = 10**9
     bounds = operations.refresh_topup_limits(account)
-    assert len(api_requests(cf, "GET", "/topup/limits")) == 1
+    assert len(api_requests(cloudflare, "GET", "/topup/limits")) == 1
     assert operations.topup_bounds(account) == bounds
     assert bounds.min_cents == 1000
 
 
-def test_topup_limits_unavailable_fall_back_without_error(cf, account):
-    cf.add_fault(method="GET", path_contains="/topup/limits", count=5, status=503)
+def test_topup_limits_unavailable_fall_back_without_error(cloudflare, account):
+    cloudflare.add_fault(method="GET", path_contains="/topup/limits", count=5, status=503)
     bounds = operations.refresh_topup_limits(account)
     assert bounds.min_cents == 1000
 

@@ -19,15 +19,9 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.sandbox_fixtures import VISA
 
 pytestmark = pytest.mark.django_db
-VISA = {"brand": "visa", "last4": "4242"}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread(settings):
-    settings.SYNC_THREADS = 1
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from billing.models import (
     TopUpStatus,
 )
 from billing.operations import topups
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
-from tests.support.sync_fixtures import ACME_PROD, VISA, _one_thread, api_calls, demo_account, make_account  # noqa: F401
+from tests.support.sandbox_fixtures import VISA
+from tests.support.sync_fixtures import make_account
 
 pytestmark = pytest.mark.django_db
 

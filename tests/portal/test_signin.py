@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AuditAction, AuditEntry
-from tests.conftest import PASSWORD
+from tests.support.people_fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

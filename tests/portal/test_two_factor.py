@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing.models import AuditAction, AuditEntry
 from portal import two_factor
-from tests.conftest import PASSWORD
+from tests.support.people_fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,8 @@ import pytest
 import requests
 
 from cloudflare_sandbox.jsonutil import loads
-from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
+from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi
 
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
-VISA = {"brand": "visa", "last4": "4242"}
 ENVELOPE_KEYS = {"success", "errors", "messages", "result", "result_info"}
 
 

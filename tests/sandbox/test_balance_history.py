@@ -9,12 +9,9 @@ import pytest
 
 from cloudflare_sandbox import DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import ControlClientError, SandboxControl
-from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
-
-pytest_plugins = ["tests.support.sandbox_fixtures"]
+from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi
 
 HOUR_MS = 3_600_000
-VISA = {"brand": "visa", "last4": "4242"}
 
 
 def balance_history(control: SandboxControl, account_id: str) -> dict:

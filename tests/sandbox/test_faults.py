@@ -8,11 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.support.sandbox_fixtures import ACCOUNT
-
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
-VISA = {"brand": "visa", "last4": "4242"}
+from tests.support.sandbox_fixtures import ACCOUNT, VISA
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from cloudflare_sandbox.jsonutil import loads
 from cloudflare_sandbox.testing import ControlClientError
 from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
 
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
 REQUIRED = {
     "cache_invalidate_on_update": False,
     "cache_ttl": 300,

@@ -10,8 +10,6 @@ import pytest
 from cloudflare_sandbox import DEMO_ACCOUNTS
 from tests.support.sandbox_fixtures import ACCOUNT
 
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
 PROD, LABS = DEMO_ACCOUNTS[0][0], DEMO_ACCOUNTS[2][0]
 HOUR_MS = 3_600_000
 QUERY = """

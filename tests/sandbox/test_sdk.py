@@ -10,8 +10,6 @@ from cloudflare import Cloudflare
 
 from tests.support.sandbox_fixtures import ACCOUNT
 
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
 
 @pytest.fixture
 def client(sandbox):

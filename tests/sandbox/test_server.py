@@ -11,19 +11,14 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
 
 from cloudflare_sandbox import DEFAULT_TOKEN, DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import ControlClientError, SandboxControl
-from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
-
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[2]
-VISA = {"brand": "visa", "last4": "4242"}
+from tests.support.paths import ROOT
+from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi
 
 
 def test_server_starts_on_a_free_port_and_stops_as_a_context_manager():
@@ -170,6 +165,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.process
 def test_command_line_serves_logs_each_request_without_the_token_and_saves_on_stop(tmp_path):
     port, state = _free_port(), tmp_path / "cli-state.json"
     command = [

@@ -9,11 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from cloudflare_sandbox import DEMO_ACCOUNTS
-from tests.support.sandbox_fixtures import ACCOUNT
+from tests.support.sandbox_fixtures import ACCOUNT, VISA
 
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
-VISA = {"brand": "visa", "last4": "4242"}
 HOUR = 3600
 PROD, STAGING, LABS, RESEARCH = (account_id for account_id, _ in DEMO_ACCOUNTS)
 

@@ -8,8 +8,6 @@ from cloudflare_sandbox import DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import SandboxControl
 from tests.support.sandbox_fixtures import ACCOUNT, SandboxApi
 
-pytest_plugins = ["tests.support.sandbox_fixtures"]
-
 HOUR = 3600
 CONFIG = {
     "cache_invalidate_on_update": False,

@@ -2,12 +2,11 @@
 that need nothing the policy forbids (no inline script or style)."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def _directives(header: str) -> dict[str, set[str]]:

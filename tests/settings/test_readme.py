@@ -2,13 +2,12 @@
 
 import re
 from itertools import accumulate
-from pathlib import Path
 
 from django.conf import settings
 
 from billing.operations import topups
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

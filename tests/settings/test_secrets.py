@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from billing import operations, pipeline
 from billing.models import AuditEntry, SyncRun
-from tests.support.pages_fixtures import snapshot
+from tests.support.history import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def account_pages(account) -> list[str]:
     ]
 
 
-def test_a_refused_token_leaks_nowhere(cf, client, superuser, account, caplog):
+def test_a_refused_token_leaks_nowhere(cloudflare, client, superuser, account, caplog):
     caplog.set_level(logging.DEBUG)
     account.set_api_token(SECRET)  # the sandbox refuses it: every call is a 403
     account.save()
@@ -57,9 +57,9 @@ def test_a_refused_token_leaks_nowhere(cf, client, superuser, account, caplog):
     assert SECRET not in account.api_token_ciphertext
 
 
-def test_the_stored_token_is_used_and_still_never_shown(cf, client, superuser, account, caplog):
+def test_the_stored_token_is_used_and_still_never_shown(cloudflare, client, superuser, account, caplog):
     caplog.set_level(logging.DEBUG)
-    account.set_api_token(cf.token)
+    account.set_api_token(cloudflare.token)
     account.save()
 
     runs = pipeline.sync_account(account)
@@ -67,5 +67,5 @@ def test_the_stored_token_is_used_and_still_never_shown(cf, client, superuser, a
     html = "".join(client.get(url).content.decode() for url in account_pages(account))
 
     assert {run.outcome for run in runs} == {"succeeded"}
-    assert cf.token not in html
-    assert cf.token not in caplog.text
+    assert cloudflare.token not in html
+    assert cloudflare.token not in caplog.text

@@ -4,11 +4,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def _settings_variables() -> set[str]:
@@ -35,18 +35,21 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.process
 def test_production_refuses_to_start_without_secret_key():
     result = _manage("check", DJANGO_DEBUG="false")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.process
 def test_production_refuses_to_start_without_token_encryption_keys():
     result = _manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 60)
     assert result.returncode != 0
     assert "TOKEN_ENCRYPTION_KEYS must be set" in result.stderr
 
 
+@pytest.mark.process
 def test_deploy_check_is_clean_in_production_mode():
     result = _manage(
         "check",

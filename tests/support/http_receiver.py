@@ -1,8 +1,13 @@
-"""A real HTTP receiver on loopback for Slack and webhooks: answers from a script, records requests."""
+"""A real HTTP receiver on loopback for Slack and webhooks: answers from a script, records requests.
+
+The `receiver` fixture (registered by tests/conftest.py) starts one for the test and stops it after.
+"""
 
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 @dataclass
@@ -59,3 +64,10 @@ class Receiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver().start()
+    yield server
+    server.stop()

@@ -1,4 +1,4 @@
-"""Fixtures for tests that talk to the Cloudflare sandbox over real HTTP.
+"""Fixtures for tests that talk to the Cloudflare sandbox over real HTTP (registered by tests/conftest.py).
 
 - `sandbox_server` (session): one SandboxServer on a free port, seed "empty", its clock frozen (speed 0)
   so balances move only when a test moves time with `sandbox.advance(seconds)`; top-ups complete
@@ -10,9 +10,10 @@
 - `sandbox_api` (function): a `SandboxApi` on that server: `requests` with the bearer token and JSON
   helpers. It resets nothing: ask for `sandbox` or `sandbox_demo` too.
   Beyond billing: `gateway_url(account, gateway?)` and `graphql(query, **variables)`.
+- `cloudflare` (function): the portal pointed at `sandbox` (the one fixture that does so); when the test also
+  has the `account` fixture, Cloudflare knows that account too (see `fund`).
 
-Test modules load this file with `pytest_plugins` and also import its helpers, so pytest sees it already
-imported; it holds no assert statements to rewrite (PYTEST_DONT_REWRITE).
+`api_requests(sandbox, method, contains)` is the one way to read which API requests the sandbox received.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cloudflare_sandbox.jsonutil import loads
 from cloudflare_sandbox.testing import SandboxControl
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
+VISA = {"brand": "visa", "last4": "4242"}
 
 
 class SandboxApi:
@@ -99,3 +101,40 @@ def sandbox_api(sandbox_server: SandboxServer) -> Iterator[SandboxApi]:
     api = SandboxApi(sandbox_server.base_url, DEFAULT_TOKEN)
     yield api
     api.session.close()
+
+
+def api_requests(sandbox: SandboxControl, method: str | None = None, contains: str = "") -> list[dict]:
+    """The billing API requests the sandbox received (control calls are not logged), optionally only those of
+    one method or whose path contains a string."""
+    return [
+        r for r in sandbox.requests() if (method is None or r["method"] == method) and contains in r["path"]
+    ]
+
+
+def fund(sandbox: SandboxControl, account) -> None:
+    """Puts the portal's `account` on Cloudflare: $50.00, a Visa card, its first top-up done."""
+    sandbox.put_account(
+        account.cloudflare_id, name=account.name, balance=5000, payment_method=VISA, first_topup_success=True
+    )
+
+
+@pytest.fixture
+def cloudflare(sandbox: SandboxControl, settings, request) -> Iterator[SandboxControl]:
+    """The sandbox, reset to "empty", with the portal's settings pointing at it; yields its SandboxControl.
+
+    A test that also has the `account` fixture finds that account on Cloudflare (`fund`), and the client
+    makes no retries of its own there, so a fault injected once is the answer the page or operation gets.
+    The local request budget is lifted so that the suite's calls never wait on one another's budget.
+    """
+    from billing import api
+
+    settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
+    settings.CLOUDFLARE_API_TOKEN = sandbox.token
+    settings.CLOUDFLARE_RATE_LIMIT = 100_000
+    if "account" in request.fixturenames:
+        settings.CLOUDFLARE_MAX_RETRIES = 0
+        fund(sandbox, request.getfixturevalue("account"))
+        sandbox.clear_requests()
+    api.reset_clients()
+    yield sandbox
+    api.reset_clients()

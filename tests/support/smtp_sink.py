@@ -1,7 +1,8 @@
 """A real SMTP server on loopback for the mail tests: aiosmtpd's Controller on a free port.
 
 It keeps every accepted message, can answer the next N messages with a temporary failure, and can be
-stopped and started again on the same port to play an outage.
+stopped and started again on the same port to play an outage. The `smtp_server` fixture (registered by
+tests/conftest.py) starts one and points Django's SMTP backend at it.
 """
 
 import socket
@@ -9,6 +10,7 @@ import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -71,3 +73,20 @@ class SmtpSink:
     @staticmethod
     def html_of(message: EmailMessage) -> str:
         return message.get_body(preferencelist=("html",)).get_content()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """aiosmtpd on 127.0.0.1 and a free port, with Django's SMTP backend pointed at it."""
+    sink = SmtpSink()
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield sink
+    sink.stop()

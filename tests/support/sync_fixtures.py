@@ -1,25 +1,23 @@
-"""What the sync, pipeline and top-up reconciliation tests share: accounts in the sandbox, one thread."""
+"""What the sync, pipeline and top-up tests share: accounts in the sandbox, and sync on one thread
+(registered by tests/conftest.py)."""
 
 import pytest
 
 from billing.models import Account
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
 
-VISA = {"brand": "visa", "last4": "4242"}
 ACME_PROD = DEMO_ACCOUNTS[0][0]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread(settings):
-    # Threads would use their own database connections, which cannot see this test's transaction.
+def _one_sync_thread(settings):
+    # A sync thread would use its own database connection, which cannot see the test's transaction.
+    # A test about threads sets SYNC_THREADS itself; workers get theirs from their environment.
     settings.SYNC_THREADS = 1
 
 
-def api_calls(cloudflare, contains: str = "") -> list[dict]:
-    return [r for r in cloudflare.requests() if contains in r["path"]]
-
-
 def make_account(cloudflare, number: int, **remote) -> Account:
+    """Team `number`: on Cloudflare with `remote` (balance, payment_method …) and in the portal."""
     cloudflare_id = f"{number:032x}"
     if remote is not None:
         cloudflare.put_account(cloudflare_id, name=f"Team {number}", **remote)
@@ -27,5 +25,6 @@ def make_account(cloudflare, number: int, **remote) -> Account:
 
 
 def demo_account(cloudflare) -> Account:
+    """Acme Prod of the sandbox's demo seed, in the portal."""
     cloudflare.reset("demo")
     return Account.objects.create(cloudflare_id=ACME_PROD, name="Acme Prod")

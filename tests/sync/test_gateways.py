@@ -20,15 +20,9 @@ from billing.models import (
     SyncRun,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 ACME_PROD, LABS = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[2]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread(settings):
-    settings.SYNC_THREADS = 1
 
 
 def demo(cloudflare, which=ACME_PROD) -> Account:

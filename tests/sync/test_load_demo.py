@@ -10,13 +10,12 @@ from django.core.management import call_command
 from billing import api
 from billing.models import Account, AccountAccess, BalanceSnapshot, Role, SyncRun
 from cloudflare_sandbox import DEMO_ACCOUNTS
-from tests.support.sandbox_fixtures import sandbox_demo  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_portal(sandbox_demo, settings):  # noqa: F811
+def demo_portal(sandbox_demo, settings):
     """The portal pointed at the sandbox reset to its demo seed, with the four demo accounts declared."""
     settings.CLOUDFLARE_API_BASE_URL = sandbox_demo.base_url
     settings.CLOUDFLARE_API_TOKEN = sandbox_demo.token

@@ -13,8 +13,7 @@ from billing.models import (
     UsageRecord,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
-from tests.support.sync_fixtures import ACME_PROD, VISA, _one_thread, api_calls, demo_account, make_account  # noqa: F401
+from tests.support.sync_fixtures import demo_account
 
 pytestmark = pytest.mark.django_db
 

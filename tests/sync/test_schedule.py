@@ -11,7 +11,6 @@ from billing import sync, tasks
 from billing.models import Account, AccountSummary, AlertEvent, AlertKind, AutoTopUpConfig, BalanceSnapshot
 from billing.sync import slots
 from billing.sync.balance import BalanceHealth, balance_due, healthy
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -23,7 +22,6 @@ def _schedule(settings):
     settings.SYNC_BALANCE_HEALTHY_RUNWAY_DAYS = 3
     settings.SYNC_USAGE_INTERVAL = 3600
     settings.SYNC_USAGE_SLICES = 12
-    settings.SYNC_THREADS = 1  # threads would not see this test's transaction
 
 
 def _health(**changes) -> BalanceHealth:

@@ -10,14 +10,12 @@ from django.utils import timezone
 from billing import sync, tasks, topup_limits
 from billing.models import Account, SweepSlot, SyncOutcome, SyncRun
 from billing.sync import slots
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _inline(settings):
-    settings.SYNC_THREADS = 1  # threads would not see this test's transaction
+def _one_invoice_slice(settings):
     settings.SYNC_INVOICES_SLICES = 1  # every account in each invoice sweep (slices: test_schedule.py)
 
 

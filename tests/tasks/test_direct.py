@@ -21,25 +21,8 @@ from billing.models import (
     TopUpStatus,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from portal.celery import app
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _inline(settings):
-    # Threads would use their own database connections, which cannot see this test's transaction.
-    settings.SYNC_THREADS = 1
-
-
-@pytest.fixture
-def eager():
-    """Tasks sent from a task run inline, as if a worker took them at once."""
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 def demo_accounts(cloudflare) -> list[Account]:
@@ -56,7 +39,7 @@ def test_sync_chunk_called_directly_snapshots_each_account(cloudflare):
     assert BalanceSnapshot.objects.filter(account__in=accounts).count() == len(accounts)
 
 
-def test_a_sweep_fans_out_chunks_that_cover_every_account(cloudflare, eager, settings):
+def test_a_sweep_fans_out_chunks_that_cover_every_account(cloudflare, eager_tasks, settings):
     settings.SYNC_CHUNK_SIZE = 3
     accounts = demo_accounts(cloudflare)
 

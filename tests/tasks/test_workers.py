@@ -2,7 +2,6 @@
 
 import os
 import signal
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from django.db.models import Count, F
 
 from billing.models import Account, BalanceSnapshot, Invoice, SweepSlot, SyncOutcome, SyncRun, UsageRecord
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.worker_fixtures import wait_for
 
 pytestmark = pytest.mark.worker
 # One usage slice and every balance on every sweep: these tests are about workers and slots, not the schedule.
@@ -23,15 +22,6 @@ WORKER_ENV = {
     "SYNC_SWEEP_SPREAD": "0",  # every chunk at once (one test below keeps the pace)
     "SYNC_BALANCE_HEALTHY_EVERY": "1",
 }
-
-
-def wait_for(condition, timeout: float = 60, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def finished(job: str, accounts) -> bool:

@@ -4,32 +4,12 @@ the outbox, the mail folder and the test email."""
 from decimal import Decimal
 
 import pytest
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AlertEvent, AlertKind, AlertRule, AuditEntry, OutboxEmail, OutboxState
-from tests.conftest import PASSWORD
-
-
-def login(client, user):
-    # django-axes checks every authentication against a request, so the test client is given one.
-    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
-    return client
-
-
-def rule_url(account, kind="low_balance"):
-    return reverse("account_alert_rule", args=[account.cloudflare_id, kind])
-
-
-RULE_POST = {
-    "enabled": "on",
-    "threshold": "25",
-    "hysteresis": "5",
-    "recipients": "finance@example.com\noncall@example.com",
-    "notify_managers": "on",
-    "reminder_hours": "12",
-}
+from tests.support.alerts import RULE_POST, rule_url
+from tests.support.people_fixtures import login
 
 
 @pytest.mark.parametrize("person", ["manager", "admin_user", "superuser"])

@@ -20,15 +20,9 @@ from billing.models import (
     OutboxEmail,
     OutboxState,
 )
-from tests.support.http_receiver import Answer, Receiver
-from tests.views.test_alerts import RULE_POST, login, rule_url
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
+from tests.support.alerts import RULE_POST, rule_url
+from tests.support.http_receiver import Answer
+from tests.support.people_fixtures import login
 
 
 def create_webhook(client, receiver, **extra):

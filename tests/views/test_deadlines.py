@@ -6,7 +6,6 @@ of their own, so the answers it sends late (after the test) never reach another 
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -17,23 +16,22 @@ from billing.cloudflare import BillingClient, OutcomeUnknownError
 from billing.models import AuditEntry, SyncRun, TopUp, TopUpStatus
 from cloudflare_sandbox import SandboxServer
 from cloudflare_sandbox.testing import SandboxControl
-from tests.support.pages_fixtures import CARD, snapshot
+from tests.support.history import snapshot
+from tests.support.paths import ROOT
+from tests.support.sandbox_fixtures import fund
 
-ROOT = Path(__file__).resolve().parents[2]
 SILENCE_MS = 30_000  # far past any deadline below: Cloudflare "hangs"
 
 
 @pytest.fixture
 def slow_cf(settings, account):
-    """A sandbox of this test's own, holding the `account` fixture with $50.00 and a card."""
+    """A sandbox of this test's own, holding the `account` fixture with $50.00 and a card (`fund`)."""
     with SandboxServer(seed="empty", speed=0.0) as server:
         control = SandboxControl(server.root_url)
         settings.CLOUDFLARE_API_BASE_URL = server.base_url
         settings.CLOUDFLARE_API_TOKEN = control.token
         api.reset_clients()
-        control.put_account(
-            account.cloudflare_id, balance=5000, payment_method=CARD, first_topup_success=True
-        )
+        fund(control, account)
         yield control
         api.reset_clients()
 

@@ -23,15 +23,9 @@ from billing.models import (
     SyncRun,
 )
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
-from tests.support.pages_fixtures import snapshot
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
+from tests.support.history import snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _one_thread(settings):
-    settings.SYNC_THREADS = 1
 
 
 def demo_accounts(cloudflare, user, which=(0, 2)) -> list[Account]:

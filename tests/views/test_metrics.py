@@ -7,7 +7,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from billing import sync
 from billing.models import Account, ApiCallCount
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 TOKEN = "metrics-secret-token-1234"
@@ -24,7 +23,6 @@ def _no_counts_from_other_tests():
 @pytest.fixture
 def metrics_on(settings):
     settings.METRICS_TOKEN = TOKEN
-    settings.SYNC_THREADS = 1
 
 
 def scrape(client) -> dict[tuple[str, tuple], float]:

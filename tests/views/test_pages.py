@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Account, AccountAccess, AlertEvent, AlertRule, AuditEntry, Role
-from tests.support.pages_fixtures import seed_history, snapshot
+from tests.support.history import seed_history, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing import display
 from billing.models import InvoicePreview, InvoicePreviewLine, SyncOutcome, SyncRun
-from tests.support.pages_fixtures import snapshot
+from tests.support.history import snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from billing import sync
 from billing.models import AuditEntry, TopUp, TopUpStatus
-from tests.support.pages_fixtures import api_requests, snapshot
+from tests.support.history import snapshot
+from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +25,16 @@ def confirm_fields(html: str) -> dict:
     return dict(re.findall(r'name="(amount_cents|intent_key)" value="([^"]+)"', html))
 
 
-def test_form_shows_bounds_card_and_makes_no_api_call(client, manager, account, cf):
+def test_form_shows_bounds_card_and_makes_no_api_call(client, manager, account, cloudflare):
     snapshot(account, "50")
     client.force_login(manager)
     html = client.get(new_url(account)).content.decode()
     assert "From $10.00 to $10,000.00" in html
     assert "Visa •••• 4242" in html
-    assert api_requests(cf) == []
+    assert api_requests(cloudflare) == []
 
 
-def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, cf, settings):
+def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, cloudflare, settings):
     settings.TOPUP_FEE_PERCENT = 5
     snapshot(account, "50")
     client.force_login(manager)
@@ -44,7 +45,7 @@ def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, 
     assert "Visa •••• 4242" in html
     assert confirm_fields(html)["amount_cents"] == "10000"
     # Showing the confirmation sends no top-up; only the limits are asked for.
-    assert api_requests(cf, "POST") == []
+    assert api_requests(cloudflare, "POST") == []
     assert TopUp.objects.count() == 0
 
 
@@ -61,16 +62,16 @@ def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, 
         ("1" * 30, "Amount is far too large."),
     ],
 )
-def test_bad_amounts_are_explained_and_nothing_is_sent(client, manager, account, cf, typed, message):
+def test_bad_amounts_are_explained_and_nothing_is_sent(client, manager, account, cloudflare, typed, message):
     sync.sync_topup_limits(account)  # as the balance job stores them; the submit itself asks nothing
     client.force_login(manager)
     response = client.post(new_url(account), {"amount": typed})
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert api_requests(cf, "POST") == []
+    assert api_requests(cloudflare, "POST") == []
 
 
-def test_no_default_card_is_explained_and_confirm_disabled(client, manager, account, cf):
+def test_no_default_card_is_explained_and_confirm_disabled(client, manager, account, cloudflare):
     snapshot(account, "50", card=False)
     client.force_login(manager)
     html = client.post(new_url(account), {"amount": "20"}).content.decode()
@@ -78,7 +79,7 @@ def test_no_default_card_is_explained_and_confirm_disabled(client, manager, acco
     assert re.search(r'<button class="button primary" type="submit"[^>]*disabled', html)
 
 
-def test_confirm_sends_once_and_shows_the_result_page(client, manager, account, cf):
+def test_confirm_sends_once_and_shows_the_result_page(client, manager, account, cloudflare):
     snapshot(account, "50")
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
@@ -92,19 +93,19 @@ def test_confirm_sends_once_and_shows_the_result_page(client, manager, account, 
     assert topup.status == TopUpStatus.PENDING and topup.requested_by == manager
 
 
-def test_double_submit_creates_one_topup(client, manager, account, cf):
+def test_double_submit_creates_one_topup(client, manager, account, cloudflare):
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
     first = client.post(confirm_url(account), fields)
     second = client.post(confirm_url(account), fields)  # double click, reload or back button
     assert first["Location"] == second["Location"]
     assert TopUp.objects.count() == 1
-    assert len(api_requests(cf, "POST", "/topup")) == 1
+    assert len(api_requests(cloudflare, "POST", "/topup")) == 1
     assert AuditEntry.objects.count() == 1
     assert "already submitted" in client.get(second["Location"]).content.decode()
 
 
-def test_tampered_confirmation_amount_is_refused(client, manager, account, cf):
+def test_tampered_confirmation_amount_is_refused(client, manager, account, cloudflare):
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
     fields["amount_cents"] = "50"
@@ -114,10 +115,10 @@ def test_tampered_confirmation_amount_is_refused(client, manager, account, cf):
     assert TopUp.objects.count() == 0
 
 
-def test_unknown_outcome_says_we_dont_know_yet_not_try_again(client, manager, account, cf):
+def test_unknown_outcome_says_we_dont_know_yet_not_try_again(client, manager, account, cloudflare):
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
-    cf.add_fault(method="POST", path_contains="/topup", count=1, status=502, body="html")
+    cloudflare.add_fault(method="POST", path_contains="/topup", count=1, status=502, body="html")
     response = client.post(confirm_url(account), fields, follow=True)
     html = response.content.decode()
     assert "We don't know yet whether this top-up went through" in html
@@ -126,10 +127,10 @@ def test_unknown_outcome_says_we_dont_know_yet_not_try_again(client, manager, ac
     assert TopUp.objects.get().status == TopUpStatus.UNKNOWN
 
 
-def test_refused_topup_rerenders_the_form_with_cloudflares_message(client, manager, account, cf):
+def test_refused_topup_rerenders_the_form_with_cloudflares_message(client, manager, account, cloudflare):
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
-    cf.add_fault(method="POST", path_contains="/topup", count=1, status=400)
+    cloudflare.add_fault(method="POST", path_contains="/topup", count=1, status=400)
     response = client.post(confirm_url(account), fields)
     html = response.content.decode()
     assert response.status_code == 502
@@ -138,13 +139,13 @@ def test_refused_topup_rerenders_the_form_with_cloudflares_message(client, manag
     assert TopUp.objects.get().status == TopUpStatus.FAILED
 
 
-def test_result_follows_status_to_completed(client, manager, account, cf):
+def test_result_follows_status_to_completed(client, manager, account, cloudflare):
     from billing import operations
 
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
     detail = client.post(confirm_url(account), fields)["Location"]
-    cf.advance(10)
+    cloudflare.advance(10)
     topup = TopUp.objects.get()
     TopUp.objects.filter(pk=topup.pk).update(next_check_at=topup.requested_at)
     operations.poll_due_topups()
@@ -153,11 +154,11 @@ def test_result_follows_status_to_completed(client, manager, account, cf):
     assert "data-reload-after" not in html
 
 
-def test_check_now_button_polls_the_status(client, manager, account, cf):
+def test_check_now_button_polls_the_status(client, manager, account, cloudflare):
     client.force_login(manager)
     fields = confirm_fields(client.post(new_url(account), {"amount": "25"}).content.decode())
     detail = client.post(confirm_url(account), fields)["Location"]
-    cf.advance(10)
+    cloudflare.advance(10)
     topup = TopUp.objects.get()
     response = client.post(reverse("topup_check", args=[account.cloudflare_id, topup.pk]))
     assert response["Location"] == detail

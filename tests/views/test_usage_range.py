@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.forms import UsageFilterForm
 from billing.views.usage import range_label
-from tests.support.pages_fixtures import seed_history
+from tests.support.history import seed_history
 
 pytestmark = pytest.mark.django_db
 

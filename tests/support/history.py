@@ -1,47 +1,32 @@
-"""Fixtures for the pages, forms and operations tests: the portal pointed at the sandbox, and local data.
+"""Local history as the sync jobs leave it, for pages, figures and alerts: a balance sync (`snapshot`), a
+day of usage (`day_usage`, days counted back with `utc_midnight`), and a month of everything
+(`seed_history`)."""
 
-Loaded for every test module through `pytest_plugins` in conftest.py; helpers (`snapshot`, `seed_history`,
-`api_requests`) are imported where used.
-"""
-
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
-from billing import api
-from billing.models import BalanceSnapshot, SyncOutcome, SyncRun
-from tests.support.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
-
-CARD = {"brand": "visa", "last4": "4242"}
-
-
-@pytest.fixture
-def cf(sandbox, settings, account):  # noqa: F811
-    """The portal talks to the sandbox; the `account` fixture exists there with $50.00 and a Visa card."""
-    settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
-    settings.CLOUDFLARE_API_TOKEN = sandbox.token
-    settings.CLOUDFLARE_MAX_RETRIES = 0
-    api.reset_clients()
-    sandbox.put_account(
-        account.cloudflare_id, name=account.name, balance=5000, payment_method=CARD, first_topup_success=True
-    )
-    sandbox.clear_requests()
-    yield sandbox
-    api.reset_clients()
+from billing.models import (
+    AutoTopUpConfig,
+    BalanceSnapshot,
+    Invoice,
+    InvoicePreview,
+    InvoicePreviewLine,
+    SpendingLimit,
+    SyncOutcome,
+    SyncRun,
+    UsageRecord,
+    UsageWindow,
+)
 
 
-def api_requests(sandbox, method: str | None = None, contains: str = "") -> list[dict]:  # noqa: F811
-    """The billing API requests the sandbox received (control calls are not logged)."""
-    return [
-        r for r in sandbox.requests() if (method is None or r["method"] == method) and contains in r["path"]
-    ]
-
-
-def snapshot(account, balance: str, *, minutes_ago: int = 1, card: bool = True, **extra) -> BalanceSnapshot:
-    """A balance snapshot and a successful sync run, so pages have fresh local data."""
-    taken = timezone.now() - timedelta(minutes=minutes_ago)
+def snapshot(
+    account, balance, at: datetime | None = None, *, minutes_ago: float = 1, card: bool = True, **fields
+) -> BalanceSnapshot:
+    """A successful balance sync: the snapshot and its SyncRun (which dates the data), taken `at` or else
+    `minutes_ago` minutes ago, with a Visa card on file unless `card` is false; `fields` set the rest."""
+    taken = at or timezone.now() - timedelta(minutes=minutes_ago)
     row = BalanceSnapshot.objects.create(
         account=account,
         taken_at=taken,
@@ -49,7 +34,7 @@ def snapshot(account, balance: str, *, minutes_ago: int = 1, card: bool = True, 
         has_default_payment_method=card,
         payment_method_brand="visa" if card else "",
         payment_method_last4="4242" if card else "",
-        **extra,
+        **fields,
     )
     SyncRun.objects.create(
         job="balance", account=account, started_at=taken, finished_at=taken, outcome=SyncOutcome.SUCCEEDED
@@ -57,17 +42,27 @@ def snapshot(account, balance: str, *, minutes_ago: int = 1, card: bool = True, 
     return row
 
 
-def seed_history(account, *, days: int = 30, balance: str = "120.50", scale: str = "1") -> None:
-    """Local history for one account, as the sync jobs would leave it: snapshots, usage, invoices, config."""
-    from billing.models import (
-        AutoTopUpConfig,
-        Invoice,
-        InvoicePreview,
-        InvoicePreviewLine,
-        SpendingLimit,
-        UsageRecord,
+def utc_midnight(days_ago: int = 0) -> datetime:
+    """The start of the UTC day `days_ago` days before today."""
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days_ago)
+
+
+def day_usage(account, day: datetime, value) -> UsageRecord:
+    """The billed usage of the UTC day starting at `day`."""
+    return UsageRecord.objects.create(
+        account=account,
+        window=UsageWindow.DAY,
+        start=day,
+        end=day + timedelta(days=1),
+        summary_id=f"d{day:%Y%m%d}",
+        value=Decimal(value),
+        synced_at=timezone.now(),
     )
 
+
+def seed_history(account, *, days: int = 30, balance: str = "120.50", scale: str = "1") -> None:
+    """Local history for one account, as the sync jobs would leave it: snapshots, usage, invoices, config."""
     now = timezone.now()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     BalanceSnapshot.objects.bulk_create(
