@@ -2,16 +2,17 @@
 overview in a fixed number of queries, the balance chart thinned by the database, a year of hourly usage."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import figures, sync
+from billing import display, figures, sync
 from billing.models import (
     Account,
     AccountAccess,
@@ -132,16 +133,24 @@ def test_the_overview_shows_the_stored_figures_not_a_recomputation(client, manag
     assert "$500.00/month" in html
 
 
-def test_a_summary_for_another_spending_limit_is_not_used(client, manager, account):
+# A moment whose month so far puts seed_history's spend at 13.6 % of a $1,000 limit: a fraction of .5 or more,
+# where a percent rounded half up (14 %) and the page's, rounded down (13 %), differ.
+MID_MARCH = datetime(2026, 3, 19, 12, 30, tzinfo=UTC)
+
+
+@time_machine.travel(MID_MARCH, tick=False)
+def test_a_summary_for_another_spending_limit_is_not_used(client, manager, account, settings):
+    settings.TIME_ZONE = "UTC"  # the month of the limit's fixed window
     seed_history(account)
     figures.refresh_summary(account)
     SpendingLimit.objects.filter(account=account).update(amount=Decimal(1000))
     stored = figures.stored_figures([Account.objects.get(pk=account.pk)])[account.pk]
     assert stored == _live(account)
+    assert stored.limit_used_percent % 1 >= Decimal("0.5")  # the case this test is about
     client.force_login(manager)
     html = client.get(reverse("overview")).content.decode()
     assert "$1,000.00/month" in html
-    assert f"{stored.limit_used_percent.quantize(Decimal(1))}%" in html
+    assert display.percent(stored.limit_used_percent) in html
 
 
 def test_an_account_without_a_summary_is_computed_from_its_history(client, viewer, account):
