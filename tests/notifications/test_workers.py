@@ -23,6 +23,9 @@ QUIET = dict.fromkeys(
 )
 
 
+ROUNDS = ("billing.tasks.evaluate_alerts", "billing.tasks.send_outbox")  # each beat sends both every second
+
+
 def states(receiver) -> list[tuple[str, int | None]]:
     bodies = [json.loads(r.body) for r in receiver.received]
     return sorted((b["state"], (b.get("level") or {}).get("index")) for b in bodies)
@@ -56,15 +59,20 @@ def test_two_workers_and_two_beats_deliver_each_level_message_once(
     celery_worker_on_redis(env)
     beats = [celery_worker_on_redis.beat(env), celery_worker_on_redis.beat(env)]
 
-    wait_for(lambda: len(receiver.received) >= 1, timeout=60, message="the opening webhook")
+    wait_for(lambda: len(receiver.received) >= 1, timeout=120, message="the opening webhook")
     snapshot(account, "15", at=timezone.now() + timedelta(seconds=1))
-    wait_for(lambda: len(receiver.received) >= 2, timeout=30, message="the level 2 webhook")
+    wait_for(lambda: len(receiver.received) >= 2, timeout=120, message="the level 2 webhook")
     snapshot(account, "120", at=timezone.now() + timedelta(seconds=1))
-    wait_for(lambda: len(receiver.received) >= 3, timeout=30, message="the resolution webhook")
-    # A few more rounds of both beats: nothing more may arrive.
-    wait_for(lambda: OutboxEmail.objects.filter(state=OutboxState.SENT).count() >= 6, timeout=30)
-    settled = timezone.now() + timedelta(seconds=4)
-    wait_for(lambda: timezone.now() >= settled, timeout=10, message="four more seconds of beats")
+    wait_for(lambda: len(receiver.received) >= 3, timeout=120, message="the resolution webhook")
+    sent = OutboxEmail.objects.filter(state=OutboxState.SENT)
+    wait_for(lambda: sent.count() >= 6, timeout=120, message="six deliveries sent")
+    # A few more rounds of both beats (counted, not timed): nothing more may arrive.
+    before = celery_worker_on_redis.taken()
+    wait_for(
+        lambda: all(celery_worker_on_redis.taken()[task] >= before[task] + 4 for task in ROUNDS),
+        timeout=120,
+        message="four more rounds of evaluation and delivery",
+    )
     for beat in beats:
         beat.terminate()
 

@@ -10,8 +10,9 @@
 - `sandbox_api` (function): a `SandboxApi` on that server: `requests` with the bearer token and JSON
   helpers. It resets nothing: ask for `sandbox` or `sandbox_demo` too.
   Beyond billing: `gateway_url(account, gateway?)` and `graphql(query, **variables)`.
-- `cloudflare` (function): the portal pointed at `sandbox` (the one fixture that does so); when the test also
-  has the `account` fixture, Cloudflare knows that account too (see `fund`).
+- `cloudflare` (function): the portal pointed at `sandbox`; when the test also has the `account` fixture,
+  Cloudflare knows that account too (see `fund`). `own_cloudflare`: the same on a sandbox of the test's own,
+  for latency faults that answer after the test.
 
 `api_requests(sandbox, method, contains)` is the one way to read which API requests the sandbox received.
 """
@@ -118,14 +119,7 @@ def fund(sandbox: SandboxControl, account) -> None:
     )
 
 
-@pytest.fixture
-def cloudflare(sandbox: SandboxControl, settings, request) -> Iterator[SandboxControl]:
-    """The sandbox, reset to "empty", with the portal's settings pointing at it; yields its SandboxControl.
-
-    A test that also has the `account` fixture finds that account on Cloudflare (`fund`), and the client
-    makes no retries of its own there, so a fault injected once is the answer the page or operation gets.
-    The local request budget is lifted so that the suite's calls never wait on one another's budget.
-    """
+def _point_the_portal_at(sandbox: SandboxControl, settings, request) -> None:
     from billing import api
 
     settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
@@ -136,5 +130,31 @@ def cloudflare(sandbox: SandboxControl, settings, request) -> Iterator[SandboxCo
         fund(sandbox, request.getfixturevalue("account"))
         sandbox.clear_requests()
     api.reset_clients()
+
+
+@pytest.fixture
+def cloudflare(sandbox: SandboxControl, settings, request) -> Iterator[SandboxControl]:
+    """The sandbox, reset to "empty", with the portal's settings pointing at it; yields its SandboxControl.
+
+    A test that also has the `account` fixture finds that account on Cloudflare (`fund`), and the client
+    makes no retries of its own there, so a fault injected once is the answer the page or operation gets.
+    The local request budget is lifted so that the suite's calls never wait on one another's budget.
+    """
+    from billing import api
+
+    _point_the_portal_at(sandbox, settings, request)
     yield sandbox
     api.reset_clients()
+
+
+@pytest.fixture
+def own_cloudflare(settings, request) -> Iterator[SandboxControl]:
+    """`cloudflare` on a sandbox of the test's own, its clock frozen too: for latency faults, whose requests
+    are answered (and logged) after the test, where no other test's request log or accounts can see them."""
+    from billing import api
+
+    with SandboxServer(seed="empty", speed=0.0) as server:
+        control = SandboxControl(server.root_url)
+        _point_the_portal_at(control, settings, request)
+        yield control
+        api.reset_clients()

@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
 import redis
 from django.db import connection
+from kombu.exceptions import ChannelError
 
 from tests.support.paths import ROOT
 
@@ -51,7 +53,9 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
 
     Yields a function `start(extra_env={}, concurrency=2, beat=False)` that returns the Celery app configured
     to send to that worker, and `start.beat(extra_env={})` that starts a separate `celery beat` sending to the
-    same queue; every process started is stopped at the end of the test.
+    same queue; every process started is stopped at the end of the test. What the workers did is read through
+    `start.taken()` (a Counter of the tasks they took, by name) and `start.idle()` (nothing queued, reserved
+    or running): a test waits on those, never for a number of seconds.
     """
     from celery import Celery
 
@@ -63,6 +67,7 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
     # Beat keeps its schedule file under var/, which a fresh clone (CI) does not have yet.
     (ROOT / "var").mkdir(exist_ok=True)
     processes: list[subprocess.Popen] = []
+    workers: list[str] = []  # their node names
     # A separate app to send with, so the portal's own app and its connection pool stay untouched.
     app = Celery("portal-tests", broker=REDIS_URL, backend=REDIS_URL)
     app.conf.update(task_default_queue=queue, broker_transport_options={"visibility_timeout": 60})
@@ -105,12 +110,11 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
             command += ["-B", "--schedule", str(ROOT / "var" / f"{queue}-beat")]
         process = subprocess.Popen(command, cwd=ROOT, env=env)
         processes.append(process)
+        workers.append(f"{queue}-{len(processes) - 1}@{os.uname().nodename}")
         # A generous bound: a worker takes seconds to start, many more on a busy machine.
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if app.control.ping(
-                destination=[f"{queue}-{len(processes) - 1}@{os.uname().nodename}"], timeout=0.5
-            ):
+            if app.control.ping(destination=[workers[-1]], timeout=0.5):
                 return app
             if process.poll() is not None:
                 raise RuntimeError(f"celery worker exited with {process.returncode}")
@@ -125,7 +129,35 @@ def celery_worker_on_redis(transactional_db, settings, monkeypatch):
         processes.append(process)
         return process
 
+    def inspect():
+        return app.control.inspect(destination=workers, timeout=5, limit=len(workers))
+
+    def taken() -> Counter:
+        """How many tasks of each name the workers have taken since they started."""
+        stats = inspect().stats() or {}
+        return sum((Counter(stats[node].get("total", {})) for node in stats), Counter())
+
+    def idle() -> bool:
+        """True when every worker answered with nothing running, reserved or scheduled, and the queue is
+        empty, twice in a row (a message is briefly in neither while a worker fetches it)."""
+        return _idle_once() and _idle_once()
+
+    def _idle_once() -> bool:
+        view = inspect()
+        answers = [view.active(), view.reserved(), view.scheduled()]
+        if any(answer is None or set(answer) != set(workers) for answer in answers):
+            return False  # a worker that did not answer may be busy
+        if any(tasks for answer in answers for tasks in answer.values()):
+            return False
+        with app.connection_for_read() as connection:
+            try:
+                return connection.default_channel.queue_declare(queue, passive=True).message_count == 0
+            except ChannelError:  # Redis keeps no key for an empty queue
+                return True
+
     start.beat = start_beat
+    start.taken = taken
+    start.idle = idle
     yield start
 
     for process in processes:

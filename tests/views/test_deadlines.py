@@ -1,7 +1,8 @@
 """The web never waits on Cloudflare: a slow Cloudflare cannot hold a web worker past its deadline.
 
 A latency fault makes a sandbox stay silent for far longer than the web deadline. These tests use a sandbox
-of their own, so the answers it sends late (after the test) never reach another test's request log.
+of their own (`own_cloudflare`), so the answers it sends late (after the test) never reach another test's
+request log.
 """
 
 import re
@@ -11,40 +12,23 @@ import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from billing import api
 from billing.cloudflare import BillingClient, OutcomeUnknownError
 from billing.models import AuditEntry, SyncRun, TopUp, TopUpStatus
-from cloudflare_sandbox import SandboxServer
-from cloudflare_sandbox.testing import SandboxControl
 from tests.support.history import snapshot
 from tests.support.paths import ROOT
-from tests.support.sandbox_fixtures import fund
 
 SILENCE_MS = 30_000  # far past any deadline below: Cloudflare "hangs"
 
 
-@pytest.fixture
-def slow_cf(settings, account):
-    """A sandbox of this test's own, holding the `account` fixture with $50.00 and a card (`fund`)."""
-    with SandboxServer(seed="empty", speed=0.0) as server:
-        control = SandboxControl(server.root_url)
-        settings.CLOUDFLARE_API_BASE_URL = server.base_url
-        settings.CLOUDFLARE_API_TOKEN = control.token
-        api.reset_clients()
-        fund(control, account)
-        yield control
-        api.reset_clients()
-
-
 def test_topup_confirm_answers_within_the_web_deadline_while_cloudflare_is_silent(
-    client, manager, account, slow_cf, settings
+    client, manager, account, own_cloudflare, settings
 ):
     settings.CLOUDFLARE_WEB_TIMEOUT = 0.5
     snapshot(account, "50")
     client.force_login(manager)
     html = client.post(reverse("topup_new", args=[account.cloudflare_id]), {"amount": "25"}).content.decode()
     fields = dict(re.findall(r'name="(amount_cents|intent_key)" value="([^"]+)"', html))
-    slow_cf.add_fault(method="POST", path_contains="/topup", latency_ms=SILENCE_MS)
+    own_cloudflare.add_fault(method="POST", path_contains="/topup", latency_ms=SILENCE_MS)
 
     started = time.monotonic()
     response = client.post(reverse("topup_confirm", args=[account.cloudflare_id]), fields)
@@ -59,9 +43,9 @@ def test_topup_confirm_answers_within_the_web_deadline_while_cloudflare_is_silen
 
 
 def test_refresh_now_returns_at_once_while_cloudflare_is_slow(
-    client, manager, account, slow_cf, django_capture_on_commit_callbacks
+    client, manager, account, own_cloudflare, django_capture_on_commit_callbacks
 ):
-    slow_cf.add_fault(latency_ms=SILENCE_MS, count=None)
+    own_cloudflare.add_fault(latency_ms=SILENCE_MS, count=None)
     client.force_login(manager)
 
     started = time.monotonic()
@@ -75,14 +59,16 @@ def test_refresh_now_returns_at_once_while_cloudflare_is_slow(
     run = SyncRun.objects.get(job="refresh")
     assert run.outcome == "queued"  # the request holds no sync lock: nothing is "running"
     assert not SyncRun.objects.filter(outcome="running").exists()
-    assert slow_cf.requests() == []  # and it asked Cloudflare nothing
+    assert own_cloudflare.requests() == []  # and it asked Cloudflare nothing
     page = client.get(response["Location"]).content.decode()
     assert "Refresh queued" in page and 'data-reload-after="3"' in page
 
 
-def test_a_deadline_call_is_one_attempt_and_ends_in_outcome_unknown(slow_cf, account):
-    slow_cf.add_fault(method="POST", path_contains="/topup", latency_ms=SILENCE_MS)
-    client = BillingClient(slow_cf.token, base_url=django_settings.CLOUDFLARE_API_BASE_URL, max_retries=5)
+def test_a_deadline_call_is_one_attempt_and_ends_in_outcome_unknown(own_cloudflare, account):
+    own_cloudflare.add_fault(method="POST", path_contains="/topup", latency_ms=SILENCE_MS)
+    client = BillingClient(
+        own_cloudflare.token, base_url=django_settings.CLOUDFLARE_API_BASE_URL, max_retries=5
+    )
     started = time.monotonic()
     with pytest.raises(OutcomeUnknownError):
         client.topup.create(account_id=account.cloudflare_id, amount=2500, deadline=0.3)
@@ -103,16 +89,16 @@ def test_the_web_deadline_fits_well_inside_the_gunicorn_timeout_of_the_readme():
     assert f"`CLOUDFLARE_WEB_TIMEOUT` | `{django_settings.CLOUDFLARE_WEB_TIMEOUT:g}`" in readme
 
 
-def test_the_topup_submit_uses_the_stored_limits_and_calls_nothing(client, manager, account, slow_cf):
+def test_the_topup_submit_uses_the_stored_limits_and_calls_nothing(client, manager, account, own_cloudflare):
     snapshot(account, "50")
     client.force_login(manager)
     response = client.post(reverse("topup_new", args=[account.cloudflare_id]), {"amount": "25"})
     assert response.status_code == 200
-    assert slow_cf.requests() == []
+    assert own_cloudflare.requests() == []
 
 
 def test_a_refresh_the_broker_refuses_says_so_at_once(
-    client, manager, account, slow_cf, monkeypatch, django_capture_on_commit_callbacks
+    client, manager, account, own_cloudflare, monkeypatch, django_capture_on_commit_callbacks
 ):
     from celery.canvas import Signature
 
