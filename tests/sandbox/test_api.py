@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -392,9 +391,9 @@ def test_rate_limit_answers_429_with_retry_after_for_the_rest_of_the_window(sand
     assert sandbox.account(ACCOUNT)["id"] == ACCOUNT  # the control API is never limited
 
 
-def test_rate_limit_window_reopens(sandbox, sandbox_api):
+def test_rate_limit_window_reopens(sandbox, sandbox_api, machine_clock):
     funded(sandbox)
     sandbox.configure(rate_limit=[2, 1])
     assert [sandbox_api.get(ACCOUNT, "topup/limits").status_code for _ in range(3)] == [200, 200, 429]
-    time.sleep(1.1)
+    machine_clock.advance(1.1)
     assert sandbox_api.get(ACCOUNT, "topup/limits").status_code == 200

@@ -9,22 +9,13 @@ import pytest
 
 from cloudflare_sandbox import DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import ControlClientError, SandboxControl
-from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi
+from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi, to_next_hour
 
 HOUR_MS = 3_600_000
 
 
 def balance_history(control: SandboxControl, account_id: str) -> dict:
     return control.call("GET", f"accounts/{account_id}/balance-history")
-
-
-def to_next_hour(control: SandboxControl) -> int:
-    """Move simulated time to the next hour boundary (exactly) and return it in Unix ms."""
-    now_ms = control.clock()["now_ms"]
-    boundary = (now_ms // HOUR_MS + 1) * HOUR_MS
-    control.advance(Decimal(boundary - now_ms) / 1000)
-    assert control.clock()["now_ms"] == boundary
-    return boundary
 
 
 def test_demo_history_covers_ninety_days_and_ends_at_the_credit_balance(sandbox_demo, sandbox_api):

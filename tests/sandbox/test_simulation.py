@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import statistics
-import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from cloudflare_sandbox import DEMO_ACCOUNTS
-from tests.support.sandbox_fixtures import ACCOUNT, VISA
+from tests.support.sandbox_fixtures import ACCOUNT, VISA, to_next_hour
 
 HOUR = 3600
 PROD, STAGING, LABS, RESEARCH = (account_id for account_id, _ in DEMO_ACCOUNTS)
@@ -33,17 +32,17 @@ def test_usage_accrues_with_time_and_is_deducted_exactly_from_the_balance(sandbo
     assert total(history(sandbox_api, ACCOUNT, "day")) == Decimal("3")
 
 
-def test_a_frozen_clock_accrues_nothing(sandbox, sandbox_api):
+def test_a_frozen_clock_accrues_nothing(sandbox, sandbox_api, machine_clock):
     sandbox.put_account(ACCOUNT, balance=10_000, usage_per_hour=5)
     before = sandbox_api.balance(ACCOUNT)
-    time.sleep(0.05)
+    machine_clock.advance(HOUR)  # an hour of the machine's time: at speed 0, no simulated time at all
     assert sandbox_api.balance(ACCOUNT) == before == 10_000
 
 
-def test_speed_makes_simulated_time_run_faster(sandbox, sandbox_api):
+def test_speed_makes_simulated_time_run_faster(sandbox, sandbox_api, machine_clock):
     sandbox.put_account(ACCOUNT, balance=10_000, usage_per_hour=36, usage_rhythm=False)
     sandbox.configure(speed=3600.0)  # one simulated hour per real second
-    time.sleep(0.2)
+    machine_clock.advance(0.2)
     sandbox.configure(speed=0.0)
     spent = 10_000 - sandbox_api.balance(ACCOUNT)
     assert 36 * 100 * Decimal("0.15") < spent < 36 * 100 * Decimal("0.5")
@@ -91,8 +90,10 @@ def test_demo_usage_follows_a_daily_and_weekly_rhythm(sandbox_demo, sandbox_api)
 
 def test_auto_topup_fires_below_the_threshold_and_credits_after_the_delay(sandbox, sandbox_api):
     # The clock stands still but for the advance below: the exact balance must not depend on how long the
-    # machine takes between the calls (under load a few hundred real milliseconds added 0.0001 cents).
+    # machine takes between the calls (under load a few hundred real milliseconds added 0.0001 cents), nor
+    # on the millisecond the account starts at (each stretch of usage is rounded to a micro-dollar).
     sandbox.configure(speed=0)
+    to_next_hour(sandbox)
     sandbox.put_account(
         ACCOUNT,
         balance=1_500,

@@ -104,6 +104,17 @@ def sandbox_api(sandbox_server: SandboxServer) -> Iterator[SandboxApi]:
     api.session.close()
 
 
+def to_next_hour(sandbox: SandboxControl) -> int:
+    """Moves simulated time to the next hour boundary (exactly) and returns it in Unix ms: the sandbox rounds
+    each stretch of usage it accrues to a micro-dollar, and stretches end at hour boundaries, so amounts
+    are exact only for an account that starts on one (not at whatever millisecond the test runs)."""
+    now_ms = sandbox.clock()["now_ms"]
+    boundary = (now_ms // 3_600_000 + 1) * 3_600_000
+    sandbox.advance(Decimal(boundary - now_ms) / 1000)
+    assert sandbox.clock()["now_ms"] == boundary
+    return boundary
+
+
 def api_requests(sandbox: SandboxControl, method: str | None = None, contains: str = "") -> list[dict]:
     """The billing API requests the sandbox received (control calls are not logged), optionally only those of
     one method or whose path contains a string."""
