@@ -1,14 +1,19 @@
-"""What every test shares: the fixture modules of tests/support/, quick and isolated settings, and the rule
-that a test starting a process says so with a marker (`worker`, `browser` or `process`)."""
+"""What every test shares: the fixture modules of tests/support/, quick and isolated settings, one moment at
+which every test starts, and the rule that a test starting a process says so with a marker (`worker`,
+`browser` or `process`)."""
 
 import multiprocessing.process
 import subprocess
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
-# Helpers in tests/support/ assert too: their failures are reported with the values, as in a test.
+# Helpers in tests/support/ assert too: their failures are reported with the values, as in a test. (Registered
+# before anything imports them.)
 pytest.register_assert_rewrite("tests.support")
+
+from tests.support.clock import SUITE_NOW  # noqa: E402
 
 pytest_plugins = [
     "tests.support.people_fixtures",
@@ -23,6 +28,19 @@ pytest_plugins = [
 # The markers of tests that start a process, and the fixtures that start one (their tests need the marker).
 PROCESS_MARKERS = ("worker", "browser", "process")
 MARKER_OF_FIXTURE = {"celery_worker_on_redis": "worker", "chromium": "browser"}
+
+
+@pytest.fixture(autouse=True)
+def _the_same_moment_every_run(request):
+    """Every test starts at SUITE_NOW, and its clock runs on from there: no test depends on the hour, day or
+    month the suite happens to run in (a day boundary between a test's data and the figures it reads, a
+    month's fraction of a spending limit). A test that starts a process keeps the real clock, which that
+    process reads too."""
+    if any(request.node.get_closest_marker(marker) for marker in PROCESS_MARKERS):
+        yield
+        return
+    with time_machine.travel(SUITE_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -14,10 +14,11 @@ from billing.alerts import channel_admin, evaluate_account
 from billing.alerts import outbox as mail
 from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, OutboxEmail
 from tests.support.alerts import BASE, deliver, only_rule, rule_form, run_together
+from tests.support.clock import SUITE_NOW
 from tests.support.history import snapshot
 from tests.support.http_receiver import Receiver
 
-START = timezone.now().replace(microsecond=0) - timedelta(days=1)
+START = SUITE_NOW - timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
