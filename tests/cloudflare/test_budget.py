@@ -9,13 +9,14 @@ import uuid
 import pytest
 import redis
 
-from billing.cloudflare import CloudflareError, token_key
+from billing.cloudflare import CloudflareError, budget, token_key
 from billing.cloudflare.budget import (
     InProcessRateLimiter,
     RateLimitBudgetExceeded,
     RedisRateLimiter,
     make_rate_limiter,
 )
+from tests.support.clock import MachineClock
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -76,23 +77,31 @@ def test_in_process_limiter_keeps_separate_budgets_per_token():
         limiter.acquire("token-a", block=False)
 
 
-def test_blocking_acquire_waits_for_the_window_to_slide():
+@pytest.fixture
+def machine_clock(monkeypatch) -> MachineClock:
+    """The monotonic clock the in-process limiter measures and waits with, moved by its own waits only."""
+    fake = MachineClock()
+    monkeypatch.setattr(budget, "time", fake)
+    return fake
+
+
+def test_blocking_acquire_waits_for_the_window_to_slide(machine_clock):
     limiter = InProcessRateLimiter(limit=2, period=0.3)
-    started = time.monotonic()
+    started = machine_clock.monotonic()
     for _ in range(4):
         limiter.acquire("k", max_wait=2)
-    elapsed = time.monotonic() - started
+    elapsed = machine_clock.monotonic() - started
     assert 0.25 < elapsed < 1.5
 
 
-def test_blocking_acquire_raises_at_once_when_the_wait_exceeds_max_wait():
+def test_blocking_acquire_raises_at_once_when_the_wait_exceeds_max_wait(machine_clock):
     limiter = InProcessRateLimiter(limit=1, period=30)
     limiter.acquire("k")
-    started = time.monotonic()
+    started = machine_clock.monotonic()
     with pytest.raises(RateLimitBudgetExceeded):
         limiter.acquire("k", block=True, max_wait=0.5)
     # Waiting first would take the whole half second; raising at once takes far less.
-    assert time.monotonic() - started < 0.45
+    assert machine_clock.monotonic() - started < 0.45
 
 
 def test_redis_limiter_holds_budget_under_concurrent_threads(key_prefix):

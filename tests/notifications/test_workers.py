@@ -13,8 +13,8 @@ from django.utils import timezone
 from billing.alerts import channel_admin
 from billing.models import AlertEvent, ChannelKind, OutboxEmail, OutboxState
 from tests.support.alerts import only_rule
+from tests.support.clock import wait_for
 from tests.support.history import snapshot
-from tests.support.worker_fixtures import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -1,27 +1,9 @@
 """The sandbox's view of the machine's clock, held still and moved by the test (`machine_clock`)."""
 
-import time
-
 import pytest
 
 from cloudflare_sandbox import clock, server
-
-
-class MachineClock:
-    """Stands in for the `time` module in the sandbox's clock and server: `monotonic()` stays where the
-    test puts it (`advance(seconds)`); everything else is the real `time`."""
-
-    def __init__(self) -> None:
-        self.now = time.monotonic()
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def __getattr__(self, name: str):
-        return getattr(time, name)
+from tests.support.clock import MachineClock
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import requests
 
 from cloudflare_sandbox import DEFAULT_TOKEN, DEMO_ACCOUNTS, SandboxServer
 from cloudflare_sandbox.testing import ControlClientError, SandboxControl
+from tests.support.clock import wait_for
 from tests.support.paths import ROOT
 from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi
 
@@ -73,11 +74,8 @@ def test_state_file_is_written_soon_after_a_change_without_stopping(tmp_path):
     state = tmp_path / "state.json"
     with SandboxServer(state_file=state, speed=0.0) as srv:
         SandboxControl(srv.root_url).put_account(ACCOUNT, balance=42)
-        deadline = time.monotonic() + 30  # a generous bound on "soon": the saver writes 0.25 s after a change
-        while time.monotonic() < deadline:
-            if state.exists() and json.loads(state.read_text())["accounts"]:
-                break
-            time.sleep(0.05)
+        # A generous bound on "soon": the saver writes within a quarter of a second of a change.
+        wait_for(lambda: state.exists() and json.loads(state.read_text())["accounts"], timeout=30)
         assert json.loads(state.read_text())["accounts"][0]["balance"] == "42"
 
 

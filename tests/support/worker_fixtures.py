@@ -1,5 +1,5 @@
-"""A real Celery worker (and beat) on Redis using the test database, eager tasks, and a bounded wait
-(registered by tests/conftest.py).
+"""A real Celery worker (and beat) on Redis using the test database, and eager tasks (registered by
+tests/conftest.py).
 
 A test that asks for `celery_worker_on_redis` must be marked `worker` (tests/conftest.py checks it).
 """
@@ -10,7 +10,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 import redis
@@ -20,19 +19,6 @@ from kombu.exceptions import ChannelError
 from tests.support.paths import ROOT
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 60, message: str = "condition") -> None:
-    """Polls `condition` until it is true; raises AssertionError naming `message` after `timeout` seconds.
-
-    For what another process does (a worker, a beat, an SMTP delivery): the bound is generous, never the
-    expected duration, so a busy machine only makes the test slower."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def _database_url_for_subprocess() -> str:

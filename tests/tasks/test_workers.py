@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from billing.models import Account, BalanceSnapshot, Invoice, SweepSlot, SyncOutcome, SyncRun, UsageRecord
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
+from tests.support.clock import wait_for
 from tests.support.sandbox_fixtures import api_requests
-from tests.support.worker_fixtures import wait_for
 
 pytestmark = pytest.mark.worker
 # One usage slice and every balance on every sweep: these tests are about workers and slots, not the schedule.
