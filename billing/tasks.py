@@ -26,7 +26,8 @@ from django.db import DatabaseError
 
 from billing import alerts, operations, pipeline, retention, sync
 from billing.accounts import ensure_declared_accounts
-from billing.alerts import digests, outbox, watchdog
+from billing.alerts import watchdog
+from billing.notifications import digests, outbox
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.alerts import channel_admin, evaluate_account
-from billing.alerts import outbox as mail
+from billing.alerts import evaluate_account
 from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, OutboxEmail
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
 from tests.test_alerts import BASE, deliver, only_rule, run_together, snapshot
 from tests.test_forms_truth import rule_form

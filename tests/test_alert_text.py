@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from billing import display
 from billing.alerts import evaluate_account, text
-from billing.alerts.outbox import render_email
 from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
+from billing.notifications.outbox import render_email
 from tests.test_alerts import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
@@ -211,7 +211,7 @@ def test_auto_topup_email_links_to_the_dashboard_billing_page(account, manager, 
     ],
 )
 def test_each_kind_has_one_button_to_the_page_that_fixes_it(account, kind, path):
-    from billing.alerts.emails import action
+    from billing.notifications.emails import action
 
     label, url = action(kind, account)
     assert url == f"{BASE}/accounts/{account.cloudflare_id}/{path}"
@@ -248,7 +248,7 @@ def test_an_auto_topup_config_without_a_card_renders_on_and_failing():
 
 def test_render_email_of_the_resolution_reads_as_words(account):
     from billing.alerts.checks import Reading
-    from billing.alerts.emails import email_context
+    from billing.notifications.emails import email_context
 
     rule = only_rule(account)
     snapshot(account, "90")

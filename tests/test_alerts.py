@@ -10,7 +10,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.alerts import checks, evaluate_account, evaluate_all, rules_for
-from billing.alerts import outbox as mail
 from billing.models import (
     AlertEvent,
     AlertKind,
@@ -23,6 +22,7 @@ from billing.models import (
     UsageRecord,
     UsageWindow,
 )
+from billing.notifications import outbox as mail
 
 BASE = "http://portal.example.test"
 

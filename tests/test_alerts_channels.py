@@ -16,9 +16,10 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.alerts import channel_admin, evaluate_account
-from billing.alerts import outbox as mail
+from billing.alerts import evaluate_account
 from billing.models import ChannelKind, NotificationChannel, OutboxEmail, OutboxState
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
 from tests.http_receiver import Answer, Receiver
 from tests.test_alerts import BASE, only_rule, snapshot
 

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from billing.alerts import outbox as mail
 from billing.models import OutboxEmail, OutboxState
+from billing.notifications import outbox as mail
 
 
 def queue_test_email(to=("ops@example.com",), **context) -> OutboxEmail:

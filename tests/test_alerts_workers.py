@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.alerts import channel_admin
 from billing.models import AlertEvent, ChannelKind, OutboxEmail, OutboxState
+from billing.notifications import channel_admin
 from tests.http_receiver import Receiver
 from tests.test_alerts import only_rule, snapshot
 from tests.test_tasks import wait_for

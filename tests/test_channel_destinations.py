@@ -5,9 +5,9 @@ for good with its reason, without a byte reaching the receiver; ALERT_ALLOW_PRIV
 import pytest
 from django.urls import reverse
 
-from billing.alerts import channel_admin, destinations
-from billing.alerts import outbox as mail
 from billing.models import ChannelKind, NotificationChannel, OutboxState
+from billing.notifications import channel_admin, destinations
+from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
 from tests.test_views_alerts import login
 

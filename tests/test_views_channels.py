@@ -7,8 +7,6 @@ import json
 import pytest
 from django.urls import reverse
 
-from billing.alerts import channel_admin
-from billing.alerts import outbox as mail
 from billing.alerts.rules import recipients_for
 from billing.models import (
     AlertKind,
@@ -20,6 +18,8 @@ from billing.models import (
     OutboxEmail,
     OutboxState,
 )
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
 from tests.http_receiver import Answer, Receiver
 from tests.test_views_alerts import RULE_POST, login, rule_url
 

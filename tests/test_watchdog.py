@@ -10,9 +10,10 @@ import time_machine
 from django.utils import timezone
 
 from billing import tasks
-from billing.alerts import channel_admin, watchdog
-from billing.alerts import outbox as mail
+from billing.alerts import watchdog
 from billing.models import ChannelKind, OutboxEmail, PortalAlert, SyncOutcome, SyncRun
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
 
 

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from billing.alerts import levels, text
 from billing.alerts.checks import CHECKS, Change, Check, Reading
-from billing.alerts.emails import email_context as _email_context
 from billing.alerts.gateway_checks import check_gateway_rules
-from billing.alerts.notify import queue_alert
 from billing.alerts.rules import rules_for
 from billing.models import Account, AlertEvent, AlertKind, AlertRule
+from billing.notifications.emails import email_context as _email_context
+from billing.notifications.notify import queue_alert
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min, Subquery
 from django.utils import timezone
 
-from billing.alerts import outbox, transports
-from billing.alerts.messages import AlertMessage, slack_message, webhook_body
 from billing.alerts.rules import operator_emails
 from billing.models import (
     Account,
@@ -33,6 +31,8 @@ from billing.models import (
     SyncOutcome,
     SyncRun,
 )
+from billing.notifications import outbox, transports
+from billing.notifications.messages import AlertMessage, slack_message, webhook_body
 
 logger = logging.getLogger(__name__)
 

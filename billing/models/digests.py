@@ -11,7 +11,7 @@ class DigestFrequency(models.TextChoices):
 
 
 class NotificationSettings(models.Model):
-    """A person's digest choice. Without a row the defaults apply (billing/alerts/digests.py): off for
+    """A person's digest choice. Without a row the defaults apply (billing/notifications/digests.py): off for
     viewers, DIGEST_MANAGER_DEFAULT for managers and admins, at DIGEST_DEFAULT_HOUR in TIME_ZONE."""
 
     user = models.OneToOneField(

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.alert_forms import AlertRuleForm, TestEmailForm, levels_with_units, with_unit
-from billing.alerts import outbox as mail_outbox
 from billing.alerts import rules as alert_rules
 from billing.alerts import text as alert_text
 from billing.alerts.rules import operator_emails, rules_for
@@ -23,6 +22,7 @@ from billing.models import (
     OutboxState,
     Role,
 )
+from billing.notifications import outbox as mail_outbox
 from billing.permissions import accounts_for, can_manage, get_account_for
 from billing.views.common import client_ip
 

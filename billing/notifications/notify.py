@@ -9,8 +9,6 @@ import re
 
 from django.conf import settings
 
-from billing.alerts import outbox
-from billing.alerts.messages import AlertMessage, slack_message, webhook_body
 from billing.alerts.rules import recipients_for
 from billing.models import (
     Account,
@@ -21,6 +19,8 @@ from billing.models import (
     NotificationChannel,
     OutboxEmail,
 )
+from billing.notifications import outbox
+from billing.notifications.messages import AlertMessage, slack_message, webhook_body
 
 EMAIL_TEMPLATES = {
     "opened": "alert_opened",

@@ -10,8 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import audit
-from billing.alerts import channels, outbox
-from billing.alerts.messages import AlertMessage, slack_message, webhook_body
 from billing.crypto import encrypt_token
 from billing.models import (
     Account,
@@ -21,6 +19,8 @@ from billing.models import (
     NotificationChannel,
     OutboxEmail,
 )
+from billing.notifications import channels, outbox
+from billing.notifications.messages import AlertMessage, slack_message, webhook_body
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.alerts import outbox
-from billing.alerts.digest_content import digest_context
 from billing.models import AccountAccess, DigestFrequency, DigestRun, NotificationSettings, OutboxEmail, Role
+from billing.notifications import outbox
+from billing.notifications.digest_content import digest_context
 from billing.permissions import accounts_for
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,9 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.alerts import channels
-from billing.alerts.transports import TransportError
 from billing.models import Account, AlertEvent, ChannelKind, NotificationChannel, OutboxEmail, OutboxState
+from billing.notifications import channels
+from billing.notifications.transports import TransportError
 
 logger = logging.getLogger(__name__)
 
