@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 
 from billing import display
-from billing.alerts import evaluate_account, text
+from billing.alerts import text
 from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
 from billing.notifications.outbox import render_email
+from billing.pipeline import evaluate_alerts
 from tests.test_alerts import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +111,7 @@ def test_an_exceeded_limit_has_its_own_label_colour_and_subject(account, manager
         day_usage(account, utc_midnight(days_ago), "42")
     snapshot(account, "500")
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     event = AlertEvent.objects.get()
@@ -128,11 +129,11 @@ def test_nearly_used_then_exceeded_sends_one_email_saying_exceeded(account, mana
     for days_ago in (2, 3, 4):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
-    evaluate_account(account)
+    evaluate_alerts(account)
     day_usage(account, utc_midnight(5), "30")
 
-    changes = evaluate_account(account)
-    again = evaluate_account(account)
+    changes = evaluate_alerts(account)
+    again = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in changes] == ["escalated"] and again == []
@@ -147,11 +148,11 @@ def test_resolution_email_updates_last_emailed(account, manager, smtp_server):
     only_rule(account)
     opened = timezone.now() - timedelta(hours=2)
     snapshot(account, "4.20", at=opened)
-    evaluate_account(account, now=opened)
+    evaluate_alerts(account, now=opened)
     snapshot(account, "90")
     now = timezone.now()
 
-    evaluate_account(account, now=now)
+    evaluate_alerts(account, now=now)
 
     event = AlertEvent.objects.get()
     assert event.resolved_at == now and event.last_notified_at == now
@@ -165,7 +166,7 @@ def test_spending_limit_email_shows_the_limit_and_links_to_the_limit_page(accoun
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     message = smtp_server.messages[0]
@@ -188,7 +189,7 @@ def test_auto_topup_email_links_to_the_dashboard_billing_page(account, manager, 
         auto_topup_disabled_reason="no_payment_method",
     )
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     message = smtp_server.messages[0]
@@ -224,7 +225,7 @@ def test_live_headline_of_an_open_alert_follows_todays_figures(account):
     for days_ago in (2, 3, 4):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
-    evaluate_account(account)
+    evaluate_alerts(account)
     event = AlertEvent.objects.get()
     limited(account, "50")  # the limit was lowered: $90 is now 180 %
 

@@ -16,10 +16,10 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.alerts import evaluate_account
 from billing.models import ChannelKind, NotificationChannel, OutboxEmail, OutboxState
 from billing.notifications import channel_admin
 from billing.notifications import outbox as mail
+from billing.pipeline import evaluate_alerts
 from tests.http_receiver import Answer, Receiver
 from tests.test_alerts import BASE, only_rule, snapshot
 
@@ -196,7 +196,7 @@ def test_one_delivery_per_alert_channel_and_state(db, account, receiver):
     rule = only_rule(account)
     channel, _ = webhook(receiver)
     rule.channels.add(channel)
-    evaluate_account(account)
+    evaluate_alerts(account)
     row = OutboxEmail.objects.get(channel=channel)
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -248,8 +248,8 @@ def test_a_low_balance_alert_reaches_email_slack_and_webhook(db, account, manage
     team = slack(receiver)
     rule.channels.add(hook, team)
 
-    evaluate_account(account)
-    evaluate_account(account)
+    evaluate_alerts(account)
+    evaluate_alerts(account)
     summary = mail.send_outbox()
 
     assert summary.sent == 3
@@ -277,9 +277,9 @@ def test_resolving_sends_a_resolved_message(db, account, receiver):
     rule = only_rule(account, notify_managers=False, recipients=[])
     hook, _ = webhook(receiver)
     rule.channels.add(hook)
-    evaluate_account(account)
+    evaluate_alerts(account)
     snapshot(account, "50", at=later(minutes=1))
-    evaluate_account(account, now=later(minutes=1))
+    evaluate_alerts(account, now=later(minutes=1))
     mail.send_outbox()
 
     states = [json.loads(r.body)["state"] for r in receiver.received]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing import tasks
 from billing.alerts import watchdog
 from billing.models import ChannelKind, OutboxEmail, PortalAlert, SyncOutcome, SyncRun
-from billing.notifications import channel_admin
+from billing.notifications import channel_admin, portal_alerts
 from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
 
@@ -57,7 +57,7 @@ def test_a_dead_beat_degrades_healthz_shows_a_banner_and_alerts_once(client, sup
         health = client.get("/healthz")
         page = client.get("/")
         client.get("/healthz")
-        watchdog.check()
+        portal_alerts.check_sweeps()
 
     assert health.status_code == 503
     assert health.json()["status"] == "degraded"
@@ -115,9 +115,9 @@ def test_the_outbox_task_opens_sends_and_resolves_the_portal_alert(db, account, 
 
 
 def test_deadman_switch_is_pinged_when_set(db, settings, receiver):
-    assert watchdog.ping_deadman() is False
+    assert portal_alerts.ping_deadman() is False
     settings.DEADMAN_PING_URL = receiver.url
-    assert watchdog.ping_deadman() is True
+    assert portal_alerts.ping_deadman() is True
     assert len(receiver.received) == 1
 
 
@@ -132,7 +132,7 @@ def test_a_stall_that_lasts_is_reminded_of_every_few_hours_once_each(db, account
     for minutes in (16, 60, 4 * 60 + 15, 4 * 60 + 16, 6 * 60, 8 * 60 + 16):
         with time_machine.travel(last + timedelta(minutes=minutes), tick=False):
             tasks.send_outbox()
-            watchdog.check()  # a second process noticing at the same moment
+            portal_alerts.check_sweeps()  # a second process noticing at the same moment
     with time_machine.travel(last + timedelta(minutes=9 * 60), tick=False):
         sweep(account, timezone.now())
         tasks.send_outbox()
@@ -157,7 +157,7 @@ def test_no_reminders_when_they_are_off(db, account, settings):
     last = timezone.now()
     sweep(account, last)
     with time_machine.travel(last + timedelta(minutes=16), tick=False):
-        assert watchdog.check() == "opened"
+        assert portal_alerts.check_sweeps() == "opened"
     with time_machine.travel(last + timedelta(hours=30), tick=False):
-        assert watchdog.check() is None
+        assert portal_alerts.check_sweeps() is None
     assert PortalAlert.objects.get().reminders_sent == 0

@@ -1,13 +1,18 @@
-"""Evaluating rules: open, remind and resolve alerts, and queue their emails.
+"""Evaluating rules: open, remind and resolve alerts, and hand each message decided to a notifier.
 
 An `AlertEvent` row is the alert's state and its history. At most one per (account, kind, subject) is open,
 which the database enforces (the subject is empty for account-wide kinds; a kind with several subjects, such
 as one per gateway rule, reads each in `SUBJECT_CHECKS`); reminders and resolutions claim the row with a
-conditional update. Each email is queued in the same transaction as the change that caused it, so two workers
-evaluating the same account at once produce one email.
+conditional update.
+
+What to say is decided here; delivering it is not this package's business, and it imports nothing that
+delivers. The caller passes `notify` (`billing.pipeline` passes the outbox's), called with one `Notice`
+inside the transaction of the change that caused it, so a message is queued if and only if its change is
+recorded, and two workers evaluating the same account at once produce one message.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,19 +25,31 @@ from billing.alerts.checks import CHECKS, Change, Check, Reading
 from billing.alerts.gateway_checks import check_gateway_rules
 from billing.alerts.rules import rules_for
 from billing.models import Account, AlertEvent, AlertKind, AlertRule
-from billing.notifications.emails import email_context as _email_context
-from billing.notifications.notify import queue_alert
 
 logger = logging.getLogger(__name__)
 
 # Kinds with several subjects per account: a reading returns {subject: Check or None}.
 SUBJECT_CHECKS = {AlertKind.GATEWAY_RULE: check_gateway_rules}
-# Kinds whose emails have their own templates (`<prefix>_opened`, `_reminder`, `_resolved`).
-EMAIL_PREFIX = {AlertKind.GATEWAY_RULE: "gateway_rule"}
 
 
-def _template(kind: str, stage: str) -> str:
-    return f"{EMAIL_PREFIX.get(kind, 'alert')}_{stage}"
+@dataclass(frozen=True)
+class Notice:
+    """One message an evaluation decided to send: the alert's `state` ("opened", "reminder", "escalated" or
+    "resolved") and, for reminders and levels, their number (`sequence`), with what the message is written
+    from."""
+
+    state: str
+    reading: Reading
+    rule: AlertRule
+    check: Check
+    event: AlertEvent
+    sequence: int = 0
+    # A spending limit newly exceeded: said with the opening words, to channels as reminder number 0.
+    exceeded: bool = False
+
+
+# Queues a Notice's deliveries in the caller's transaction; True when the rule's own email was queued.
+Notify = Callable[[Notice], bool]
 
 
 def _checks(kind: str, reading: Reading, rule: AlertRule) -> dict[str, Check | None]:
@@ -49,7 +66,7 @@ def _exceeded_mark(reading: Reading) -> dict:
     return {"exceeded_at": reading.now.isoformat()} if text.limit_exceeded(reading.figures) else {}
 
 
-def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") -> Change | None:
+def _open(notify: Notify, reading: Reading, rule: AlertRule, check: Check, subject: str) -> Change | None:
     try:
         with transaction.atomic():
             event = AlertEvent.objects.create(
@@ -63,21 +80,16 @@ def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") ->
                 last_notified_at=reading.now,
                 details={"opened": check.details, **_exceeded_mark(reading)},
             )
-            email = queue_alert(
-                "opened",
-                _email_context(reading, rule, check, event),
-                rule,
-                event,
-                now=reading.now,
-                template=_template(rule.kind, "opened"),
-            )
+            emailed = notify(Notice("opened", reading, rule, check, event))
     except IntegrityError:
         # Another worker opened this alert a moment ago, and mailed it.
         return None
-    return Change(rule.kind, "opened", event.pk, email is not None)
+    return Change(rule.kind, "opened", event.pk, emailed)
 
 
-def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+def _remind(
+    notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
+) -> Change | None:
     if not rule.reminder_hours:
         return None
     last = event.last_notified_at or event.opened_at
@@ -94,20 +106,12 @@ def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) 
         )
         if claimed != 1:
             return None
-        email = queue_alert(
-            "reminder",
-            _email_context(reading, rule, check, event),
-            rule,
-            event,
-            now=reading.now,
-            sequence=event.reminders_sent + 1,
-            template=_template(rule.kind, "reminder"),
-        )
-    return Change(rule.kind, "reminded", event.pk, email is not None)
+        emailed = notify(Notice("reminder", reading, rule, check, event, sequence=event.reminders_sent + 1))
+    return Change(rule.kind, "reminded", event.pk, emailed)
 
 
 def _resolve(
-    reading: Reading, rule: AlertRule | None, check: Check | None, event: AlertEvent
+    notify: Notify, reading: Reading, rule: AlertRule | None, check: Check | None, event: AlertEvent
 ) -> Change | None:
     details = {**event.details, "resolved": check.details if check else {"reason": "rule switched off"}}
     with transaction.atomic():
@@ -116,24 +120,19 @@ def _resolve(
         )
         if claimed != 1:
             return None
-        email = None
+        emailed = False
         if rule is not None and check is not None:
             event.resolved_at = reading.now
-            email = queue_alert(
-                "resolved",
-                _email_context(reading, rule, check, event),
-                rule,
-                event,
-                now=reading.now,
-                template=_template(rule.kind, "resolved"),
-            )
-            if email is not None:
+            emailed = notify(Notice("resolved", reading, rule, check, event))
+            if emailed:
                 # The resolution was emailed too: "last emailed" in the history says when.
                 AlertEvent.objects.filter(pk=event.pk).update(last_notified_at=reading.now)
-    return Change(event.kind, "resolved" if rule else "retired", event.pk, email is not None)
+    return Change(event.kind, "resolved" if rule else "retired", event.pk, emailed)
 
 
-def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+def _escalate(
+    notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
+) -> Change | None:
     """A spending limit alert that opened as "nearly used" and is now exceeded: one email saying so (its own
     subject), then reminders as usual. Claimed like a reminder, so it is sent once."""
     if event.kind != AlertKind.SPENDING_LIMIT or not text.limit_exceeded(reading.figures):
@@ -148,18 +147,13 @@ def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
         if claimed != 1:
             return None
         # Channels hear it as a reminder numbered 0 (reminders count from 1): one per alert.
-        email = queue_alert(
-            "reminder",
-            _email_context(reading, rule, check, event),
-            rule,
-            event,
-            now=reading.now,
-            template="alert_opened",
-        )
-    return Change(rule.kind, "escalated", event.pk, email is not None)
+        emailed = notify(Notice("reminder", reading, rule, check, event, exceeded=True))
+    return Change(rule.kind, "escalated", event.pk, emailed)
 
 
-def _raise_level(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+def _raise_level(
+    notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
+) -> Change | None:
     """The reading crossed a more severe level than the alert has announced: one message naming it (the
     outbox's key: state "escalated", number = the level), claimed by raising the event's level, so two
     workers send it once. A reading back above that level and down again sends nothing: the level stays."""
@@ -180,22 +174,15 @@ def _raise_level(reading: Reading, rule: AlertRule, check: Check, event: AlertEv
         if claimed != 1:
             return None
         event.level, event.details = level.index, details
-        email = queue_alert(
-            "escalated",
-            _email_context(reading, rule, check, event),
-            rule,
-            event,
-            now=reading.now,
-            sequence=level.index,
-            template="alert_escalated",
-        )
-    return Change(rule.kind, "escalated", event.pk, email is not None)
+        emailed = notify(Notice("escalated", reading, rule, check, event, sequence=level.index))
+    return Change(rule.kind, "escalated", event.pk, emailed)
 
 
-def evaluate_account(account: Account, now: datetime | None = None) -> list[Change]:
-    """Reads the account's rules against its local figures; opens, reminds and resolves; returns the changes.
+def evaluate_account(account: Account, *, notify: Notify, now: datetime | None = None) -> list[Change]:
+    """Reads the account's rules against its local figures; opens, reminds and resolves, handing each message
+    to `notify`; returns the changes.
 
-    Safe to run from several workers at once: each change, and its email, happens once.
+    Safe to run from several workers at once: each change, and its message, happens once.
     """
     reading = Reading(account, now or timezone.now())
     rules = rules_for(account)
@@ -213,19 +200,19 @@ def evaluate_account(account: Account, now: datetime | None = None) -> list[Chan
             event = open_events.get((kind, subject))
             if event is None:
                 if check.firing:
-                    changes.append(_open(reading, rule, check, subject))
+                    changes.append(_open(notify, reading, rule, check, subject))
             elif check.firing:
                 changes.append(
-                    _raise_level(reading, rule, check, event)
-                    or _escalate(reading, rule, check, event)
-                    or _remind(reading, rule, check, event)
+                    _raise_level(notify, reading, rule, check, event)
+                    or _escalate(notify, reading, rule, check, event)
+                    or _remind(notify, reading, rule, check, event)
                 )
             elif check.cleared:
-                changes.append(_resolve(reading, rule, check, event))
+                changes.append(_resolve(notify, reading, rule, check, event))
     for (kind, subject), event in open_events.items():
         if kind not in rules or (kind in SUBJECT_CHECKS and (kind, subject) not in read):
             # The rule was switched off or deleted, or its subject is gone: the alert ends quietly.
-            changes.append(_resolve(reading, None, None, event))
+            changes.append(_resolve(notify, reading, None, None, event))
     return [change for change in changes if change is not None]
 
 
@@ -236,13 +223,14 @@ class EvaluationSummary:
     failed_accounts: list[str] = field(default_factory=list)
 
 
-def evaluate_all(now: datetime | None = None) -> EvaluationSummary:
-    """Evaluates every active account; one account's error is logged and does not stop the others."""
+def evaluate_all(*, notify: Notify, now: datetime | None = None) -> EvaluationSummary:
+    """Evaluates every active account (see `evaluate_account`); one account's error is logged and does not
+    stop the others."""
     summary = EvaluationSummary()
     for account in Account.objects.filter(is_active=True):
         summary.accounts += 1
         try:
-            summary.changes += len(evaluate_account(account, now))
+            summary.changes += len(evaluate_account(account, notify=notify, now=now))
         except Exception:
             logger.exception("alert evaluation failed for account %s", account.cloudflare_id)
             summary.failed_accounts.append(account.cloudflare_id)

@@ -1,6 +1,8 @@
 """Queueing an alert's notifications: the rule's email (its recipients, managers and subscribers, as always)
 and one delivery for each channel the rule chose, all in the caller's transaction, so they exist if and only
 if the change that caused them does. The database allows one delivery per (alert, channel, state, number).
+
+`queue_alert` is the notifier `billing.alerts.evaluate_account` is given (see `billing.pipeline`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import re
 
 from django.conf import settings
 
+from billing.alerts.evaluation import Notice
 from billing.alerts.rules import recipients_for
 from billing.models import (
     Account,
@@ -20,14 +23,11 @@ from billing.models import (
     OutboxEmail,
 )
 from billing.notifications import outbox
+from billing.notifications.emails import email_context
 from billing.notifications.messages import AlertMessage, slack_message, webhook_body
 
-EMAIL_TEMPLATES = {
-    "opened": "alert_opened",
-    "reminder": "alert_reminder",
-    "escalated": "alert_escalated",
-    "resolved": "alert_resolved",
-}
+# Kinds whose emails have their own templates (`<prefix>_opened`, `_reminder`, `_resolved`).
+EMAIL_PREFIX = {AlertKind.GATEWAY_RULE: "gateway_rule"}
 # The page that fixes each kind of alert (under the account's pages), and its button's words.
 FIX_PAGES = {
     AlertKind.LOW_BALANCE: ("topups/new/", "Top up"),
@@ -113,27 +113,30 @@ def rule_channels(rule: AlertRule) -> list[NotificationChannel]:
     return list(rule.channels.filter(enabled=True))
 
 
-def queue_alert(
-    state: str,
-    context: dict,
-    rule: AlertRule,
-    event: AlertEvent,
-    *,
-    now,
-    sequence: int = 0,
-    template: str | None = None,
-) -> OutboxEmail | None:
-    """Queues the rule's email (from `template`, by default the state's) and a delivery per chosen channel
-    for one state of `event` ("opened", "reminder" number `sequence`, "resolved"); returns the rule's email
-    row, or None when it has no recipients."""
-    name, account = template or EMAIL_TEMPLATES[state], event.account
-    delivery = {"alert_state": state, "sequence": sequence}
+def email_template(notice: Notice) -> str:
+    """The email a notice is written with: a limit newly exceeded with the opening words, a level crossed with
+    the escalation's, the others with their kind's template of the state."""
+    if notice.exceeded:
+        return "alert_opened"
+    if notice.state == "escalated":
+        return "alert_escalated"
+    return f"{EMAIL_PREFIX.get(notice.rule.kind, 'alert')}_{notice.state}"
+
+
+def queue_alert(notice: Notice) -> bool:
+    """Queues the rule's email and a delivery per chosen channel for one state of the notice's alert
+    ("opened", "reminder" number `sequence`, "escalated" to level `sequence`, "resolved"); True when the
+    rule's email was queued (False: it has no recipients)."""
+    event, rule = notice.event, notice.rule
+    name, account = email_template(notice), event.account
+    context = email_context(notice.reading, rule, notice.check, event)
+    delivery = {"alert_state": notice.state, "sequence": notice.sequence}
     email = outbox.queue_email(
         name, context, recipients_for(rule, account), account=account, event=event, **delivery
     )
     channels = rule_channels(rule)
     if channels:
-        message = alert_message(state, context, event, now)
+        message = alert_message(notice.state, context, event, notice.reading.now)
         for channel in channels:
             queue_to_channel(channel, message, (name, context), account=account, event=event, **delivery)
-    return email
+    return email is not None

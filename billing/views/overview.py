@@ -26,6 +26,7 @@ from billing.alerts import watchdog
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent
 from billing.money import format_money
+from billing.notifications import portal_alerts
 from billing.permissions import accounts_for
 
 # What a row shows besides the stored figures.
@@ -110,7 +111,7 @@ def _sweeps(accounts: list[dict]) -> watchdog.SweepStatus:
         return watchdog.status_from(None, None)
     oldest = min(account["joined"] for account in accounts)
     sweeps = watchdog.status_from(accounts[0]["last_sweep"], oldest)
-    watchdog.check_from_request(sweeps)
+    portal_alerts.check_from_request(sweeps)
     return sweeps
 
 
