@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, OutboxEmail
+from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, Delivery
 from billing.notifications import channel_admin
 from billing.notifications import outbox as mail
 from billing.pipeline import evaluate_alerts
@@ -118,7 +118,7 @@ def test_two_workers_evaluating_at_once_escalate_once(account, manager, smtp_ser
     run_together(2, deliver)
 
     assert AlertEvent.objects.get().level == 2
-    assert OutboxEmail.objects.filter(alert_state="escalated").count() == 1
+    assert Delivery.objects.filter(alert_state="escalated").count() == 1
     assert sorted(smtp_server.subjects())[0].startswith("Low balance: Acme Prod $50.00")
     assert [s for s in smtp_server.subjects() if s.startswith("Now below $20.00")] != []
     assert len(smtp_server.messages) == 2

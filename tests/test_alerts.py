@@ -15,7 +15,7 @@ from billing.models import (
     AlertKind,
     AlertRule,
     BalanceSnapshot,
-    OutboxEmail,
+    Delivery,
     SpendingLimit,
     SyncOutcome,
     SyncRun,
@@ -213,7 +213,7 @@ def test_concurrent_evaluation_sends_one_email_per_change(account, manager, smtp
         "Still open: Low balance: Acme Prod $4.20, threshold $10.00",
     ]
     assert AlertEvent.objects.count() == 1
-    assert OutboxEmail.objects.count() == 3
+    assert Delivery.objects.count() == 3
 
 
 def test_no_snapshot_is_no_balance_not_a_zero_balance(account, manager, low_balance_rule):

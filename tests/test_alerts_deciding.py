@@ -10,7 +10,7 @@ import pytest
 
 import billing.alerts
 from billing.alerts import evaluate_account, watchdog
-from billing.models import AlertKind, AlertRule, OutboxEmail
+from billing.models import AlertKind, AlertRule, Delivery
 from tests.pages_fixtures import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_an_evaluation_hands_its_messages_to_the_notifier_it_is_given(account):
         ("opened", "low_balance", 0, "$4.20")
     ]
     assert [(c.action, c.emailed) for c in changes] == [("opened", True)]
-    assert not OutboxEmail.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_the_watchdog_hands_its_messages_to_the_notifier_it_is_given(account, settings):
@@ -63,6 +63,6 @@ def test_the_watchdog_hands_its_messages_to_the_notifier_it_is_given(account, se
     assert change == "opened"
     told = [(n.state, n.alert.kind, n.status.stalled) for n in notices]
     assert told == [("opened", "sweeps_stalled", True)]
-    assert not OutboxEmail.objects.exists()
+    assert not Delivery.objects.exists()
     assert watchdog.check(notify=notices.append, now=later) is None
     assert len(notices) == 1

@@ -14,9 +14,9 @@ from billing.models import (
     AlertSubscription,
     AuditEntry,
     ChannelKind,
+    Delivery,
+    DeliveryState,
     NotificationChannel,
-    OutboxEmail,
-    OutboxState,
 )
 from billing.notifications import channel_admin
 from billing.notifications import outbox as mail
@@ -165,4 +165,4 @@ def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, re
     assert "HTTP 400 Bad Request: bad payload" in page
     assert reverse("alert_outbox_retry", args=[row.pk]) in page
     assert mail.send_outbox().sent == 1
-    assert OutboxEmail.objects.get(pk=row.pk).state == OutboxState.SENT
+    assert Delivery.objects.get(pk=row.pk).state == DeliveryState.SENT

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing import tasks
 from billing.alerts import watchdog
-from billing.models import ChannelKind, OutboxEmail, PortalAlert, SyncOutcome, SyncRun
+from billing.models import ChannelKind, Delivery, PortalAlert, SyncOutcome, SyncRun
 from billing.notifications import channel_admin, portal_alerts
 from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
@@ -66,7 +66,7 @@ def test_a_dead_beat_degrades_healthz_shows_a_banner_and_alerts_once(client, sup
     assert b"Background jobs have stopped." in page.content
     alert = PortalAlert.objects.get()
     assert alert.is_open
-    rows = OutboxEmail.objects.filter(portal_alert=alert)
+    rows = Delivery.objects.filter(portal_alert=alert)
     assert sorted((row.channel_id or 0, row.alert_state) for row in rows) == [
         (0, "opened"),
         (hook.pk, "opened"),
@@ -142,7 +142,7 @@ def test_a_stall_that_lasts_is_reminded_of_every_few_hours_once_each(db, account
     assert bodies[1]["headline"].startswith("Background jobs still stalled: no balance sweep completed since")
     alert = PortalAlert.objects.get()
     assert (alert.reminders_sent, alert.is_open) == (2, False)
-    emails = OutboxEmail.objects.filter(portal_alert=alert, channel=None).order_by("pk")
+    emails = Delivery.objects.filter(portal_alert=alert, channel=None).order_by("pk")
     assert [(e.alert_state, e.sequence) for e in emails] == [
         ("opened", 0),
         ("reminder", 1),

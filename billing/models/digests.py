@@ -39,7 +39,7 @@ class DigestRun(models.Model):
     period_start = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
     email = models.ForeignKey(
-        "billing.OutboxEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "billing.Delivery", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

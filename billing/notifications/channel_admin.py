@@ -16,8 +16,8 @@ from billing.models import (
     AuditAction,
     AuditOutcome,
     ChannelKind,
+    Delivery,
     NotificationChannel,
-    OutboxEmail,
 )
 from billing.notifications import channels, outbox
 from billing.notifications.messages import AlertMessage, slack_message, webhook_body
@@ -131,7 +131,7 @@ def sample_message(channel: NotificationChannel, requested_by: str) -> AlertMess
     )
 
 
-def send_test(channel: NotificationChannel, requested_by: str) -> OutboxEmail | None:
+def send_test(channel: NotificationChannel, requested_by: str) -> Delivery | None:
     """Queues a test message to the channel and sends it at once; returns the row as it ended (None for an
     email channel without addresses). A failure stays in the outbox to be retried like any delivery."""
     if channel.kind == ChannelKind.EMAIL:

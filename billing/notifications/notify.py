@@ -19,8 +19,8 @@ from billing.models import (
     AlertKind,
     AlertRule,
     ChannelKind,
+    Delivery,
     NotificationChannel,
-    OutboxEmail,
 )
 from billing.notifications import outbox
 from billing.notifications.emails import email_context
@@ -99,7 +99,7 @@ def channel_payload(channel: NotificationChannel, message: AlertMessage) -> dict
 
 def queue_to_channel(
     channel: NotificationChannel, message: AlertMessage, email: tuple[str, dict], **delivery
-) -> OutboxEmail | None:
+) -> Delivery | None:
     """One delivery of `message` to `channel`: an email channel gets the email (template, context)."""
     if channel.kind == ChannelKind.EMAIL:
         name, context = email

@@ -20,9 +20,9 @@ from billing.alerts.rules import operator_emails
 from billing.alerts.watchdog import PortalNotice, SweepStatus
 from billing.models import (
     ChannelKind,
+    Delivery,
+    DeliveryState,
     NotificationChannel,
-    OutboxEmail,
-    OutboxState,
     PortalAlert,
     PortalAlertKind,
 )
@@ -81,10 +81,10 @@ def send_deliveries_of(alert_pk: int) -> int:
     many were sent."""
     sent = 0
     try:
-        for pk in OutboxEmail.objects.filter(portal_alert=alert_pk, state=OutboxState.READY).values_list(
+        for pk in Delivery.objects.filter(portal_alert=alert_pk, state=DeliveryState.READY).values_list(
             "pk", flat=True
         ):
-            if outbox.claim(pk) and outbox.send_claimed(pk).state == OutboxState.SENT:
+            if outbox.claim(pk) and outbox.send_claimed(pk).state == DeliveryState.SENT:
                 sent += 1
     finally:
         connection.close()

@@ -18,8 +18,8 @@ from billing.models import (
     AlertKind,
     AlertRule,
     AlertSubscription,
-    OutboxEmail,
-    OutboxState,
+    Delivery,
+    DeliveryState,
     Role,
 )
 from billing.notifications import outbox as mail_outbox
@@ -81,7 +81,7 @@ def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
             "rows": _rule_rows(account),
             "open_alerts": alert_text.shown(events.filter(resolved_at__isnull=True), facts),
             "history": shown,
-            "emails": OutboxEmail.objects.filter(account=account).select_related("channel")[:20],
+            "emails": Delivery.objects.filter(account=account).select_related("channel")[:20],
             "subscribed": AlertSubscription.objects.filter(account=account, user=request.user).exists(),
             "operators": operator_emails(),
             "section": "alerts",
@@ -187,11 +187,11 @@ def _shown(events: list[AlertEvent]) -> list:
 
 
 def outbox(request: HttpRequest) -> HttpResponse:
-    emails = OutboxEmail.objects.select_related("account", "event", "channel")
+    emails = Delivery.objects.select_related("account", "event", "channel")
     if not request.user.is_superuser:
         emails = emails.filter(account__in=accounts_for(request.user))
     state = request.GET.get("state", "")
-    if state in OutboxState.values:
+    if state in DeliveryState.values:
         emails = emails.filter(state=state)
     channel = request.GET.get("channel", "")
     if channel.isdigit():
@@ -203,7 +203,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "state": state,
-            "states": OutboxState.choices,
+            "states": DeliveryState.choices,
             "channel": channel,
             "test_form": TestEmailForm(initial={"to": request.user.email}),
             "mail_dir": mail_outbox.mail_dir(),
@@ -238,7 +238,7 @@ def send_test_email(request: HttpRequest) -> HttpResponse:
         "test_email", {"sent_at": timezone.now(), "requested_by": request.user.get_username()}, [to]
     )
     row = mail_outbox.send_now(row.pk)
-    if row.state == OutboxState.SENT:
+    if row.state == DeliveryState.SENT:
         where = f" It was written to {mail_outbox.mail_dir()}." if mail_outbox.mail_dir() else ""
         messages.success(request, f"Test email sent to {to}.{where}")
     else:
