@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from billing import display
-from billing.alerts import text
+from billing.alerts import headlines, text
 from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
 from billing.notifications.outbox import render_email
 from billing.pipeline import evaluate_alerts
@@ -115,7 +115,7 @@ def test_an_exceeded_limit_has_its_own_label_colour_and_subject(account, manager
     deliver()
 
     event = AlertEvent.objects.get()
-    figures = text.facts_for([account])[account.pk].figures
+    figures = headlines.facts_for([account])[account.pk].figures
     assert text.label(event.kind, figures) == "Spending limit exceeded"
     assert text.severity(event.kind, figures) == "bad"
     assert smtp_server.subjects() == [
@@ -212,9 +212,9 @@ def test_auto_topup_email_links_to_the_dashboard_billing_page(account, manager, 
     ],
 )
 def test_each_kind_has_one_button_to_the_page_that_fixes_it(account, kind, path):
-    from billing.notifications.emails import action
+    from billing.alerts.kinds import KINDS
 
-    label, url = action(kind, account)
+    label, url = KINDS[kind].fix.link(account)
     assert url == f"{BASE}/accounts/{account.cloudflare_id}/{path}"
     assert label
 
@@ -229,7 +229,7 @@ def test_live_headline_of_an_open_alert_follows_todays_figures(account):
     event = AlertEvent.objects.get()
     limited(account, "50")  # the limit was lowered: $90 is now 180 %
 
-    facts = text.facts_for([Account.objects.get(pk=account.pk)])  # as a page reads it, fresh
+    facts = headlines.facts_for([Account.objects.get(pk=account.pk)])  # as a page reads it, fresh
     shown = text.shown([event], facts)[0]
 
     assert shown.headline == "Spending limit exceeded: Acme Prod has used 180% ($90.00 of $50.00/month)"
@@ -258,8 +258,10 @@ def test_render_email_of_the_resolution_reads_as_words(account):
         account=account, kind="low_balance", headline="Low balance: x", opened_at=timezone.now()
     )
     event.resolved_at = timezone.now()
-    check = __import__("billing.alerts.checks", fromlist=["CHECKS"]).CHECKS[AlertKind.LOW_BALANCE](
-        reading, rule
+    check = (
+        __import__("billing.alerts.kinds", fromlist=["KINDS"])
+        .KINDS[AlertKind.LOW_BALANCE]
+        .readings(reading, rule)[""]
     )
     rendered = render_email("alert_resolved", email_context(reading, rule, check, event))
     print(rendered.text)

@@ -387,15 +387,15 @@ def test_evaluate_all_carries_on_past_a_failing_account(account, other_account, 
     only_rule(None)
     snapshot(account, "1")
     snapshot(other_account, "2")
-    # The figures alerts read are the stored ones the pages show (billing.alerts.text.facts_for).
-    real_facts_for = checks.text.facts_for
+    # The figures alerts read are the stored ones the pages show (billing.alerts.headlines.facts_for).
+    real_facts_for = checks.headlines.facts_for
 
     def facts_for(accounts, now=None):
         if any(some_account.pk == account.pk for some_account in accounts):
             raise RuntimeError("broken figures")
         return real_facts_for(accounts, now)
 
-    monkeypatch.setattr(checks.text, "facts_for", facts_for)
+    monkeypatch.setattr(checks.headlines, "facts_for", facts_for)
 
     summary = evaluate_all_alerts()
 

@@ -2,7 +2,7 @@
 
 An `AlertEvent` row is the alert's state and its history. At most one per (account, kind, subject) is open,
 which the database enforces (the subject is empty for account-wide kinds; a kind with several subjects, such
-as one per gateway rule, reads each in `SUBJECT_CHECKS`); reminders and resolutions claim the row with a
+as one per gateway rule, reads each: see its entry in `kinds`); reminders and resolutions claim the row with a
 conditional update.
 
 What to say is decided here; delivering it is not this package's business, and it imports nothing that
@@ -20,16 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.alerts import levels, text
-from billing.alerts.checks import CHECKS, Change, Check, Reading
-from billing.alerts.gateway_checks import check_gateway_rules
+from billing.alerts.checks import Change, Check, Reading
+from billing.alerts.kinds import KINDS
 from billing.alerts.rules import rules_for
-from billing.models import Account, AlertEvent, AlertKind, AlertRule
+from billing.models import Account, AlertEvent, AlertRule
 
 logger = logging.getLogger(__name__)
-
-# Kinds with several subjects per account: a reading returns {subject: Check or None}.
-SUBJECT_CHECKS = {AlertKind.GATEWAY_RULE: check_gateway_rules}
 
 
 @dataclass(frozen=True)
@@ -52,18 +48,17 @@ class Notice:
 Notify = Callable[[Notice], bool]
 
 
-def _checks(kind: str, reading: Reading, rule: AlertRule) -> dict[str, Check | None]:
-    """{subject: reading} of one kind: the one empty subject for account-wide kinds."""
-    if kind in SUBJECT_CHECKS:
-        return SUBJECT_CHECKS[kind](reading, rule)
-    return {"": CHECKS[kind](reading, rule)}
-
-
 # --- Lifecycle ----------------------------------------------------------------------------------
 
 
-def _exceeded_mark(reading: Reading) -> dict:
-    return {"exceeded_at": reading.now.isoformat()} if text.limit_exceeded(reading.figures) else {}
+def _exceeded_now(kind: str, reading: Reading) -> bool:
+    """Whether an alert of a kind that tells its exceeding once is exceeded now."""
+    entry = KINDS[kind]
+    return entry.tells_exceeded and entry.exceeded(reading.figures, "")
+
+
+def _exceeded_mark(kind: str, reading: Reading) -> dict:
+    return {"exceeded_at": reading.now.isoformat()} if _exceeded_now(kind, reading) else {}
 
 
 def _open(notify: Notify, reading: Reading, rule: AlertRule, check: Check, subject: str) -> Change | None:
@@ -78,7 +73,7 @@ def _open(notify: Notify, reading: Reading, rule: AlertRule, check: Check, subje
                 level=max(check.level, 1),
                 opened_at=reading.now,
                 last_notified_at=reading.now,
-                details={"opened": check.details, **_exceeded_mark(reading)},
+                details={"opened": check.details, **_exceeded_mark(rule.kind, reading)},
             )
             emailed = notify(Notice("opened", reading, rule, check, event))
     except IntegrityError:
@@ -133,9 +128,10 @@ def _resolve(
 def _escalate(
     notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
 ) -> Change | None:
-    """A spending limit alert that opened as "nearly used" and is now exceeded: one email saying so (its own
-    subject), then reminders as usual. Claimed like a reminder, so it is sent once."""
-    if event.kind != AlertKind.SPENDING_LIMIT or not text.limit_exceeded(reading.figures):
+    """An alert of a kind that tells its exceeding (a spending limit) that opened as "nearly used" and is now
+    exceeded: one email saying so (its own subject), then reminders as usual. Claimed like a reminder, so it
+    is sent once."""
+    if not _exceeded_now(event.kind, reading):
         return None
     if event.details.get("exceeded_at"):
         return None
@@ -157,12 +153,12 @@ def _raise_level(
     """The reading crossed a more severe level than the alert has announced: one message naming it (the
     outbox's key: state "escalated", number = the level), claimed by raising the event's level, so two
     workers send it once. A reading back above that level and down again sends nothing: the level stays."""
-    level = levels.level(rule, check.level)
+    level = KINDS[rule.kind].level(rule, check.level)
     if level is None or check.level <= event.level:
         return None
     details = dict(event.details)
     details["levels"] = [*details.get("levels", []), {"level": level.index, "at": reading.now.isoformat()}]
-    if rule.kind == AlertKind.SPENDING_LIMIT and text.limit_exceeded(reading.figures):
+    if _exceeded_now(rule.kind, reading):
         # This message says the limit is exceeded: no second one for it.
         details.setdefault("exceeded_at", reading.now.isoformat())
     with transaction.atomic():
@@ -193,7 +189,7 @@ def evaluate_account(account: Account, *, notify: Notify, now: datetime | None =
     changes: list[Change | None] = []
     read: set[tuple[str, str]] = set()
     for kind, rule in rules.items():
-        for subject, check in _checks(kind, reading, rule).items():
+        for subject, check in KINDS[kind].readings(reading, rule).items():
             read.add((kind, subject))
             if check is None:
                 continue  # unknown: leave the alert as it is
@@ -210,7 +206,7 @@ def evaluate_account(account: Account, *, notify: Notify, now: datetime | None =
             elif check.cleared:
                 changes.append(_resolve(notify, reading, rule, check, event))
     for (kind, subject), event in open_events.items():
-        if kind not in rules or (kind in SUBJECT_CHECKS and (kind, subject) not in read):
+        if kind not in rules or (KINDS[kind].subjects and (kind, subject) not in read):
             # The rule was switched off or deleted, or its subject is gone: the alert ends quietly.
             changes.append(_resolve(notify, reading, None, None, event))
     return [change for change in changes if change is not None]

@@ -9,6 +9,9 @@ from billing.models.accounts import Account
 
 
 class AlertKind(models.TextChoices):
+    """The kinds of alert, as the database stores them; everything else about each kind is its entry in
+    billing/alerts/kinds.py."""
+
     LOW_BALANCE = "low_balance", "Low balance"
     RUNWAY = "runway", "Short runway"
     AUTO_TOPUP_FAILING = "auto_topup_failing", "Auto top-up failing"
@@ -18,19 +21,14 @@ class AlertKind(models.TextChoices):
     GATEWAY_RULE = "gateway_rule", "Gateway rule nearly used"
 
 
-# Alert kinds that warn rather than alarm (drawn amber, the others red).
-WARNING_KINDS = frozenset(
-    {AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE, AlertKind.SPENDING_LIMIT, AlertKind.GATEWAY_RULE}
-)
-
-
 class AlertRule(models.Model):
     """When to alert about one kind of trouble, and whom to tell.
 
     A rule with an account applies to that account only and replaces the portal-wide default (account null)
-    of the same kind. `threshold` and `hysteresis` are in the kind's unit: dollars (low balance), days
-    (runway), percent of the limit (spending limit, gateway rule), minutes (stale data), a multiple of the
-    median day (usage spike), hours a failure stays news (auto top-up failing).
+    of the same kind. `threshold` and `hysteresis` are in the kind's unit (its entry in
+    billing/alerts/kinds.py): dollars (low balance), days (runway), percent of the limit (spending limit,
+    gateway rule), minutes (stale data), a multiple of the median day (usage spike), hours a failure stays
+    news (auto top-up failing).
     """
 
     account = models.ForeignKey(
@@ -127,11 +125,6 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return self.headline
-
-    @property
-    def severity(self) -> str:
-        """ "warn" or "bad": the badge's colour."""
-        return "warn" if self.kind in WARNING_KINDS else "bad"
 
     @property
     def is_open(self) -> bool:

@@ -7,90 +7,43 @@ if the change that caused them does. The database allows one delivery per (alert
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 
 from billing.alerts.evaluation import Notice
+from billing.alerts.kinds import DATA_AS_OF, KINDS, VALUE
 from billing.alerts.rules import recipients_for
-from billing.models import (
-    Account,
-    AlertEvent,
-    AlertKind,
-    AlertRule,
-    ChannelKind,
-    Delivery,
-    NotificationChannel,
-)
+from billing.models import Account, AlertEvent, AlertRule, ChannelKind, Delivery, NotificationChannel
 from billing.notifications import outbox
 from billing.notifications.emails import email_context
-from billing.notifications.messages import AlertMessage, slack_message, webhook_body
-
-# Kinds whose emails have their own templates (`<prefix>_opened`, `_reminder`, `_resolved`).
-EMAIL_PREFIX = {AlertKind.GATEWAY_RULE: "gateway_rule"}
-# The page that fixes each kind of alert (under the account's pages), and its button's words.
-FIX_PAGES = {
-    AlertKind.LOW_BALANCE: ("topups/new/", "Top up"),
-    AlertKind.RUNWAY: ("topups/new/", "Top up"),
-    AlertKind.AUTO_TOPUP_FAILING: ("auto-topup/", "Fix auto top-up"),
-    AlertKind.SPENDING_LIMIT: ("spending-limit/", "Review the spending limit"),
-    AlertKind.USAGE_SPIKE: ("usage/", "See the usage"),
-    AlertKind.STALE_DATA: ("", "Open the account"),
-}
-
-
-def _when(value) -> str | None:
-    return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
+from billing.notifications.messages import AlertMessage, figure_values, slack_message, webhook_body
 
 
 def alert_message(state: str, context: dict, event: AlertEvent, now) -> AlertMessage:
-    """The channel-neutral message of an account alert, from the context its emails are rendered with."""
+    """The channel-neutral message of an account alert, from the context its emails are rendered with: its
+    figures are the email's, by their stable keys, between the reading now and the time of the data."""
     account: Account = context["account"]
-    check = context.get("check")
+    check, reading, rule = context["check"], context["reading"], context["rule"]
     base = f"{settings.PORTAL_BASE_URL}/accounts/{account.cloudflare_id}/"
-    page, label = FIX_PAGES.get(event.kind, ("alerts/", "See the alert"))
-    fix = context.get("action_url") or base + page
-    figures, labels = _figures(context)
-    level = context.get("level")
+    now_figure = [(VALUE, (check,))] if check.value else []
+    figures = figure_values([*now_figure, *context["figures"], (DATA_AS_OF, (reading, rule))])
+    level = context["level"]
     return AlertMessage(
         event_id=f"alert:{event.pk}",
         kind=event.kind,
-        kind_label=context.get("kind_label") or AlertKind(event.kind).label,
+        kind_label=context["kind_label"],
         # A level crossed is "still open" to a v1 consumer, with `level` saying which.
         state="reminder" if state == "escalated" else state,
         escalated=state == "escalated",
         level=level.as_payload() if level is not None else None,
-        headline=getattr(check, "headline", None) or event.headline,
-        occurred_at=_when(now),
+        headline=check.headline or event.headline,
+        occurred_at=now.isoformat(),
         account_id=account.cloudflare_id,
         account_name=account.name,
         subject=event.subject,
         figures=figures,
-        figure_labels=labels,
-        links={"fix": _absolute(fix), "alert": base + "alerts/", "account": base},
-        fix_label=context.get("action_label") or label,
+        links={"fix": context["action_url"], "alert": base + "alerts/", "account": base},
+        fix_label=context["action_label"],
     )
-
-
-def _absolute(url: str) -> str:
-    return url if "://" in url else f"{settings.PORTAL_BASE_URL}{url}"
-
-
-def _figures(context: dict) -> tuple[dict, dict]:
-    """({key: value}, {key: label}) from the email's figure rows ([(label, value)]): the keys are the labels
-    in snake_case ("Spend per day" → "spend_per_day"), so a webhook consumer can rely on them."""
-    figures: dict[str, str | None] = {}
-    labels: dict[str, str] = {}
-    check = context.get("check")
-    if getattr(check, "value", None):
-        figures["value"], labels["value"] = check.value, "Now"
-    for label, value in context.get("rows", []):
-        label = str(label).rstrip(":").strip()
-        key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
-        figures[key], labels[key] = (None if value in (None, "", "–") else str(value)), label
-    figures["data_as_of"] = _when(context.get("data_as_of"))
-    labels.setdefault("data_as_of", "Data as of")
-    return figures, labels
 
 
 def channel_payload(channel: NotificationChannel, message: AlertMessage) -> dict:
@@ -120,7 +73,7 @@ def email_template(notice: Notice) -> str:
         return "alert_opened"
     if notice.state == "escalated":
         return "alert_escalated"
-    return f"{EMAIL_PREFIX.get(notice.rule.kind, 'alert')}_{notice.state}"
+    return f"{KINDS[notice.rule.kind].email_templates}_{notice.state}"
 
 
 def queue_alert(notice: Notice) -> bool:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing.alerts import watchdog
+from billing.alerts.kinds import PORTAL_KINDS
 from billing.alerts.rules import operator_emails
 from billing.alerts.watchdog import PortalNotice, SweepStatus
 from billing.models import (
@@ -27,30 +28,24 @@ from billing.models import (
     PortalAlertKind,
 )
 from billing.notifications import outbox, transports
-from billing.notifications.messages import AlertMessage, slack_message, webhook_body
+from billing.notifications.messages import AlertMessage, figure_values, slack_message, webhook_body
 
 logger = logging.getLogger(__name__)
 
 
 def _message(alert: PortalAlert, state: str, status: SweepStatus, now: datetime) -> AlertMessage:
-    base = settings.PORTAL_BASE_URL
+    """The channel-neutral message of a portal alert: its kind's figures, read from the sweeps' status."""
+    base, kind = settings.PORTAL_BASE_URL, PORTAL_KINDS[alert.kind]
     return AlertMessage(
         event_id=f"portal:{alert.pk}",
         kind=alert.kind,
-        kind_label=PortalAlertKind(alert.kind).label,
+        kind_label=kind.label,
         state=state,
-        headline=(
-            "Background jobs running again: balance sweeps complete"
-            if state == "resolved"
-            else alert.headline
-        ),
+        headline=kind.resolved_headline if state == "resolved" else alert.headline,
         occurred_at=now.isoformat(),
-        figures={
-            "last_completed_sweep": status.last_completed.isoformat() if status.last_completed else None,
-            "expected_every": f"{int(status.expected_every.total_seconds())} s",
-        },
+        figures=figure_values((figure, (status,)) for figure in kind.figures),
         links={"fix": f"{base}/", "health": f"{base}/healthz"},
-        fix_label="Open the portal",
+        fix_label=kind.fix_words,
     )
 
 

@@ -8,9 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.alert_forms import AlertRuleForm, TestEmailForm, levels_with_units, with_unit
+from billing.alert_forms import AlertRuleForm, TestEmailForm
+from billing.alerts import headlines
 from billing.alerts import rules as alert_rules
 from billing.alerts import text as alert_text
+from billing.alerts.kinds import KINDS
 from billing.alerts.rules import operator_emails, rules_for
 from billing.models import (
     Account,
@@ -35,11 +37,16 @@ def _superuser_only(request: HttpRequest) -> None:
         raise Http404("No such page.")
 
 
-def _rule_texts(rule) -> dict:
-    """The rule's levels and margin in their unit, for the tables of rules."""
+def _rule_texts(kind: AlertKind, rule) -> dict:
+    """The kind's entry, and the rule's levels and margin in its unit, for the tables of rules."""
+    entry = KINDS[kind]
     if rule is None:
-        return {"levels_text": "", "margin_text": ""}
-    return {"levels_text": levels_with_units(rule), "margin_text": with_unit(rule.kind, rule.hysteresis)}
+        return {"entry": entry, "levels_text": "", "margin_text": ""}
+    return {
+        "entry": entry,
+        "levels_text": entry.levels_text(rule),
+        "margin_text": entry.threshold_text(rule.hysteresis),
+    }
 
 
 def _rule_rows(account) -> list[dict]:
@@ -58,7 +65,7 @@ def _rule_rows(account) -> list[dict]:
             {
                 "kind": kind,
                 "rule": rule,
-                **_rule_texts(rule),
+                **_rule_texts(kind, rule),
                 "own": own,
                 "default": default,
                 "source": "this account" if own else ("portal default" if default else "none"),
@@ -70,7 +77,7 @@ def _rule_rows(account) -> list[dict]:
 def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     events = AlertEvent.objects.filter(account=account).select_related("rule")
-    facts = alert_text.facts_for([account])
+    facts = headlines.facts_for([account])
     shown = alert_text.shown(list(events[:HISTORY_PAGE_SIZE]), facts)
     return render(
         request,
@@ -126,7 +133,9 @@ def account_rule_reset(request: HttpRequest, account_id: str, kind: str) -> Http
 def default_rules(request: HttpRequest) -> HttpResponse:
     _superuser_only(request)
     rules = {rule.kind: rule for rule in AlertRule.objects.filter(account__isnull=True)}
-    rows = [{"kind": kind, "rule": rules.get(kind), **_rule_texts(rules.get(kind))} for kind in AlertKind]
+    rows = [
+        {"kind": kind, "rule": rules.get(kind), **_rule_texts(kind, rules.get(kind))} for kind in AlertKind
+    ]
     return render(
         request,
         "billing/alerts/defaults.html",
@@ -183,7 +192,7 @@ def _shown(events: list[AlertEvent]) -> list:
     accounts = Account.objects.filter(pk__in=open_accounts).select_related(
         "summary", "spending_limit", "auto_topup"
     )
-    return alert_text.shown(events, alert_text.facts_for(accounts))
+    return alert_text.shown(events, headlines.facts_for(accounts))
 
 
 def outbox(request: HttpRequest) -> HttpResponse:

@@ -21,8 +21,8 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from billing import display
+from billing.alerts import headlines, watchdog
 from billing.alerts import text as alert_text
-from billing.alerts import watchdog
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent
 from billing.money import format_money
@@ -144,7 +144,7 @@ def _shown_alerts(account: dict, figures: AccountFigures | None, auto_topup: tup
     """The open alerts worded from the figures this row shows (only for the few accounts that have some)."""
     if not alerts:
         return []
-    facts = alert_text.Facts(
+    facts = headlines.Facts(
         name=account["name"] or account["cloudflare_id"],
         figures=figures,
         limit_amount=account["spending_limit__amount"] if account["spending_limit__enabled"] else None,
