@@ -102,6 +102,32 @@ def test_figure_keys_are_unique_machine_names(entry):
     assert {"value", "level_reached"}.isdisjoint(keys)  # every message's own, never a kind's
 
 
+# The figure keys of the webhook body (aigateway-billing.alert/v1): consumers rely on them, never change them.
+V1_FIGURE_KEYS = {
+    AlertKind.LOW_BALANCE: ["balance", "spend_per_day", "runway", "auto_top_up"],
+    AlertKind.RUNWAY: ["balance", "spend_per_day", "runway", "auto_top_up"],
+    AlertKind.AUTO_TOPUP_FAILING: ["auto_top_up", "balance", "spend_per_day", "runway"],
+    AlertKind.SPENDING_LIMIT: [
+        "spending_limit",
+        "spent_this_window",
+        "used",
+        "alert_above",
+        "balance",
+        "spend_per_day",
+        "runway",
+    ],
+    AlertKind.STALE_DATA: ["data_as_of", "balance", "spend_per_day", "runway"],
+    AlertKind.USAGE_SPIKE: ["spend_today", "balance", "spend_per_day", "runway"],
+    AlertKind.GATEWAY_RULE: ["balance", "spend_per_day", "runway", "auto_top_up"],
+}
+
+
+def test_each_kind_reports_the_v1_figure_keys():
+    assert {name: [figure.key for figure in entry.figures] for name, entry in KINDS.items()} == V1_FIGURE_KEYS
+    sweeps = PORTAL_KINDS[PortalAlertKind.SWEEPS_STALLED]
+    assert [figure.key for figure in sweeps.figures] == ["last_completed_sweep", "expected_every"]
+
+
 @override_settings(PORTAL_BASE_URL=BASE)
 def test_a_gateway_rules_fix_page_is_that_gateways_rule_page():
     account = Account(cloudflare_id="c" * 32, name="Acme Prod")

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from billing import display
 from billing.alerts import headlines, text
-from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
+from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig
 from billing.notifications.outbox import render_email
 from billing.pipeline import evaluate_alerts
+from tests.alert_scenarios import limited
 from tests.test_alerts import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
@@ -91,19 +92,6 @@ def test_auto_topup_state_says_on_or_off():
 
 
 # --- rule 2: exceeded is its own, more urgent state --------------------------------------------------------
-def limited(account, amount="100"):
-    return SpendingLimit.objects.update_or_create(
-        account=account,
-        defaults={
-            "enabled": True,
-            "amount": Decimal(amount),
-            "duration": "monthly",
-            "strategy": "sliding",
-            "synced_at": timezone.now(),
-        },
-    )[0]
-
-
 def test_an_exceeded_limit_has_its_own_label_colour_and_subject(account, manager, smtp_server):
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="80", hysteresis="5")
     limited(account)
