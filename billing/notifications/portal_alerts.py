@@ -27,7 +27,7 @@ from billing.models import (
     PortalAlert,
     PortalAlertKind,
 )
-from billing.notifications import outbox, transports
+from billing.notifications import channels, outbox, transports
 from billing.notifications.messages import AlertMessage, figure_values, slack_message, webhook_body
 
 logger = logging.getLogger(__name__)
@@ -111,9 +111,8 @@ def ping_deadman() -> bool:
     """GETs DEADMAN_PING_URL (when set) after a completed sweep; False when there was none or it failed."""
     if not settings.DEADMAN_PING_URL:
         return False
-    timeouts = transports.Timeouts(settings.ALERT_HTTP_CONNECT_TIMEOUT, settings.ALERT_HTTP_READ_TIMEOUT)
     try:
-        transports.request("GET", settings.DEADMAN_PING_URL, timeouts=timeouts)
+        transports.request("GET", settings.DEADMAN_PING_URL, timeouts=channels.timeouts())
     except transports.TransportError as error:
         logger.warning("dead man's switch ping failed: %s", error.message)
         return False
