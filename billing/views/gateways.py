@@ -105,8 +105,6 @@ def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
         form=form,
         valid=valid,
         spend=spend,
-        span=span,
-        hourly=hourly,
         hourly_since=history.hours_from,
         gateway=gateway,
         gateway_ids=list(account.gateways.values_list("gateway_id", flat=True)),
