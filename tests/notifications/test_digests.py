@@ -9,8 +9,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from billing.alerts import digests
-from billing.alerts import outbox as mail
 from billing.models import (
     AlertEvent,
     AlertKind,
@@ -20,6 +18,8 @@ from billing.models import (
     UsageRecord,
     UsageWindow,
 )
+from billing.notifications import digests
+from billing.notifications import outbox as mail
 from tests.support.alerts import BASE
 from tests.support.history import snapshot
 from tests.support.people_fixtures import login

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.alerts import channel_admin
-from billing.models import AlertEvent, ChannelKind, OutboxEmail, OutboxState
+from billing.models import AlertEvent, ChannelKind, Delivery, DeliveryState
+from billing.notifications import channel_admin
 from tests.support.alerts import only_rule
 from tests.support.clock import wait_for
 from tests.support.history import snapshot
@@ -64,7 +64,7 @@ def test_two_workers_and_two_beats_deliver_each_level_message_once(
     wait_for(lambda: len(receiver.received) >= 2, timeout=120, message="the level 2 webhook")
     snapshot(account, "120", at=timezone.now() + timedelta(seconds=1))
     wait_for(lambda: len(receiver.received) >= 3, timeout=120, message="the resolution webhook")
-    sent = OutboxEmail.objects.filter(state=OutboxState.SENT)
+    sent = Delivery.objects.filter(state=DeliveryState.SENT)
     wait_for(lambda: sent.count() >= 6, timeout=120, message="six deliveries sent")
     # A few more rounds of both beats (counted, not timed): nothing more may arrive.
     before = celery_worker_on_redis.taken()

@@ -8,8 +8,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.alerts import outbox
 from billing.models import AlertKind, AlertRule
+from billing.notifications import outbox
 
 BASE = "http://portal.example.test"  # PORTAL_BASE_URL of the alert tests: links in messages start with it
 
