@@ -12,8 +12,8 @@ from billing.alert_forms import AlertRuleForm
 from billing.alerts.kinds import KINDS, PORTAL_KINDS
 from billing.alerts.levels import Direction
 from billing.models import Account, AlertKind, AlertRule, PortalAlertKind
+from tests.support.alerts import BASE
 
-BASE = "http://portal.example.test"
 DIRECTED = [entry for entry in KINDS.values() if entry.scale.direction is not None]
 WITH_LEVELS = [entry for entry in DIRECTED if entry.scale.levels]
 ABOVE = [entry for entry in DIRECTED if entry.scale.direction is Direction.ABOVE]

@@ -15,25 +15,16 @@ from billing.models import (
     AlertRule,
     Delivery,
     SpendingLimit,
-    SyncOutcome,
-    SyncRun,
 )
 from billing.pipeline import evaluate_alerts, evaluate_all_alerts
 from tests.support.alerts import BASE, deliver, only_rule, run_together
-from tests.support.history import day_usage, snapshot, utc_midnight
+from tests.support.history import day_usage, failed_sync, snapshot, utc_midnight
 
 
 @pytest.fixture(autouse=True)
 def _portal(settings):
     settings.PORTAL_BASE_URL = BASE
     settings.ALERT_OPERATOR_EMAILS = ["ops@example.com"]
-
-
-def failed_fetch(account, at=None):
-    at = at or timezone.now()
-    SyncRun.objects.create(
-        job="balance", account=account, started_at=at, finished_at=at, outcome=SyncOutcome.FAILED, error="500"
-    )
 
 
 @pytest.fixture
@@ -168,14 +159,14 @@ def test_concurrent_evaluation_sends_one_email_per_change(account, manager, smtp
 
 
 def test_no_snapshot_is_no_balance_not_a_zero_balance(account, manager, low_balance_rule):
-    failed_fetch(account)
+    failed_sync(account)
     assert evaluate_alerts(account) == []
     assert not AlertEvent.objects.exists()
 
 
 def test_a_failed_fetch_keeps_the_last_good_balance(account, manager, low_balance_rule):
     snapshot(account, "500", at=timezone.now() - timedelta(hours=2))
-    failed_fetch(account)
+    failed_sync(account)
     assert evaluate_alerts(account) == []
 
 
@@ -183,7 +174,7 @@ def test_stale_data_mails_the_operators_only(account, manager, superuser, smtp_s
     only_rule(account, AlertKind.STALE_DATA, threshold="60", hysteresis="0")
     synced = timezone.now() - timedelta(minutes=90)
     snapshot(account, "3", at=synced)
-    failed_fetch(account)
+    failed_sync(account)
 
     changes = evaluate_alerts(account)
     snapshot(account, "3")

@@ -12,7 +12,7 @@ from billing.alerts import headlines, text
 from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig
 from billing.notifications.outbox import render_email
 from billing.pipeline import evaluate_alerts
-from tests.alert_scenarios import limited
+from tests.support.alert_scenarios import limited
 from tests.support.alerts import BASE, deliver, only_rule
 from tests.support.history import day_usage, snapshot, utc_midnight
 

@@ -8,7 +8,6 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -24,15 +23,14 @@ from billing.notifications.emails import email_context
 from billing.notifications.messages import slack_message, webhook_body
 from billing.notifications.notify import alert_message
 from billing.pipeline import evaluate_alerts
-from tests.alert_scenarios import GATEWAY, SCENARIOS
+from tests.support.alert_scenarios import GATEWAY, SCENARIOS
+from tests.support.alerts import BASE
 from tests.support.http_receiver import Receiver
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.django_db
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parent.parent / "docs" / "webhook-alert-v1.schema.json").read_text()
-)
-BASE = "http://portal.example.test"
+SCHEMA = json.loads((ROOT / "docs" / "webhook-alert-v1.schema.json").read_text())
 DASHBOARD = "https://dash.example.test"
 # A fixed moment, mid-day in UTC: the usage days the scenarios write stay the same days while the test runs.
 START = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)

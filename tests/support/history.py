@@ -1,6 +1,6 @@
-"""Local history as the sync jobs leave it, for pages, figures and alerts: a balance sync (`snapshot`), a
-day of usage (`day_usage`, days counted back with `utc_midnight`), and a month of everything
-(`seed_history`)."""
+"""Local history as the sync jobs leave it, for pages, figures and alerts: a balance sync (`snapshot`) or a
+failed one (`failed_sync`), a day of usage (`day_usage`, days counted back with `utc_midnight`), and a
+month of everything (`seed_history`)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -49,15 +49,25 @@ def utc_midnight(days_ago: int = 0) -> datetime:
 
 
 def day_usage(account, day: datetime, value) -> UsageRecord:
-    """The billed usage of the UTC day starting at `day`."""
-    return UsageRecord.objects.create(
+    """The billed usage of the UTC day starting at `day` (today's is partial), replacing any the day had."""
+    return UsageRecord.objects.update_or_create(
         account=account,
         window=UsageWindow.DAY,
         start=day,
-        end=day + timedelta(days=1),
-        summary_id=f"d{day:%Y%m%d}",
-        value=Decimal(value),
-        synced_at=timezone.now(),
+        defaults={
+            "end": day + timedelta(days=1),
+            "summary_id": f"d{day:%Y%m%d}",
+            "value": Decimal(value),
+            "synced_at": timezone.now(),
+        },
+    )[0]
+
+
+def failed_sync(account, at: datetime | None = None) -> SyncRun:
+    """A balance sync that failed: its run, and no snapshot (a failed fetch is never a zero balance)."""
+    at = at or timezone.now()
+    return SyncRun.objects.create(
+        job="balance", account=account, started_at=at, finished_at=at, outcome=SyncOutcome.FAILED, error="500"
     )
 
 
