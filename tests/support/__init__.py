@@ -8,8 +8,10 @@
 - `worker_fixtures`: a real Celery worker and beat on Redis, `eager_tasks`.
 - `browser_fixtures`: headless Chromium (`tab`), `log_in()`, `shoot()`.
 - `smtp_sink` (`smtp_server`) and `http_receiver` (`receiver`): real receivers on loopback.
-- `history`: local rows as the sync jobs leave them: `snapshot()`, `day_usage()`, `seed_history()`.
-- `alerts`: alert rules and their delivery: `only_rule()`, `deliver()`, `rule_form()`, `RULE_POST`.
+- `history`: local rows as the sync jobs leave them: `snapshot()`, `failed_sync()`, `day_usage()`,
+  `seed_history()`.
+- `alerts`: alert rules and their delivery: `only_rule()`, `deliver()`, `rule_form()`, `RULE_POST`;
+  `alert_scenarios`: the data that opens, escalates and resolves each alert kind.
 - `local_cloudflare`: a local server answering the client from a script.
 - `clock`: `SUITE_NOW` (when every in-process test starts), `MachineClock` (a monotonic clock the test moves),
   `wait_for()` (a bounded poll of another process).
