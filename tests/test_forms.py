@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from billing.forms import (
+from billing.forms.money import (
     AutoTopUpForm,
     Bounds,
     SpendingLimitForm,

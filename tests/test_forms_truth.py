@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import operations
-from billing.forms import SpendingLimitForm
+from billing.forms.money import SpendingLimitForm
 from billing.models import SpendingLimit, UsageRecord
 from tests.pages_fixtures import api_requests, snapshot
 
@@ -183,7 +183,7 @@ def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account,
 
 # --- rule 3: alert rules show units, normalised values and real minimums ----------------------------------
 def rule_form(kind, **data):
-    from billing.alert_forms import AlertRuleForm
+    from billing.forms.alerts import AlertRuleForm
 
     base = {"enabled": "on", "hysteresis": "0", "reminder_hours": "24", "notify_managers": "on"}
     return AlertRuleForm({**base, **data} if data else None, kind=kind)

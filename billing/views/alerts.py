@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.alert_forms import AlertRuleForm, TestEmailForm, levels_with_units, with_unit
 from billing.alerts import outbox as mail_outbox
 from billing.alerts import rules as alert_rules
 from billing.alerts import text as alert_text
 from billing.alerts.rules import operator_emails, rules_for
+from billing.forms.alerts import AlertRuleForm, TestEmailForm, levels_with_units, with_unit
 from billing.models import (
     Account,
     AlertEvent,

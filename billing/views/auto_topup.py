@@ -5,7 +5,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.figures import peak_daily_spend
-from billing.forms import AutoTopUpForm
+from billing.forms.money import AutoTopUpForm
 from billing.limits import portal_max_cents
 from billing.models import BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money

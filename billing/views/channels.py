@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing.alerts import channel_admin
-from billing.channel_forms import ChannelForm
+from billing.forms.channels import ChannelForm
 from billing.models import AlertSubscription, NotificationChannel, OutboxState, Role
 from billing.permissions import get_account_for
 from billing.views.common import client_ip

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
 
 from billing import charts
+from billing.forms.spend_range import SpendRangeForm
 from billing.models import Account, Gateway
 from billing.permissions import get_account_for
 from billing.selectors import (
@@ -22,7 +23,6 @@ from billing.selectors import (
     spend_rows,
     spend_series,
 )
-from billing.spend_forms import SpendRangeForm
 from billing.sync.spend import hourly_history_start
 from billing.views.common import account_context
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from billing.alerts import digests
-from billing.notification_forms import NotificationSettingsForm
+from billing.forms.notifications import NotificationSettingsForm
 
 
 def notification_settings(request: HttpRequest) -> HttpResponse:

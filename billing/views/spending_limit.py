@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.figures import limit_window_start, spend_in_limit_window
-from billing.forms import SpendingLimitForm
+from billing.forms.money import SpendingLimitForm
 from billing.models import BalanceSnapshot, LimitDuration, LimitStrategy, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import operations
-from billing.forms import TopUpConfirmForm, TopUpForm
+from billing.forms.money import TopUpConfirmForm, TopUpForm
 from billing.limits import Bounds, topup_range_text
 from billing.models import BalanceSnapshot, Role, TopUpStatus
 from billing.money import cents_to_dollars, format_money

@@ -6,8 +6,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from billing.alert_forms import RecipientsField
 from billing.alerts import destinations
+from billing.forms.alerts import RecipientsField
 from billing.models import Account, ChannelKind
 
 
