@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 
 from billing.alerts.levels import BELOW, LEVEL_KINDS, MAX_LEVELS, ordered
-from billing.forms.money import DollarsField
+from billing.forms.fields import DollarsField
 from billing.models import AlertKind, AlertRule, NotificationChannel
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
 

@@ -2,7 +2,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from billing.forms.money import InvoiceFilterForm
+from billing.forms.filters import InvoiceFilterForm
 from billing.models import InvoicePreview, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from billing import charts, display
-from billing.forms.money import UsageFilterForm, UsageRange
+from billing.forms.filters import UsageFilterForm, UsageRange
 from billing.models import Account, SyncRun, UsageWindow
 from billing.permissions import get_account_for
 from billing.selectors import (
