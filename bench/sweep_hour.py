@@ -86,14 +86,14 @@ class _Clock:
 
 def _warm_up(ids: list[int]) -> None:
     from bench.seed import reset_spending_limit_ages
-    from billing import pipeline, sync
-    from billing.models import SyncRun
+    from billing import pipeline
+    from billing.models import SyncJob, SyncRun
 
-    pipeline.run(sync.JOB_BALANCE, ids)
-    pipeline.run(sync.JOB_USAGE, ids)
-    pipeline.run(sync.JOB_BALANCE, ids)  # the runways, now that usage is known
+    pipeline.run(SyncJob.BALANCE, ids)
+    pipeline.run(SyncJob.USAGE, ids)
+    pipeline.run(SyncJob.BALANCE, ids)  # the runways, now that usage is known
     reset_spending_limit_ages()
-    SyncRun.objects.filter(job=sync.JOB_GATEWAYS).delete()
+    SyncRun.objects.filter(job=SyncJob.GATEWAYS).delete()
 
 
 def _spread_topup_limit_ages(ids: list[int], start: datetime) -> None:

@@ -14,10 +14,19 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from billing.api_calls import OK, flush_api_call_counts
-from billing.models import Account, ApiCallCount, BalanceSnapshot, SyncOutcome, SyncRun, TopUp, TopUpStatus
+from billing.models import (
+    Account,
+    ApiCallCount,
+    BalanceSnapshot,
+    SyncJob,
+    SyncOutcome,
+    SyncRun,
+    TopUp,
+    TopUpStatus,
+)
 
 # Jobs whose freshness is exported per account.
-EXPORTED_JOBS = ("balance", "spending_limit", "usage", "invoices")
+EXPORTED_JOBS = (SyncJob.BALANCE, SyncJob.SPENDING_LIMIT, SyncJob.USAGE, SyncJob.INVOICES)
 
 
 class PortalCollector:

@@ -27,6 +27,7 @@ from django.db import DatabaseError
 from billing import alerts, operations, pipeline, retention, sync
 from billing.accounts import ensure_declared_accounts
 from billing.alerts import digests, outbox, watchdog
+from billing.models import SyncJob
 
 logger = logging.getLogger(__name__)
 
@@ -89,25 +90,25 @@ def _sweep(task, job: str, interval: int) -> int:
 @shared_task(name="billing.tasks.sync_balances", **_SWEEP)
 def sync_balances(self) -> int:
     """Balance, auto top-up config (one API call per account) and, when due, the spending limit."""
-    return _sweep(self, sync.JOB_BALANCE, settings.SYNC_BALANCE_INTERVAL)
+    return _sweep(self, SyncJob.BALANCE, settings.SYNC_BALANCE_INTERVAL)
 
 
 @shared_task(name="billing.tasks.sync_usage", **_SWEEP)
 def sync_usage(self) -> int:
     """Usage, gateways when due and spend analytics of one slice of the accounts (each hourly)."""
-    return _sweep(self, sync.JOB_USAGE, sync.slot_interval(sync.JOB_USAGE))
+    return _sweep(self, SyncJob.USAGE, sync.slot_interval(SyncJob.USAGE))
 
 
 @shared_task(name="billing.tasks.sync_invoices", **_SWEEP)
 def sync_invoices(self) -> int:
     """Invoices and the invoice preview of one slice of the accounts (each every SYNC_INVOICES_INTERVAL)."""
-    return _sweep(self, sync.JOB_INVOICES, sync.slot_interval(sync.JOB_INVOICES))
+    return _sweep(self, SyncJob.INVOICES, sync.slot_interval(SyncJob.INVOICES))
 
 
 @shared_task(name="billing.tasks.sync_all", **_SWEEP)
 def sync_all(self, backfill_days: int | None = None) -> int:
     """Every job for every account (by hand, e.g. after adding accounts)."""
-    return _fan_out(self, sync.JOB_ACCOUNT, backfill_days)
+    return _fan_out(self, SyncJob.ACCOUNT, backfill_days)
 
 
 @shared_task(
@@ -121,7 +122,7 @@ def sync_all(self, backfill_days: int | None = None) -> int:
 def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict:
     """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
     summary = pipeline.run(job, account_ids, backfill_days=backfill_days)
-    if job == sync.JOB_BALANCE:
+    if job == SyncJob.BALANCE:
         watchdog.ping_deadman()
     if summary.retry and self.request.retries < CHUNK_MAX_RETRIES:
         backoff = 15 * 2**self.request.retries
@@ -144,7 +145,7 @@ def sync_account(account_id: int, backfill_days: int | None = None, refresh_run_
     if refresh_run_id is not None:
         run = operations.run_refresh(refresh_run_id)
         return int(run is not None and run.outcome == "succeeded")
-    summary = pipeline.run(sync.JOB_ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
+    summary = pipeline.run(SyncJob.ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
     return summary.succeeded
 
 

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from billing import sync
-from billing.models import Account, ApiCallCount
+from billing.models import Account, ApiCallCount, SyncJob
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_metrics_show_balances_sync_age_and_api_calls_and_errors_by_operation(cl
     cloudflare.put_account(good.cloudflare_id, balance=120450)
     missing = Account.objects.create(cloudflare_id="2" * 32, name="Missing")
 
-    sync.run_job(sync.JOB_BALANCE, [good.pk, missing.pk])
+    sync.run_job(SyncJob.BALANCE, [good.pk, missing.pk])
     samples = scrape(client)
 
     good_labels = (("account", 'Acme "Prod"'), ("account_id", good.cloudflare_id))

@@ -4,10 +4,11 @@ the functions, the Celery tasks that production runs, and `manage.py sync`, agai
 import pytest
 from django.core.management import call_command
 
-from billing import pipeline, sync, tasks
+from billing import pipeline, tasks
 from billing.models import (
     Account,
     BalanceSnapshot,
+    SyncJob,
     SyncOutcome,
     SyncRun,
     UsageRecord,
@@ -83,7 +84,7 @@ def test_the_production_paths_evaluate_alerts_once_usage_is_in(cloudflare, run):
     if run == "sync_account task":
         tasks.sync_account.apply(args=[account.pk]).get()
     elif run == "sync_chunk task":
-        tasks.sync_chunk.apply(args=[sync.JOB_ACCOUNT, [account.pk]]).get()
+        tasks.sync_chunk.apply(args=[SyncJob.ACCOUNT, [account.pk]]).get()
     else:
         call_command("sync", "--account", account.cloudflare_id)
 

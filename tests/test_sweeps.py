@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from billing import sync, tasks, topup_limits
-from billing.models import Account, SweepSlot, SyncOutcome, SyncRun
+from billing.models import Account, SweepSlot, SyncJob, SyncOutcome, SyncRun
 from billing.sync import slots
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
@@ -72,7 +72,7 @@ def _hold(job: str, account: Account) -> SyncRun:
 
 
 def test_sync_command_lists_every_unit_and_a_held_usage_lock_as_skipped(teams, capsys):
-    _hold(sync.JOB_USAGE, teams[0])
+    _hold(SyncJob.USAGE, teams[0])
     call_command("sync", "--threads", "1")
     out = capsys.readouterr().out
     assert "balance: 4 synced, 0 failed, 0 skipped" in out
@@ -83,8 +83,8 @@ def test_sync_command_lists_every_unit_and_a_held_usage_lock_as_skipped(teams, c
 
 def test_sync_command_reports_held_usage_and_invoice_locks_as_skipped_not_synced(teams, capsys):
     for account in teams:
-        _hold(sync.JOB_USAGE, account)
-        _hold(sync.JOB_INVOICES, account)
+        _hold(SyncJob.USAGE, account)
+        _hold(SyncJob.INVOICES, account)
     call_command("sync", "--threads", "1")
     out = capsys.readouterr().out
     assert "usage: 0 synced, 0 failed, 4 skipped (already running elsewhere)" in out
@@ -94,7 +94,7 @@ def test_sync_command_reports_held_usage_and_invoice_locks_as_skipped_not_synced
 
 def test_the_balance_sweep_fetches_topup_limits_about_daily(teams, cloudflare, settings):
     ids = [a.pk for a in teams]
-    sync.run_job(sync.JOB_BALANCE, ids)  # first sweep: spending limit and top-up range with it
+    sync.run_job(SyncJob.BALANCE, ids)  # first sweep: spending limit and top-up range with it
     assert sum(r["path"].endswith("/topup/limits") for r in cloudflare.requests()) == len(teams)
     assert all(topup_limits.known(a) for a in teams)
     assert not any(topup_limits.due(a) for a in teams)
@@ -104,6 +104,6 @@ def test_the_balance_sweep_fetches_topup_limits_about_daily(teams, cloudflare, s
     assert topup_limits.due(teams[0])
     cloudflare.clear_requests()
     settings.SPENDING_LIMIT_REFRESH_SECONDS = 0  # the spending limit is due on every account
-    sync.run_job(sync.JOB_BALANCE, ids)
+    sync.run_job(SyncJob.BALANCE, ids)
     limits = [r for r in cloudflare.requests() if r["path"].endswith("/topup/limits")]
     assert [r["path"].split("/")[4] for r in limits] == [teams[0].cloudflare_id]

@@ -30,6 +30,7 @@ from billing.models import (
     OutboxState,
     PortalAlert,
     PortalAlertKind,
+    SyncJob,
     SyncOutcome,
     SyncRun,
 )
@@ -37,7 +38,7 @@ from billing.models import (
 logger = logging.getLogger(__name__)
 
 STALL_FACTOR = 3
-SWEEP_JOB = "balance"
+SWEEP_JOB = SyncJob.BALANCE
 # A sweep's runs count as completed whatever the account's outcome: a failing API is the stale-data alert's.
 COMPLETED = (SyncOutcome.SUCCEEDED, SyncOutcome.FAILED)
 

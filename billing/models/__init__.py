@@ -67,6 +67,7 @@ from billing.models.history import (
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
+    SyncJob,
     SyncOutcome,
     SyncRun,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "RuleTechnique",
     "SpendingLimit",
     "SweepSlot",
+    "SyncJob",
     "SyncOutcome",
     "SyncRun",
     "TopUp",

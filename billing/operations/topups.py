@@ -29,6 +29,7 @@ from billing.models import (
     AuditAction,
     AuditOutcome,
     BalanceSnapshot,
+    SyncJob,
     SyncOutcome,
     SyncRun,
     TopUp,
@@ -301,7 +302,7 @@ def _refresh_after_completion(account: Account) -> None:
     """What a completed top-up changes, fetched at once: the balance (with its alerts) and the invoices (a
     top-up is invoiced), so no page shows the old figures as current."""
     pipeline.sync_balance(account)
-    pipeline.run_for_account(sync.JOB_INVOICES, account)
+    pipeline.run_for_account(SyncJob.INVOICES, account)
 
 
 def _claim_due(topup_id: int, now: datetime) -> TopUp | None:
@@ -328,7 +329,7 @@ def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
         except CloudflareError as exc:
             status, error = None, exc
     SyncRun.objects.create(
-        job=sync.JOB_TOPUPS,
+        job=SyncJob.TOPUPS,
         account=account,
         started_at=started,
         finished_at=timezone.now(),

@@ -19,16 +19,6 @@ from billing.sync.gateways import gateways_due, store_gateways, sync_gateways
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
 from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units, sweep_account_ids
 from billing.sync.runs import (
-    JOB_ACCOUNT,
-    JOB_BALANCE,
-    JOB_GATEWAY_SPEND,
-    JOB_GATEWAYS,
-    JOB_INVOICES,
-    JOB_RETENTION,
-    JOB_SPENDING_LIMIT,
-    JOB_TOPUP_LIMITS,
-    JOB_TOPUPS,
-    JOB_USAGE,
     SWEEP_JOBS,
     UnitResult,
     describe,
@@ -47,16 +37,6 @@ from billing.sync.spend import store_spend, sync_gateway_spend
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
 
 __all__ = [
-    "JOB_ACCOUNT",
-    "JOB_BALANCE",
-    "JOB_GATEWAYS",
-    "JOB_GATEWAY_SPEND",
-    "JOB_INVOICES",
-    "JOB_RETENTION",
-    "JOB_SPENDING_LIMIT",
-    "JOB_TOPUPS",
-    "JOB_TOPUP_LIMITS",
-    "JOB_USAGE",
     "SWEEP_JOBS",
     "JobSummary",
     "UnitResult",

@@ -26,10 +26,11 @@ from billing.models import (
     AutoTopUpConfig,
     BalanceSnapshot,
     SpendingLimit,
+    SyncJob,
     SyncRun,
 )
 from billing.money import balance_to_dollars, cents_to_dollars, timestamp_to_datetime
-from billing.sync.runs import JOB_BALANCE, JOB_SPENDING_LIMIT, JOB_TOPUP_LIMITS, UnitResult, run_unit, text
+from billing.sync.runs import UnitResult, run_unit, text
 from billing.sync.slots import slot_number
 
 logger = logging.getLogger("billing.sync")
@@ -39,15 +40,17 @@ def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list
     """The balance job for one account: the balance, then the spending limit when due (or always) and, in the
     sweep, with it Cloudflare's top-up range when that is older than a day. Most sweeps make one call per
     account; the stored figures are refreshed once, after them."""
-    balance = run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
+    balance = run_unit(SyncJob.BALANCE, account, lambda client: _fetch_balance(client, account))
     results = [balance]
     limit = None
     if always_fetch_limit or (balance.succeeded and spending_limit_due(account)):
-        limit = run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
+        limit = run_unit(
+            SyncJob.SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account)
+        )
         results.append(limit)
         if not always_fetch_limit and topup_limits.due(account):  # the sweep's job, not a full sync's
             results.append(
-                run_unit(JOB_TOPUP_LIMITS, account, lambda client: fetch_topup_limits(client, account))
+                run_unit(SyncJob.TOPUP_RANGE, account, lambda client: fetch_topup_limits(client, account))
             )
     if limit is not None and limit.succeeded:
         refresh_summary(account)  # a new spending limit: its figures too
@@ -58,7 +61,7 @@ def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list
 
 def sync_topup_limits(account: Account) -> SyncRun | None:
     """One `topup/limits` fetch, stored for the top-up form; returns the run (None when locked)."""
-    return run_unit(JOB_TOPUP_LIMITS, account, lambda client: fetch_topup_limits(client, account)).run
+    return run_unit(SyncJob.TOPUP_RANGE, account, lambda client: fetch_topup_limits(client, account)).run
 
 
 def fetch_topup_limits(client: BillingClient, account: Account) -> None:
@@ -73,7 +76,7 @@ def sync_balance(account: Account) -> SyncRun | None:
     Returns the run (None when another run of this account's balance is in progress). A failed fetch writes
     no snapshot (never a zero balance).
     """
-    result = run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
+    result = run_unit(SyncJob.BALANCE, account, lambda client: _fetch_balance(client, account))
     if result.succeeded:
         refresh_summary(account, balance_run=result.run)
     return result.run
@@ -131,7 +134,7 @@ def refresh_summary(account: Account, balance_run: SyncRun | None = None) -> Non
 
 def sync_spending_limit(account: Account) -> SyncRun | None:
     """One spending-limit fetch into SpendingLimit (amounts: integer cents on the wire)."""
-    result = run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
+    result = run_unit(SyncJob.SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
     if result.succeeded:
         refresh_summary(account)
     return result.run

@@ -17,16 +17,11 @@ from datetime import datetime
 from django.conf import settings
 
 from billing import api_calls
-from billing.models import Account
+from billing.models import Account, SyncJob
 from billing.sync.balance import balance_due_ids, balance_units
 from billing.sync.gateways import gateway_units
 from billing.sync.invoices import invoice_units
 from billing.sync.runs import (
-    JOB_ACCOUNT,
-    JOB_BALANCE,
-    JOB_GATEWAYS,
-    JOB_INVOICES,
-    JOB_USAGE,
     UnitResult,
     describe,
     retry_after,
@@ -47,11 +42,11 @@ def account_units(account: Account, backfill_days: int | None = None) -> list[Un
 
 
 JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
-    JOB_BALANCE: lambda account, backfill_days=None: balance_units(account),
-    JOB_USAGE: usage_units,
-    JOB_INVOICES: invoice_units,
-    JOB_GATEWAYS: gateway_units,
-    JOB_ACCOUNT: account_units,
+    SyncJob.BALANCE: lambda account, backfill_days=None: balance_units(account),
+    SyncJob.USAGE: usage_units,
+    SyncJob.INVOICES: invoice_units,
+    SyncJob.GATEWAYS: gateway_units,
+    SyncJob.ACCOUNT: account_units,
 }
 
 
@@ -139,9 +134,9 @@ def sweep_account_ids(job: str, start: datetime, account_ids: list[int] | None =
     """The accounts the sweep of `job` in the slot starting at `start` sends: for "usage" and "invoices" the
     slot's slice, for "balance" those due (`balance_due`), for the others every active account."""
     ids = active_account_ids() if account_ids is None else account_ids
-    if job in (JOB_USAGE, JOB_INVOICES):
+    if job in (SyncJob.USAGE, SyncJob.INVOICES):
         return job_slice(job, ids, start)
-    if job == JOB_BALANCE:
+    if job == SyncJob.BALANCE:
         return balance_due_ids(ids, start)
     return ids
 

@@ -19,21 +19,12 @@ from django.utils import timezone
 
 from billing import api, api_calls
 from billing.cloudflare import BillingClient, CloudflareError, RateLimitBudgetExceeded, RateLimitError
-from billing.models import Account, SyncOutcome, SyncRun
+from billing.models import Account, SyncJob, SyncOutcome, SyncRun
 
 logger = logging.getLogger("billing.sync")
 
-JOB_BALANCE = "balance"
-JOB_SPENDING_LIMIT = "spending_limit"
-JOB_TOPUP_LIMITS = "topup_limits"
-JOB_USAGE = "usage"
-JOB_INVOICES = "invoices"
-JOB_GATEWAYS = "gateways"  # the gateways and their rules (hourly, from the usage job)
-JOB_GATEWAY_SPEND = "gateway_spend"  # spend analytics (one GraphQL call, in every usage job)
-JOB_ACCOUNT = "account"  # every job above, for one account
-JOB_TOPUPS = "topups"
-JOB_RETENTION = "retention"
-SWEEP_JOBS = (JOB_BALANCE, JOB_USAGE, JOB_INVOICES)
+# The jobs a beat sweeps (each over the accounts due in its slot).
+SWEEP_JOBS = (SyncJob.BALANCE, SyncJob.USAGE, SyncJob.INVOICES)
 
 
 def claim(job: str, account: Account | None) -> SyncRun | None:

@@ -20,8 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.models import SweepSlot
-from billing.sync.runs import JOB_INVOICES, JOB_USAGE
+from billing.models import SweepSlot, SyncJob
 
 logger = logging.getLogger("billing.sync")
 
@@ -39,8 +38,8 @@ def slot_number(start: datetime, interval: int) -> int:
 
 # The sliced sweeps: job -> (its interval setting, its slices setting).
 SLICED = {
-    JOB_USAGE: ("SYNC_USAGE_INTERVAL", "SYNC_USAGE_SLICES"),
-    JOB_INVOICES: ("SYNC_INVOICES_INTERVAL", "SYNC_INVOICES_SLICES"),
+    SyncJob.USAGE: ("SYNC_USAGE_INTERVAL", "SYNC_USAGE_SLICES"),
+    SyncJob.INVOICES: ("SYNC_INVOICES_INTERVAL", "SYNC_INVOICES_SLICES"),
 }
 
 

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.cloudflare import BillingClient
-from billing.models import Account, SyncRun, UsageRecord, UsageWindow
+from billing.models import Account, SyncJob, SyncRun, UsageRecord, UsageWindow
 from billing.money import datetime_to_ms, ms_to_datetime, usage_to_dollars
 from billing.sync.balance import refresh_summary
 from billing.sync.gateways import gateway_unit, gateways_due, refresh_windows
-from billing.sync.runs import JOB_USAGE, UnitResult, run_unit, text
+from billing.sync.runs import UnitResult, run_unit, text
 from billing.sync.spend import spend_units
 
 
@@ -34,7 +34,7 @@ def usage_units(
 
 
 def usage_unit(account: Account, backfill_days: int | None = None) -> UnitResult:
-    result = run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
+    result = run_unit(SyncJob.USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
     if result.succeeded:
         refresh_summary(account)
     return result

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing import charts, display
 from billing.forms.filters import UsageFilterForm, UsageRange
-from billing.models import Account, SyncRun, UsageWindow
+from billing.models import Account, SyncJob, SyncRun, UsageWindow
 from billing.permissions import get_account_for
 from billing.selectors import (
     BucketIndex,
@@ -97,7 +97,7 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         form=form,
         notices=shown.notices,
         history_gap=gap,
-        table_as_of=SyncRun.objects.last_success_at(account, "usage", "account"),
+        table_as_of=SyncRun.objects.last_success_at(account, SyncJob.USAGE, SyncJob.ACCOUNT),
         window=window,
         first=first,
         last=last,
