@@ -195,7 +195,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
 
     from bench.seed import reset_spending_limit_ages
     from bench.sweep import RATE_LIMIT, _max_in_window
-    from billing import api, sync
+    from billing import clients, sync
     from billing.models import Account, SweepSlot
     from portal.celery import app
 
@@ -212,7 +212,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         _prepare(sandbox, [a.cloudflare_id for a in keep])
         settings.CLOUDFLARE_API_BASE_URL, settings.CLOUDFLARE_API_TOKEN = sandbox.base_url, token
         settings.CLOUDFLARE_RATE_LIMIT = 10_000_000
-        api.reset_clients()
+        clients.reset_clients()
         app.set_current()  # the portal's shared tasks send through it, eagerly
         app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
         _warm_up(ids)
@@ -244,5 +244,5 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         app.conf.task_always_eager, app.conf.task_eager_propagates = eager
         for name, value in saved.items():
             setattr(settings, name, value)
-        api.reset_clients()
+        clients.reset_clients()
         sandbox.stop()

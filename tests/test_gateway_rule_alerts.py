@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.alerts import evaluate_account
 from billing.alerts import outbox as mail
-from billing.api import client_for
+from billing.clients import client_for
 from billing.forms.gateway_rules import GatewayRuleForm
 from billing.models import Account, AccountAccess, AlertEvent, AlertKind, AlertRule, GatewayRule, Role
 from billing.sync.gateways import store_gateway

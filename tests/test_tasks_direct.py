@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from billing import tasks
-from billing.api import client_for
+from billing.clients import client_for
 from billing.models import (
     Account,
     AlertEvent,

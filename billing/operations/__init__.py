@@ -1,9 +1,9 @@
 """Every action a person starts that may call Cloudflare: top-ups (and their reconciliation), auto top-up,
 the spending limit, gateway spend-limit rules, and "Refresh now".
 
-Each one calls Cloudflare through `billing.api`, writes an audit entry through `billing.audit` (who, account,
-action, parameters, outcome, API error), and on success updates the local mirror rows so pages show the new
-state at once. Views act only through this package.
+Each one calls Cloudflare through `billing.clients`, writes an audit entry through `billing.audit` (who,
+account, action, parameters, outcome, API error), and on success updates the local mirror rows so pages show
+the new state at once. Views act only through this package.
 """
 
 from billing.operations.auto_topup import remove_auto_topup, set_auto_topup

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import api_calls, audit, pipeline, sync, topup_limits
-from billing.api import client_for
+from billing import audit, clients, pipeline, sync, topup_limits
+from billing.clients import client_for
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
 from billing.limits import (
     AUTO_TOPUP_AMOUNT_MIN_CENTS,
@@ -254,7 +254,7 @@ def poll_due_topups(now: datetime | None = None, limit: int = 200) -> int:
     for topup_id in due_topups(now).values_list("pk", flat=True)[:limit]:
         if poll_topup(topup_id):
             polled += 1
-    api_calls.flush_api_call_counts()
+    clients.flush_api_call_counts()
     return polled
 
 
@@ -320,7 +320,7 @@ def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
     """One topup/status call, recorded as a "topups" sync run; (status, None) or (None, the error)."""
     account = topup.account
     started = timezone.now()
-    with api_calls.counting_calls() as calls:
+    with clients.counting_calls() as calls:
         try:
             answer = client_for(account).topup.status(
                 account_id=account.cloudflare_id, payment_intent_id=topup.payment_intent_id

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from billing import api_calls
+from billing import clients
 from billing.models import Account, SyncJob
 from billing.sync.balance import balance_due_ids, balance_units
 from billing.sync.gateways import gateway_units
@@ -53,7 +53,7 @@ JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
 def run_units(job: str, account: Account, backfill_days: int | None = None) -> list[UnitResult]:
     """One job for one account; the first result is the job's main unit (the balance for "account")."""
     results = JOB_UNITS[job](account, backfill_days=backfill_days)
-    api_calls.flush_api_call_counts()
+    clients.flush_api_call_counts()
     return results
 
 
@@ -176,5 +176,5 @@ def run_job(
                 on_done(account, results)
 
     run_in_threads(one, accounts, threads or settings.SYNC_THREADS, stop or threading.Event())
-    api_calls.flush_api_call_counts()
+    clients.flush_api_call_counts()
     return summary

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from billing import api, api_calls
+from billing import clients
 from billing.cloudflare import BillingClient, CloudflareError, RateLimitBudgetExceeded, RateLimitError
 from billing.models import Account, SyncJob, SyncOutcome, SyncRun
 
@@ -101,9 +101,9 @@ def run_unit(job: str, account: Account, work: Callable[[BillingClient], None]) 
         return UnitResult(None, exc, job)
     if run is None:
         return UnitResult(None, job=job)
-    with api_calls.counting_calls() as calls:
+    with clients.counting_calls() as calls:
         try:
-            work(api.client_for(account))
+            work(clients.client_for(account))
         except Exception as exc:
             log = logger.warning if isinstance(exc, CloudflareError) else logger.exception
             log("%s of account %s failed: %s", job, account.cloudflare_id, describe(exc))
