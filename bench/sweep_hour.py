@@ -96,24 +96,21 @@ def _warm_up(ids: list[int]) -> None:
     SyncRun.objects.filter(job=SyncJob.GATEWAYS).delete()
 
 
-def _spread_topup_limit_ages(ids: list[int], start: datetime) -> None:
+def _spread_topup_range_ages(ids: list[int], start: datetime) -> None:
     """Fetches every account's top-up range once, then dates the fetches evenly over the 0.8 day before the
-    hour starts, as the balance job's daily refreshes leave them (each is due from 0.8 of a day old, at a
-    random point up to a day): a few become due in each tick of the hour."""
+    hour starts, as the syncs' daily refreshes leave them (each is due from 0.8 of a day old, at a random
+    point up to a day): a few become due in each tick of the hour."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from billing import topup_limits
-    from billing.models import Account
-    from billing.sync.balance import sync_topup_limits
+    from billing.models import Account, TopUpRange
+    from billing.sync.topup_range import REFRESH, sync_topup_range
 
     accounts = list(Account.objects.filter(pk__in=ids).order_by("pk"))
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(sync_topup_limits, accounts))
+        list(pool.map(sync_topup_range, accounts))
     for index, account in enumerate(accounts):
-        found = topup_limits.known(account)
-        if found:
-            age = topup_limits.REFRESH_SECONDS * 0.8 * index / len(accounts)
-            topup_limits.remember(account, found[0], found[1], fetched_at=start.timestamp() - age)
+        age = REFRESH * 0.8 * index / len(accounts)
+        TopUpRange.objects.filter(account=account).update(synced_at=start - age)
 
 
 def _unhealthy_count(ids: list[int]) -> int:
@@ -218,7 +215,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         _warm_up(ids)
         unhealthy = _unhealthy_count(ids)
         start = sync.slot_start(real_now(), TICK_SECONDS) + timedelta(seconds=TICK_SECONDS)
-        _spread_topup_limit_ages(ids, start)
+        _spread_topup_range_ages(ids, start)
         reset_spending_limit_ages(now=start)  # as an hour of refreshes leaves them when the hour starts
         clock = _Clock(start)
         timezone.now = clock.now

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from billing import sync, tasks, topup_limits
-from billing.models import Account, SweepSlot, SyncJob, SyncOutcome, SyncRun
-from billing.sync import slots
+from billing import sync, tasks
+from billing.models import Account, SweepSlot, SyncJob, SyncOutcome, SyncRun, TopUpRange
+from billing.sync import slots, topup_range
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -96,12 +96,13 @@ def test_the_balance_sweep_fetches_topup_limits_about_daily(teams, cloudflare, s
     ids = [a.pk for a in teams]
     sync.run_job(SyncJob.BALANCE, ids)  # first sweep: spending limit and top-up range with it
     assert sum(r["path"].endswith("/topup/limits") for r in cloudflare.requests()) == len(teams)
-    assert all(topup_limits.known(a) for a in teams)
-    assert not any(topup_limits.due(a) for a in teams)
+    assert all(TopUpRange.objects.filter(account=a).exists() for a in teams)
+    assert not any(sync.topup_range_due(a) for a in teams)
 
-    stale = topup_limits.known(teams[0])
-    topup_limits.remember(teams[0], stale[0], stale[1], fetched_at=stale[2] - topup_limits.REFRESH_SECONDS)
-    assert topup_limits.due(teams[0])
+    stale = TopUpRange.objects.get(account=teams[0])
+    older = stale.synced_at - topup_range.REFRESH
+    sync.store_topup_range(teams[0], stale.min_cents, stale.max_cents, synced_at=older)
+    assert sync.topup_range_due(teams[0])
     cloudflare.clear_requests()
     settings.SPENDING_LIMIT_REFRESH_SECONDS = 0  # the spending limit is due on every account
     sync.run_job(SyncJob.BALANCE, ids)

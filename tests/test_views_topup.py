@@ -62,7 +62,7 @@ def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, 
     ],
 )
 def test_bad_amounts_are_explained_and_nothing_is_sent(client, manager, account, cf, typed, message):
-    sync.sync_topup_limits(account)  # as the balance job stores them; the submit itself asks nothing
+    sync.sync_topup_range(account)  # as a sync stores them; the submit itself asks nothing
     client.force_login(manager)
     response = client.post(new_url(account), {"amount": typed})
     assert response.status_code == 400

@@ -73,6 +73,7 @@ from billing.models.runs import (
 )
 from billing.models.topups import (
     TopUp,
+    TopUpRange,
     TopUpStatus,
 )
 
@@ -121,6 +122,7 @@ __all__ = [
     "SyncOutcome",
     "SyncRun",
     "TopUp",
+    "TopUpRange",
     "TopUpStatus",
     "UsageRecord",
     "UsageWindow",

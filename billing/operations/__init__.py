@@ -36,10 +36,7 @@ from billing.operations.topups import (
     needs_check,
     poll_due_topups,
     poll_topup,
-    refresh_topup_limits,
-    remember_topup_limits,
     start_topup,
-    topup_bounds,
 )
 
 __all__ = [
@@ -69,8 +66,6 @@ __all__ = [
     "poll_due_topups",
     "poll_topup",
     "queue_refresh",
-    "refresh_topup_limits",
-    "remember_topup_limits",
     "remove_auto_topup",
     "remove_rule",
     "remove_spending_limit",
@@ -79,5 +74,4 @@ __all__ = [
     "set_rule_enabled",
     "set_spending_limit",
     "start_topup",
-    "topup_bounds",
 ]

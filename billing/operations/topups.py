@@ -16,13 +16,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import audit, clients, pipeline, sync, topup_limits
+from billing import audit, clients, pipeline, sync
 from billing.clients import client_for
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
 from billing.limits import (
     AUTO_TOPUP_AMOUNT_MIN_CENTS,
     AUTO_TOPUP_THRESHOLD_MIN_CENTS,
     Bounds,
+    topup_bounds,
 )
 from billing.models import (
     Account,
@@ -52,30 +53,7 @@ TOPUP_POLL_GIVE_UP = timedelta(days=7)
 TOPUP_CLAIM_SECONDS = 120
 
 
-# --------------------------------------------------------------------------------------------- top-up limits
-def remember_topup_limits(account: Account, min_cents: int, max_cents: int) -> None:
-    """Keep Cloudflare's top-up range for forms to use without an API call (the balance job stores it)."""
-    topup_limits.remember(account, min_cents, max_cents)
-
-
-def topup_bounds(account: Account) -> Bounds:
-    """The allowed top-up range in cents: Cloudflare's last known limits, else the reference minimum; never
-    above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
-    return topup_limits.bounds(account)
-
-
-def refresh_topup_limits(account: Account) -> Bounds:
-    """Fetch Cloudflare's top-up range now (never from a page or a form: the balance job keeps it); falls
-    back to what is known."""
-    try:
-        limits = client_for(account).topup.limits(account_id=account.cloudflare_id)
-    except CloudflareError as exc:
-        logger.info("top-up limits unavailable for %s: %s", account.cloudflare_id, type(exc).__name__)
-    else:
-        remember_topup_limits(account, limits.min_cents, limits.max_cents)
-    return topup_bounds(account)
-
-
+# --------------------------------------------------------------------------------------------- top-up bounds
 def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
     """(amount, threshold) ranges for the auto top-up form."""
     topup = topup_bounds(account)

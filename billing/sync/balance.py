@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from billing import figures, topup_limits
+from billing import figures
 from billing.cloudflare import BillingClient
 from billing.models import (
     Account,
@@ -37,9 +37,8 @@ logger = logging.getLogger("billing.sync")
 
 
 def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list[UnitResult]:
-    """The balance job for one account: the balance, then the spending limit when due (or always) and, in the
-    sweep, with it Cloudflare's top-up range when that is older than a day. Most sweeps make one call per
-    account; the stored figures are refreshed once, after them."""
+    """The balance job for one account: the balance, then the spending limit when due (or always). Most sweeps
+    make one call per account; the stored figures are refreshed once, after them."""
     balance = run_unit(SyncJob.BALANCE, account, lambda client: _fetch_balance(client, account))
     results = [balance]
     limit = None
@@ -48,26 +47,11 @@ def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list
             SyncJob.SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account)
         )
         results.append(limit)
-        if not always_fetch_limit and topup_limits.due(account):  # the sweep's job, not a full sync's
-            results.append(
-                run_unit(SyncJob.TOPUP_RANGE, account, lambda client: fetch_topup_limits(client, account))
-            )
     if limit is not None and limit.succeeded:
         refresh_summary(account)  # a new spending limit: its figures too
     elif balance.succeeded:
         refresh_summary(account, balance_run=balance.run)
     return results
-
-
-def sync_topup_limits(account: Account) -> SyncRun | None:
-    """One `topup/limits` fetch, stored for the top-up form; returns the run (None when locked)."""
-    return run_unit(SyncJob.TOPUP_RANGE, account, lambda client: fetch_topup_limits(client, account)).run
-
-
-def fetch_topup_limits(client: BillingClient, account: Account) -> None:
-    """Cloudflare's top-up range, stored for the top-up form (which never asks Cloudflare itself)."""
-    answer = client.topup.limits(account_id=account.cloudflare_id)
-    topup_limits.remember(account, answer.min_cents, answer.max_cents)
 
 
 def sync_balance(account: Account) -> SyncRun | None:

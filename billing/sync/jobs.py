@@ -1,9 +1,10 @@
 """Running a sync job for one account or many: the one path that the Celery tasks, `manage.py sync` and
-"Refresh now" share (through `billing.jobs`, which evaluates the alerts after it).
+"Refresh now" share (through `billing.pipeline`, which evaluates the alerts after it).
 
 A job for one account is a list of units (`runs.run_unit`): "balance" (the balance, then the spending limit
 when due), "usage" (then the gateways when due, and the spend analytics), "invoices", "gateways", or
-"account" (all of them, in that order, the spending limit and the gateways always).
+"account" (all of them, in that order, the spending limit and the gateways always); every job then fetches
+Cloudflare's top-up range when it is due (`topup_range.topup_range_units`).
 `run_job` runs one job for many accounts on a few threads; a failing account is recorded and the others go on.
 """
 
@@ -28,6 +29,7 @@ from billing.sync.runs import (
 )
 from billing.sync.slots import job_slice
 from billing.sync.threads import run_in_threads
+from billing.sync.topup_range import topup_range_units
 from billing.sync.usage import usage_units
 
 
@@ -50,9 +52,18 @@ JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
 }
 
 
+def units_of(job: str, account: Account, backfill_days: int | None = None) -> list[UnitResult]:
+    """The units of `job` for one account, then the top-up range's when it is due and the job's main unit did
+    not fail (a failing token or API would fail it too); the first result is the job's main unit."""
+    results = JOB_UNITS[job](account, backfill_days=backfill_days)
+    if results and results[0].error is None:
+        results += topup_range_units(account)
+    return results
+
+
 def run_units(job: str, account: Account, backfill_days: int | None = None) -> list[UnitResult]:
     """One job for one account; the first result is the job's main unit (the balance for "account")."""
-    results = JOB_UNITS[job](account, backfill_days=backfill_days)
+    results = units_of(job, account, backfill_days)
     clients.flush_api_call_counts()
     return results
 
@@ -159,15 +170,14 @@ def run_job(
     """Runs `job` ("balance", "usage", "invoices" or "account" for all of them) for each active account in
     `account_ids`, on up to `threads` threads (default SYNC_THREADS). A failing account is recorded and the
     others go on. `after_account(job, account, results)` runs on the account's thread once its units are
-    done (`billing.jobs` evaluates alerts there); `on_done` is told of each account, one at a time. Setting
-    `stop` lets the running units finish and starts no more."""
-    units = JOB_UNITS[job]
+    done (`billing.pipeline` evaluates alerts there); `on_done` is told of each account, one at a time.
+    Setting `stop` lets the running units finish and starts no more."""
     accounts = list(Account.objects.filter(pk__in=list(account_ids), is_active=True).order_by("pk"))
     summary = JobSummary(job)
     lock = threading.Lock()
 
     def one(account: Account) -> None:
-        results = units(account, backfill_days=backfill_days)
+        results = units_of(job, account, backfill_days)
         if after_account is not None:
             after_account(job, account, results)
         with lock:

@@ -50,7 +50,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         amount_min=cents_to_dollars(amount_bounds.min_cents),
         threshold_min=cents_to_dollars(threshold_bounds.min_cents),
         amount_max=cents_to_dollars(amount_bounds.max_cents),
-        # The ceiling is Cloudflare's own only when it is below the portal's (see operations.topup_bounds).
+        # The ceiling is Cloudflare's own only when it is below the portal's (see limits.topup_bounds).
         max_from_cloudflare=amount_bounds.max_cents < portal_max_cents(),
         peak=peak_daily_spend(account, days=PEAK_DAYS),
         peak_days=PEAK_DAYS,
