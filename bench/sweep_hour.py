@@ -1,7 +1,7 @@
 """A simulated hour of the sweeps at N accounts on one token: the busiest 300 s of API requests.
 
 Every 5 minutes of simulated time the balance, usage and invoice sweeps are started the way beat starts them
-(`billing.tasks.sync_balances` / `sync_usage` / `sync_invoices`, each claiming its slot and choosing its
+(`billing.tasks.sweep_balances` / `sync_usage` / `sync_invoices`, each claiming its slot and choosing its
 accounts), and the chunks they send are run inline in this process (SYNC_THREADS threads each), each at the
 moment its countdown names (the sweep's pace, SYNC_SWEEP_SPREAD of the slot), in the order a worker would
 start them. The portal's clock is moved, not waited for: simulated time = a chunk's moment + the real time
@@ -170,7 +170,7 @@ def _run_ticks(sandbox: Sandbox, clock, start, ticks: int) -> tuple[list[float],
         for tick in range(ticks):
             tick_start = start + timedelta(seconds=TICK_SECONDS * tick, milliseconds=100)
             clock.at(tick_start)
-            for sweep in (tasks.sync_balances, tasks.sync_usage, tasks.sync_invoices):
+            for sweep in (tasks.sweep_balances, tasks.sweep_usage, tasks.sweep_invoices):
                 sweep.apply()
             chunks.run(clock, tick_start)
             log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]

@@ -88,9 +88,3 @@ def sync_account(
             raise first
         raise SyncFailed(f"sync of {account} failed: {sync.describe(errors[0])}", runs, errors[0])
     return runs
-
-
-def sync_balance(account: Account) -> SyncRun | None:
-    """The balance job for one account (the spending limit only when due), then its alerts; returns the
-    balance run (None when another run held its lock)."""
-    return run_for_account(SyncJob.BALANCE, account)[0].run

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from billing.models import BalanceSnapshot, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncOutcome, SyncRun
 from billing.sync.jobs import chunked
-from billing.sync.slots import forget_slots_before
+from billing.sync.slots import floor_day, floor_hour, forget_slots_before
 from billing.sync.spend import hourly_history_start
-from billing.sync.usage import floor_day, floor_hour
 
 # Daily gateway spend is kept 13 months (a year and the month before, for a month-on-month comparison).
 GATEWAY_SPEND_DAYS = 396

@@ -1,7 +1,8 @@
 """Celery tasks: thin wrappers, scheduled by beat (see settings), over `billing.pipeline` (sync, then alerts),
 `billing.operations` (top-up reconciliation), `billing.retention` and `billing.alerts`.
 
-A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) first claims its (job, slot) row
+A sweep (`sweep_balances`, `sweep_usage`, `sweep_invoices`, registered under their first names
+`billing.tasks.sync_balances` … so that queued messages still run) first claims its (job, slot) row
 (`sync.claim_slot`), so it runs once per slot however many beats send it; it then lists the accounts the slot
 is due to send (the usage sweep: one slice of them; the balance sweep: the accounts not known healthy, and
 half of the healthy ones) and sends one `sync_chunk` task per SYNC_CHUNK_SIZE accounts, to the queue the sweep
@@ -88,19 +89,19 @@ def _sweep(task, job: str, interval: int) -> int:
 
 
 @shared_task(name="billing.tasks.sync_balances", **_SWEEP)
-def sync_balances(self) -> int:
+def sweep_balances(self) -> int:
     """Balance, auto top-up config (one API call per account) and, when due, the spending limit."""
     return _sweep(self, SyncJob.BALANCE, settings.SYNC_BALANCE_INTERVAL)
 
 
 @shared_task(name="billing.tasks.sync_usage", **_SWEEP)
-def sync_usage(self) -> int:
+def sweep_usage(self) -> int:
     """Usage, gateways when due and spend analytics of one slice of the accounts (each hourly)."""
     return _sweep(self, SyncJob.USAGE, sync.slot_interval(SyncJob.USAGE))
 
 
 @shared_task(name="billing.tasks.sync_invoices", **_SWEEP)
-def sync_invoices(self) -> int:
+def sweep_invoices(self) -> int:
     """Invoices and the invoice preview of one slice of the accounts (each every SYNC_INVOICES_INTERVAL)."""
     return _sweep(self, SyncJob.INVOICES, sync.slot_interval(SyncJob.INVOICES))
 

@@ -46,23 +46,23 @@ def test_a_second_sweep_in_the_same_slot_sends_nothing_and_says_so(
     settings.SYNC_BALANCE_INTERVAL = 300
     settings.SYNC_BALANCE_HEALTHY_EVERY = 1  # every account on every sweep: this test is about the slots
     _at(monkeypatch, datetime(2026, 12, 1, 12, 0, 10, tzinfo=UTC))
-    assert tasks.sync_balances.apply().get() == 1
+    assert tasks.sweep_balances.apply().get() == 1
     _at(monkeypatch, datetime(2026, 12, 1, 12, 4, 50, tzinfo=UTC))  # a second beat, or a manual trigger
     with caplog.at_level(logging.INFO, logger="billing.sync"):
-        assert tasks.sync_balances.apply().get() == 0
+        assert tasks.sweep_balances.apply().get() == 0
     assert "already swept this slot" in caplog.text
     assert SyncRun.objects.filter(job="balance").count() == len(teams)
 
     _at(monkeypatch, datetime(2026, 12, 1, 12, 5, 0, tzinfo=UTC))  # the next slot sweeps again
-    assert tasks.sync_balances.apply().get() == 1
+    assert tasks.sweep_balances.apply().get() == 1
     assert SyncRun.objects.filter(job="balance").count() == 2 * len(teams)
     assert SweepSlot.objects.filter(job="balance").count() == 2
 
 
 def test_each_job_has_its_own_slots(teams, eager_tasks, monkeypatch):
     _at(monkeypatch, datetime(2026, 12, 1, 12, 0, 10, tzinfo=UTC))
-    assert tasks.sync_balances.apply().get() == 1
-    assert tasks.sync_invoices.apply().get() == 1
+    assert tasks.sweep_balances.apply().get() == 1
+    assert tasks.sweep_invoices.apply().get() == 1
     assert set(SweepSlot.objects.values_list("job", flat=True)) == {"balance", "invoices"}
 
 

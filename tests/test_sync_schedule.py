@@ -155,8 +155,8 @@ def test_one_usage_slice_sends_only_its_accounts_calls_to_the_sandbox(
     mine = [a for a in accounts if a.pk % 4 == 1]
     before = len(cloudflare.requests())
 
-    assert tasks.sync_usage.apply().get() == 1
-    assert tasks.sync_usage.apply().get() == 0  # the same slot again: nothing sent
+    assert tasks.sweep_usage.apply().get() == 1
+    assert tasks.sweep_usage.apply().get() == 0  # the same slot again: nothing sent
 
     calls = [r for r in cloudflare.requests()[before:] if r["path"].startswith("/client/v4/")]
     callers = {r["path"].split("/accounts/")[1].split("/")[0] for r in calls if "/accounts/" in r["path"]}
@@ -220,7 +220,7 @@ def test_a_sweep_sends_its_chunks_over_the_spread_of_its_slot(monkeypatch, setti
     monkeypatch.setattr(tasks.sync_chunk, "apply_async", lambda **kwargs: sent.append(kwargs))
     monkeypatch.setattr(slots.timezone, "now", lambda: NOON + timedelta(seconds=10))
 
-    assert tasks.sync_balances.apply().get() == 3
+    assert tasks.sweep_balances.apply().get() == 3
 
     assert [call["countdown"] for call in sent] == countdowns
     assert [len(call["args"][1]) for call in sent] == [2, 2, 1]

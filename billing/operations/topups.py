@@ -17,7 +17,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import audit, clients, pipeline, sync
-from billing.clients import client_for
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
 from billing.limits import (
     AUTO_TOPUP_AMOUNT_MIN_CENTS,
@@ -110,7 +109,7 @@ def start_topup(
 
     try:
         # A person is waiting on this page: an answer within CLOUDFLARE_WEB_TIMEOUT, or "we don't know yet".
-        result = client_for(account).topup.create(
+        result = clients.client_for(account).topup.create(
             account_id=account.cloudflare_id, amount=amount_cents, deadline=settings.CLOUDFLARE_WEB_TIMEOUT
         )
     except OutcomeUnknownError as exc:
@@ -279,7 +278,7 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
 def _refresh_after_completion(account: Account) -> None:
     """What a completed top-up changes, fetched at once: the balance (with its alerts) and the invoices (a
     top-up is invoiced), so no page shows the old figures as current."""
-    pipeline.sync_balance(account)
+    pipeline.run_for_account(SyncJob.BALANCE, account)
     pipeline.run_for_account(SyncJob.INVOICES, account)
 
 
@@ -300,7 +299,7 @@ def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
     started = timezone.now()
     with clients.counting_calls() as calls:
         try:
-            answer = client_for(account).topup.status(
+            answer = clients.client_for(account).topup.status(
                 account_id=account.cloudflare_id, payment_intent_id=topup.payment_intent_id
             )
             status, error = answer.status, None

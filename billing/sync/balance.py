@@ -48,9 +48,9 @@ def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list
         )
         results.append(limit)
     if limit is not None and limit.succeeded:
-        refresh_summary(account)  # a new spending limit: its figures too
+        store_figures(account)  # a new spending limit: its figures too
     elif balance.succeeded:
-        refresh_summary(account, balance_run=balance.run)
+        store_figures(account, balance_run=balance.run)
     return results
 
 
@@ -62,7 +62,7 @@ def sync_balance(account: Account) -> SyncRun | None:
     """
     result = run_unit(SyncJob.BALANCE, account, lambda client: _fetch_balance(client, account))
     if result.succeeded:
-        refresh_summary(account, balance_run=result.run)
+        store_figures(account, balance_run=result.run)
     return result.run
 
 
@@ -103,7 +103,7 @@ def _fetch_balance(client: BillingClient, account: Account) -> None:
         )
 
 
-def refresh_summary(account: Account, balance_run: SyncRun | None = None) -> None:
+def store_figures(account: Account, balance_run: SyncRun | None = None) -> None:
     """Stores the account's derived figures for the pages, now that its data changed; after a balance run
     alone, only what a balance changes (the spend figures stay, unless they are due again)."""
     try:
@@ -120,7 +120,7 @@ def sync_spending_limit(account: Account) -> SyncRun | None:
     """One spending-limit fetch into SpendingLimit (amounts: integer cents on the wire)."""
     result = run_unit(SyncJob.SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
     if result.succeeded:
-        refresh_summary(account)
+        store_figures(account)
     return result.run
 
 

@@ -27,7 +27,7 @@ logger = logging.getLogger("billing.sync")
 SWEEP_JOBS = (SyncJob.BALANCE, SyncJob.USAGE, SyncJob.INVOICES)
 
 
-def claim(job: str, account: Account | None) -> SyncRun | None:
+def claim_run(job: str, account: Account | None) -> SyncRun | None:
     """A new running SyncRun for (job, account), or None while another live run holds that lock."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SYNC_LOCK_TIMEOUT_SECONDS)
@@ -95,7 +95,7 @@ class UnitResult:
 def run_unit(job: str, account: Account, work: Callable[[BillingClient], None]) -> UnitResult:
     """Runs `work(client)` under the (job, account) lock and records it; never raises."""
     try:
-        run = claim(job, account)
+        run = claim_run(job, account)
     except DatabaseError as exc:
         logger.warning("could not claim %s for %s: %s", job, account, exc)
         return UnitResult(None, exc, job)

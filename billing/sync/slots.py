@@ -31,6 +31,16 @@ def slot_start(now: datetime, interval: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour `moment` falls in."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(moment: datetime) -> datetime:
+    """The start of the UTC day `moment` falls in."""
+    return floor_hour(moment).replace(hour=0)
+
+
 def slot_number(start: datetime, interval: int) -> int:
     """The number of the slot of `interval` seconds that `start` falls in, counted from the Unix epoch."""
     return int(start.timestamp()) // max(1, interval)

@@ -23,6 +23,7 @@ from billing.cloudflare import BillingClient
 from billing.cloudflare.resources_analytics import MAX_GROUPS
 from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncRun
 from billing.sync.runs import UnitResult, run_unit, text
+from billing.sync.slots import floor_hour
 
 logger = logging.getLogger("billing.sync")
 
@@ -47,10 +48,6 @@ def spend_units(account: Account) -> list[UnitResult]:
 def sync_gateway_spend(account: Account) -> SyncRun | None:
     """One analytics read into GatewaySpendHour and GatewaySpendDay; returns the run."""
     return spend_units(account)[0].run
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def hourly_history_start(now: datetime) -> datetime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -12,9 +12,10 @@ from django.utils import timezone
 from billing.cloudflare import BillingClient
 from billing.models import Account, SyncJob, SyncRun, UsageRecord, UsageWindow
 from billing.money import datetime_to_ms, ms_to_datetime, usage_to_dollars
-from billing.sync.balance import refresh_summary
+from billing.sync.balance import store_figures
 from billing.sync.gateways import gateway_unit, gateways_due, refresh_windows
 from billing.sync.runs import UnitResult, run_unit, text
+from billing.sync.slots import floor_day, floor_hour
 from billing.sync.spend import spend_units
 
 
@@ -36,7 +37,7 @@ def usage_units(
 def usage_unit(account: Account, backfill_days: int | None = None) -> UnitResult:
     result = run_unit(SyncJob.USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
     if result.succeeded:
-        refresh_summary(account)
+        store_figures(account)
     return result
 
 
@@ -44,14 +45,6 @@ def sync_usage(account: Account, backfill_days: int | None = None) -> SyncRun | 
     """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows (the usage unit
     alone: the usage job, `usage_units`, reads the gateway spend after it)."""
     return usage_unit(account, backfill_days).run
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_day(moment: datetime) -> datetime:
-    return floor_hour(moment).replace(hour=0)
 
 
 def usage_window_start(
