@@ -57,10 +57,6 @@ def levels_of(rule: AlertRule) -> list[Decimal]:
     return rule.levels if rule.kind in LEVEL_KINDS else [rule.threshold]
 
 
-def has_levels(rule: AlertRule) -> bool:
-    return len(levels_of(rule)) > 1
-
-
 def crosses(kind: str, value: Decimal, threshold: Decimal) -> bool:
     return value < threshold if kind in BELOW else value > threshold
 

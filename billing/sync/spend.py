@@ -37,7 +37,6 @@ SUM_FIELDS = (
     "cached_requests",
     "errored_requests",
 )
-KEY_FIELDS = ("account", "gateway", "model", "provider")
 
 
 def spend_units(account: Account) -> list[UnitResult]:
