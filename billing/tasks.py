@@ -1,5 +1,5 @@
 """Celery tasks: thin wrappers, scheduled by beat (see settings), over `billing.pipeline` (sync, then alerts),
-`billing.operations` (top-up reconciliation), `billing.retention` and `billing.alerts`.
+`billing.operations` (top-up reconciliation), `billing.sync` (retention) and `billing.alerts`.
 
 A sweep (`sweep_balances`, `sweep_usage`, `sweep_invoices`, registered under their first names
 `billing.tasks.sync_balances` … so that queued messages still run) first claims its (job, slot) row
@@ -25,7 +25,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError
 
-from billing import alerts, operations, pipeline, retention, sync
+from billing import alerts, operations, pipeline, sync
 from billing.accounts import ensure_declared_accounts
 from billing.alerts import digests, outbox, watchdog
 from billing.models import SyncJob
@@ -162,7 +162,7 @@ def poll_pending_topups() -> int:
 
 @shared_task(name="billing.tasks.apply_retention", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def apply_retention() -> dict[str, int]:
-    return retention.apply_retention()
+    return sync.apply_retention()
 
 
 @shared_task(name="billing.tasks.evaluate_alerts", soft_time_limit=240, time_limit=300)

@@ -179,7 +179,7 @@ def test_where_the_money_goes_sums_agree_with_sql_by_gateway_and_by_model(make_u
 
     from django.utils import timezone
 
-    from billing.selectors import spend_by, spend_rows
+    from billing.figures.series import spend_by, spend_rows
     from billing.views.account import TOP, where_the_money_goes
 
     user = make_user("ana")

@@ -41,6 +41,17 @@ class SyncRunQuerySet(models.QuerySet):
             .first()
         )
 
+    def last_finished(self, account, job: SyncJob):
+        """The account's latest finished run of `job` (its outcome and error say why its data is missing, and
+        its finished_at how fresh it is), or None."""
+        return (
+            self.filter(account=account, job=job)
+            .exclude(outcome=SyncOutcome.RUNNING)
+            .order_by("-started_at")
+            .only("outcome", "error", "finished_at")
+            .first()
+        )
+
 
 class SyncRun(models.Model):
     """One job's run for one account; the last successful one drives the "data as of" notice."""

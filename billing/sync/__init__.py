@@ -18,6 +18,7 @@ from billing.sync.balance import (
 from billing.sync.gateways import gateways_due, store_gateways, sync_gateways
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
 from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units, sweep_account_ids
+from billing.sync.retention import apply_retention
 from billing.sync.runs import (
     SWEEP_JOBS,
     UnitResult,
@@ -42,6 +43,7 @@ __all__ = [
     "JobSummary",
     "UnitResult",
     "active_account_ids",
+    "apply_retention",
     "balance_due",
     "balance_due_ids",
     "chunked",

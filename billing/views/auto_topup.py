@@ -10,7 +10,6 @@ from billing.limits import portal_max_cents
 from billing.models import BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.selectors import one_to_one
 from billing.views.common import account_context, client_ip
 
 PEAK_DAYS = 14
@@ -42,7 +41,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
     context = account_context(
         account,
         "auto_topup",
-        config=one_to_one(account, "auto_topup"),
+        config=account.one_to_one("auto_topup"),
         snapshot=BalanceSnapshot.objects.latest_for(account),
         form=form,
         warnings=warnings,
@@ -72,7 +71,7 @@ def auto_topup(request: HttpRequest, account_id: str) -> HttpResponse:
     need = Role.MANAGER if request.method == "POST" else Role.VIEWER
     account = get_account_for(request.user, account_id, need=need)
     if request.method == "GET":
-        config = one_to_one(account, "auto_topup")
+        config = account.one_to_one("auto_topup")
         initial = {}
         if config and config.amount is not None:
             initial = {"amount": f"{config.amount:.2f}", "threshold": f"{config.threshold:.2f}"}
@@ -115,5 +114,5 @@ def auto_topup_remove(request: HttpRequest, account_id: str) -> HttpResponse:
         else:
             messages.success(request, "Auto top-up is off.")
             return redirect("auto_topup", account_id=account.cloudflare_id)
-    context = account_context(account, "auto_topup", config=one_to_one(account, "auto_topup"), error=error)
+    context = account_context(account, "auto_topup", config=account.one_to_one("auto_topup"), error=error)
     return render(request, "billing/auto_topup_remove.html", context, status=502 if error else 200)

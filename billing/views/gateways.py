@@ -11,18 +11,17 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
 
-from billing import charts
-from billing.forms.spend_range import SpendRangeForm
-from billing.models import Account, Gateway
-from billing.permissions import get_account_for
-from billing.selectors import (
+from billing.figures import charts
+from billing.figures.series import (
     gateway_spend_figures,
-    last_analytics_run,
     regroup,
     spend_by,
     spend_rows,
     spend_series,
 )
+from billing.forms.spend_range import SpendRangeForm
+from billing.models import Account, Gateway, SyncJob, SyncRun
+from billing.permissions import get_account_for
 from billing.sync.spend import hourly_history_start
 from billing.views.common import account_context
 
@@ -75,7 +74,7 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
         "gateways",
         rows=rows,
         unlisted=[spend for name, spend in sorted(figures.items()) if name not in listed],
-        analytics=last_analytics_run(account),
+        analytics=SyncRun.objects.last_finished(account, SyncJob.GATEWAY_SPEND),
         today=today,
     )
     return render(request, "billing/gateways.html", context)
@@ -120,7 +119,7 @@ def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
         by_model=by_model,
         by_provider=by_provider,
         total=total,
-        analytics=last_analytics_run(account),
+        analytics=SyncRun.objects.last_finished(account, SyncJob.GATEWAY_SPEND),
         csv_query=_csv_query(request),
     )
     return render(request, "billing/gateway_breakdown.html", context)
