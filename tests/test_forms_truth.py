@@ -53,7 +53,7 @@ def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, a
     client.force_login(manager)
     page = unescape(client.get(url("topup_new", account)).content.decode())
     assert "$10,000.00" in page  # Cloudflare's limits not known yet: the portal's maximum
-    # The balance job learns Cloudflare's range while the page is open; the form posts the range it showed.
+    # A sync learns Cloudflare's range while the page is open; the form posts the range it showed.
     sync.store_topup_range(account, 1000, 100_000)
     shown = {"shown_min_cents": "1000", "shown_max_cents": "1000000"}
     response = client.post(url("topup_new", account), {"amount": "5000", **shown})

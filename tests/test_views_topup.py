@@ -55,7 +55,7 @@ def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, 
         ("-5", "Amount cannot be negative."),
         ("10.005", "Amount can have at most 2 decimal places"),
         ("5", "Amount must be at least $10.00."),
-        # Cloudflare's own maximum, stored by the balance job (sandbox: $1,000), wins over the portal's.
+        # Cloudflare's own maximum, stored by a sync (sandbox: $1,000), wins over the portal's.
         ("1000.01", "Amount must be at most $1,000.00."),
         ("NaN", "Amount must be a number of dollars"),
         ("1" * 30, "Amount is far too large."),

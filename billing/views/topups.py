@@ -67,8 +67,8 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
     if request.method == "GET":
         bounds = topup_bounds(account)
         return _form_page(request, account, TopUpForm(bounds=bounds), bounds)
-    # Cloudflare's limits as the balance job stored them: no page and no submit waits on Cloudflare. The
-    # form carries the range its page showed, so a range the job changed meanwhile is said, not slipped in.
+    # Cloudflare's limits as the last sync stored them: no page and no submit waits on Cloudflare. The form
+    # carries the range its page showed, so a range a sync changed meanwhile is said, not slipped in.
     bounds = topup_bounds(account)
     shown = _shown_bounds(request.POST, bounds)
     form = TopUpForm(request.POST, bounds=bounds)
