@@ -9,10 +9,10 @@ from django.db.models import Count, Max, Subquery
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
+from billing.figures.gateway_spend import floor_hour, hourly_history_start
 from billing.models import BalanceSnapshot, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncOutcome, SyncRun
 from billing.sync.jobs import chunked
-from billing.sync.slots import floor_day, floor_hour, forget_slots_before
-from billing.sync.spend import hourly_history_start
+from billing.sync.slots import floor_day, forget_slots_before
 
 # Daily gateway spend is kept 13 months (a year and the month before, for a month-on-month comparison).
 GATEWAY_SPEND_DAYS = 396

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.figures.gateway_spend import floor_hour
 from billing.models import SweepSlot, SyncJob
 
 logger = logging.getLogger("billing.sync")
@@ -29,11 +30,6 @@ def slot_start(now: datetime, interval: int) -> datetime:
     """The start of the slot of `interval` seconds that `now` falls in."""
     seconds = int(now.timestamp()) // max(1, interval) * max(1, interval)
     return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def floor_hour(moment: datetime) -> datetime:
-    """The start of the UTC hour `moment` falls in."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def floor_day(moment: datetime) -> datetime:

@@ -10,12 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.cloudflare import BillingClient
+from billing.figures.gateway_spend import floor_hour
 from billing.models import Account, SyncJob, SyncRun, UsageRecord, UsageWindow
 from billing.money import datetime_to_ms, ms_to_datetime, usage_to_dollars
 from billing.sync.balance import store_figures
 from billing.sync.gateways import gateway_unit, gateways_due, refresh_windows
 from billing.sync.runs import UnitResult, run_unit, text
-from billing.sync.slots import floor_day, floor_hour
+from billing.sync.slots import floor_day
 from billing.sync.spend import spend_units
 
 
