@@ -72,3 +72,11 @@ def topup_bounds(account: Account) -> Bounds:
     ceiling = portal_max_cents()
     high = min(high, ceiling) if high else ceiling
     return Bounds(min_cents=low, max_cents=max(high, low))
+
+
+def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
+    """(amount, threshold) ranges of the account's auto top-up, in cents: each at most what one top-up may
+    be, the amount at least what one top-up must be."""
+    topup = topup_bounds(account)
+    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup.min_cents)
+    return Bounds(amount_min, topup.max_cents), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, topup.max_cents)

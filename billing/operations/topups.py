@@ -1,4 +1,5 @@
-"""Top-ups: the allowed range, the fee, sending one (once per intent), and reconciling it with Cloudflare.
+"""Top-ups: the fee, sending one (once per intent), and reconciling it with Cloudflare (the allowed range is
+`billing.limits`'s).
 
 A top-up's `TopUp` row is written before the POST (its intent key is unique), so a second submit of the same
 intent finds it and sends nothing. A top-up whose answer was lost is recorded as "unknown" and never sent
@@ -18,12 +19,6 @@ from django.utils import timezone
 
 from billing import audit, clients, pipeline, sync
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
-from billing.limits import (
-    AUTO_TOPUP_AMOUNT_MIN_CENTS,
-    AUTO_TOPUP_THRESHOLD_MIN_CENTS,
-    Bounds,
-    topup_bounds,
-)
 from billing.models import (
     Account,
     AuditAction,
@@ -50,14 +45,6 @@ TOPUP_POLL_MAX_SECONDS = 3600
 TOPUP_POLL_GIVE_UP = timedelta(days=7)
 # A claimed top-up is not claimed again for this long, so a poller that dies mid-call frees it by itself.
 TOPUP_CLAIM_SECONDS = 120
-
-
-# --------------------------------------------------------------------------------------------- top-up bounds
-def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
-    """(amount, threshold) ranges for the auto top-up form."""
-    topup = topup_bounds(account)
-    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup.min_cents)
-    return Bounds(amount_min, topup.max_cents), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, topup.max_cents)
 
 
 def fee_cents(amount_cents: int) -> int:

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods
 from billing import operations
 from billing.figures import peak_daily_spend
 from billing.forms.money import AutoTopUpForm
-from billing.limits import portal_max_cents
+from billing.limits import auto_topup_bounds, portal_max_cents
 from billing.models import BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
@@ -37,7 +37,7 @@ def warnings_for(account, amount_cents: int, threshold_cents: int) -> list[str]:
 
 
 def _page(request, account, form, *, warnings=(), error=None, status=200) -> HttpResponse:
-    amount_bounds, threshold_bounds = operations.auto_topup_bounds(account)
+    amount_bounds, threshold_bounds = auto_topup_bounds(account)
     context = account_context(
         account,
         "auto_topup",
@@ -58,7 +58,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
 
 
 def _form(account, data=None, initial=None) -> AutoTopUpForm:
-    amount_bounds, threshold_bounds = operations.auto_topup_bounds(account)
+    amount_bounds, threshold_bounds = auto_topup_bounds(account)
     form = AutoTopUpForm(data, initial=initial, max_cents=amount_bounds.max_cents)
     form.fields["amount"].min_cents = amount_bounds.min_cents
     form.fields["threshold"].min_cents = threshold_bounds.min_cents
