@@ -6,9 +6,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from billing.alerts import destinations
 from billing.forms.alerts import RecipientsField
 from billing.models import Account, ChannelKind
+from billing.notifications import destinations
 
 
 class ChannelForm(forms.Form):

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from billing.alerts import headlines
 from billing.alerts import text as alert_text
 from billing.figures import charts
 from billing.figures.gateway_spend import cost_by_day, history_of, preset, spend_over
@@ -85,7 +86,7 @@ def balance_chart(account: Account, since: datetime) -> dict:
 def _open_alerts(account: Account) -> dict:
     """The open alerts as of now (headlines from today's figures) and the colour of their banner."""
     events = AlertEvent.objects.open_for([account]).select_related("rule")
-    shown = alert_text.shown(events, alert_text.facts_for([account]))
+    shown = alert_text.shown(events, headlines.facts_for([account]))
     severity = "bad" if any(alert.severity == "bad" for alert in shown) else "warn"
     return {"open_alerts": shown, "open_alerts_severity": severity}
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_portal_alert_reminders'),
+        ('billing', '0015_delivery'),
     ]
 
     operations = [

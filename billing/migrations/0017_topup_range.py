@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0015_sync_job_choices'),
+        ('billing', '0016_sync_job_choices'),
     ]
 
     operations = [
