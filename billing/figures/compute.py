@@ -37,6 +37,7 @@ from billing.models import (
     Account,
     BalanceSnapshot,
     SpendingLimit,
+    SyncJob,
     SyncOutcome,
     SyncRun,
     UsageRecord,
@@ -120,7 +121,7 @@ def _account_rows(ids: list[int]) -> dict[int, Account]:
     was ever synced (one query)."""
     latest = BalanceSnapshot.objects.filter(account=OuterRef("pk")).order_by("-taken_at", "-pk")
     balance_runs = SyncRun.objects.filter(
-        account=OuterRef("pk"), job="balance", outcome=SyncOutcome.SUCCEEDED
+        account=OuterRef("pk"), job=SyncJob.BALANCE, outcome=SyncOutcome.SUCCEEDED
     ).order_by("-started_at")
     rows = (
         Account.objects.filter(pk__in=ids)
@@ -130,7 +131,9 @@ def _account_rows(ids: list[int]) -> dict[int, Account]:
             latest_taken_at=Subquery(latest.values("taken_at")[:1]),
             data_as_of=Subquery(balance_runs.values("finished_at")[:1]),
             usage_synced=Exists(
-                SyncRun.objects.filter(account=OuterRef("pk"), job="usage", outcome=SyncOutcome.SUCCEEDED)
+                SyncRun.objects.filter(
+                    account=OuterRef("pk"), job=SyncJob.USAGE, outcome=SyncOutcome.SUCCEEDED
+                )
             ),
         )
     )

@@ -3,7 +3,7 @@
 import logging
 
 from billing import audit, figures
-from billing.api import client_for
+from billing.clients import client_for
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
 from billing.models import Account, AuditOutcome
 from billing.operations.errors import operation_error

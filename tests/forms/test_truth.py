@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import operations
-from billing.forms import SpendingLimitForm
+from billing import sync
+from billing.forms.money import SpendingLimitForm
+from billing.limits import topup_bounds
 from billing.models import SpendingLimit, UsageRecord
 from tests.support.alerts import rule_form
 from tests.support.history import snapshot
@@ -25,7 +26,7 @@ def url(name, account):
 
 # --- rule 3: a form states its real bounds before you type -------------------------------------------------
 def test_topup_form_shows_the_cached_cloudflare_range_it_will_check(client, manager, account, cloudflare):
-    operations.remember_topup_limits(account, 1000, 100_000)
+    sync.store_topup_range(account, 1000, 100_000)
     client.force_login(manager)
     html = unescape(client.get(url("topup_new", account)).content.decode())
     assert "Cloudflare allows $10.00 to $1,000.00 for this account." in html
@@ -42,10 +43,10 @@ def test_topup_form_without_cloudflare_limits_says_whose_bounds_they_are(
 
 
 def test_topup_form_shows_exactly_the_bounds_the_submit_checks(client, manager, account, cloudflare):
-    operations.remember_topup_limits(account, 1000, 100_000)
+    sync.store_topup_range(account, 1000, 100_000)
     client.force_login(manager)
     shown = client.get(url("topup_new", account)).context["bounds"]
-    assert shown == operations.topup_bounds(account)
+    assert shown == topup_bounds(account)
     response = client.post(url("topup_new", account), {"amount": "1000.01"})
     assert response.status_code == 400
     errors = response.context["form"].errors["amount"]
@@ -56,8 +57,8 @@ def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, a
     client.force_login(manager)
     page = unescape(client.get(url("topup_new", account)).content.decode())
     assert "$10,000.00" in page  # Cloudflare's limits not known yet: the portal's maximum
-    # The balance job learns Cloudflare's range while the page is open; the form posts the range it showed.
-    operations.remember_topup_limits(account, 1000, 100_000)
+    # A sync learns Cloudflare's range while the page is open; the form posts the range it showed.
+    sync.store_topup_range(account, 1000, 100_000)
     shown = {"shown_min_cents": "1000", "shown_max_cents": "1000000"}
     response = client.post(url("topup_new", account), {"amount": "5000", **shown})
     assert response.status_code == 400

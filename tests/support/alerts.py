@@ -44,7 +44,7 @@ def rule_url(account, kind="low_balance") -> str:
 
 def rule_form(kind, **data):
     """The alert rule form of `kind`, bound to `data` over a minimal valid rule (unbound without data)."""
-    from billing.alert_forms import AlertRuleForm
+    from billing.forms.alerts import AlertRuleForm
 
     base = {"enabled": "on", "hysteresis": "0", "reminder_hours": "24", "notify_managers": "on"}
     return AlertRuleForm({**base, **data} if data else None, kind=kind)

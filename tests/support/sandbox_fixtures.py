@@ -131,7 +131,7 @@ def fund(sandbox: SandboxControl, account) -> None:
 
 
 def _point_the_portal_at(sandbox: SandboxControl, settings, request) -> None:
-    from billing import api
+    from billing import clients
 
     settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
     settings.CLOUDFLARE_API_TOKEN = sandbox.token
@@ -140,7 +140,7 @@ def _point_the_portal_at(sandbox: SandboxControl, settings, request) -> None:
         settings.CLOUDFLARE_MAX_RETRIES = 0
         fund(sandbox, request.getfixturevalue("account"))
         sandbox.clear_requests()
-    api.reset_clients()
+    clients.reset_clients()
 
 
 @pytest.fixture
@@ -151,21 +151,21 @@ def cloudflare(sandbox: SandboxControl, settings, request) -> Iterator[SandboxCo
     makes no retries of its own there, so a fault injected once is the answer the page or operation gets.
     The local request budget is lifted so that the suite's calls never wait on one another's budget.
     """
-    from billing import api
+    from billing import clients
 
     _point_the_portal_at(sandbox, settings, request)
     yield sandbox
-    api.reset_clients()
+    clients.reset_clients()
 
 
 @pytest.fixture
 def own_cloudflare(settings, request) -> Iterator[SandboxControl]:
     """`cloudflare` on a sandbox of the test's own, its clock frozen too: for latency faults, whose requests
     are answered (and logged) after the test, where no other test's request log or accounts can see them."""
-    from billing import api
+    from billing import clients
 
     with SandboxServer(seed="empty", speed=0.0) as server:
         control = SandboxControl(server.root_url)
         _point_the_portal_at(control, settings, request)
         yield control
-        api.reset_clients()
+        clients.reset_clients()
