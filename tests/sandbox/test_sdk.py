@@ -8,7 +8,7 @@ import cloudflare
 import pytest
 from cloudflare import Cloudflare
 
-from tests.support.sandbox_fixtures import ACCOUNT
+from tests.support.sandbox_fixtures import ACCOUNT, VISA
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_all_twelve_sdk_operations(sandbox, sandbox_api, client):
     sandbox.put_account(
         ACCOUNT,
         balance=2_000,
-        payment_method={"brand": "visa", "last4": "4242"},
+        payment_method=VISA,
         usage_per_hour="0.5",
         usage_rhythm=False,
     )

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 SANDBOX_RANGE = (1000, 100_000)  # the sandbox's `topup/limits`: $10.00 to $1,000.00
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(settings):
-    settings.SYNC_THREADS = 1  # threads would not see this test's transaction
-
-
 def topup_page(client, account) -> str:
     return unescape(client.get(reverse("topup_new", args=[account.cloudflare_id])).content.decode())
 
