@@ -70,6 +70,7 @@ def test_every_setting_is_in_the_readme():
     assert missing == set()
 
 
+@pytest.mark.process
 def test_the_file_system_broker_keeps_its_exchange_table_under_its_folder(tmp_path):
     # kombu's file-system transport writes `control/<exchange>.exchange` relative to the working directory
     # unless told otherwise; run from another folder, nothing may land there.
