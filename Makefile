@@ -4,12 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The demo runs against the bundled Cloudflare sandbox on port 8787, with its four demo accounts.
+# The demo runs against the bundled Cloudflare sandbox on port 8787, with its four demo accounts. The sandbox
+# refuses auto top-up and spending-limit writes with 403 as Cloudflare does for API tokens;
+# `make run DEMO_DASHBOARD_WRITES=1` lets them through to show those forms working (see the README).
 SANDBOX_PORT ?= 8787
+DEMO_DASHBOARD_WRITES ?= 0
 DEMO_ENV := CLOUDFLARE_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/client/v4 \
 	CLOUDFLARE_API_TOKEN=sandbox-token \
 	CLOUDFLARE_ACCOUNT_IDS="1f0e3dad99908345f7439f8ffabdffc4=Acme Prod,2a7d1d8e5f3c4b6a9e0f1d2c3b4a5968=Acme Staging,3c59dc048e8850243be8079a5c74d079=Labs,4e732ced3463d06de0ca9a15b6153677=Research" \
-	SANDBOX_PORT=$(SANDBOX_PORT)
+	SANDBOX_PORT=$(SANDBOX_PORT) \
+	CLOUDFLARE_SANDBOX_ACCEPT_DASHBOARD_WRITES=$(DEMO_DASHBOARD_WRITES)
 
 .PHONY: run test install lint format bench clean
 

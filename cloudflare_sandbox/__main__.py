@@ -30,6 +30,17 @@ def _non_negative(text: str) -> float:
     return value
 
 
+DASHBOARD_WRITES_ENV = "CLOUDFLARE_SANDBOX_ACCEPT_DASHBOARD_WRITES"
+
+
+def _env_switch(name: str) -> bool:
+    """An on/off environment variable: unset, empty or 0 is off, 1 is on; anything else stops the start."""
+    value = os.environ.get(name, "").strip()
+    if value not in ("", "0", "1"):
+        raise SystemExit(f"{name} must be 0 or 1, not {value!r}")
+    return value == "1"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m cloudflare_sandbox",
@@ -47,9 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=_non_negative, default=1.0, help="simulated seconds per real second")
     p.add_argument("--rate-limit", type=_rate_limit, default=(1200, 300), metavar="N/S")
     p.add_argument(
-        "--restrict-like-production",
+        "--accept-dashboard-writes",
         action="store_true",
-        help="answer 403 where Cloudflare refuses API tokens (auto top-up config, spending-limit create)",
+        default=_env_switch(DASHBOARD_WRITES_ENV),
+        help="accept what Cloudflare accepts only from its dashboard (auto top-up config set/delete) or "
+        "no longer at all (spending-limit create), to show the portal's forms in a demo; without it they "
+        f"get 403 as from Cloudflare (default: ${DASHBOARD_WRITES_ENV}=1 turns it on)",
     )
     p.add_argument(
         "--topup-delay",
@@ -72,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         state_file=args.state,
         speed=args.speed,
         rate_limit=args.rate_limit,
-        restrict_like_production=args.restrict_like_production,
+        accept_dashboard_writes=args.accept_dashboard_writes,
         topup_delay_seconds=args.topup_delay,
     )
     stop = threading.Event()
@@ -80,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     server.start()
     logging.getLogger("cloudflare_sandbox").info(
-        "serving %s (seed %s, speed %s, state %s)",
+        "serving %s (seed %s, speed %s, state %s, dashboard-only writes %s)",
         server.base_url,
         args.seed,
         args.speed,
         args.state or "none",
+        "accepted (demo switch)" if args.accept_dashboard_writes else "refused with 403, as Cloudflare does",
     )
     try:
         stop.wait()

@@ -77,7 +77,9 @@ class Context:
     query: dict[str, str]
     raw_body: bytes
     root_url: str
-    restrict_like_production: bool
+    accept_dashboard_writes: (
+        bool  # the demo's switch: let through what Cloudflare accepts from its dashboard only
+    )
     analytics_read: bool = True  # may the token read GraphQL analytics (the control API's config says)
 
     @property
@@ -152,9 +154,18 @@ def _query_ms(ctx: Context, name: str) -> int | None:
     return int(value)
 
 
-def _forbidden_for_tokens(ctx: Context, why: str) -> None:
-    if ctx.restrict_like_production:
+def _dashboard_only(ctx: Context, why: str) -> None:
+    """Cloudflare answers these writes 403 for API tokens (the only credential the sandbox knows): the
+    envelope of its spec's 403 example, code 10000, with the SDK's reason after "Authentication error"."""
+    if not ctx.accept_dashboard_writes:
         raise ApiError(403, [(CODE_AUTH, f"Authentication error: {why}")])
+
+
+DASHBOARD_SESSIONS_ONLY = "Dashboard sessions only: API token, OAuth, and service credentials are rejected"
+SPENDING_LIMIT_DEPRECATED = (
+    "Deprecated: spending limits can no longer be created, enabled, or modified. "
+    "Use AI Gateway spend limits instead"
+)
 
 
 # -- wire shapes ---------------------------------------------------------------------------------
@@ -355,7 +366,7 @@ def topup_config_get(ctx: Context) -> Result:
 
 
 def topup_config_set(ctx: Context) -> Result:
-    _forbidden_for_tokens(ctx, "auto top-up settings accept dashboard sessions only")
+    _dashboard_only(ctx, DASHBOARD_SESSIONS_ONLY)
     body = json_body(ctx, ("amount", "threshold"))
     _raise_if(
         _cents(body, "amount", TOPUP_MIN_CENTS),
@@ -366,7 +377,7 @@ def topup_config_set(ctx: Context) -> Result:
 
 
 def topup_config_delete(ctx: Context) -> Result:
-    _forbidden_for_tokens(ctx, "auto top-up settings accept dashboard sessions only")
+    _dashboard_only(ctx, DASHBOARD_SESSIONS_ONLY)
     ctx.billing.delete_topup_config(ctx.account)
     return 200, {}, None
 
@@ -379,9 +390,7 @@ def spending_limit_get(ctx: Context) -> Result:
 
 
 def spending_limit_set(ctx: Context) -> Result:
-    _forbidden_for_tokens(
-        ctx, "account spending limits are deprecated and cannot be created; use AI Gateway spend limits"
-    )
+    _dashboard_only(ctx, SPENDING_LIMIT_DEPRECATED)
     body = json_body(ctx, ("amount", "duration", "strategy"))
     _raise_if(
         _cents(body, "amount", SPENDING_LIMIT_MIN_CENTS),

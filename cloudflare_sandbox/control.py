@@ -32,7 +32,7 @@ ACCOUNT_FIELDS = (
 CONFIG_FIELDS = (
     "topup_delay_seconds",
     "rate_limit",
-    "restrict_like_production",
+    "accept_dashboard_writes",
     "speed",
     "fee_percent",
     "analytics_read",
@@ -169,11 +169,11 @@ def _configure(sb: Sandbox, data: dict[str, Any]) -> None:
             raise ControlError(400, "rate_limit: must be [requests, seconds], two positive integers")
         sb.rate_limit = (pair[0], pair[1])
         sb.restart_rate_window()
-    for flag in ("restrict_like_production", "analytics_read"):
+    for flag in ("accept_dashboard_writes", "analytics_read"):
         if flag in data and not isinstance(data[flag], bool):
             raise ControlError(400, f"{flag}: must be true or false")
-    if "restrict_like_production" in data:
-        sb.restrict_like_production = data["restrict_like_production"]
+    if "accept_dashboard_writes" in data:
+        sb.accept_dashboard_writes = data["accept_dashboard_writes"]
     if "analytics_read" in data:
         sb.analytics_read = data["analytics_read"]
     if "topup_delay_seconds" in data:

@@ -37,7 +37,7 @@ class Sandbox(Protocol):
     seed_name: str
     speed: float
     rate_limit: tuple[int, int]
-    restrict_like_production: bool
+    accept_dashboard_writes: bool
     topup_delay_seconds: float
     fee_percent: Decimal
     analytics_read: bool

@@ -47,7 +47,7 @@ class SandboxServer:
         state_file: str | os.PathLike[str] | None = None,
         speed: float = 1.0,
         rate_limit: tuple[int, int] = (1200, 300),
-        restrict_like_production: bool = False,
+        accept_dashboard_writes: bool = False,
         topup_delay_seconds: float = 5.0,
         fee_percent: Decimal | int = 5,
     ) -> None:
@@ -61,7 +61,7 @@ class SandboxServer:
         self._defaults = {
             "speed": float(speed),
             "rate_limit": (int(rate_limit[0]), int(rate_limit[1])),
-            "restrict_like_production": bool(restrict_like_production),
+            "accept_dashboard_writes": bool(accept_dashboard_writes),
             "topup_delay_seconds": float(topup_delay_seconds),
             "fee_percent": Decimal(fee_percent),
         }
@@ -87,7 +87,7 @@ class SandboxServer:
         d = self._defaults
         self.speed = d["speed"]
         self.rate_limit = d["rate_limit"]
-        self.restrict_like_production = d["restrict_like_production"]
+        self.accept_dashboard_writes = d["accept_dashboard_writes"]
         self.topup_delay_seconds = d["topup_delay_seconds"]
         self.fee_percent = d["fee_percent"]
         self.analytics_read = True  # whether the token may read GraphQL analytics
@@ -120,7 +120,7 @@ class SandboxServer:
         return {
             "speed": self.speed,
             "rate_limit": list(self.rate_limit),
-            "restrict_like_production": self.restrict_like_production,
+            "accept_dashboard_writes": self.accept_dashboard_writes,
             "topup_delay_seconds": self.topup_delay_seconds,
             "fee_percent": self.fee_percent,
             "analytics_read": self.analytics_read,
@@ -286,7 +286,7 @@ class SandboxServer:
                     "query": dict(parse_qsl(query, keep_blank_values=True)),
                     "raw_body": raw,
                     "root_url": self.root_url,
-                    "restrict_like_production": self.restrict_like_production,
+                    "accept_dashboard_writes": self.accept_dashboard_writes,
                     "analytics_read": self.analytics_read,
                 }
                 status, doc = route(self.billing, args)

@@ -150,6 +150,7 @@ def test_full_topup_from_form_to_completed(tab, manager, account, cloudflare, tm
 
 
 def test_set_and_remove_auto_topup(tab, manager, account, cloudflare, tmp_path):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch, to show the form path
     snapshot(account, "150")
     log_in(tab, manager.username, PASSWORD)
     tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/auto-topup/")
@@ -170,6 +171,7 @@ def test_set_and_remove_auto_topup(tab, manager, account, cloudflare, tmp_path):
 
 
 def test_set_and_remove_a_spending_limit(tab, manager, account, cloudflare, tmp_path):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch, to show the form path
     snapshot(account, "150", first_topup_success=True)
     log_in(tab, manager.username, PASSWORD)
     tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/spending-limit/")

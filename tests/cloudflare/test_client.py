@@ -51,8 +51,9 @@ def fresh(sandbox):
 
 @pytest.fixture(scope="module")
 def strict_sandbox():
-    """Refuses what Cloudflare refuses API tokens (dashboard-only operations); allows 3 requests per 300 s."""
-    with SandboxServer(seed="empty", speed=0.0, restrict_like_production=True, rate_limit=(3, 300)) as srv:
+    """Refuses what Cloudflare refuses API tokens (dashboard-only operations, as by default); allows 3
+    requests per 300 s."""
+    with SandboxServer(seed="empty", speed=0.0, rate_limit=(3, 300)) as srv:
         yield SandboxControl(srv.root_url)
 
 
@@ -175,7 +176,8 @@ def test_topup_limits(client):
     )
 
 
-def test_auto_topup_config_round_trip(client):
+def test_auto_topup_config_round_trip(sandbox, client):
+    sandbox.configure(accept_dashboard_writes=True)  # Cloudflare takes these from its dashboard only
     assert client.topup.config.create(account_id=ACCOUNT, amount=5000, threshold=1000) == TopupConfigSet(
         amount=Decimal(5000), threshold=Decimal(1000)
     )
@@ -186,7 +188,8 @@ def test_auto_topup_config_round_trip(client):
     assert client.topup.config.get(account_id=ACCOUNT).amount is None
 
 
-def test_spending_limit_round_trip(client):
+def test_spending_limit_round_trip(sandbox, client):
+    sandbox.configure(accept_dashboard_writes=True)  # Cloudflare no longer takes new ones at all
     initial = client.spending_limit.get(account_id=ACCOUNT)
     assert isinstance(initial, SpendingLimit)
     assert initial.enabled is False and initial.config.amount is None
@@ -375,6 +378,7 @@ def test_sandbox_rate_limit_is_reported_with_its_retry_after(strict_sandbox, str
 
 
 def test_bad_request_is_not_retried(sandbox, client):
+    sandbox.configure(accept_dashboard_writes=True)  # so the body is validated
     with pytest.raises(BadRequestError):
         client.spending_limit.create(account_id=ACCOUNT, amount=1, duration="daily", strategy="fixed")
     assert len(api_requests(sandbox)) == 1
@@ -393,6 +397,7 @@ def test_bad_request_is_not_retried(sandbox, client):
     ],
 )  # fmt: skip
 def test_idempotent_writes_are_retried_like_reads(sandbox, client, method, path, ok, call):
+    sandbox.configure(accept_dashboard_writes=True)
     payment_intent = client.topup.create(account_id=ACCOUNT, amount=1000).payment_intent_id
     sandbox.clear_requests()
     sandbox.add_fault(method=method, path_contains=path, status=502, body="html", count=1)

@@ -90,6 +90,7 @@ def test_refused_topup_is_failed_and_raises_with_cloudflares_message(cloudflare,
 
 
 def test_auto_topup_set_and_remove_update_the_local_row_and_the_sandbox(cloudflare, account, manager):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     config = operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
     assert (config.amount, config.threshold) == (50, 20)
     assert cloudflare.account(account.cloudflare_id)["topup_config"]["amount"] == 5000
@@ -105,7 +106,6 @@ def test_auto_topup_set_and_remove_update_the_local_row_and_the_sandbox(cloudfla
 
 
 def test_dashboard_only_refusal_is_reported_as_such(cloudflare, account, manager):
-    cloudflare.configure(restrict_like_production=True)
     with pytest.raises(operations.OperationError) as raised:
         operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
     assert raised.value.dashboard_only
@@ -116,6 +116,7 @@ def test_dashboard_only_refusal_is_reported_as_such(cloudflare, account, manager
 
 
 def test_spending_limit_set_and_remove(cloudflare, account, manager):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     limit = operations.set_spending_limit(
         account, manager, amount_cents=50000, duration="monthly", strategy="fixed"
     )
@@ -128,6 +129,7 @@ def test_spending_limit_set_and_remove(cloudflare, account, manager):
 
 
 def test_spending_limit_before_first_topup_is_refused_and_nothing_recorded(cloudflare, account, manager):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     cloudflare.put_account(account.cloudflare_id, first_topup_success=False)
     with pytest.raises(operations.OperationError) as raised:
         operations.set_spending_limit(

@@ -116,6 +116,7 @@ BODY_CASES = [
 @pytest.mark.parametrize(("op", "body", "message"), BODY_CASES)
 def test_bad_bodies_get_400_naming_the_field_and_change_nothing(sandbox, sandbox_api, op, body, message):
     funded(sandbox)
+    sandbox.configure(accept_dashboard_writes=True)  # else the dashboard-only writes are refused before
     if isinstance(body, bytes):
         r = sandbox_api.post(ACCOUNT, op, data=body)
     else:
@@ -129,6 +130,7 @@ def test_bad_bodies_get_400_naming_the_field_and_change_nothing(sandbox, sandbox
 
 def test_all_field_problems_are_reported_together(sandbox, sandbox_api):
     funded(sandbox)
+    sandbox.configure(accept_dashboard_writes=True)
     r = sandbox_api.post(ACCOUNT, "spending-limit", json={"amount": 1, "duration": "x", "strategy": "y"})
     fields = sorted(e["message"].split(":")[0] for e in loads(r.content)["errors"])
     assert fields == ["amount", "duration", "strategy"]
@@ -255,6 +257,7 @@ def test_topup_limits_are_the_cent_bounds(sandbox, sandbox_api):
 
 def test_auto_topup_config_set_get_delete(sandbox, sandbox_api):
     funded(sandbox)
+    sandbox.configure(accept_dashboard_writes=True)
     r = sandbox_api.post(ACCOUNT, "topup/config", json={"amount": 5000, "threshold": 1000})
     assert r.status_code == 200 and sandbox_api.result(r) == {"amount": 5000, "threshold": 1000}
     got = sandbox_api.result(sandbox_api.get(ACCOUNT, "topup/config"))
@@ -270,6 +273,7 @@ def test_auto_topup_config_set_get_delete(sandbox, sandbox_api):
 
 
 def test_spending_limit_needs_a_first_successful_topup(sandbox, sandbox_api):
+    sandbox.configure(accept_dashboard_writes=True)
     sandbox.put_account(ACCOUNT, balance=5000, payment_method=VISA, first_topup_success=False)
     body = {"amount": 10_000, "duration": "monthly", "strategy": "fixed"}
     r = sandbox_api.post(ACCOUNT, "spending-limit", json=body)
@@ -360,9 +364,8 @@ def test_invoice_preview_bills_this_months_usage_against_credits(sandbox, sandbo
 # -- production restrictions and the rate limit --------------------------------------------------
 
 
-def test_restrict_like_production_refuses_what_cloudflare_refuses_to_tokens(sandbox, sandbox_api):
-    funded(sandbox)
-    sandbox.configure(restrict_like_production=True)
+def test_by_default_refuses_what_cloudflare_refuses_to_tokens_and_changes_nothing(sandbox, sandbox_api):
+    funded(sandbox, topup_config={"amount": 2000, "threshold": 1000})
     refused = [
         sandbox_api.post(ACCOUNT, "topup/config", json={"amount": 5000, "threshold": 1000}),
         sandbox_api.delete(ACCOUNT, "topup/config"),
@@ -372,12 +375,32 @@ def test_restrict_like_production_refuses_what_cloudflare_refuses_to_tokens(sand
     ]
     for r in refused:
         assert r.status_code == 403 and error_of(r)["code"] == 10000
+        assert error_of(r)["message"].startswith("Authentication error")
+    assert "Dashboard sessions only" in error_of(refused[0])["message"]
+    assert "can no longer be created" in error_of(refused[2])["message"]
+    state = sandbox.account(ACCOUNT)
+    assert state["topup_config"]["amount"] == 2000 and state["spending_limit"] is None
     allowed = [
         sandbox_api.get(ACCOUNT, "topup/config"),
         sandbox_api.post(ACCOUNT, "topup", json={"amount": 1000}),
         sandbox_api.delete(ACCOUNT, "spending-limit"),
     ]
     assert [r.status_code for r in allowed] == [200, 200, 200]
+
+
+def test_the_demo_switch_lets_the_dashboard_only_writes_through(sandbox, sandbox_api):
+    funded(sandbox)
+    assert sandbox.configure(accept_dashboard_writes=True)["accept_dashboard_writes"] is True
+    limit = {"amount": 100, "duration": "daily", "strategy": "fixed"}
+    codes = [
+        sandbox_api.post(ACCOUNT, "topup/config", json={"amount": 5000, "threshold": 1000}).status_code,
+        sandbox_api.post(ACCOUNT, "spending-limit", json=limit).status_code,
+    ]
+    assert codes == [200, 201]
+    state = sandbox.account(ACCOUNT)
+    assert state["topup_config"]["amount"] == 5000 and state["spending_limit"] == limit
+    assert sandbox_api.delete(ACCOUNT, "topup/config").status_code == 200
+    assert sandbox.account(ACCOUNT)["topup_config"] is None
 
 
 def test_rate_limit_answers_429_with_retry_after_for_the_rest_of_the_window(sandbox, sandbox_api):

@@ -23,6 +23,7 @@ def test_sdk_version_is_the_pinned_one():
 
 
 def test_all_twelve_sdk_operations(sandbox, sandbox_api, client):
+    sandbox.configure(accept_dashboard_writes=True)  # the demo's switch: 7, 9 and 10 are refused without it
     sandbox.put_account(
         ACCOUNT,
         balance=2_000,
@@ -100,6 +101,29 @@ def test_all_twelve_sdk_operations(sandbox, sandbox_api, client):
     # The 13th operation is in the spec but not in the SDK.
     limits = sandbox_api.result(sandbox_api.get(ACCOUNT, "topup/limits"))
     assert limits == {"min_cents": 1_000, "max_cents": 100_000, "currency": "USD"}
+
+
+DASHBOARD_ONLY_WRITES = {
+    "topup.config.create": lambda b: b.topup.config.create(account_id=ACCOUNT, amount=5_000, threshold=1_000),
+    "topup.config.delete": lambda b: b.topup.config.delete(account_id=ACCOUNT),
+    "spending_limit.create": lambda b: b.spending_limit.create(
+        account_id=ACCOUNT, amount=10_000, duration="monthly", strategy="fixed"
+    ),
+}
+
+
+@pytest.mark.parametrize("call", DASHBOARD_ONLY_WRITES.values(), ids=DASHBOARD_ONLY_WRITES.keys())
+def test_sdk_gets_403_for_what_cloudflare_accepts_only_from_its_dashboard(sandbox, client, call):
+    sandbox.put_account(ACCOUNT, first_topup_success=True, topup_config={"amount": 2_000, "threshold": 1_000})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # spending_limit.create is marked deprecated
+        with pytest.raises(cloudflare.PermissionDeniedError) as refused:
+            call(client.ai_gateway.billing)
+    assert refused.value.status_code == 403
+    assert [e["code"] for e in refused.value.body["errors"]] == [10000]
+    config = client.ai_gateway.billing.topup.config.get(account_id=ACCOUNT)
+    assert (config.amount, config.threshold) == (2_000, 1_000)
+    assert client.ai_gateway.billing.spending_limit.get(account_id=ACCOUNT).enabled is False
 
 
 def test_sdk_reads_the_camelcase_failure_fields(sandbox, client):

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from cloudflare_sandbox import DEFAULT_TOKEN, DEMO_ACCOUNTS, SandboxServer
+from cloudflare_sandbox.__main__ import DASHBOARD_WRITES_ENV, build_parser
 from cloudflare_sandbox.testing import ControlClientError, SandboxControl
 from tests.support.clock import wait_for
 from tests.support.paths import ROOT
@@ -41,11 +42,14 @@ def test_demo_accounts_are_the_fixed_ids():
 
 def test_state_survives_a_restart_with_a_state_file(tmp_path):
     state = tmp_path / "sandbox.json"
-    with SandboxServer(state_file=state, speed=0.0, topup_delay_seconds=0) as srv:
+    with SandboxServer(
+        state_file=state, speed=0.0, topup_delay_seconds=0, accept_dashboard_writes=True
+    ) as srv:
         control, api = SandboxControl(srv.root_url), SandboxApi(srv.base_url)
         control.put_account(ACCOUNT, balance=Decimal("1234.5678"), payment_method=VISA, usage_per_hour=1)
         api.post(ACCOUNT, "topup", json={"amount": 5000})
-        api.post(ACCOUNT, "spending-limit", json={"amount": 9000, "duration": "weekly", "strategy": "fixed"})
+        limit = {"amount": 9000, "duration": "weekly", "strategy": "fixed"}
+        assert api.post(ACCOUNT, "spending-limit", json=limit).status_code == 201
         control.advance(7200)
         before = {
             op: api.get(ACCOUNT, op, value_grouping_window="hour").json()["result"]
@@ -128,11 +132,11 @@ def test_control_api_validates_and_404s(sandbox):
 
 
 def test_reset_restores_default_settings_and_clears_faults(sandbox, sandbox_api):
-    sandbox.configure(rate_limit=[1, 300], restrict_like_production=True, topup_delay_seconds=60)
+    sandbox.configure(rate_limit=[1, 300], accept_dashboard_writes=True, topup_delay_seconds=60)
     sandbox.add_fault(status=500, count=None)
     sandbox.reset("empty")
     settings = sandbox.call("GET", "config")
-    assert settings["rate_limit"] == [1200, 300] and settings["restrict_like_production"] is False
+    assert settings["rate_limit"] == [1200, 300] and settings["accept_dashboard_writes"] is False
     assert settings["topup_delay_seconds"] == 5 and sandbox.call("GET", "faults")["faults"] == []
 
 
@@ -150,11 +154,35 @@ def test_put_account_creates_then_reshapes(sandbox):
     assert sandbox.put_account(ACCOUNT, payment_method=None)["payment_method"] is None
 
 
-def test_restrict_like_production_from_the_constructor():
-    with SandboxServer(restrict_like_production=True, speed=0.0) as srv:
+@pytest.mark.parametrize(("accept", "status"), [(False, 403), (True, 200)])
+def test_dashboard_only_writes_are_refused_unless_the_constructor_accepts_them(accept, status):
+    with SandboxServer(accept_dashboard_writes=accept, speed=0.0) as srv:
         SandboxControl(srv.root_url).put_account(ACCOUNT, first_topup_success=True)
         r = SandboxApi(srv.base_url).post(ACCOUNT, "topup/config", json={"amount": 1000, "threshold": 500})
-        assert r.status_code == 403
+        assert r.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "accepted"),
+    [
+        ([], None, False),
+        (["--accept-dashboard-writes"], None, True),
+        ([], "1", True),
+        ([], "0", False),
+    ],
+)
+def test_command_line_switch_for_dashboard_only_writes(monkeypatch, argv, env, accepted):
+    if env is None:
+        monkeypatch.delenv(DASHBOARD_WRITES_ENV, raising=False)
+    else:
+        monkeypatch.setenv(DASHBOARD_WRITES_ENV, env)
+    assert build_parser().parse_args(argv).accept_dashboard_writes is accepted
+
+
+def test_a_mistyped_dashboard_writes_variable_stops_the_start(monkeypatch):
+    monkeypatch.setenv(DASHBOARD_WRITES_ENV, "yes")
+    with pytest.raises(SystemExit, match="must be 0 or 1"):
+        build_parser()
 
 
 def _free_port() -> int:
@@ -184,9 +212,9 @@ def test_command_line_serves_logs_each_request_without_the_token_and_saves_on_st
         "3/60",
         "--topup-delay",
         "0",
-        "--restrict-like-production",
     ]
-    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    env = {k: v for k, v in os.environ.items() if k != DASHBOARD_WRITES_ENV}  # refused, as by Cloudflare
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     try:
         control = SandboxControl(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60  # a generous bound on the command's start

@@ -148,6 +148,7 @@ def test_auto_topup_without_a_card_fails_and_says_why(sandbox, sandbox_api):
     assert state["topups"] == [] and state["balance"] == Decimal(1_200 - 1_300)  # credit goes negative
     # Setting the config again (say, after adding a card) clears the failure.
     sandbox.put_account(ACCOUNT, payment_method=VISA)
+    sandbox.configure(accept_dashboard_writes=True)  # Cloudflare takes this from its dashboard only
     sandbox_api.post(ACCOUNT, "topup/config", json={"amount": 5_000, "threshold": 1_000})
     config = sandbox_api.result(sandbox_api.get(ACCOUNT, "topup/config"))
     assert (config["error"], config["disabledReason"], config["lastFailedAt"]) == (None, None, None)
@@ -155,6 +156,7 @@ def test_auto_topup_without_a_card_fails_and_says_why(sandbox, sandbox_api):
 
 
 def test_fixed_daily_spending_limit_stops_usage_until_the_next_day(sandbox, sandbox_api):
+    sandbox.configure(accept_dashboard_writes=True)  # limits made before Cloudflare deprecated them
     now = sandbox.clock()["now"]
     sandbox.advance(86_400 - now % 86_400 + 60)  # just after 00:00 UTC
     sandbox.put_account(
@@ -178,6 +180,7 @@ def test_fixed_daily_spending_limit_stops_usage_until_the_next_day(sandbox, sand
 
 
 def test_sliding_spending_limit_lets_usage_resume_as_old_hours_leave_the_window(sandbox, sandbox_api):
+    sandbox.configure(accept_dashboard_writes=True)  # limits made before Cloudflare deprecated them
     sandbox.put_account(
         ACCOUNT,
         balance=100_000,
@@ -201,6 +204,7 @@ def test_sliding_spending_limit_lets_usage_resume_as_old_hours_leave_the_window(
 
 
 def test_deleting_the_spending_limit_lets_usage_run_again(sandbox, sandbox_api):
+    sandbox.configure(accept_dashboard_writes=True)  # limits made before Cloudflare deprecated them
     sandbox.put_account(
         ACCOUNT,
         balance=100_000,

@@ -19,6 +19,7 @@ def url(name, account):
 
 
 def test_set_auto_topup_saves_and_shows_the_new_state_at_once(client, manager, account, cloudflare):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     snapshot(account, "100")
     client.force_login(manager)
     response = client.post(url("auto_topup", account), {"amount": "50", "threshold": "20"}, follow=True)
@@ -41,6 +42,7 @@ def test_bad_input_names_the_field_and_sends_nothing(client, manager, account, c
 
 
 def test_threshold_below_peak_daily_spend_is_warned_before_saving(client, manager, account, cloudflare):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     snapshot(account, "500")
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     UsageRecord.objects.create(
@@ -76,7 +78,6 @@ def test_threshold_above_balance_warns_that_a_topup_fires_at_once(client, manage
 def test_dashboard_only_refusal_links_to_the_dashboard(client, manager, account, cloudflare, settings):
     settings.CLOUDFLARE_DASHBOARD_URL = "https://dash.example.com/"
     snapshot(account, "100")
-    cloudflare.configure(restrict_like_production=True)
     client.force_login(manager)
     response = client.post(url("auto_topup", account), {"amount": "50", "threshold": "20"})
     html = response.content.decode()
@@ -87,6 +88,7 @@ def test_dashboard_only_refusal_links_to_the_dashboard(client, manager, account,
 
 
 def test_remove_auto_topup_asks_first_then_removes(client, manager, account, cloudflare):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     AutoTopUpConfig.objects.create(account=account, amount=50, threshold=20, synced_at=timezone.now())
     client.force_login(manager)
     html = client.get(url("auto_topup_remove", account)).content.decode()
@@ -100,6 +102,7 @@ def test_remove_auto_topup_asks_first_then_removes(client, manager, account, clo
 
 
 def test_set_spending_limit_and_see_spend_in_the_window(client, manager, account, cloudflare):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     snapshot(account, "100")
     client.force_login(manager)
     response = client.post(
@@ -119,6 +122,7 @@ def test_set_spending_limit_and_see_spend_in_the_window(client, manager, account
 
 
 def test_spending_limit_explains_the_first_topup_rule(client, manager, account, cloudflare):
+    cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     snapshot(account, "100", first_topup_success=False)
     cloudflare.put_account(account.cloudflare_id, first_topup_success=False)
     client.force_login(manager)
