@@ -3,9 +3,12 @@
 from django.conf import settings
 from django.http import HttpRequest
 
+from billing.operations.errors import ai_gateway_dashboard_url
+
 
 def portal(request: HttpRequest) -> dict:
     return {
         "PORTAL_TIME_ZONE": settings.TIME_ZONE,
         "CLOUDFLARE_DASHBOARD_URL": settings.CLOUDFLARE_DASHBOARD_URL,
+        "CLOUDFLARE_AI_GATEWAY_URL": ai_gateway_dashboard_url(),
     }

@@ -31,6 +31,8 @@ class AuditAction(models.TextChoices):
 class AuditOutcome(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    # Cloudflare answered 403: a definite no, nothing changed (some writes it takes from its dashboard only).
+    REFUSED = "refused", "Refused by Cloudflare"
     UNKNOWN = "unknown", "Outcome unknown"
     PENDING = "pending", "Pending"
     QUEUED = "queued", "Queued"
@@ -38,6 +40,18 @@ class AuditOutcome(models.TextChoices):
 
 class AppendOnlyError(Exception):
     """Audit entries are never changed or deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def standing_refusal(self, account: Account, actions) -> "AuditEntry | None":
+        """The latest of `actions` on `account` that Cloudflare refused, unless one succeeded since."""
+        latest = (
+            self.filter(account=account, action__in=actions)
+            .filter(outcome__in=(AuditOutcome.REFUSED, AuditOutcome.SUCCEEDED))
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        return latest if latest is not None and latest.outcome == AuditOutcome.REFUSED else None
 
 
 class AuditEntry(models.Model):
@@ -55,6 +69,8 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=16, choices=AuditOutcome.choices)
     error = models.TextField(blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

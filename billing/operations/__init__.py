@@ -6,8 +6,8 @@ account, action, parameters, outcome, API error), and on success updates the loc
 the new state at once. Views act only through this package.
 """
 
-from billing.operations.auto_topup import remove_auto_topup, set_auto_topup
-from billing.operations.errors import OperationError, describe_error
+from billing.operations.auto_topup import auto_topup_refusal, remove_auto_topup, set_auto_topup
+from billing.operations.errors import OperationError, ai_gateway_dashboard_url, describe_error
 from billing.operations.gateway_rules import (
     ConfirmationNeeded,
     GatewayChanged,
@@ -23,7 +23,11 @@ from billing.operations.gateway_rules import (
     set_rule_enabled,
 )
 from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
-from billing.operations.spending_limit import remove_spending_limit, set_spending_limit
+from billing.operations.spending_limit import (
+    remove_spending_limit,
+    set_spending_limit,
+    spending_limit_refusal,
+)
 from billing.operations.topups import (
     FIRST_STATUS_CHECK_SECONDS,
     FOLLOW_GAPS_SECONDS,
@@ -51,6 +55,8 @@ __all__ = [
     "RuleRef",
     "TopUpResult",
     "add_rule",
+    "ai_gateway_dashboard_url",
+    "auto_topup_refusal",
     "check_topup_now",
     "describe_error",
     "draft_of",
@@ -71,5 +77,6 @@ __all__ = [
     "set_auto_topup",
     "set_rule_enabled",
     "set_spending_limit",
+    "spending_limit_refusal",
     "start_topup",
 ]

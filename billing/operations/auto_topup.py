@@ -2,9 +2,18 @@
 
 from django.utils import timezone
 
-from billing.models import Account, AuditAction, AutoTopUpConfig
+from billing.models import Account, AuditAction, AuditEntry, AutoTopUpConfig
 from billing.money import cents_to_dollars
 from billing.operations.changes import run_change
+
+# Cloudflare (SDK 5.9.0 on config.create and config.delete): "Dashboard sessions only: API token, OAuth, and
+# service credentials are rejected with 403." The page still offers them, as the billing API's operations.
+DASHBOARD_ONLY_ACTIONS = (AuditAction.AUTO_TOPUP_SET, AuditAction.AUTO_TOPUP_DELETE)
+
+
+def auto_topup_refusal(account: Account) -> AuditEntry | None:
+    """Cloudflare's latest refusal of an auto top-up change on this account, unless one succeeded since."""
+    return AuditEntry.objects.standing_refusal(account, DASHBOARD_ONLY_ACTIONS)
 
 
 def set_auto_topup(

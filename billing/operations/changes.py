@@ -6,14 +6,21 @@ from billing import audit, figures
 from billing.clients import client_for
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
 from billing.models import Account, AuditOutcome
-from billing.operations.errors import operation_error
+from billing.operations.errors import is_refusal, operation_error
 
 logger = logging.getLogger("billing.operations")
 
 
+def _outcome_of(exc: CloudflareError) -> str:
+    if isinstance(exc, OutcomeUnknownError):
+        return AuditOutcome.UNKNOWN
+    return AuditOutcome.REFUSED if is_refusal(exc) else AuditOutcome.FAILED
+
+
 def run_change(account: Account, actor, action: str, parameters: dict, call, ip_address: str | None):
     """Calls Cloudflare once (`call(client)`), audits the outcome, and returns the call's result; raises
-    OperationError when it failed (outcome "unknown" in the audit when the answer was lost)."""
+    OperationError when it failed (outcome "refused" in the audit when Cloudflare answered 403, "unknown" when
+    the answer was lost)."""
     try:
         result = call(client_for(account))
     except CloudflareError as exc:
@@ -21,7 +28,7 @@ def run_change(account: Account, actor, action: str, parameters: dict, call, ip_
             actor=actor,
             account=account,
             action=action,
-            outcome=AuditOutcome.UNKNOWN if isinstance(exc, OutcomeUnknownError) else AuditOutcome.FAILED,
+            outcome=_outcome_of(exc),
             parameters=parameters,
             error=exc.message,
             ip_address=ip_address,

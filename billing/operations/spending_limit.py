@@ -2,9 +2,18 @@
 
 from django.utils import timezone
 
-from billing.models import Account, AuditAction, SpendingLimit
+from billing.models import Account, AuditAction, AuditEntry, SpendingLimit
 from billing.money import cents_to_dollars
 from billing.operations.changes import refresh_figures, run_change
+
+# Cloudflare (SDK 5.9.0 on spending_limit.create): "Deprecated: spending limits can no longer be created,
+# enabled, or modified and this endpoint always responds 403." Removing one still works through the API.
+DASHBOARD_ONLY_ACTIONS = (AuditAction.SPENDING_LIMIT_SET,)
+
+
+def spending_limit_refusal(account: Account) -> AuditEntry | None:
+    """Cloudflare's latest refusal to set this account's spending limit, unless one succeeded since."""
+    return AuditEntry.objects.standing_refusal(account, DASHBOARD_ONLY_ACTIONS)
 
 
 def set_spending_limit(

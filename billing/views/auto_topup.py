@@ -42,6 +42,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         account,
         "auto_topup",
         config=account.one_to_one("auto_topup"),
+        refusal=operations.auto_topup_refusal(account),
         snapshot=BalanceSnapshot.objects.latest_for(account),
         form=form,
         warnings=warnings,
@@ -114,5 +115,11 @@ def auto_topup_remove(request: HttpRequest, account_id: str) -> HttpResponse:
         else:
             messages.success(request, "Auto top-up is off.")
             return redirect("auto_topup", account_id=account.cloudflare_id)
-    context = account_context(account, "auto_topup", config=account.one_to_one("auto_topup"), error=error)
+    context = account_context(
+        account,
+        "auto_topup",
+        config=account.one_to_one("auto_topup"),
+        refusal=operations.auto_topup_refusal(account),
+        error=error,
+    )
     return render(request, "billing/auto_topup_remove.html", context, status=502 if error else 200)

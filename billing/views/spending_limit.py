@@ -68,6 +68,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         account,
         "spending_limit",
         limit=limit if limit and limit.enabled else None,
+        refusal=operations.spending_limit_refusal(account),
         snapshot=snapshot,
         # Cloudflare refuses a limit until the account's first top-up has succeeded.
         needs_first_topup=snapshot is not None and snapshot.first_topup_success is False,

@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing import operations, sync
 from billing.limits import Bounds, topup_bounds
@@ -112,7 +113,43 @@ def test_dashboard_only_refusal_is_reported_as_such(cloudflare, account, manager
     assert "dashboard" in raised.value.message
     assert not AutoTopUpConfig.objects.filter(account=account).exists()
     entry = AuditEntry.objects.get()
-    assert entry.outcome == AuditOutcome.FAILED and "403" in entry.error
+    assert entry.outcome == AuditOutcome.REFUSED and "403" in entry.error
+    assert operations.auto_topup_refusal(account) == entry
+
+
+def test_refused_removal_of_auto_topup_keeps_the_local_row(cloudflare, account, manager):
+    cloudflare.put_account(account.cloudflare_id, topup_config={"amount": 5000, "threshold": 2000})
+    AutoTopUpConfig.objects.create(account=account, amount=50, threshold=20, synced_at=timezone.now())
+    with pytest.raises(operations.OperationError) as raised:
+        operations.remove_auto_topup(account, manager)
+    assert raised.value.dashboard_only and not raised.value.unknown
+    assert AutoTopUpConfig.objects.get(account=account).enabled
+    assert cloudflare.account(account.cloudflare_id)["topup_config"]["amount"] == 5000
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.outcome) == (AuditAction.AUTO_TOPUP_DELETE, AuditOutcome.REFUSED)
+
+
+def test_deprecated_spending_limit_is_refused_and_says_what_replaces_it(cloudflare, account, manager):
+    with pytest.raises(operations.OperationError) as raised:
+        operations.set_spending_limit(
+            account, manager, amount_cents=50000, duration="monthly", strategy="fixed"
+        )
+    assert "per-gateway spend limits" in raised.value.message and raised.value.dashboard_only
+    assert not SpendingLimit.objects.filter(account=account).exists()
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.outcome) == (AuditAction.SPENDING_LIMIT_SET, AuditOutcome.REFUSED)
+    assert entry.parameters == {"amount_cents": 50000, "duration": "monthly", "strategy": "fixed"}
+    assert operations.spending_limit_refusal(account) == entry
+    assert operations.auto_topup_refusal(account) is None  # a refusal belongs to its own page
+
+
+def test_a_later_success_ends_the_standing_refusal(cloudflare, account, manager):
+    with pytest.raises(operations.OperationError):
+        operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
+    assert operations.auto_topup_refusal(account) is not None
+    cloudflare.configure(accept_dashboard_writes=True)
+    operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
+    assert operations.auto_topup_refusal(account) is None
 
 
 def test_spending_limit_set_and_remove(cloudflare, account, manager):

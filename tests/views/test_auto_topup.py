@@ -83,8 +83,74 @@ def test_dashboard_only_refusal_links_to_the_dashboard(client, manager, account,
     html = response.content.decode()
     assert response.status_code == 502
     assert "only from its dashboard" in html
-    assert 'href="https://dash.example.com/"' in html
+    assert 'href="https://dash.example.com/?to=/:account/ai/ai-gateway"' in html
     assert not AutoTopUpConfig.objects.filter(account=account).exists()
+    assert AuditEntry.objects.get().outcome == "refused"
+
+
+AI_GATEWAY_DASHBOARD = 'href="https://dash.cloudflare.com/?to=/:account/ai/ai-gateway"'
+
+
+def lead(html: str) -> str:
+    """The notice the page opens with, after its header: the first thing a person reads."""
+    return html[html.index('class="subnav"') :].split("<section", 1)[0]
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer"])
+def test_auto_topup_page_says_up_front_that_cloudflare_takes_it_from_its_dashboard(
+    client, account, cloudflare, role, request
+):
+    client.force_login(request.getfixturevalue(role))
+    html = client.get(url("auto_topup", account)).content.decode()
+    first = lead(html)
+    assert "Cloudflare accepts auto top-up changes only from its dashboard." in first
+    assert AI_GATEWAY_DASHBOARD in first and 'class="notice info"' in first
+    assert "Cloudflare refused" not in html
+    assert api_requests(cloudflare) == []  # a page view asks Cloudflare nothing
+
+
+def test_after_a_refusal_the_auto_topup_pages_lead_with_it(client, manager, account, cloudflare):
+    snapshot(account, "100")
+    client.force_login(manager)
+    client.post(url("auto_topup", account), {"amount": "50", "threshold": "20"})
+    for page in ("auto_topup", "auto_topup_remove"):
+        first = lead(client.get(url(page, account)).content.decode())
+        assert "Cloudflare refused to change auto top-up for this account" in first, page
+        assert manager.username in first and AI_GATEWAY_DASHBOARD in first
+        assert 'class="notice bad"' in first and "accepts auto top-up changes only" in first
+
+
+def test_the_demo_switch_lets_the_form_through_and_ends_the_refusal(client, manager, account, cloudflare):
+    snapshot(account, "100")
+    client.force_login(manager)
+    assert client.post(url("auto_topup", account), {"amount": "50", "threshold": "20"}).status_code == 502
+    cloudflare.configure(accept_dashboard_writes=True)
+    response = client.post(url("auto_topup", account), {"amount": "50", "threshold": "20"}, follow=True)
+    html = response.content.decode()
+    assert "Auto top-up is on: $50.00" in html and "Cloudflare refused" not in html
+    assert cloudflare.account(account.cloudflare_id)["topup_config"]["amount"] == 5000
+
+
+def test_spending_limit_page_says_up_front_that_the_api_refuses_it(client, manager, account, cloudflare):
+    client.force_login(manager)
+    first = lead(client.get(url("spending_limit", account)).content.decode())
+    assert "Its API always refuses to create or change one (HTTP 403)" in first
+    assert AI_GATEWAY_DASHBOARD in first and 'class="notice info"' in first
+
+
+def test_after_a_refusal_the_spending_limit_page_leads_with_it(client, manager, account, cloudflare):
+    snapshot(account, "100")
+    client.force_login(manager)
+    response = client.post(
+        url("spending_limit", account), {"amount": "500", "duration": "monthly", "strategy": "fixed"}
+    )
+    assert response.status_code == 502
+    assert "Use per-gateway spend limits instead." in response.content.decode()
+    assert not SpendingLimit.objects.filter(account=account).exists()
+    first = lead(client.get(url("spending_limit", account)).content.decode())
+    assert "Cloudflare refused to set this account's spending limit" in first
+    assert 'class="notice bad"' in first and AI_GATEWAY_DASHBOARD in first
+    assert "Cloudflare refused" not in lead(client.get(url("auto_topup", account)).content.decode())
 
 
 def test_remove_auto_topup_asks_first_then_removes(client, manager, account, cloudflare):
