@@ -144,7 +144,7 @@ def stored_figures(accounts: Iterable[Account], now: datetime | None = None) -> 
     from its history instead (a fixed number of queries for all such accounts together)."""
     rows = []
     for account in accounts:
-        row = {"pk": account.pk, "summary__account": None}
+        row: dict[str, object] = {"pk": account.pk, "summary__account": None}
         summary = _summary_of(account)
         if summary is not None:
             row["summary__account"] = account.pk

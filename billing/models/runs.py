@@ -1,5 +1,7 @@
 """Sync runs (the jobs' log and locks) and API call counts."""
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -15,7 +17,7 @@ class SyncOutcome(models.TextChoices):
 
 
 class SyncRunQuerySet(models.QuerySet):
-    def last_success_at(self, account, *jobs: str):
+    def last_success_at(self, account: Account | int, *jobs: str) -> datetime | None:
         """When the newest successful run of any of `jobs` for the account finished, or None."""
         return (
             self.filter(account=account, job__in=jobs, outcome=SyncOutcome.SUCCEEDED)
