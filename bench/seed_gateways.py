@@ -76,7 +76,7 @@ def seed_gateways(loader: Loader, ids: list[int], now: datetime, seed: int) -> d
     from decimal import Decimal
 
     from billing import models as m
-    from billing.figures.gateways import refresh_rule_windows
+    from billing.figures.rule_windows import refresh_rule_windows
 
     gateways = [
         m.Gateway(

@@ -5,9 +5,8 @@ Local tables only, a fixed number of queries each; the per-account "latest" read
 """
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
-from django.db.models import F, Func, IntegerField, Max, Q, Sum, Value, Window
+from django.db.models import F, Func, IntegerField, Max, Sum, Value, Window
 from django.db.models.functions import Mod, RowNumber
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
@@ -16,8 +15,6 @@ from billing import charts
 from billing.models import (
     Account,
     AutoTopUpConfig,
-    GatewaySpendDay,
-    GatewaySpendHour,
     SpendingLimit,
     SyncOutcome,
     SyncRun,
@@ -145,89 +142,7 @@ def usage_history_start(account: Account, window: str) -> datetime | None:
     )
 
 
-# --- Where the money goes: gateway spend (Cloudflare's analytics estimate) --------------------------------
-SPEND_SUMS = ("requests", "cost", "tokens_in", "tokens_out", "cached_requests", "errored_requests")
-
-
-def spend_rows(account: Account, start: datetime, end: datetime, hourly: bool, gateway: str = ""):
-    """The account's spend rows in [start, end): hour rows when `hourly`, else UTC-day rows of the days
-    the range touches."""
-    if hourly:
-        rows = GatewaySpendHour.objects.filter(account=account, hour__gte=start, hour__lt=end)
-    else:
-        last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
-        rows = GatewaySpendDay.objects.filter(
-            account=account, day__gte=start.astimezone(UTC).date(), day__lte=last
-        )
-    return rows.filter(gateway=gateway) if gateway else rows
-
-
-def spend_by(rows, *fields: str, limit: int | None = None) -> list[dict]:
-    """Rows summed by `fields` (e.g. "model", "provider"), the costliest first."""
-    grouped = (
-        rows.values(*fields)
-        .annotate(**{f"total_{name}": Sum(name) for name in SPEND_SUMS})
-        .order_by("-total_cost", *fields)
-    )
-    return list(grouped[:limit] if limit else grouped)
-
-
-def regroup(groups: list[dict], *fields: str) -> list[dict]:
-    """Groups of `spend_by` summed again by fewer `fields` (e.g. model and provider groups by provider), the
-    costliest first: a few dozen rows added here instead of a second pass of SQL over every hour row."""
-    merged: dict[tuple, dict] = {}
-    for group in groups:
-        key = tuple(group[name] for name in fields)
-        into = merged.setdefault(key, {**dict(zip(fields, key, strict=True)), **_zero_sums()})
-        for name in SPEND_SUMS:
-            into[f"total_{name}"] += group[f"total_{name}"] or 0
-    return sorted(merged.values(), key=lambda g: (-g["total_cost"], *(str(g[name] or "") for name in fields)))
-
-
-def _zero_sums() -> dict:
-    return {f"total_{name}": (Decimal(0) if name == "cost" else 0) for name in SPEND_SUMS}
-
-
-def spend_series(rows, hourly: bool) -> list[charts.Bar]:
-    """Spend per hour or per UTC day, oldest first."""
-    column = "hour" if hourly else "day"
-    bars = []
-    for at, total in (
-        rows.values(column).annotate(total=Sum("cost")).order_by(column).values_list(column, "total")
-    ):
-        start = at if hourly else datetime.combine(at, datetime.min.time(), tzinfo=UTC)
-        bars.append(
-            charts.Bar(start=start, value=total, label=bucket_label("hour" if hourly else "day", start))
-        )
-    return bars
-
-
-def gateway_spend_figures(account: Account, today) -> dict[str, dict]:
-    """Per gateway id: cost today, over 7 and 30 UTC days (today included), and the 30 days' requests,
-    errored and cached requests; from the daily rollups, one query."""
-    week, month = today - timedelta(days=6), today - timedelta(days=29)
-    rows = (
-        GatewaySpendDay.objects.filter(account=account, day__gte=month, day__lte=today)
-        .values("gateway")
-        .annotate(
-            today=Sum("cost", filter=Q(day=today)),
-            week=Sum("cost", filter=Q(day__gte=week)),
-            month=Sum("cost"),
-            requests=Sum("requests"),
-            errored=Sum("errored_requests"),
-            cached=Sum("cached_requests"),
-        )
-        .order_by()
-    )
-    return {row["gateway"]: row for row in rows}
-
-
-def estimate_by_day(account: Account, first, last) -> dict:
-    """{UTC day: Cloudflare's analytics estimate of that day's cost}, every gateway summed."""
-    rows = GatewaySpendDay.objects.filter(account=account, day__gte=first, day__lte=last)
-    return dict(rows.values("day").annotate(total=Sum("cost")).order_by().values_list("day", "total"))
-
-
+# --- Where the money goes: gateway spend over a range is read by `figures.gateway_spend` --------------------
 def last_analytics_run(account: Account):
     """The account's latest finished analytics run (its error tells why spend by gateway is missing)."""
     return (

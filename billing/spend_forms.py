@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.utils import timezone
 
-PRESETS = {
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-    "90d": timedelta(days=90),
-}
+from billing.figures.gateway_spend import DEFAULT_PRESET, PRESETS, Range, preset, whole_days
+
 # How far back the daily spend history goes (13 months, as retention keeps it).
 MAX_DAYS_BACK = 396
 
 
 class SpendRangeForm(forms.Form):
-    """Validates a range; `bounds()` gives [start, end) as aware UTC datetimes. Bad input is an error naming
+    """Validates a range; `range_of()` gives it with its start, end and meaning. Bad input is an error naming
     the field, never a silently shortened range."""
 
     range = forms.ChoiceField(
-        choices=[
-            ("24h", "Last 24 hours"),
-            ("7d", "Last 7 days"),
-            ("30d", "Last 30 days"),
-            ("90d", "Last 90 days"),
-            ("custom", "Custom dates"),
-        ],
+        choices=[*((key, chosen.label) for key, chosen in PRESETS.items()), ("custom", "Custom dates")],
         required=False,
-        initial="7d",  # what an empty range means (see clean), so the picker shows the range the page shows
+        # What an empty range means (see clean), so the picker shows the range the page shows.
+        initial=DEFAULT_PRESET,
     )
     start = forms.DateField(required=False, label="From (UTC date)")
     end = forms.DateField(required=False, label="To (UTC date, included)")
@@ -38,7 +29,7 @@ class SpendRangeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        choice = data.get("range") or "7d"
+        choice = data.get("range") or DEFAULT_PRESET
         data["range"] = choice
         if choice != "custom":
             return data
@@ -57,15 +48,10 @@ class SpendRangeForm(forms.Form):
             self.add_error("start", f"The history goes back 13 months, to {earliest:%Y-%m-%d}.")
         return data
 
-    def bounds(self, now: datetime | None = None) -> tuple[datetime, datetime]:
-        """[start, end) of the valid form's range (the default, 7 days, for an unbound form)."""
+    def range_of(self, now: datetime | None = None) -> Range:
+        """The valid form's range (the default preset for an unbound form), as `gateway_spend` means it."""
         now = now or timezone.now()
-        data = self.cleaned_data if self.is_bound else {"range": "7d"}
+        data = self.cleaned_data if self.is_bound else {"range": DEFAULT_PRESET}
         if data["range"] == "custom":
-            return _midnight(data["start"]), _midnight(data["end"] + timedelta(days=1))
-        end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        return end - PRESETS[data["range"]], end
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+            return whole_days(data["start"], data["end"], now)
+        return preset(data["range"], now)

@@ -1,15 +1,25 @@
 """Figures of a digest's period: spend over a span (the one rule of `spend.py`) and where the money went (the
-gateway analytics' daily rollups, by model or by gateway)."""
+gateway analytics by model or by gateway, read over the period as every range of gateway spend is read:
+`gateway_spend.spend_over`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.utils import timezone
 
+from billing.figures.gateway_spend import (
+    GatewaySpend,
+    History,
+    Range,
+    hourly_history_start,
+    spend_over,
+)
 from billing.figures.spend import usage_for
-from billing.models import GatewaySpendDay
+
+# What a digest's "where the money goes" covers: its period is whole local days, so whole hours.
+PERIOD_MEANING = "the period's hours, midnight to midnight in the digest's time zone"
 
 
 def spend_between(account_id: int, start: datetime, end: datetime) -> Decimal:
@@ -17,24 +27,23 @@ def spend_between(account_id: int, start: datetime, end: datetime) -> Decimal:
     return usage_for(account_id, start, end).spend(start, end)
 
 
+def _period_spend(account_id: int, start: datetime, end: datetime, *fields: str) -> GatewaySpend:
+    period = Range(start, end, "the period", PERIOD_MEANING)
+    history = History(None, hourly_history_start(timezone.now()))
+    return spend_over(account_id, period, *fields, history=history)
+
+
 def top_spend(account_id: int, start: datetime, end: datetime, by: str, limit: int = 5) -> list[tuple]:
-    """[(model or gateway, dollars)] most first, over the UTC days that [start, end) touches (the analytics
-    keep UTC days only), from `GatewaySpendDay`; empty when the account has no gateway analytics."""
+    """[(model or gateway, dollars)] most first, over [start, end); empty when the account has no gateway
+    analytics there."""
     if by not in ("model", "gateway"):
         raise ValueError(f"top_spend by {by!r}")
-    first, last = start.date(), (end - timedelta(microseconds=1)).date()
-    rows = (
-        GatewaySpendDay.objects.filter(account_id=account_id, day__gte=first, day__lte=last)
-        .values(by)
-        .annotate(total=Sum("cost"))
-        .filter(total__gt=0)
-        .order_by("-total", by)[:limit]
-    )
-    return [(row[by] or "(unknown)", row["total"]) for row in rows]
+    groups = _period_spend(account_id, start, end, by).groups
+    return [(group[by] or "(unknown)", group["total_cost"]) for group in groups if group["total_cost"] > 0][
+        :limit
+    ]
 
 
 def analytics_total(account_id: int, start: datetime, end: datetime) -> Decimal:
-    """The gateway analytics' dollars over the UTC days [start, end) touches (what `top_spend` shares)."""
-    first, last = start.date(), (end - timedelta(microseconds=1)).date()
-    rows = GatewaySpendDay.objects.filter(account_id=account_id, day__gte=first, day__lte=last)
-    return rows.aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    """The gateway analytics' dollars over [start, end) (what `top_spend` shares)."""
+    return _period_spend(account_id, start, end).total

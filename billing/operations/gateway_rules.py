@@ -31,7 +31,7 @@ from billing.cloudflare import (
     SpendLimitRule,
     SpendLimits,
 )
-from billing.figures.gateways import RuleWindow, draft_window
+from billing.figures.rule_windows import RuleWindow, draft_window
 from billing.models import (
     Account,
     AuditAction,

@@ -3,7 +3,7 @@ every page), refreshed hourly from the usage job (`gateways_due`) and callable r
 
 A gateway is upserted by (account, gateway id); its rules are replaced as a whole (a rule has no stable key
 on the wire: its id is optional); a gateway no longer listed is deleted with its rules. After each sync the
-rules' current windows are computed again from the local spend (`figures.gateways.refresh_rule_windows`).
+rules' current windows are computed again from the local spend (`figures.rule_windows.refresh_rule_windows`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from billing.cloudflare import BillingClient, SpendLimitRule
 from billing.cloudflare import Gateway as RemoteGateway
-from billing.figures.gateways import refresh_rule_windows
+from billing.figures.rule_windows import refresh_rule_windows
 from billing.models import Account, Gateway, GatewayRule, SyncOutcome, SyncRun
 from billing.sync.runs import JOB_GATEWAYS, UnitResult, run_unit, text
 

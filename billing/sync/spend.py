@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from billing.cloudflare import BillingClient, SpendGroup
 from billing.cloudflare.resources_analytics import MAX_GROUPS
+from billing.figures.gateway_spend import floor_hour, hourly_history_start
 from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncRun
 from billing.sync.runs import JOB_GATEWAY_SPEND, UnitResult, run_unit, text
 
@@ -48,15 +49,6 @@ def spend_units(account: Account) -> list[UnitResult]:
 def sync_gateway_spend(account: Account) -> SyncRun | None:
     """One analytics read into GatewaySpendHour and GatewaySpendDay; returns the run."""
     return spend_units(account)[0].run
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def hourly_history_start(now: datetime) -> datetime:
-    """The oldest hour the hourly spend history keeps (a UTC midnight): GATEWAY_SPEND_BACKFILL_DAYS back."""
-    return floor_hour(now - timedelta(days=settings.GATEWAY_SPEND_BACKFILL_DAYS)).replace(hour=0)
 
 
 def spend_start(account: Account, now: datetime) -> datetime:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing import charts
 from billing.alerts import text as alert_text
+from billing.figures.gateway_spend import cost_by_day, history_of, preset, spend_over
 from billing.models import (
     Account,
     AlertEvent,
@@ -18,20 +19,13 @@ from billing.models import (
 )
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.selectors import (
-    balance_points,
-    estimate_by_day,
-    last_analytics_run,
-    one_to_one,
-    regroup,
-    spend_by,
-    spend_rows,
-    usage_buckets,
-)
+from billing.selectors import balance_points, last_analytics_run, one_to_one, usage_buckets
 from billing.views.common import account_context
 
 CHART_DAYS = 30
 TOP = 5
+# The range of "where the money goes": the breakdown's and the Gateways tab's "Last 30 days".
+MONEY_RANGE = "30d"
 
 
 # A rise smaller than this between two snapshots is rounding, not credit arriving.
@@ -95,13 +89,13 @@ def _open_alerts(account: Account) -> dict:
 
 
 def where_the_money_goes(account: Account, bars, since: datetime) -> dict:
-    """Top gateways and models over the chart's days, and per UTC day the billed usage beside Cloudflare's
-    analytics estimate (newest first) with the difference."""
-    rows = spend_rows(account, since, timezone.now() + timedelta(days=1), hourly=False)
+    """Top gateways and models over the last 30 days (the preset, as the Gateways tab and the breakdown read
+    it), and per UTC day of the chart the billed usage beside Cloudflare's analytics estimate (newest first)
+    with the difference."""
+    now = timezone.now()
     billed = {bar.start.date(): bar for bar in bars}
-    today = timezone.now().date()
-    first = since.date()
-    estimates = estimate_by_day(account, first, max(today, *billed) if billed else today)
+    today = now.date()
+    estimates = cost_by_day(account.pk, since.date(), max(today, *billed) if billed else today, now)
     days = sorted(set(billed) | set(estimates), reverse=True)
     compare = []
     for day in days:
@@ -115,10 +109,12 @@ def where_the_money_goes(account: Account, bars, since: datetime) -> dict:
     # Totals over the days that have both figures only: the analytics history may start later than the
     # billed one (its first sync reads GATEWAY_SPEND_BACKFILL_DAYS), and a missing day is not a zero.
     both = [r for r in compare if r["billed"] is not None and r["estimate"] is not None]
-    groups = spend_by(rows, "gateway", "model", "provider")  # a few dozen groups, summed twice below
+    history = history_of(account.pk, now)
+    spend = spend_over(account.pk, preset(MONEY_RANGE, now), "gateway", "model", "provider", history=history)
     return {
-        "top_gateways": regroup(groups, "gateway")[:TOP],
-        "top_models": regroup(groups, "model", "provider")[:TOP],
+        "money": spend,
+        "top_gateways": spend.by("gateway")[:TOP],
+        "top_models": spend.by("model", "provider")[:TOP],
         "analytics_since": min(estimates) if estimates else None,
         "compare": compare,
         "compare_days": len(both),

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from billing import operations
-from billing.figures.gateways import seen_models_and_providers
+from billing.figures.rule_windows import seen_models_and_providers
 from billing.gateway_forms import GatewayRuleActionForm, GatewayRuleForm
 from billing.models import Gateway, GatewayRule, Role
 from billing.permissions import can_manage, get_account_for

@@ -4,7 +4,6 @@ spend by model and provider. Local tables only: a page view makes no API call.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -12,18 +11,11 @@ from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
 
 from billing import charts
+from billing.figures.gateway_spend import GatewaySpend, history_of, preset, spend_over, spend_series
 from billing.models import Account, Gateway
 from billing.permissions import get_account_for
-from billing.selectors import (
-    gateway_spend_figures,
-    last_analytics_run,
-    regroup,
-    spend_by,
-    spend_rows,
-    spend_series,
-)
+from billing.selectors import bucket_label, last_analytics_run
 from billing.spend_forms import SpendRangeForm
-from billing.sync.spend import hourly_history_start
 from billing.views.common import account_context
 
 FULL_WIDTH = 1200
@@ -40,7 +32,12 @@ CSV_COLUMNS = (
     "tokens_out",
     "cached_requests",
     "errored_requests",
+    "range",
+    "range_meaning",
+    "data_from_utc",
 )
+# The Gateways tab's spend columns: the breakdown's presets, so each figure reads the same there.
+COLUMNS = ("24h", "7d", "30d")
 
 
 def rules_url(account: Account, gateway: Gateway) -> str | None:
@@ -55,15 +52,20 @@ def rules_url(account: Account, gateway: Gateway) -> str | None:
 
 def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
-    today = timezone.now().astimezone(UTC).date()
-    figures = gateway_spend_figures(account, today)
+    now = timezone.now()
+    history = history_of(account.pk, now)
+    columns = [spend_over(account.pk, preset(key, now), "gateway", history=history) for key in COLUMNS]
+    costs = [{group["gateway"]: group["total_cost"] for group in column.groups} for column in columns]
+    month = {group["gateway"]: group for group in columns[-1].groups}
     rows = []
     for gateway in account.gateways.prefetch_related("rules").order_by("-is_default", "gateway_id"):
-        spend = figures.get(gateway.gateway_id, {})
         rows.append(
             {
                 "gateway": gateway,
-                "spend": spend,
+                "costs": [
+                    (key, cost.get(gateway.gateway_id, 0)) for key, cost in zip(COLUMNS, costs, strict=True)
+                ],
+                "month": month.get(gateway.gateway_id, {}),
                 "rules": list(gateway.rules.all()),
                 "edit": rules_url(account, gateway),
             }
@@ -74,9 +76,9 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
         account,
         "gateways",
         rows=rows,
-        unlisted=[spend for name, spend in sorted(figures.items()) if name not in listed],
+        columns=columns,
+        unlisted=[group for name, group in sorted(month.items()) if name not in listed],
         analytics=last_analytics_run(account),
-        today=today,
     )
     return render(request, "billing/gateways.html", context)
 
@@ -86,30 +88,27 @@ def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
     form = SpendRangeForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     now = timezone.now()
-    start, end = form.bounds(now) if valid else SpendRangeForm().bounds(now)
-    hourly_since = hourly_history_start(now)
-    hourly = start >= hourly_since
+    span = form.range_of(now) if valid else SpendRangeForm().range_of(now)
+    history = history_of(account.pk, now)
     gateway = form.cleaned_data.get("gateway", "") if valid and form.is_bound else ""
-    rows = spend_rows(account, start, end, hourly, gateway)
+    spend = spend_over(account.pk, span, "gateway", "model", "provider", history=history, gateway=gateway)
     if valid and request.GET.get("format") == "csv":
-        return _csv(account, rows, start, end, hourly)
-    by_model = spend_by(rows, "model", "provider")
-    by_provider = regroup(by_model, "provider")
-    total = sum((row["total_cost"] or 0 for row in by_provider), start=0)
+        return _csv(account, spend)
+    by_model = spend.by("model", "provider")
+    by_provider = spend.by("provider")
+    series, hourly = spend_series(account.pk, span, history, gateway)
+    window = "hour" if hourly else "day"
+    bars = [charts.Bar(start=at, value=total, label=bucket_label(window, at)) for at, total in series]
     context = account_context(
         account,
         "gateways",
         form=form,
         valid=valid,
-        start=start,
-        end=end,
-        hourly=hourly,
-        hourly_since=hourly_since,
+        spend=spend,
+        hourly_since=history.hours_from,
         gateway=gateway,
         gateway_ids=list(account.gateways.values_list("gateway_id", flat=True)),
-        series=charts.bar_chart(
-            spend_series(rows, hourly), title="Spend over the range", hourly=hourly, width=FULL_WIDTH
-        ),
+        series=charts.bar_chart(bars, title="Spend over the range", hourly=hourly, width=FULL_WIDTH),
         model_chart=charts.share_chart(
             [(f"{r['model'] or '–'} ({r['provider'] or '–'})", r["total_cost"]) for r in by_model[:12]],
             title="Spend by model",
@@ -119,7 +118,7 @@ def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
         ),
         by_model=by_model,
         by_provider=by_provider,
-        total=total,
+        total=spend.total,
         analytics=last_analytics_run(account),
         csv_query=_csv_query(request),
     )
@@ -132,24 +131,27 @@ def _csv_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _csv(account: Account, rows, start: datetime, end: datetime, hourly: bool) -> StreamingHttpResponse:
+def _csv(account: Account, spend: GatewaySpend) -> StreamingHttpResponse:
     """Spend of the range by gateway, model and provider (one line each), costliest first."""
+    start, end = spend.range.start, spend.range.end
     filename = f"gateway-spend-{account.cloudflare_id[:8]}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
-    lines = _csv_lines(spend_by(rows, "gateway", "model", "provider"), start, end, hourly)
+    lines = _csv_lines(spend)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _csv_lines(groups: list[dict], start: datetime, end: datetime, hourly: bool) -> Iterator[str]:
-    source = "hourly" if hourly else "daily"
+def _csv_lines(spend: GatewaySpend) -> Iterator[str]:
+    span = spend.range
+    # The range, its meaning and where its data really starts, on every line (as the range's bounds are).
+    about = f"{_cell(span.label)},{_cell(span.meaning)},{spend.data_from.isoformat()}"
     yield ",".join(CSV_COLUMNS) + "\r\n"
-    for row in groups:
+    for row in spend.groups:
         names = [_cell(row["gateway"]), _cell(row["model"]), _cell(row["provider"])]
         yield (
-            f"{start.isoformat()},{end.isoformat()},{source},{','.join(names)},{row['total_requests']},"
+            f"{span.start.isoformat()},{span.end.isoformat()},{spend.source},{','.join(names)},{row['total_requests']},"
             f"{row['total_cost']},{row['total_tokens_in']},{row['total_tokens_out']},"
-            f"{row['total_cached_requests']},{row['total_errored_requests']}\r\n"
+            f"{row['total_cached_requests']},{row['total_errored_requests']},{about}\r\n"
         )
 
 

@@ -1,11 +1,19 @@
-"""A spend-limit rule's current window, from the local hourly spend (GatewaySpendHour) only.
+"""A spend-limit rule's current window, from the local gateway spend only.
 
 Windows, as Cloudflare's gateways count them: `fixed` is the calendar-aligned block of `window_seconds` since
 the Unix epoch that contains now (it resets at its end); `sliding` is the last `window_seconds` (it frees up
 gradually as old spend leaves it: `resets_at` is approximated as now plus one hour, the granularity of the
-history). Spend is read at hour granularity: an hour the window starts inside counts in proportion to the part
-of the hour (as far as it has elapsed) that lies in the window: an hour's spend is taken as spread evenly.
-Windows longer than the hourly history (GATEWAY_SPEND_BACKFILL_DAYS) count only the hours it keeps.
+history). A rule is enforced up to the request, so its window reads up to now, in three parts:
+- the complete hours inside the window, read as every range of gateway spend is read
+  (`gateway_spend.cost_between`: day rows for whole UTC days, hour rows for cut ones; a window reaching past
+  the hourly history, GATEWAY_SPEND_BACKFILL_DAYS, counts whole UTC days from there and leaves out the cut
+  day whose hours are gone);
+- the hour the window starts inside, in proportion to the part of it (as far as it has elapsed) that lies in
+  the window: an hour's spend is taken as spread evenly;
+- the hour under way, whole (its spend so far).
+The ranges the pages show ("Last 7 days") end with the last complete hour instead and count no part-hour, so a
+sliding 7-day rule reads the same as "Last 7 days" when computed on the hour, and otherwise differs by the
+hour under way and the part of its first hour that has left the window.
 The spend is Cloudflare's analytics estimate (it lags a few minutes), so the state is a close reading of the
 limit Cloudflare enforces, not the enforcement itself. A rule with metadata partitions has one budget per
 value, which analytics does not show: its state is "unknown".
@@ -20,6 +28,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from billing.figures.gateway_spend import HOUR, cost_between, floor_hour, hour_rows, hourly_history_start
 from billing.models import (
     Account,
     Gateway,
@@ -30,7 +39,6 @@ from billing.models import (
     RuleTechnique,
 )
 
-HOUR = timedelta(hours=1)
 # The state thresholds, in % of the limit (alert rules may make them configurable later).
 NEARLY_USED_PERCENT = Decimal(80)
 EXCEEDED_PERCENT = Decimal(100)
@@ -77,23 +85,28 @@ def state_for(used_percent: Decimal | None, refusing: bool = False) -> str:
 
 
 def window_spend(rule: GatewayRule, start: datetime, now: datetime) -> tuple[Decimal, bool]:
-    """The rule's spend from `start` to `now` (its gateway, models and providers), in dollars, and whether
-    its traffic of the last RECENT hours errored as refused traffic does."""
-    rows = GatewaySpendHour.objects.filter(
-        account_id=rule.gateway.account_id, gateway=rule.gateway.gateway_id
-    )
-    if rule.models_filter:
-        rows = rows.filter(model__in=rule.models_filter)
-    if rule.providers_filter:
-        rows = rows.filter(provider__in=rule.providers_filter)
-    first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    sums = rows.filter(hour__gte=first, hour__lte=now).aggregate(
-        whole=Sum("cost", filter=Q(hour__gte=start)),
+    """The rule's spend from `start` to `now` (its gateway, models and providers), in dollars (see the
+    module), and whether its traffic of the last RECENT hours errored as refused traffic does."""
+    scope = {
+        "gateway": rule.gateway.gateway_id,
+        "models": rule.models_filter,
+        "providers": rule.providers_filter,
+    }
+    first, running = floor_hour(start), floor_hour(now)
+    complete_from = first if first == start else first + HOUR
+    total = Decimal(0)
+    if complete_from < running:
+        total += cost_between(
+            rule.gateway.account_id, complete_from, running, hourly_history_start(now), **scope
+        )
+    rows = hour_rows(rule.gateway.account_id, **scope).filter(hour__gte=first, hour__lte=now)
+    sums = rows.filter(Q(hour__in=(first, running)) | Q(hour__gte=now - RECENT)).aggregate(
+        under_way=Sum("cost", filter=Q(hour=running, hour__gte=start)),
         cut=Sum("cost", filter=Q(hour=first, hour__lt=start)),
         recent=Sum("requests", filter=Q(hour__gte=now - RECENT)),
         errored=Sum("errored_requests", filter=Q(hour__gte=now - RECENT)),
     )
-    total = Decimal(sums["whole"] or 0)
+    total += Decimal(sums["under_way"] or 0)
     if sums["cut"]:
         elapsed = min(first + HOUR, now) - first
         total += Decimal(sums["cut"]) * Decimal((first + elapsed - start) / elapsed)
