@@ -1,7 +1,6 @@
 """Forms for alert rules and the test email: validation only."""
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
@@ -9,70 +8,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
-from billing.alerts.levels import BELOW, LEVEL_KINDS, MAX_LEVELS, ordered
+from billing.alerts.kinds import KINDS
+from billing.alerts.levels import MAX_LEVELS, Direction
 from billing.forms import DollarsField
 from billing.models import AlertKind, AlertRule, NotificationChannel
-from billing.money import cents_to_dollars, dollars_to_cents, format_money
+from billing.money import cents_to_dollars, dollars_to_cents
 
 MAX_RECIPIENTS = 50
 _SEPARATORS = re.compile(r"[\s,;]+")
 
-# What `threshold` means for each kind, shown next to the field and used to bound it.
-THRESHOLD_HELP = {
-    AlertKind.LOW_BALANCE: "Alert when the balance falls below this many dollars.",
-    AlertKind.RUNWAY: "Alert when the credit lasts fewer than this many days at the recent spend per day.",
-    AlertKind.AUTO_TOPUP_FAILING: (
-        "Alert when auto top-up reports an error or a disabled reason, or failed within this many hours."
-    ),
-    AlertKind.SPENDING_LIMIT: "Alert when the period's spend is above this percentage of the spending limit.",
-    AlertKind.STALE_DATA: (
-        "Alert the portal's operators when no sync has succeeded for this many minutes "
-        "(the API or the token is broken)."
-    ),
-    AlertKind.USAGE_SPIKE: "Alert when a day's usage exceeds this multiple of the previous 14 days' median.",
-    AlertKind.GATEWAY_RULE: "Alert when a gateway rule's window has used more than this % of its budget.",
-}
-HYSTERESIS_HELP = {
-    AlertKind.LOW_BALANCE: "Resolve only once the balance is this many dollars above the threshold.",
-    AlertKind.RUNWAY: "Resolve only once the runway is this many days above the threshold.",
-    AlertKind.AUTO_TOPUP_FAILING: "Not used: the alert resolves as soon as auto top-up reports no failure.",
-    AlertKind.SPENDING_LIMIT: "Resolve only once the spend is this many points (%) below the threshold.",
-    AlertKind.STALE_DATA: "Resolve only once the data is this many minutes fresher than the threshold.",
-    AlertKind.USAGE_SPIKE: "Resolve only once the day's usage is this much below the threshold multiple.",
-    AlertKind.GATEWAY_RULE: "Resolve only once the rule's use is this many points (%) below the threshold.",
-}
-
-
-@dataclass(frozen=True)
-class Unit:
-    """How a kind's threshold is typed and read: word in messages, sign beside the field, places."""
-
-    words: str
-    sign: str
-    places: int
-    money: bool = False
-
-
-UNITS = {
-    AlertKind.LOW_BALANCE: Unit("dollars", "$", 2, money=True),
-    AlertKind.RUNWAY: Unit("days", "days", 1),
-    AlertKind.AUTO_TOPUP_FAILING: Unit("hours", "hours", 0),
-    AlertKind.SPENDING_LIMIT: Unit("percent", "%", 0),
-    AlertKind.STALE_DATA: Unit("minutes", "minutes", 0),
-    AlertKind.USAGE_SPIKE: Unit("times the median day", "×", 1),
-    AlertKind.GATEWAY_RULE: Unit("percent", "%", 0),
-}
-# (smallest, largest) threshold allowed per kind: a runway under half a day, a spike of 1× (any day) or a
-# stale-data check tighter than the sync interval would alert all the time.
-THRESHOLD_BOUNDS = {
-    AlertKind.LOW_BALANCE: (Decimal(1), Decimal(10**6)),
-    AlertKind.RUNWAY: (Decimal("0.5"), Decimal(365)),
-    AlertKind.AUTO_TOPUP_FAILING: (Decimal(1), Decimal(24 * 365)),
-    AlertKind.SPENDING_LIMIT: (Decimal(1), Decimal(100)),
-    AlertKind.STALE_DATA: (Decimal(5), Decimal(60 * 24 * 30)),
-    AlertKind.USAGE_SPIKE: (Decimal("1.1"), Decimal(1000)),
-    AlertKind.GATEWAY_RULE: (Decimal(1), Decimal(100)),
-}
 MAX_REMINDER_HOURS = 24 * 30
 
 
@@ -81,32 +25,6 @@ def plain(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
-
-
-def levels_with_units(rule) -> str:
-    """A rule's levels as people read them: "$10.00 / $5.00 / $2.00", "80% / 95% / 100%"."""
-    return " / ".join(with_unit(rule.kind, level) for level in rule.levels)
-
-
-def with_unit(kind: str, value: Decimal) -> str:
-    """A threshold as people read it: "$10.00", "0.5 days", "80%", "1.5×", "1 hour"."""
-    unit = UNITS[AlertKind(kind)]
-    if unit.money:
-        return format_money(value)
-    number = plain(Decimal(value))
-    if unit.sign in ("%", "×"):
-        return f"{number}{unit.sign}"
-    word = unit.sign[:-1] if number == 1 else unit.sign
-    return f"{number} {word}"
-
-
-# Kinds that resolve below the threshold: a margin as large as the threshold would never let them resolve.
-_MARGIN_BELOW = {
-    AlertKind.SPENDING_LIMIT,
-    AlertKind.STALE_DATA,
-    AlertKind.USAGE_SPIKE,
-    AlertKind.GATEWAY_RULE,
-}
 
 
 def parse_recipients(raw: str) -> list[str]:
@@ -143,12 +61,6 @@ class RecipientsField(forms.CharField):
         return parse_recipients(super().to_python(value))
 
 
-LEVEL_EXAMPLES = {
-    AlertKind.LOW_BALANCE: "threshold 100, then 20, 5",
-    AlertKind.RUNWAY: "threshold 14, then 7, 2",
-    AlertKind.SPENDING_LIMIT: "threshold 50, then 80, 95, 100",
-    AlertKind.GATEWAY_RULE: "threshold 50, then 80, 95, 100",
-}
 _LEVEL_NOISE = re.compile(r"[$%×]|days?|hours?|minutes?", re.IGNORECASE)
 
 
@@ -176,7 +88,8 @@ class LevelsField(forms.CharField):
 
 class AlertRuleForm(forms.ModelForm):
     """One rule of a known kind (the kind comes from the URL, the account from the view). Each amount is typed
-    in its kind's unit, shown beside the field, and its bounds are in the help text."""
+    in its kind's unit, shown beside the field, and its bounds are in the help text: all from the kind's entry
+    (billing/alerts/kinds.py)."""
 
     recipients = RecipientsField(
         required=False,
@@ -207,15 +120,16 @@ class AlertRuleForm(forms.ModelForm):
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = AlertKind(kind)
-        self.unit = UNITS[self.kind]
-        low, high = THRESHOLD_BOUNDS[self.kind]
+        self.entry = KINDS[self.kind]
+        self.unit = self.entry.scale.unit
+        low, high = self.entry.bounds
         self.fields["threshold"] = self._amount_field("Threshold", low, high)
         self.fields[
             "threshold"
-        ].help_text = f"{THRESHOLD_HELP[self.kind]} From {with_unit(kind, low)} to {with_unit(kind, high)}."
+        ].help_text = f"{self.entry.threshold_help} From {self._with_unit(low)} to {self._with_unit(high)}."
         self._levels_field(low, high)
         self.fields["hysteresis"] = self._amount_field("Margin before resolving", Decimal(0), high)
-        self.fields["hysteresis"].help_text = HYSTERESIS_HELP[self.kind]
+        self.fields["hysteresis"].help_text = self.entry.margin_help
         hours = self.fields["reminder_hours"]
         hours.unit_sign = "hours"
         hours.help_text = (
@@ -233,11 +147,11 @@ class AlertRuleForm(forms.ModelForm):
             if isinstance(value, Decimal):
                 self.initial[name] = f"{value:.2f}" if self.unit.money else str(plain(value))
         self._channels_field()
-        if self.kind == AlertKind.STALE_DATA:
+        if self.entry.operators_only:
             # Stale data goes to the operators, who can mend the token or the API, not to everyone.
             for name in ("recipients", "notify_managers"):
                 self.fields[name].disabled = True
-                self.fields[name].help_text = "Stale data is emailed to the portal's operators only."
+                self.fields[name].help_text = f"{self.kind.label} is emailed to the portal's operators only."
 
     def _amount_field(self, label: str, low: Decimal, high: Decimal) -> forms.Field:
         unit = self.unit
@@ -272,16 +186,16 @@ class AlertRuleForm(forms.ModelForm):
 
     def _levels_field(self, low: Decimal, high: Decimal) -> None:
         """More severe levels after the threshold, for the kinds that have levels; absent for the others."""
-        if self.kind not in LEVEL_KINDS:
+        if not self.entry.scale.levels:
             del self.fields["further_levels"]
             return
         self.fields["threshold"].help_text = "Level 1. " + self.fields["threshold"].help_text
         field = LevelsField(required=False, label="More severe levels")
         field.unit_sign, field.money = self.unit.sign, self.unit.money
-        more = "lower" if self.kind in BELOW else "higher"
+        more = self._direction.more_severe
         field.help_text = (
             f"Up to {MAX_LEVELS - 1} more, separated by commas, each {more} than the threshold; each level "
-            f"reached is announced once while the alert is open. Example: {LEVEL_EXAMPLES[self.kind]}."
+            f"reached is announced once while the alert is open. Example: {self.entry.levels_example}."
         )
         self.fields["further_levels"] = field
         values = self.initial.get("further_levels") or []
@@ -290,14 +204,24 @@ class AlertRuleForm(forms.ModelForm):
     def _shown(self, value: Decimal) -> str:
         return f"{value:.2f}" if self.unit.money else str(plain(value))
 
+    def _with_unit(self, value: Decimal) -> str:
+        return self.entry.threshold_text(value)
+
+    @property
+    def _direction(self) -> Direction:
+        """Which way the kind alerts; only kinds with levels, which all have a direction, ask."""
+        direction = self.entry.scale.direction
+        assert direction is not None
+        return direction
+
     def clean_further_levels(self) -> list[Decimal]:
         values = self.cleaned_data.get("further_levels") or []
-        low, high = THRESHOLD_BOUNDS[self.kind]
+        low, high = self.entry.bounds
         for value in values:
             if not low <= value <= high:
                 raise ValidationError(
-                    f"{self._shown(value)} is out of bounds: each level is from {with_unit(self.kind, low)} "
-                    f"to {with_unit(self.kind, high)}."
+                    f"{self._shown(value)} is out of bounds: each level is from {self._with_unit(low)} "
+                    f"to {self._with_unit(high)}."
                 )
             if value.as_tuple().exponent < -max(self.unit.places, 2 if self.unit.money else 0):
                 raise ValidationError(f"{value} has too many decimal places for {self.unit.words}.")
@@ -316,14 +240,14 @@ class AlertRuleForm(forms.ModelForm):
             self.add_error("further_levels", f"At most {MAX_LEVELS} levels, the threshold included.")
         elif len(set(every)) != len(every):
             self.add_error("further_levels", "Each level must differ from the threshold and from the others.")
-        elif ordered(self.kind, every)[0] != threshold:
-            more = "lower" if self.kind in BELOW else "higher"
+        elif self._direction.ordered(every)[0] != threshold:
+            more = self._direction.more_severe
             self.add_error(
                 "further_levels",
-                f"More severe levels are {more} than the threshold ({with_unit(self.kind, threshold)}).",
+                f"More severe levels are {more} than the threshold ({self._with_unit(threshold)}).",
             )
         else:
-            data["further_levels"] = [str(plain(value)) for value in ordered(self.kind, every)[1:]]
+            data["further_levels"] = [str(plain(value)) for value in self._direction.ordered(every)[1:]]
 
     def _dollars(self, value) -> Decimal:
         # The money kinds' fields clean to cents; the rule stores dollars.
@@ -345,14 +269,14 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean_threshold(self) -> Decimal:
         threshold = plain(Decimal(self._dollars(self.cleaned_data["threshold"])))
-        low, high = THRESHOLD_BOUNDS[self.kind]
+        low, high = self.entry.bounds
         rule = (
             f"Between {plain(low)} and {plain(high)} {self.unit.words} for a {self.kind.label.lower()} rule."
         )
         if threshold < low:
-            raise ValidationError(f"Threshold must be at least {with_unit(self.kind, low)}. {rule}")
+            raise ValidationError(f"Threshold must be at least {self._with_unit(low)}. {rule}")
         if threshold > high:
-            raise ValidationError(f"Threshold must be at most {with_unit(self.kind, high)}. {rule}")
+            raise ValidationError(f"Threshold must be at most {self._with_unit(high)}. {rule}")
         return threshold
 
     def clean_hysteresis(self) -> Decimal:
@@ -372,15 +296,17 @@ class AlertRuleForm(forms.ModelForm):
         if "further_levels" in self.fields:
             self._clean_levels(data)
         threshold, margin = data.get("threshold"), data.get("hysteresis")
+        # A kind that alerts above resolves below its threshold by the margin: a margin as large as the
+        # threshold would never let it resolve.
         if (
-            self.kind in _MARGIN_BELOW
+            self.entry.scale.direction is Direction.ABOVE
             and threshold is not None
             and margin is not None
             and margin >= threshold
         ):
             self.add_error(
                 "hysteresis",
-                f"The margin must be smaller than the threshold ({with_unit(self.kind, threshold)}), "
+                f"The margin must be smaller than the threshold ({self._with_unit(threshold)}), "
                 "or the alert never resolves.",
             )
         return data

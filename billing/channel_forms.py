@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from billing.alert_forms import RecipientsField
-from billing.alerts import destinations
 from billing.models import Account, ChannelKind
+from billing.notifications import destinations
 
 
 class ChannelForm(forms.Form):

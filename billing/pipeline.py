@@ -1,5 +1,7 @@
 """The one path of every sync, whoever starts it (the Celery tasks, `manage.py sync`, "Refresh now", a
-completed top-up): run the job's units for each account, then evaluate the account's alerts once.
+completed top-up): run the job's units for each account, then evaluate the account's alerts once. It is
+where deciding (`billing.alerts`) meets delivering (`billing.notifications`): `evaluate_alerts` hands the
+evaluation the outbox's notifier.
 
 Alerts follow the jobs that change what they read: "balance" (the balance and, when due, the spending limit)
 and "account" (everything, in the order balance, spending limit, usage, invoices). They run after the last
@@ -11,10 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from billing import alerts, sync
+from billing.alerts.evaluation import Change, EvaluationSummary
 from billing.cloudflare import CloudflareError
 from billing.models import Account, SyncRun
+from billing.notifications.notify import queue_alert
 
 logger = logging.getLogger("billing.sync")
 
@@ -30,13 +35,24 @@ class SyncFailed(Exception):
         self.error = error
 
 
+def evaluate_alerts(account: Account, now: datetime | None = None) -> list[Change]:
+    """Evaluates the account's alerts (`billing.alerts`, deciding) and queues the messages they decide
+    (`billing.notifications`, delivering) in the transaction of each change; returns the changes."""
+    return alerts.evaluate_account(account, notify=queue_alert, now=now)
+
+
+def evaluate_all_alerts(now: datetime | None = None) -> EvaluationSummary:
+    """`evaluate_alerts` for every active account; one account's error is logged, the others go on."""
+    return alerts.evaluate_all(notify=queue_alert, now=now)
+
+
 def evaluate_alerts_after(job: str, account: Account, results: list[sync.UnitResult]) -> None:
     """Evaluates the account's alerts when `job` changed what they read and its main unit succeeded; an
     evaluation error is logged (the sync itself succeeded)."""
     if job not in ALERTING_JOBS or not results or not results[0].succeeded:
         return
     try:
-        alerts.evaluate_account(account)
+        evaluate_alerts(account)
     except Exception:
         logger.exception("alert evaluation failed for account %s (the sync itself succeeded)", account)
 

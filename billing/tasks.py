@@ -1,5 +1,6 @@
 """Celery tasks: thin wrappers, scheduled by beat (see settings), over `billing.pipeline` (sync, then alerts),
-`billing.operations` (top-up reconciliation), `billing.retention` and `billing.alerts`.
+`billing.operations` (top-up reconciliation), `billing.retention`, `billing.alerts` (deciding) and
+`billing.notifications` (delivering).
 
 A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) first claims its (job, slot) row
 (`sync.claim_slot`), so it runs once per slot however many beats send it; it then lists the accounts the slot
@@ -25,9 +26,9 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError
 
-from billing import alerts, operations, pipeline, retention, sync
+from billing import operations, pipeline, retention, sync
 from billing.accounts import ensure_declared_accounts
-from billing.alerts import digests, outbox, watchdog
+from billing.notifications import digests, outbox, portal_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None
     """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
     summary = pipeline.run(job, account_ids, backfill_days=backfill_days)
     if job == sync.JOB_BALANCE:
-        watchdog.ping_deadman()
+        portal_alerts.ping_deadman()
     if summary.retry and self.request.retries < CHUNK_MAX_RETRIES:
         backoff = 15 * 2**self.request.retries
         countdown = max(summary.retry_after, backoff) + random.uniform(0, backoff / 2)
@@ -177,13 +178,13 @@ def apply_retention() -> dict[str, int]:
 
 @shared_task(name="billing.tasks.evaluate_alerts", soft_time_limit=240, time_limit=300)
 def evaluate_alerts() -> dict[str, Any]:
-    return asdict(alerts.evaluate_all())
+    return asdict(pipeline.evaluate_all_alerts())
 
 
 @shared_task(name="billing.tasks.send_outbox", soft_time_limit=240, time_limit=300)
 def send_outbox() -> dict[str, Any]:
     # The watchdog runs here too: the outbox task outlives a stuck sweep queue.
-    watchdog.check()
+    portal_alerts.check_sweeps()
     return asdict(outbox.send_outbox())
 
 

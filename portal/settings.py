@@ -391,7 +391,7 @@ ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)
 # as a cloud's metadata service): an admin's URL must not reach inside the portal's network. Development
 # allows them (a receiver on 127.0.0.1).
 ALERT_ALLOW_PRIVATE_URLS = env.bool("ALERT_ALLOW_PRIVATE_URLS", default=DEBUG)
-# Digests (billing/alerts/digests.py): what a person gets until they choose on their Notifications page.
+# Digests (billing/notifications/digests.py): what a person gets until they choose on Notifications.
 DIGEST_MANAGER_DEFAULT = env.str("DIGEST_MANAGER_DEFAULT", default="daily")
 if DIGEST_MANAGER_DEFAULT not in ("off", "daily", "weekly"):
     raise ImproperlyConfigured(

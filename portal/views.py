@@ -10,6 +10,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from billing.alerts import watchdog
+from billing.notifications import portal_alerts
 from portal.celery import app as celery_app
 
 
@@ -63,7 +64,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def _sweeps_status() -> str:
     try:
         sweeps = watchdog.sweep_status()
-        watchdog.check_from_request(sweeps)
+        portal_alerts.check_from_request(sweeps)
         return sweeps.label
     except Exception as exc:  # a broken query must not break the health check itself
         return f"error: {type(exc).__name__}"

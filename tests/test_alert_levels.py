@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.alerts import channel_admin, evaluate_account
-from billing.alerts import outbox as mail
-from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, OutboxEmail
+from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, Delivery
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
+from billing.pipeline import evaluate_alerts
 from tests.http_receiver import Receiver
 from tests.test_alerts import BASE, deliver, only_rule, run_together, snapshot
 from tests.test_forms_truth import rule_form
@@ -39,7 +40,7 @@ def balance_at(account, minutes: int, balance: str) -> list:
     """A snapshot `minutes` after START and an evaluation then; returns the changes."""
     at = START + timedelta(minutes=minutes)
     snapshot(account, balance, at=at)
-    return evaluate_account(account, now=at)
+    return evaluate_alerts(account, now=at)
 
 
 def walk(account, balances: list[str]) -> list[tuple[str, str]]:
@@ -113,11 +114,11 @@ def test_two_workers_evaluating_at_once_escalate_once(account, manager, smtp_ser
     at = START + timedelta(minutes=1)
     snapshot(account, "15", at=at)
 
-    run_together(3, lambda: evaluate_account(account, now=at))
+    run_together(3, lambda: evaluate_alerts(account, now=at))
     run_together(2, deliver)
 
     assert AlertEvent.objects.get().level == 2
-    assert OutboxEmail.objects.filter(alert_state="escalated").count() == 1
+    assert Delivery.objects.filter(alert_state="escalated").count() == 1
     assert sorted(smtp_server.subjects())[0].startswith("Low balance: Acme Prod $50.00")
     assert [s for s in smtp_server.subjects() if s.startswith("Now below $20.00")] != []
     assert len(smtp_server.messages) == 2
@@ -178,10 +179,10 @@ def test_crossing_the_last_level_and_the_limit_at_once_sends_one_message(account
     for days_ago in (2, 3, 4):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
-    opened = evaluate_account(account)
+    opened = evaluate_alerts(account)
     day_usage(account, utc_midnight(5), "15")
     snapshot(account, "500")
-    escalated = evaluate_account(account) + evaluate_account(account)
+    escalated = evaluate_alerts(account) + evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in opened + escalated] == ["opened", "escalated"]

@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 
 from billing import display
-from billing.alerts import evaluate_account, text
-from billing.alerts.outbox import render_email
-from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig, SpendingLimit
+from billing.alerts import headlines, text
+from billing.models import Account, AlertEvent, AlertKind, AutoTopUpConfig
+from billing.notifications.outbox import render_email
+from billing.pipeline import evaluate_alerts
+from tests.alert_scenarios import limited
 from tests.test_alerts import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
@@ -90,19 +92,6 @@ def test_auto_topup_state_says_on_or_off():
 
 
 # --- rule 2: exceeded is its own, more urgent state --------------------------------------------------------
-def limited(account, amount="100"):
-    return SpendingLimit.objects.update_or_create(
-        account=account,
-        defaults={
-            "enabled": True,
-            "amount": Decimal(amount),
-            "duration": "monthly",
-            "strategy": "sliding",
-            "synced_at": timezone.now(),
-        },
-    )[0]
-
-
 def test_an_exceeded_limit_has_its_own_label_colour_and_subject(account, manager, smtp_server):
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="80", hysteresis="5")
     limited(account)
@@ -110,11 +99,11 @@ def test_an_exceeded_limit_has_its_own_label_colour_and_subject(account, manager
         day_usage(account, utc_midnight(days_ago), "42")
     snapshot(account, "500")
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     event = AlertEvent.objects.get()
-    figures = text.facts_for([account])[account.pk].figures
+    figures = headlines.facts_for([account])[account.pk].figures
     assert text.label(event.kind, figures) == "Spending limit exceeded"
     assert text.severity(event.kind, figures) == "bad"
     assert smtp_server.subjects() == [
@@ -128,11 +117,11 @@ def test_nearly_used_then_exceeded_sends_one_email_saying_exceeded(account, mana
     for days_ago in (2, 3, 4):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
-    evaluate_account(account)
+    evaluate_alerts(account)
     day_usage(account, utc_midnight(5), "30")
 
-    changes = evaluate_account(account)
-    again = evaluate_account(account)
+    changes = evaluate_alerts(account)
+    again = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in changes] == ["escalated"] and again == []
@@ -147,11 +136,11 @@ def test_resolution_email_updates_last_emailed(account, manager, smtp_server):
     only_rule(account)
     opened = timezone.now() - timedelta(hours=2)
     snapshot(account, "4.20", at=opened)
-    evaluate_account(account, now=opened)
+    evaluate_alerts(account, now=opened)
     snapshot(account, "90")
     now = timezone.now()
 
-    evaluate_account(account, now=now)
+    evaluate_alerts(account, now=now)
 
     event = AlertEvent.objects.get()
     assert event.resolved_at == now and event.last_notified_at == now
@@ -165,7 +154,7 @@ def test_spending_limit_email_shows_the_limit_and_links_to_the_limit_page(accoun
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     message = smtp_server.messages[0]
@@ -188,7 +177,7 @@ def test_auto_topup_email_links_to_the_dashboard_billing_page(account, manager, 
         auto_topup_disabled_reason="no_payment_method",
     )
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     message = smtp_server.messages[0]
@@ -211,9 +200,9 @@ def test_auto_topup_email_links_to_the_dashboard_billing_page(account, manager, 
     ],
 )
 def test_each_kind_has_one_button_to_the_page_that_fixes_it(account, kind, path):
-    from billing.alerts.emails import action
+    from billing.alerts.kinds import KINDS
 
-    label, url = action(kind, account)
+    label, url = KINDS[kind].fix.link(account)
     assert url == f"{BASE}/accounts/{account.cloudflare_id}/{path}"
     assert label
 
@@ -224,11 +213,11 @@ def test_live_headline_of_an_open_alert_follows_todays_figures(account):
     for days_ago in (2, 3, 4):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
-    evaluate_account(account)
+    evaluate_alerts(account)
     event = AlertEvent.objects.get()
     limited(account, "50")  # the limit was lowered: $90 is now 180 %
 
-    facts = text.facts_for([Account.objects.get(pk=account.pk)])  # as a page reads it, fresh
+    facts = headlines.facts_for([Account.objects.get(pk=account.pk)])  # as a page reads it, fresh
     shown = text.shown([event], facts)[0]
 
     assert shown.headline == "Spending limit exceeded: Acme Prod has used 180% ($90.00 of $50.00/month)"
@@ -248,7 +237,7 @@ def test_an_auto_topup_config_without_a_card_renders_on_and_failing():
 
 def test_render_email_of_the_resolution_reads_as_words(account):
     from billing.alerts.checks import Reading
-    from billing.alerts.emails import email_context
+    from billing.notifications.emails import email_context
 
     rule = only_rule(account)
     snapshot(account, "90")
@@ -257,8 +246,10 @@ def test_render_email_of_the_resolution_reads_as_words(account):
         account=account, kind="low_balance", headline="Low balance: x", opened_at=timezone.now()
     )
     event.resolved_at = timezone.now()
-    check = __import__("billing.alerts.checks", fromlist=["CHECKS"]).CHECKS[AlertKind.LOW_BALANCE](
-        reading, rule
+    check = (
+        __import__("billing.alerts.kinds", fromlist=["KINDS"])
+        .KINDS[AlertKind.LOW_BALANCE]
+        .readings(reading, rule)[""]
     )
     rendered = render_email("alert_resolved", email_context(reading, rule, check, event))
     print(rendered.text)

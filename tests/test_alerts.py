@@ -9,20 +9,21 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.alerts import checks, evaluate_account, evaluate_all, rules_for
-from billing.alerts import outbox as mail
+from billing.alerts import checks, rules_for
 from billing.models import (
     AlertEvent,
     AlertKind,
     AlertRule,
     BalanceSnapshot,
-    OutboxEmail,
+    Delivery,
     SpendingLimit,
     SyncOutcome,
     SyncRun,
     UsageRecord,
     UsageWindow,
 )
+from billing.notifications import outbox as mail
+from billing.pipeline import evaluate_alerts, evaluate_all_alerts
 
 BASE = "http://portal.example.test"
 
@@ -70,8 +71,8 @@ def low_balance_rule(account, manager):
 def test_low_balance_opens_with_one_actionable_email(account, manager, low_balance_rule, smtp_server):
     snapshot(account, "4.20", auto_topup_amount=None)
 
-    changes = evaluate_account(account)
-    evaluate_account(account)
+    changes = evaluate_alerts(account)
+    evaluate_alerts(account)
     deliver()
 
     assert [(c.kind, c.action, c.emailed) for c in changes] == [("low_balance", "opened", True)]
@@ -93,12 +94,12 @@ def test_low_balance_opens_with_one_actionable_email(account, manager, low_balan
 def test_reminder_every_interval_while_open(account, manager, low_balance_rule, smtp_server):
     opened = timezone.now()
     snapshot(account, "4.20", at=opened)
-    evaluate_account(account, now=opened)
+    evaluate_alerts(account, now=opened)
 
-    assert evaluate_account(account, now=opened + timedelta(hours=23)) == []
-    first = evaluate_account(account, now=opened + timedelta(hours=24, minutes=1))
-    again = evaluate_account(account, now=opened + timedelta(hours=24, minutes=2))
-    second = evaluate_account(account, now=opened + timedelta(hours=48, minutes=2))
+    assert evaluate_alerts(account, now=opened + timedelta(hours=23)) == []
+    first = evaluate_alerts(account, now=opened + timedelta(hours=24, minutes=1))
+    again = evaluate_alerts(account, now=opened + timedelta(hours=24, minutes=2))
+    second = evaluate_alerts(account, now=opened + timedelta(hours=48, minutes=2))
     deliver()
 
     assert [c.action for c in first + again + second] == ["reminded", "reminded"]
@@ -114,19 +115,19 @@ def test_no_reminders_when_the_interval_is_zero(account, manager, smtp_server):
     only_rule(account, reminder_hours=0)
     opened = timezone.now()
     snapshot(account, "1", at=opened)
-    evaluate_account(account, now=opened)
-    assert evaluate_account(account, now=opened + timedelta(days=10)) == []
+    evaluate_alerts(account, now=opened)
+    assert evaluate_alerts(account, now=opened + timedelta(days=10)) == []
 
 
 def test_resolves_once_past_the_margin_with_one_email(account, manager, low_balance_rule, smtp_server):
     snapshot(account, "4.20")
-    evaluate_account(account)
+    evaluate_alerts(account)
 
     snapshot(account, "12.00")  # above the threshold, inside the $5 margin: still open
-    inside = evaluate_account(account)
+    inside = evaluate_alerts(account)
     snapshot(account, "15.00")
-    resolved = evaluate_account(account)
-    after = evaluate_account(account)
+    resolved = evaluate_alerts(account)
+    after = evaluate_alerts(account)
     deliver()
 
     assert inside == [] and after == []
@@ -146,7 +147,7 @@ def test_balance_hovering_at_the_threshold_does_not_flap(account, manager, low_b
     for minutes, balance in enumerate(["9.99", "10.01", "9.98", "10.02", "14.99", "9.50", "10.00", "13"]):
         at = start + timedelta(minutes=5 * minutes)
         snapshot(account, balance, at=at)
-        evaluate_account(account, now=at)
+        evaluate_alerts(account, now=at)
     deliver()
 
     assert smtp_server.subjects() == ["Low balance: Acme Prod $9.99, threshold $10.00"]
@@ -156,7 +157,7 @@ def test_balance_hovering_at_the_threshold_does_not_flap(account, manager, low_b
 def test_a_new_alert_opens_after_a_resolution(account, manager, low_balance_rule, smtp_server):
     for balance in ["4", "20", "3"]:
         snapshot(account, balance)
-        evaluate_account(account)
+        evaluate_alerts(account)
     deliver()
     assert [e.is_open for e in AlertEvent.objects.order_by("pk")] == [False, True]
     assert len(smtp_server.messages) == 3
@@ -199,10 +200,10 @@ def test_concurrent_evaluation_sends_one_email_per_change(account, manager, smtp
     opened = timezone.now()
     snapshot(account, "4.20", at=opened)
 
-    run_together(3, lambda: evaluate_account(account, now=opened))
-    run_together(3, lambda: evaluate_account(account, now=opened + timedelta(hours=2)))
+    run_together(3, lambda: evaluate_alerts(account, now=opened))
+    run_together(3, lambda: evaluate_alerts(account, now=opened + timedelta(hours=2)))
     snapshot(account, "50", at=opened + timedelta(hours=3))
-    run_together(3, lambda: evaluate_account(account, now=opened + timedelta(hours=3)))
+    run_together(3, lambda: evaluate_alerts(account, now=opened + timedelta(hours=3)))
     run_together(2, deliver)
 
     # Two drains deliver in either order: compare the set of messages, each exactly once.
@@ -212,19 +213,19 @@ def test_concurrent_evaluation_sends_one_email_per_change(account, manager, smtp
         "Still open: Low balance: Acme Prod $4.20, threshold $10.00",
     ]
     assert AlertEvent.objects.count() == 1
-    assert OutboxEmail.objects.count() == 3
+    assert Delivery.objects.count() == 3
 
 
 def test_no_snapshot_is_no_balance_not_a_zero_balance(account, manager, low_balance_rule):
     failed_fetch(account)
-    assert evaluate_account(account) == []
+    assert evaluate_alerts(account) == []
     assert not AlertEvent.objects.exists()
 
 
 def test_a_failed_fetch_keeps_the_last_good_balance(account, manager, low_balance_rule):
     snapshot(account, "500", at=timezone.now() - timedelta(hours=2))
     failed_fetch(account)
-    assert evaluate_account(account) == []
+    assert evaluate_alerts(account) == []
 
 
 def test_stale_data_mails_the_operators_only(account, manager, superuser, smtp_server):
@@ -233,9 +234,9 @@ def test_stale_data_mails_the_operators_only(account, manager, superuser, smtp_s
     snapshot(account, "3", at=synced)
     failed_fetch(account)
 
-    changes = evaluate_account(account)
+    changes = evaluate_alerts(account)
     snapshot(account, "3")
-    resolved = evaluate_account(account)
+    resolved = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in changes + resolved] == ["opened", "resolved"]
@@ -247,7 +248,7 @@ def test_stale_data_mails_the_operators_only(account, manager, superuser, smtp_s
 
 def test_account_that_never_synced_goes_stale(account, superuser, smtp_server):
     only_rule(account, AlertKind.STALE_DATA, threshold="60", hysteresis="0")
-    changes = evaluate_account(account, now=timezone.now() + timedelta(hours=2))
+    changes = evaluate_alerts(account, now=timezone.now() + timedelta(hours=2))
     deliver()
     assert [c.action for c in changes] == ["opened"]
     assert smtp_server.subjects() == ["Stale data: Acme Prod has never synced successfully"]
@@ -276,7 +277,7 @@ def test_short_runway_opens_from_the_spend_per_day(account, manager, smtp_server
         day_usage(account, utc_midnight(days_ago), "10")
     snapshot(account, "20")
 
-    changes = evaluate_account(account)
+    changes = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in changes] == ["opened"]
@@ -296,9 +297,9 @@ def test_auto_topup_failure_opens_and_clears(account, manager, smtp_server):
         auto_topup_threshold=Decimal(20),
         auto_topup_error="card_declined",
     )
-    opened = evaluate_account(account)
+    opened = evaluate_alerts(account)
     snapshot(account, "90", auto_topup_amount=Decimal(50), auto_topup_threshold=Decimal(20))
-    resolved = evaluate_account(account)
+    resolved = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in opened + resolved] == ["opened", "resolved"]
@@ -310,9 +311,9 @@ def test_auto_topup_failure_opens_and_clears(account, manager, smtp_server):
 def test_a_fresh_last_failed_time_alone_opens_an_alert(account, manager):
     only_rule(account, AlertKind.AUTO_TOPUP_FAILING, threshold="24", hysteresis="0")
     snapshot(account, "40", auto_topup_last_failed_at=timezone.now() - timedelta(hours=30))
-    assert evaluate_account(account) == []
+    assert evaluate_alerts(account) == []
     snapshot(account, "40", auto_topup_last_failed_at=timezone.now() - timedelta(hours=1))
-    assert [c.action for c in evaluate_account(account)] == ["opened"]
+    assert [c.action for c in evaluate_alerts(account)] == ["opened"]
 
 
 def test_spending_limit_nearly_used(account, manager, smtp_server):
@@ -329,7 +330,7 @@ def test_spending_limit_nearly_used(account, manager, smtp_server):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
 
-    changes = evaluate_account(account)
+    changes = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in changes] == ["opened"]
@@ -346,7 +347,7 @@ def test_usage_spike_against_the_median_of_the_previous_days(account, manager, s
     day_usage(account, utc_midnight(0), "55")
     snapshot(account, "500")
 
-    changes = evaluate_account(account)
+    changes = evaluate_alerts(account)
     deliver()
 
     assert [c.action for c in changes] == ["opened"]
@@ -360,21 +361,21 @@ def test_usage_spike_needs_a_baseline(account, manager):
     only_rule(account, AlertKind.USAGE_SPIKE, threshold="3", hysteresis="0.5")
     day_usage(account, utc_midnight(0), "55")
     snapshot(account, "500")
-    assert evaluate_account(account) == []
+    assert evaluate_alerts(account) == []
 
 
 def test_account_rule_replaces_the_default_and_can_switch_a_kind_off(account, manager, smtp_server):
     only_rule(None, threshold="10")
     snapshot(account, "4")
-    evaluate_account(account)
+    evaluate_alerts(account)
     assert AlertEvent.objects.filter(resolved_at__isnull=True).count() == 1
 
     own = AlertRule.objects.create(account=account, kind=AlertKind.LOW_BALANCE, threshold=3, enabled=False)
     assert rules_for(account) == {}
-    retired = evaluate_account(account)
+    retired = evaluate_alerts(account)
     own.enabled = True
     own.save()
-    again = evaluate_account(account)  # $4 is not below this account's $3
+    again = evaluate_alerts(account)  # $4 is not below this account's $3
     deliver()
 
     assert [(c.action, c.emailed) for c in retired] == [("retired", False)]
@@ -386,17 +387,17 @@ def test_evaluate_all_carries_on_past_a_failing_account(account, other_account, 
     only_rule(None)
     snapshot(account, "1")
     snapshot(other_account, "2")
-    # The figures alerts read are the stored ones the pages show (billing.alerts.text.facts_for).
-    real_facts_for = checks.text.facts_for
+    # The figures alerts read are the stored ones the pages show (billing.alerts.headlines.facts_for).
+    real_facts_for = checks.headlines.facts_for
 
     def facts_for(accounts, now=None):
         if any(some_account.pk == account.pk for some_account in accounts):
             raise RuntimeError("broken figures")
         return real_facts_for(accounts, now)
 
-    monkeypatch.setattr(checks.text, "facts_for", facts_for)
+    monkeypatch.setattr(checks.headlines, "facts_for", facts_for)
 
-    summary = evaluate_all()
+    summary = evaluate_all_alerts()
 
     assert (summary.accounts, summary.failed_accounts) == (2, [account.cloudflare_id])
     assert list(AlertEvent.objects.values_list("account", flat=True)) == [other_account.pk]

@@ -16,9 +16,10 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.alerts import channel_admin, evaluate_account
-from billing.alerts import outbox as mail
-from billing.models import ChannelKind, NotificationChannel, OutboxEmail, OutboxState
+from billing.models import ChannelKind, Delivery, DeliveryState, NotificationChannel
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
+from billing.pipeline import evaluate_alerts
 from tests.http_receiver import Answer, Receiver
 from tests.test_alerts import BASE, only_rule, snapshot
 
@@ -51,7 +52,7 @@ def slack(receiver, name="Team Slack") -> NotificationChannel:
     return channel_admin.create_channel(None, name=name, kind=ChannelKind.SLACK, url=receiver.url).channel
 
 
-def queue(channel, payload=None) -> OutboxEmail:
+def queue(channel, payload=None) -> Delivery:
     return mail.queue_message(channel, payload or {"hello": "world"}, "hello", template=channel.kind)
 
 
@@ -90,7 +91,7 @@ def test_500_twice_then_200_is_delivered_once_after_three_attempts(db, receiver)
         now = row.next_attempt_at + timedelta(seconds=1)
     mail.send_outbox(now=later(days=3))
 
-    assert (row.state, row.attempts, row.last_error) == (OutboxState.SENT, 3, "")
+    assert (row.state, row.attempts, row.last_error) == (DeliveryState.SENT, 3, "")
     assert len(receiver.received) == 3
     assert {r.headers["X-Billing-Delivery"] for r in receiver.received} == {str(row.pk)}
 
@@ -103,13 +104,13 @@ def test_a_stalled_receiver_times_out_and_is_retried_not_lost(db, receiver, sett
 
     first = mail.send_outbox()
     row.refresh_from_db()
-    assert (first.retrying, row.state) == (1, OutboxState.READY)
+    assert (first.retrying, row.state) == (1, DeliveryState.READY)
     assert "timed out" in row.last_error
     receiver.release.set()
 
     assert mail.send_outbox(now=later(minutes=5)).sent == 1
     row.refresh_from_db()
-    assert (row.state, row.attempts) == (OutboxState.SENT, 2)
+    assert (row.state, row.attempts) == (DeliveryState.SENT, 2)
     # The stalled attempt may have reached the receiver: the delivery id lets it drop the repeat.
     assert {r.headers["X-Billing-Delivery"] for r in receiver.received} == {str(row.pk)}
 
@@ -124,7 +125,7 @@ def test_410_fails_at_once_with_the_reason_and_is_not_retried(db, receiver):
 
     row.refresh_from_db()
     assert summary.failed == 1
-    assert (row.state, row.attempts) == (OutboxState.FAILED, 1)
+    assert (row.state, row.attempts) == (DeliveryState.FAILED, 1)
     assert row.last_error == "TransportError: HTTP 410 Gone: this hook was removed"
     assert len(receiver.received) == 1
 
@@ -138,7 +139,7 @@ def test_429_is_retried_after_the_receivers_retry_after(db, receiver):
     mail.send_outbox(now=now)
 
     row.refresh_from_db()
-    assert row.state == OutboxState.READY
+    assert row.state == DeliveryState.READY
     assert row.next_attempt_at >= now + timedelta(seconds=900)
     assert mail.send_outbox(now=now + timedelta(minutes=10)).sent == 0
     assert mail.send_outbox(now=now + timedelta(minutes=16)).sent == 1
@@ -152,7 +153,7 @@ def test_a_receiver_down_for_an_hour_gets_the_message_when_it_comes_back(db, rec
     while now - start < timedelta(hours=1, minutes=30):
         mail.send_outbox(now=now)
         row.refresh_from_db()
-        assert row.state == OutboxState.READY
+        assert row.state == DeliveryState.READY
         now = row.next_attempt_at
     receiver.script = []
 
@@ -195,11 +196,11 @@ def test_one_delivery_per_alert_channel_and_state(db, account, receiver):
     rule = only_rule(account)
     channel, _ = webhook(receiver)
     rule.channels.add(channel)
-    evaluate_account(account)
-    row = OutboxEmail.objects.get(channel=channel)
+    evaluate_alerts(account)
+    row = Delivery.objects.get(channel=channel)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        OutboxEmail.objects.create(
+        Delivery.objects.create(
             channel=channel,
             event=row.event,
             alert_state="opened",
@@ -236,7 +237,7 @@ def test_two_workers_draining_at_once_deliver_each_message_once(receiver):
     assert errors == []
     bodies = sorted(json.loads(r.body)["n"] for r in receiver.received)
     assert bodies == list(range(12))
-    assert OutboxEmail.objects.filter(pk__in=[r.pk for r in rows], state=OutboxState.SENT).count() == 12
+    assert Delivery.objects.filter(pk__in=[r.pk for r in rows], state=DeliveryState.SENT).count() == 12
 
 
 # --- What an alert looks like on Slack and on a webhook ---------------------------------------------------
@@ -247,8 +248,8 @@ def test_a_low_balance_alert_reaches_email_slack_and_webhook(db, account, manage
     team = slack(receiver)
     rule.channels.add(hook, team)
 
-    evaluate_account(account)
-    evaluate_account(account)
+    evaluate_alerts(account)
+    evaluate_alerts(account)
     summary = mail.send_outbox()
 
     assert summary.sent == 3
@@ -276,9 +277,9 @@ def test_resolving_sends_a_resolved_message(db, account, receiver):
     rule = only_rule(account, notify_managers=False, recipients=[])
     hook, _ = webhook(receiver)
     rule.channels.add(hook)
-    evaluate_account(account)
+    evaluate_alerts(account)
     snapshot(account, "50", at=later(minutes=1))
-    evaluate_account(account, now=later(minutes=1))
+    evaluate_alerts(account, now=later(minutes=1))
     mail.send_outbox()
 
     states = [json.loads(r.body)["state"] for r in receiver.received]
@@ -328,8 +329,8 @@ def test_send_test_reports_what_happened(db, receiver):
     failed = channel_admin.send_test(channel, "tester")
     worked = channel_admin.send_test(channel, "tester")
 
-    assert failed.state == OutboxState.FAILED and "404" in failed.last_error
-    assert worked.state == OutboxState.SENT
+    assert failed.state == DeliveryState.FAILED and "404" in failed.last_error
+    assert worked.state == DeliveryState.SENT
     body = json.loads(receiver.received[-1].body)
     assert (body["kind"], body["state"]) == ("test", "test")
     assert verify(signature_of(receiver.received[-1]), receiver.received[-1].body, secret)

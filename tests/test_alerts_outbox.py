@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from billing.alerts import outbox as mail
-from billing.models import OutboxEmail, OutboxState
+from billing.models import Delivery, DeliveryState
+from billing.notifications import outbox as mail
 
 
-def queue_test_email(to=("ops@example.com",), **context) -> OutboxEmail:
+def queue_test_email(to=("ops@example.com",), **context) -> Delivery:
     return mail.queue_email(
         "test_email", {"sent_at": timezone.now(), "requested_by": "tester", **context}, list(to)
     )
@@ -36,13 +36,13 @@ def test_queued_email_is_delivered_once_with_text_and_html(db, smtp_server, sett
     assert "alert emails reach you" in smtp_server.text_of(message)
     assert f'href="{settings.PORTAL_BASE_URL}/alerts/outbox/"' in smtp_server.html_of(message)
     row.refresh_from_db()
-    assert (row.state, row.attempts, row.last_error) == (OutboxState.SENT, 1, "")
+    assert (row.state, row.attempts, row.last_error) == (DeliveryState.SENT, 1, "")
     assert row.sent_at is not None
 
 
 def test_email_without_recipients_is_not_queued(db):
     assert queue_test_email(to=["", "  "]) is None
-    assert OutboxEmail.objects.count() == 0
+    assert Delivery.objects.count() == 0
 
 
 def test_smtp_down_then_up_delivers_once(db, smtp_server):
@@ -53,7 +53,7 @@ def test_smtp_down_then_up_delivers_once(db, smtp_server):
 
     row.refresh_from_db()
     assert (down.sent, down.retrying) == (0, 1)
-    assert row.state == OutboxState.READY
+    assert row.state == DeliveryState.READY
     assert row.attempts == 1
     assert "Connection" in row.last_error or "refused" in row.last_error.lower()
     assert row.next_attempt_at > timezone.now()
@@ -66,7 +66,7 @@ def test_smtp_down_then_up_delivers_once(db, smtp_server):
     assert mail.send_outbox(now=later(hours=5)).sent == 0
     assert len(smtp_server.messages) == 1
     row.refresh_from_db()
-    assert (row.state, row.attempts) == (OutboxState.SENT, 2)
+    assert (row.state, row.attempts) == (DeliveryState.SENT, 2)
 
 
 def test_temporary_rejections_back_off_longer_each_time(db, smtp_server):
@@ -78,7 +78,7 @@ def test_temporary_rejections_back_off_longer_each_time(db, smtp_server):
     for _ in range(2):
         mail.send_outbox(now=now)
         row.refresh_from_db()
-        assert row.state == OutboxState.READY
+        assert row.state == DeliveryState.READY
         assert "451" in row.last_error
         delays.append(row.next_attempt_at - now)
         now = row.next_attempt_at
@@ -86,7 +86,7 @@ def test_temporary_rejections_back_off_longer_each_time(db, smtp_server):
 
     assert delays[1] > delays[0] >= timedelta(seconds=30)
     row.refresh_from_db()
-    assert (row.state, row.attempts) == (OutboxState.SENT, 3)
+    assert (row.state, row.attempts) == (DeliveryState.SENT, 3)
     assert len(smtp_server.messages) == 1
 
 
@@ -98,7 +98,7 @@ def test_permanent_rejection_fails_at_once(db, smtp_server):
 
     row.refresh_from_db()
     assert summary.failed == 1
-    assert (row.state, row.attempts) == (OutboxState.FAILED, 1)
+    assert (row.state, row.attempts) == (DeliveryState.FAILED, 1)
     assert "550" in row.last_error
     assert mail.send_outbox(now=later(hours=48)).sent == 0
 
@@ -111,7 +111,7 @@ def test_gives_up_after_the_last_attempt(db, smtp_server):
         mail.send_outbox(now=now)
         now += mail.LONGEST_RETRY
     row.refresh_from_db()
-    assert (row.state, row.attempts) == (OutboxState.FAILED, mail.MAX_ATTEMPTS)
+    assert (row.state, row.attempts) == (DeliveryState.FAILED, mail.MAX_ATTEMPTS)
 
     assert mail.retry(row.pk)
     smtp_server.start()
@@ -122,7 +122,7 @@ def test_a_claimed_email_cannot_be_claimed_again(db):
     row = queue_test_email()
     assert mail.claim(row.pk) is True
     assert mail.claim(row.pk) is False
-    assert mail.send_one_ready_email() is None
+    assert mail.send_one_ready() is None
 
 
 def test_an_abandoned_sending_row_is_taken_back_after_the_lease(db, smtp_server):
@@ -158,7 +158,7 @@ def test_two_workers_draining_at_once_send_each_email_once(smtp_server):
     assert errors == []
     ids = sorted(int(message["X-Portal-Outbox-Id"]) for message in smtp_server.messages)
     assert ids == sorted(row.pk for row in rows)
-    assert OutboxEmail.objects.filter(state=OutboxState.SENT).count() == 12
+    assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 12
 
 
 def test_subject_is_one_line_even_if_a_template_value_has_newlines(db, smtp_server, settings, tmp_path):

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.alerts import channel_admin
-from billing.models import AlertEvent, ChannelKind, OutboxEmail, OutboxState
+from billing.models import AlertEvent, ChannelKind, Delivery, DeliveryState
+from billing.notifications import channel_admin
 from tests.http_receiver import Receiver
 from tests.test_alerts import only_rule, snapshot
 from tests.test_tasks import wait_for
@@ -69,7 +69,7 @@ def test_two_workers_and_two_beats_deliver_each_level_message_once(
     snapshot(account, "120", at=timezone.now() + timedelta(seconds=1))
     wait_for(lambda: len(receiver.received) >= 3, timeout=30, message="the resolution webhook")
     # A few more rounds of both beats: nothing more may arrive.
-    wait_for(lambda: OutboxEmail.objects.filter(state=OutboxState.SENT).count() >= 6, timeout=30)
+    wait_for(lambda: Delivery.objects.filter(state=DeliveryState.SENT).count() >= 6, timeout=30)
     settled = timezone.now() + timedelta(seconds=4)
     wait_for(lambda: timezone.now() >= settled, timeout=10, message="four more seconds of beats")
     for beat in beats:

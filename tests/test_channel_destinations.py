@@ -5,9 +5,9 @@ for good with its reason, without a byte reaching the receiver; ALERT_ALLOW_PRIV
 import pytest
 from django.urls import reverse
 
-from billing.alerts import channel_admin, destinations
-from billing.alerts import outbox as mail
-from billing.models import ChannelKind, NotificationChannel, OutboxState
+from billing.models import ChannelKind, DeliveryState, NotificationChannel
+from billing.notifications import channel_admin, destinations
+from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
 from tests.test_views_alerts import login
 
@@ -94,7 +94,7 @@ def test_a_delivery_to_a_private_address_fails_for_good_and_sends_nothing(db, re
 
     row.refresh_from_db()
     assert summary.failed == 1
-    assert (row.state, row.attempts) == (OutboxState.FAILED, 1)
+    assert (row.state, row.attempts) == (DeliveryState.FAILED, 1)
     assert "not sent: the host 127.0.0.1 is at 127.0.0.1" in row.last_error
     assert "ALERT_ALLOW_PRIVATE_URLS" in row.last_error
     assert receiver.url not in row.last_error
@@ -110,7 +110,7 @@ def test_a_delivery_whose_host_does_not_resolve_is_tried_again(db, public_only):
     mail.send_outbox()
 
     row.refresh_from_db()
-    assert row.state == OutboxState.READY
+    assert row.state == DeliveryState.READY
     assert "could not be resolved" in row.last_error
 
 

@@ -9,8 +9,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from billing.alerts import digests
-from billing.alerts import outbox as mail
 from billing.models import (
     AlertEvent,
     AlertKind,
@@ -20,6 +18,8 @@ from billing.models import (
     UsageRecord,
     UsageWindow,
 )
+from billing.notifications import digests
+from billing.notifications import outbox as mail
 from tests.test_alerts import BASE, snapshot
 from tests.test_views_alerts import login
 

@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.alerts import evaluate_account
 from billing.figures import refresh_summary
 from billing.models import (
     AlertEvent,
@@ -20,6 +19,7 @@ from billing.models import (
     TopUp,
     TopUpStatus,
 )
+from billing.pipeline import evaluate_alerts
 from tests.test_alerts import BASE, day_usage, deliver, only_rule, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_runway_reads_the_same_on_the_card_the_overview_the_alert_and_the_email(
     snapshot(account, "19")  # 1.9 days of credit
     refresh_summary(account)
 
-    evaluate_account(account)
+    evaluate_alerts(account)
     deliver()
 
     headline = AlertEvent.objects.get().headline
@@ -78,7 +78,7 @@ def test_spent_this_window_is_the_stored_figure_in_the_alert_and_on_the_card(cli
     # next refresh, rather than one of them reading the history directly.
     day_usage(account, utc_midnight(5), "0.04")
 
-    evaluate_account(account)
+    evaluate_alerts(account)
 
     card = html_of(client, manager, "account", account.cloudflare_id)
     assert "($90.00 of $100.00/month)" in AlertEvent.objects.get().headline
@@ -98,7 +98,7 @@ def test_after_the_limit_is_lowered_the_banner_and_badge_say_exceeded(client, ac
     for days_ago in (2, 3, 4):
         day_usage(account, utc_midnight(days_ago), "30")
     snapshot(account, "500")
-    evaluate_account(account)
+    evaluate_alerts(account)
     limit.amount = Decimal(72)
     limit.save()
 
@@ -118,10 +118,10 @@ def test_history_shows_when_the_resolution_was_emailed(client, account, manager)
     only_rule(account)
     opened = timezone.now() - timedelta(hours=3)
     snapshot(account, "4.20", at=opened)
-    evaluate_account(account, now=opened)
+    evaluate_alerts(account, now=opened)
     snapshot(account, "90")
     now = timezone.now()
-    evaluate_account(account, now=now)
+    evaluate_alerts(account, now=now)
 
     history = html_of(client, manager, "alert_history")
     assert f'<td class="mono">{timezone.localtime(now):%Y-%m-%d %H:%M}</td>' in history

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.alerts import evaluate_account
-from billing.alerts import outbox as mail
 from billing.api import client_for
 from billing.gateway_forms import GatewayRuleForm
 from billing.models import Account, AccountAccess, AlertEvent, AlertKind, AlertRule, GatewayRule, Role
+from billing.notifications import outbox as mail
+from billing.pipeline import evaluate_alerts
 from billing.sync.gateways import store_gateway
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_the_default_rule_exists():
 
 
 def test_an_exceeded_rule_opens_one_alert_with_an_email_naming_the_rule(labs, smtp_server):
-    changes = evaluate_account(labs)
+    changes = evaluate_alerts(labs)
     assert [(c.kind, c.action) for c in changes] == [(AlertKind.GATEWAY_RULE, "opened")]
     event = AlertEvent.objects.get()
     assert event.subject == "experiments/sonnet-daily"
@@ -68,7 +68,7 @@ def test_an_exceeded_rule_opens_one_alert_with_an_email_naming_the_rule(labs, sm
     assert html.count("<a href=") == 1 and f"/accounts/{LABS}/gateways/experiments/rules/" in html
     assert smtp_server.recipients() == [["lena-manager@example.com"]]
     # Evaluated again: still one event, no new email.
-    assert evaluate_account(labs) == []
+    assert evaluate_alerts(labs) == []
     assert AlertEvent.objects.count() == 1
 
 
@@ -84,20 +84,20 @@ def test_one_event_per_rule_and_resolution_when_the_use_drops(labs, smtp_server)
         used_percent=Decimal(90),
         state="nearly_used",
     )
-    evaluate_account(labs)
+    evaluate_alerts(labs)
     assert sorted(AlertEvent.objects.open().values_list("subject", flat=True)) == [
         "experiments/gemini",
         "experiments/sonnet-daily",
     ]
     GatewayRule.objects.filter(rule_id="sonnet-daily").update(used_percent=Decimal(40), state="ok")
-    changes = evaluate_account(labs)
+    changes = evaluate_alerts(labs)
     assert [(c.action) for c in changes] == ["resolved"]
     assert list(AlertEvent.objects.open().values_list("subject", flat=True)) == ["experiments/gemini"]
     deliver()
     assert smtp_server.subjects()[-1].startswith("Resolved: gateway rule experiments sonnet-daily on Labs")
     # A rule that is gone ends its alert quietly.
     GatewayRule.objects.filter(rule_id="gemini").delete()
-    assert [c.action for c in evaluate_account(labs)] == ["retired"]
+    assert [c.action for c in evaluate_alerts(labs)] == ["retired"]
     assert not AlertEvent.objects.open().exists()
 
 
@@ -105,7 +105,7 @@ def test_hovering_at_the_threshold_does_not_flap(labs):
     rule = GatewayRule.objects.get(rule_id="sonnet-daily")
     for percent, open_after in (("85", 1), ("78", 1), ("76", 1), ("75", 0), ("81", 1)):
         GatewayRule.objects.filter(pk=rule.pk).update(used_percent=Decimal(percent))
-        evaluate_account(labs)
+        evaluate_alerts(labs)
         assert AlertEvent.objects.open().count() == open_after, percent
 
 
@@ -172,7 +172,7 @@ def test_a_rule_just_short_of_its_budget_never_reads_100_percent(labs):
         window_spend=Decimal("1.992"), used_percent=Decimal("99.6"), state="nearly_used"
     )
 
-    evaluate_account(labs)
+    evaluate_alerts(labs)
 
     headline = AlertEvent.objects.open().get(subject="experiments/sonnet-daily").headline
     assert headline.startswith("Gateway rule nearly used: Labs / experiments sonnet-daily")

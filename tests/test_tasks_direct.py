@@ -14,7 +14,7 @@ from billing.models import (
     AlertKind,
     AlertRule,
     BalanceSnapshot,
-    OutboxEmail,
+    Delivery,
     SyncOutcome,
     SyncRun,
     TopUp,
@@ -124,4 +124,4 @@ def test_alert_tasks_on_a_real_worker_mail_through_real_smtp(celery_worker_on_re
         time.sleep(0.2)
 
     assert smtp_server.subjects() == ["Low balance: Acme Prod $4.20, threshold $10.00"]
-    assert OutboxEmail.objects.get().state == "sent"
+    assert Delivery.objects.get().state == "sent"

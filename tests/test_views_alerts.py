@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import AlertEvent, AlertKind, AlertRule, AuditEntry, OutboxEmail, OutboxState
+from billing.models import AlertEvent, AlertKind, AlertRule, AuditEntry, Delivery, DeliveryState
 from tests.conftest import PASSWORD
 
 
@@ -183,16 +183,16 @@ def test_badges_partial_lists_open_alerts(client, account, viewer):
 def test_outbox_shows_delivery_state_of_the_persons_accounts(client, account, other_account, viewer):
     common = {"template": "alert_opened", "text": "x", "recipients": ["a@example.com"]}
     now = timezone.now()
-    OutboxEmail.objects.create(
+    Delivery.objects.create(
         account=account,
         subject="Mine failed",
-        state=OutboxState.FAILED,
+        state=DeliveryState.FAILED,
         last_error="SMTP 550",
         next_attempt_at=now,
         attempts=3,
         **common,
     )
-    OutboxEmail.objects.create(account=other_account, subject="Not mine", next_attempt_at=now, **common)
+    Delivery.objects.create(account=other_account, subject="Not mine", next_attempt_at=now, **common)
     login(client, viewer)
 
     page = client.get(reverse("alert_outbox")).content.decode()
@@ -208,7 +208,7 @@ def test_test_email_goes_through_smtp_to_the_persons_own_address(client, viewer,
 
     assert smtp_server.recipients() == [["vera-viewer@example.com"]]
     assert "Test email sent to vera-viewer@example.com" in response.content.decode()
-    assert OutboxEmail.objects.get().state == OutboxState.SENT
+    assert Delivery.objects.get().state == DeliveryState.SENT
 
 
 def test_test_email_while_smtp_is_down_says_so_and_stays_queued(client, superuser, smtp_server):
@@ -218,7 +218,7 @@ def test_test_email_while_smtp_is_down_says_so_and_stays_queued(client, superuse
     response = client.post(reverse("alert_test_email"), {"to": "ops@example.com"}, follow=True)
 
     assert "not sent yet" in response.content.decode()
-    assert OutboxEmail.objects.get().state == OutboxState.READY
+    assert Delivery.objects.get().state == DeliveryState.READY
 
 
 def test_mail_files_are_listed_for_superusers_only(client, settings, tmp_path, superuser, manager):

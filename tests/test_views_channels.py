@@ -7,8 +7,6 @@ import json
 import pytest
 from django.urls import reverse
 
-from billing.alerts import channel_admin
-from billing.alerts import outbox as mail
 from billing.alerts.rules import recipients_for
 from billing.models import (
     AlertKind,
@@ -16,10 +14,12 @@ from billing.models import (
     AlertSubscription,
     AuditEntry,
     ChannelKind,
+    Delivery,
+    DeliveryState,
     NotificationChannel,
-    OutboxEmail,
-    OutboxState,
 )
+from billing.notifications import channel_admin
+from billing.notifications import outbox as mail
 from tests.http_receiver import Answer, Receiver
 from tests.test_views_alerts import RULE_POST, login, rule_url
 
@@ -165,4 +165,4 @@ def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, re
     assert "HTTP 400 Bad Request: bad payload" in page
     assert reverse("alert_outbox_retry", args=[row.pk]) in page
     assert mail.send_outbox().sent == 1
-    assert OutboxEmail.objects.get(pk=row.pk).state == OutboxState.SENT
+    assert Delivery.objects.get(pk=row.pk).state == DeliveryState.SENT

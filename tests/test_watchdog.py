@@ -10,9 +10,10 @@ import time_machine
 from django.utils import timezone
 
 from billing import tasks
-from billing.alerts import channel_admin, watchdog
-from billing.alerts import outbox as mail
-from billing.models import ChannelKind, OutboxEmail, PortalAlert, SyncOutcome, SyncRun
+from billing.alerts import watchdog
+from billing.models import ChannelKind, Delivery, PortalAlert, SyncOutcome, SyncRun
+from billing.notifications import channel_admin, portal_alerts
+from billing.notifications import outbox as mail
 from tests.http_receiver import Receiver
 
 
@@ -56,7 +57,7 @@ def test_a_dead_beat_degrades_healthz_shows_a_banner_and_alerts_once(client, sup
         health = client.get("/healthz")
         page = client.get("/")
         client.get("/healthz")
-        watchdog.check()
+        portal_alerts.check_sweeps()
 
     assert health.status_code == 503
     assert health.json()["status"] == "degraded"
@@ -65,7 +66,7 @@ def test_a_dead_beat_degrades_healthz_shows_a_banner_and_alerts_once(client, sup
     assert b"Background jobs have stopped." in page.content
     alert = PortalAlert.objects.get()
     assert alert.is_open
-    rows = OutboxEmail.objects.filter(portal_alert=alert)
+    rows = Delivery.objects.filter(portal_alert=alert)
     assert sorted((row.channel_id or 0, row.alert_state) for row in rows) == [
         (0, "opened"),
         (hook.pk, "opened"),
@@ -114,9 +115,9 @@ def test_the_outbox_task_opens_sends_and_resolves_the_portal_alert(db, account, 
 
 
 def test_deadman_switch_is_pinged_when_set(db, settings, receiver):
-    assert watchdog.ping_deadman() is False
+    assert portal_alerts.ping_deadman() is False
     settings.DEADMAN_PING_URL = receiver.url
-    assert watchdog.ping_deadman() is True
+    assert portal_alerts.ping_deadman() is True
     assert len(receiver.received) == 1
 
 
@@ -131,7 +132,7 @@ def test_a_stall_that_lasts_is_reminded_of_every_few_hours_once_each(db, account
     for minutes in (16, 60, 4 * 60 + 15, 4 * 60 + 16, 6 * 60, 8 * 60 + 16):
         with time_machine.travel(last + timedelta(minutes=minutes), tick=False):
             tasks.send_outbox()
-            watchdog.check()  # a second process noticing at the same moment
+            portal_alerts.check_sweeps()  # a second process noticing at the same moment
     with time_machine.travel(last + timedelta(minutes=9 * 60), tick=False):
         sweep(account, timezone.now())
         tasks.send_outbox()
@@ -141,7 +142,7 @@ def test_a_stall_that_lasts_is_reminded_of_every_few_hours_once_each(db, account
     assert bodies[1]["headline"].startswith("Background jobs still stalled: no balance sweep completed since")
     alert = PortalAlert.objects.get()
     assert (alert.reminders_sent, alert.is_open) == (2, False)
-    emails = OutboxEmail.objects.filter(portal_alert=alert, channel=None).order_by("pk")
+    emails = Delivery.objects.filter(portal_alert=alert, channel=None).order_by("pk")
     assert [(e.alert_state, e.sequence) for e in emails] == [
         ("opened", 0),
         ("reminder", 1),
@@ -156,7 +157,7 @@ def test_no_reminders_when_they_are_off(db, account, settings):
     last = timezone.now()
     sweep(account, last)
     with time_machine.travel(last + timedelta(minutes=16), tick=False):
-        assert watchdog.check() == "opened"
+        assert portal_alerts.check_sweeps() == "opened"
     with time_machine.travel(last + timedelta(hours=30), tick=False):
-        assert watchdog.check() is None
+        assert portal_alerts.check_sweeps() is None
     assert PortalAlert.objects.get().reminders_sent == 0

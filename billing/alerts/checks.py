@@ -1,4 +1,6 @@
-"""Reading each kind of rule against an account's local figures: a Check per rule, or None when unknown.
+"""Reading each kind of rule against an account's local figures: a Check per rule, or None when unknown. Each
+check is given its kind's `Scale` (the kind's entry in `billing.alerts.kinds` names the check), so which way a
+kind alerts is read from its entry, never written here.
 
 Rules read the latest successful balance snapshot: a failed or unknown fetch is never a balance of 0, it
 only makes the data stale, and stale data is mailed to the portal's operators.
@@ -10,14 +12,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from billing import display
-from billing.alerts import levels, text
+from billing.alerts import headlines
+from billing.alerts.levels import Scale
 from billing.figures import daily_spend
-from billing.models import (
-    Account,
-    AlertKind,
-    AlertRule,
-    BalanceSnapshot,
-)
+from billing.models import Account, AlertRule, BalanceSnapshot
 from billing.money import format_money
 
 SPIKE_BASELINE_DAYS = 14
@@ -46,16 +44,16 @@ class Change:
     emailed: bool
 
 
-def check_low_balance(reading: "Reading", rule: AlertRule) -> Check | None:
+def check_low_balance(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     balance = reading.figures.balance
     if balance is None:
         return None  # never synced: that is the stale-data rule's business, not a zero balance
-    level = levels.reached(rule, balance)
+    level = scale.reached(rule, balance)
     return Check(
         firing=level > 0,
-        cleared=balance >= rule.threshold + rule.hysteresis,
-        headline=text.low_balance(
-            reading.facts.name, reading.figures, rule.threshold, levels.level(rule, level)
+        cleared=scale.clears(rule, balance),
+        headline=headlines.low_balance(
+            reading.facts.name, reading.figures, rule.threshold, scale.level(rule, level)
         ),
         value=format_money(balance),
         details={"balance": str(balance), "threshold": str(rule.threshold)},
@@ -63,26 +61,27 @@ def check_low_balance(reading: "Reading", rule: AlertRule) -> Check | None:
     )
 
 
-def check_runway(reading: "Reading", rule: AlertRule) -> Check | None:
+def check_runway(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     figures = reading.figures
     if figures.balance is None:
         return None
     if figures.runway_days is None:
         # No spending: the credit lasts for ever.
-        return Check(False, True, text.runway(reading.facts.name, figures, rule.threshold), "no end in sight")
+        headline = headlines.runway(reading.facts.name, figures, rule.threshold)
+        return Check(False, True, headline, "no end in sight")
     runway = Decimal(str(figures.runway_days))
-    level = levels.reached(rule, runway)
+    level = scale.reached(rule, runway)
     return Check(
         firing=level > 0,
-        cleared=runway >= rule.threshold + rule.hysteresis,
-        headline=text.runway(reading.facts.name, figures, rule.threshold, levels.level(rule, level)),
+        cleared=scale.clears(rule, runway),
+        headline=headlines.runway(reading.facts.name, figures, rule.threshold, scale.level(rule, level)),
         value=display.days(runway),
         details={"runway_days": str(runway), "threshold": str(rule.threshold)},
         level=level,
     )
 
 
-def check_auto_topup_failing(reading: "Reading", rule: AlertRule) -> Check | None:
+def check_auto_topup_failing(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     snapshot = reading.snapshot
     if snapshot is None:
         return None
@@ -98,7 +97,7 @@ def check_auto_topup_failing(reading: "Reading", rule: AlertRule) -> Check | Non
     return Check(
         firing=failing,
         cleared=not failing,
-        headline=text.auto_topup(reading.facts.name, reason),
+        headline=headlines.auto_topup(reading.facts.name, reason),
         value=reason or "working",
         details={
             "error": snapshot.auto_topup_error,
@@ -110,36 +109,36 @@ def check_auto_topup_failing(reading: "Reading", rule: AlertRule) -> Check | Non
     )
 
 
-def check_spending_limit(reading: "Reading", rule: AlertRule) -> Check | None:
+def check_spending_limit(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     used = reading.figures.limit_used_percent
     if used is None:
         # No limit set (or removed): nothing can be nearly used up.
-        return Check(False, True, text.spending_limit(reading.facts, rule.threshold), "no limit")
+        return Check(False, True, headlines.spending_limit(reading.facts, rule.threshold), "no limit")
     used = Decimal(str(used))
-    level = levels.reached(rule, used)
+    level = scale.reached(rule, used)
     return Check(
         firing=level > 0,
-        cleared=used <= rule.threshold - rule.hysteresis,
-        headline=text.spending_limit(reading.facts, rule.threshold, levels.level(rule, level)),
+        cleared=scale.clears(rule, used),
+        headline=headlines.spending_limit(reading.facts, rule.threshold, scale.level(rule, level)),
         value=display.percent(used),
         details={"used_percent": str(used), "spent": str(reading.figures.limit_spent)},
         level=level,
     )
 
 
-def check_stale_data(reading: "Reading", rule: AlertRule) -> Check | None:
+def check_stale_data(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     since = reading.figures.data_as_of or reading.account.created_at
     minutes = Decimal((reading.now - since).total_seconds()) / 60
     return Check(
-        firing=minutes > rule.threshold,
-        cleared=minutes <= rule.threshold - rule.hysteresis,
-        headline=text.stale_data(reading.facts.name, reading.figures.data_as_of, reading.now),
+        firing=scale.reached(rule, minutes) > 0,
+        cleared=scale.clears(rule, minutes),
+        headline=headlines.stale_data(reading.facts.name, reading.figures.data_as_of, reading.now),
         value=f"data as of {since:%Y-%m-%d %H:%M} UTC" if reading.figures.data_as_of else "never synced",
         details={"data_as_of": since.isoformat() if reading.figures.data_as_of else None},
     )
 
 
-def check_usage_spike(reading: "Reading", rule: AlertRule) -> Check | None:
+def check_usage_spike(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     days = reading.daily_spend()
     if len(days) < SPIKE_MIN_BASELINE_DAYS + 1:
         return None
@@ -149,25 +148,12 @@ def check_usage_spike(reading: "Reading", rule: AlertRule) -> Check | None:
         return None  # nothing normal to compare with
     factor = latest / median
     return Check(
-        firing=factor > rule.threshold,
-        cleared=factor <= rule.threshold - rule.hysteresis,
-        headline=(
-            f"Usage spike: {reading.facts.name} spent {format_money(latest)} on {day}, "
-            f"{display.number(factor)}x the {len(baseline)}-day median {format_money(median)}"
-        ),
+        firing=scale.reached(rule, factor) > 0,
+        cleared=scale.clears(rule, factor),
+        headline=headlines.usage_spike(reading.facts.name, day, latest, factor, len(baseline), median),
         value=f"{format_money(latest)} ({display.number(factor)}x median)",
         details={"day": str(day), "spend": str(latest), "median": str(median), "factor": str(factor)},
     )
-
-
-CHECKS = {
-    AlertKind.LOW_BALANCE: check_low_balance,
-    AlertKind.RUNWAY: check_runway,
-    AlertKind.AUTO_TOPUP_FAILING: check_auto_topup_failing,
-    AlertKind.SPENDING_LIMIT: check_spending_limit,
-    AlertKind.STALE_DATA: check_stale_data,
-    AlertKind.USAGE_SPIKE: check_usage_spike,
-}
 
 
 class Reading:
@@ -177,7 +163,7 @@ class Reading:
     def __init__(self, account: Account, now: datetime):
         self.account = account
         self.now = now
-        self.facts = text.facts_for([account], now)[account.pk]
+        self.facts = headlines.facts_for([account], now)[account.pk]
         self.figures = self.facts.figures
         self.snapshot = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
         self._daily: list[tuple[date, Decimal]] | None = None

@@ -1,13 +1,18 @@
-"""Evaluating rules: open, remind and resolve alerts, and queue their emails.
+"""Evaluating rules: open, remind and resolve alerts, and hand each message decided to a notifier.
 
 An `AlertEvent` row is the alert's state and its history. At most one per (account, kind, subject) is open,
 which the database enforces (the subject is empty for account-wide kinds; a kind with several subjects, such
-as one per gateway rule, reads each in `SUBJECT_CHECKS`); reminders and resolutions claim the row with a
-conditional update. Each email is queued in the same transaction as the change that caused it, so two workers
-evaluating the same account at once produce one email.
+as one per gateway rule, reads each: see its entry in `kinds`); reminders and resolutions claim the row with a
+conditional update.
+
+What to say is decided here; delivering it is not this package's business, and it imports nothing that
+delivers. The caller passes `notify` (`billing.pipeline` passes the outbox's), called with one `Notice`
+inside the transaction of the change that caused it, so a message is queued if and only if its change is
+recorded, and two workers evaluating the same account at once produce one message.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,41 +20,48 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.alerts import levels, text
-from billing.alerts.checks import CHECKS, Change, Check, Reading
-from billing.alerts.emails import email_context as _email_context
-from billing.alerts.gateway_checks import check_gateway_rules
-from billing.alerts.notify import queue_alert
+from billing.alerts.checks import Change, Check, Reading
+from billing.alerts.kinds import KINDS
 from billing.alerts.rules import rules_for
-from billing.models import Account, AlertEvent, AlertKind, AlertRule
+from billing.models import Account, AlertEvent, AlertRule
 
 logger = logging.getLogger(__name__)
 
-# Kinds with several subjects per account: a reading returns {subject: Check or None}.
-SUBJECT_CHECKS = {AlertKind.GATEWAY_RULE: check_gateway_rules}
-# Kinds whose emails have their own templates (`<prefix>_opened`, `_reminder`, `_resolved`).
-EMAIL_PREFIX = {AlertKind.GATEWAY_RULE: "gateway_rule"}
+
+@dataclass(frozen=True)
+class Notice:
+    """One message an evaluation decided to send: the alert's `state` ("opened", "reminder", "escalated" or
+    "resolved") and, for reminders and levels, their number (`sequence`), with what the message is written
+    from."""
+
+    state: str
+    reading: Reading
+    rule: AlertRule
+    check: Check
+    event: AlertEvent
+    sequence: int = 0
+    # A spending limit newly exceeded: said with the opening words, to channels as reminder number 0.
+    exceeded: bool = False
 
 
-def _template(kind: str, stage: str) -> str:
-    return f"{EMAIL_PREFIX.get(kind, 'alert')}_{stage}"
-
-
-def _checks(kind: str, reading: Reading, rule: AlertRule) -> dict[str, Check | None]:
-    """{subject: reading} of one kind: the one empty subject for account-wide kinds."""
-    if kind in SUBJECT_CHECKS:
-        return SUBJECT_CHECKS[kind](reading, rule)
-    return {"": CHECKS[kind](reading, rule)}
+# Queues a Notice's deliveries in the caller's transaction; True when the rule's own email was queued.
+Notify = Callable[[Notice], bool]
 
 
 # --- Lifecycle ----------------------------------------------------------------------------------
 
 
-def _exceeded_mark(reading: Reading) -> dict:
-    return {"exceeded_at": reading.now.isoformat()} if text.limit_exceeded(reading.figures) else {}
+def _exceeded_now(kind: str, reading: Reading) -> bool:
+    """Whether an alert of a kind that tells its exceeding once is exceeded now."""
+    entry = KINDS[kind]
+    return entry.tells_exceeded and entry.exceeded(reading.figures, "")
 
 
-def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") -> Change | None:
+def _exceeded_mark(kind: str, reading: Reading) -> dict:
+    return {"exceeded_at": reading.now.isoformat()} if _exceeded_now(kind, reading) else {}
+
+
+def _open(notify: Notify, reading: Reading, rule: AlertRule, check: Check, subject: str) -> Change | None:
     try:
         with transaction.atomic():
             event = AlertEvent.objects.create(
@@ -61,23 +73,18 @@ def _open(reading: Reading, rule: AlertRule, check: Check, subject: str = "") ->
                 level=max(check.level, 1),
                 opened_at=reading.now,
                 last_notified_at=reading.now,
-                details={"opened": check.details, **_exceeded_mark(reading)},
+                details={"opened": check.details, **_exceeded_mark(rule.kind, reading)},
             )
-            email = queue_alert(
-                "opened",
-                _email_context(reading, rule, check, event),
-                rule,
-                event,
-                now=reading.now,
-                template=_template(rule.kind, "opened"),
-            )
+            emailed = notify(Notice("opened", reading, rule, check, event))
     except IntegrityError:
         # Another worker opened this alert a moment ago, and mailed it.
         return None
-    return Change(rule.kind, "opened", event.pk, email is not None)
+    return Change(rule.kind, "opened", event.pk, emailed)
 
 
-def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+def _remind(
+    notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
+) -> Change | None:
     if not rule.reminder_hours:
         return None
     last = event.last_notified_at or event.opened_at
@@ -94,20 +101,12 @@ def _remind(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) 
         )
         if claimed != 1:
             return None
-        email = queue_alert(
-            "reminder",
-            _email_context(reading, rule, check, event),
-            rule,
-            event,
-            now=reading.now,
-            sequence=event.reminders_sent + 1,
-            template=_template(rule.kind, "reminder"),
-        )
-    return Change(rule.kind, "reminded", event.pk, email is not None)
+        emailed = notify(Notice("reminder", reading, rule, check, event, sequence=event.reminders_sent + 1))
+    return Change(rule.kind, "reminded", event.pk, emailed)
 
 
 def _resolve(
-    reading: Reading, rule: AlertRule | None, check: Check | None, event: AlertEvent
+    notify: Notify, reading: Reading, rule: AlertRule | None, check: Check | None, event: AlertEvent
 ) -> Change | None:
     details = {**event.details, "resolved": check.details if check else {"reason": "rule switched off"}}
     with transaction.atomic():
@@ -116,27 +115,23 @@ def _resolve(
         )
         if claimed != 1:
             return None
-        email = None
+        emailed = False
         if rule is not None and check is not None:
             event.resolved_at = reading.now
-            email = queue_alert(
-                "resolved",
-                _email_context(reading, rule, check, event),
-                rule,
-                event,
-                now=reading.now,
-                template=_template(rule.kind, "resolved"),
-            )
-            if email is not None:
+            emailed = notify(Notice("resolved", reading, rule, check, event))
+            if emailed:
                 # The resolution was emailed too: "last emailed" in the history says when.
                 AlertEvent.objects.filter(pk=event.pk).update(last_notified_at=reading.now)
-    return Change(event.kind, "resolved" if rule else "retired", event.pk, email is not None)
+    return Change(event.kind, "resolved" if rule else "retired", event.pk, emailed)
 
 
-def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
-    """A spending limit alert that opened as "nearly used" and is now exceeded: one email saying so (its own
-    subject), then reminders as usual. Claimed like a reminder, so it is sent once."""
-    if event.kind != AlertKind.SPENDING_LIMIT or not text.limit_exceeded(reading.figures):
+def _escalate(
+    notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
+) -> Change | None:
+    """An alert of a kind that tells its exceeding (a spending limit) that opened as "nearly used" and is now
+    exceeded: one email saying so (its own subject), then reminders as usual. Claimed like a reminder, so it
+    is sent once."""
+    if not _exceeded_now(event.kind, reading):
         return None
     if event.details.get("exceeded_at"):
         return None
@@ -148,27 +143,22 @@ def _escalate(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
         if claimed != 1:
             return None
         # Channels hear it as a reminder numbered 0 (reminders count from 1): one per alert.
-        email = queue_alert(
-            "reminder",
-            _email_context(reading, rule, check, event),
-            rule,
-            event,
-            now=reading.now,
-            template="alert_opened",
-        )
-    return Change(rule.kind, "escalated", event.pk, email is not None)
+        emailed = notify(Notice("reminder", reading, rule, check, event, exceeded=True))
+    return Change(rule.kind, "escalated", event.pk, emailed)
 
 
-def _raise_level(reading: Reading, rule: AlertRule, check: Check, event: AlertEvent) -> Change | None:
+def _raise_level(
+    notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
+) -> Change | None:
     """The reading crossed a more severe level than the alert has announced: one message naming it (the
     outbox's key: state "escalated", number = the level), claimed by raising the event's level, so two
     workers send it once. A reading back above that level and down again sends nothing: the level stays."""
-    level = levels.level(rule, check.level)
+    level = KINDS[rule.kind].level(rule, check.level)
     if level is None or check.level <= event.level:
         return None
     details = dict(event.details)
     details["levels"] = [*details.get("levels", []), {"level": level.index, "at": reading.now.isoformat()}]
-    if rule.kind == AlertKind.SPENDING_LIMIT and text.limit_exceeded(reading.figures):
+    if _exceeded_now(rule.kind, reading):
         # This message says the limit is exceeded: no second one for it.
         details.setdefault("exceeded_at", reading.now.isoformat())
     with transaction.atomic():
@@ -180,22 +170,15 @@ def _raise_level(reading: Reading, rule: AlertRule, check: Check, event: AlertEv
         if claimed != 1:
             return None
         event.level, event.details = level.index, details
-        email = queue_alert(
-            "escalated",
-            _email_context(reading, rule, check, event),
-            rule,
-            event,
-            now=reading.now,
-            sequence=level.index,
-            template="alert_escalated",
-        )
-    return Change(rule.kind, "escalated", event.pk, email is not None)
+        emailed = notify(Notice("escalated", reading, rule, check, event, sequence=level.index))
+    return Change(rule.kind, "escalated", event.pk, emailed)
 
 
-def evaluate_account(account: Account, now: datetime | None = None) -> list[Change]:
-    """Reads the account's rules against its local figures; opens, reminds and resolves; returns the changes.
+def evaluate_account(account: Account, *, notify: Notify, now: datetime | None = None) -> list[Change]:
+    """Reads the account's rules against its local figures; opens, reminds and resolves, handing each message
+    to `notify`; returns the changes.
 
-    Safe to run from several workers at once: each change, and its email, happens once.
+    Safe to run from several workers at once: each change, and its message, happens once.
     """
     reading = Reading(account, now or timezone.now())
     rules = rules_for(account)
@@ -206,26 +189,26 @@ def evaluate_account(account: Account, now: datetime | None = None) -> list[Chan
     changes: list[Change | None] = []
     read: set[tuple[str, str]] = set()
     for kind, rule in rules.items():
-        for subject, check in _checks(kind, reading, rule).items():
+        for subject, check in KINDS[kind].readings(reading, rule).items():
             read.add((kind, subject))
             if check is None:
                 continue  # unknown: leave the alert as it is
             event = open_events.get((kind, subject))
             if event is None:
                 if check.firing:
-                    changes.append(_open(reading, rule, check, subject))
+                    changes.append(_open(notify, reading, rule, check, subject))
             elif check.firing:
                 changes.append(
-                    _raise_level(reading, rule, check, event)
-                    or _escalate(reading, rule, check, event)
-                    or _remind(reading, rule, check, event)
+                    _raise_level(notify, reading, rule, check, event)
+                    or _escalate(notify, reading, rule, check, event)
+                    or _remind(notify, reading, rule, check, event)
                 )
             elif check.cleared:
-                changes.append(_resolve(reading, rule, check, event))
+                changes.append(_resolve(notify, reading, rule, check, event))
     for (kind, subject), event in open_events.items():
-        if kind not in rules or (kind in SUBJECT_CHECKS and (kind, subject) not in read):
+        if kind not in rules or (KINDS[kind].subjects and (kind, subject) not in read):
             # The rule was switched off or deleted, or its subject is gone: the alert ends quietly.
-            changes.append(_resolve(reading, None, None, event))
+            changes.append(_resolve(notify, reading, None, None, event))
     return [change for change in changes if change is not None]
 
 
@@ -236,13 +219,14 @@ class EvaluationSummary:
     failed_accounts: list[str] = field(default_factory=list)
 
 
-def evaluate_all(now: datetime | None = None) -> EvaluationSummary:
-    """Evaluates every active account; one account's error is logged and does not stop the others."""
+def evaluate_all(*, notify: Notify, now: datetime | None = None) -> EvaluationSummary:
+    """Evaluates every active account (see `evaluate_account`); one account's error is logged and does not
+    stop the others."""
     summary = EvaluationSummary()
     for account in Account.objects.filter(is_active=True):
         summary.accounts += 1
         try:
-            summary.changes += len(evaluate_account(account, now))
+            summary.changes += len(evaluate_account(account, notify=notify, now=now))
         except Exception:
             logger.exception("alert evaluation failed for account %s", account.cloudflare_id)
             summary.failed_accounts.append(account.cloudflare_id)

@@ -9,15 +9,11 @@ from datetime import UTC
 from decimal import Decimal
 
 from billing import display
-from billing.alerts import levels
 from billing.alerts.checks import Check, Reading
+from billing.alerts.levels import Scale
 from billing.display import rule_window
-from billing.models import AlertRule, GatewayRule
+from billing.models import AlertEvent, AlertRule, GatewayRule
 from billing.money import format_money as money_text
-
-
-def rule_subject(rule: GatewayRule) -> str:
-    return rule.subject
 
 
 def _scope(rule: GatewayRule) -> str:
@@ -50,7 +46,7 @@ def _details(rule: GatewayRule) -> dict:
     }
 
 
-def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -> Check | None:
+def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str, scale: Scale) -> Check | None:
     """One rule's reading against the alert rule's threshold (percent of the budget used in the window)."""
     details = _details(rule)
     label = f"{account_name} / {details['gateway']} {details['rule']}"
@@ -62,11 +58,11 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
     shown = display.percent(used)  # rounded down: "100%" is never said of a rule short of its budget
     exceeded = used >= 100
     word = "exceeded" if exceeded else "nearly used"
-    reached = levels.reached(alert, used)
-    level = levels.level(alert, reached)
+    reached = scale.reached(alert, used)
+    level = scale.level(alert, reached)
     return Check(
         firing=reached > 0,
-        cleared=used <= alert.threshold - alert.hysteresis,
+        cleared=scale.clears(alert, used),
         headline=(
             f"Gateway rule {word}: {label} has spent {details['spent']} of {details['budget']} "
             f"per {details['window']} ({shown})" + (f", {level.words}" if level else "")
@@ -77,7 +73,20 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str) -
     )
 
 
-def check_gateway_rules(reading: Reading, alert: AlertRule) -> dict[str, Check | None]:
+def check_gateway_rules(reading: Reading, alert: AlertRule, scale: Scale) -> dict[str, Check | None]:
     """{subject: the rule's reading} for every rule of the account's gateways."""
     rules = GatewayRule.objects.filter(gateway__account=reading.account).select_related("gateway__account")
-    return {rule_subject(rule): check_gateway_rule(rule, alert, reading.account.name) for rule in rules}
+    return {rule.subject: check_gateway_rule(rule, alert, reading.account.name, scale) for rule in rules}
+
+
+def rule_states(events: list[AlertEvent]) -> dict[tuple[int, str], str]:
+    """{(account id, subject): the rule's current state} for the open alerts among `events` (all of this
+    kind), in one query (none when there are none)."""
+    wanted = [event for event in events if event.is_open]
+    if not wanted:
+        return {}
+    rules = GatewayRule.objects.select_related("gateway").filter(
+        gateway__account_id__in={e.account_id for e in wanted},
+        gateway__gateway_id__in={e.subject.split("/", 1)[0] for e in wanted},
+    )
+    return {(rule.gateway.account_id, rule.subject): rule.state for rule in rules}

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from billing import audit
+from billing.alerts.kinds import KINDS
 from billing.models import (
     Account,
     AccountAccess,
-    AlertKind,
     AlertRule,
     AlertSubscription,
     AuditAction,
@@ -38,7 +38,9 @@ def operator_emails() -> list[str]:
 
 
 def recipients_for(rule: AlertRule, account: Account) -> list[str]:
-    if rule.kind == AlertKind.STALE_DATA:
+    """Whom the rule's own email goes to: the operators for a kind only they can mend (stale data), else the
+    rule's addresses, the account's managers and admins when it says so, and the account's subscribers."""
+    if KINDS[rule.kind].operators_only:
         return operator_emails()
     addresses = list(rule.recipients)
     if rule.notify_managers:

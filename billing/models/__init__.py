@@ -14,8 +14,6 @@ from billing.models.alerts import (
     AlertEvent,
     AlertKind,
     AlertRule,
-    OutboxEmail,
-    OutboxState,
 )
 from billing.models.audit import (
     AppendOnlyError,
@@ -26,6 +24,8 @@ from billing.models.audit import (
 from billing.models.channels import (
     AlertSubscription,
     ChannelKind,
+    Delivery,
+    DeliveryState,
     NotificationChannel,
     PortalAlert,
     PortalAlertKind,
@@ -91,6 +91,8 @@ __all__ = [
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
+    "Delivery",
+    "DeliveryState",
     "DigestFrequency",
     "DigestRun",
     "Gateway",
@@ -106,8 +108,6 @@ __all__ = [
     "LimitStrategy",
     "NotificationChannel",
     "NotificationSettings",
-    "OutboxEmail",
-    "OutboxState",
     "PortalAlert",
     "PortalAlertKind",
     "Role",

@@ -1,4 +1,4 @@
-"""Alert rules, the events they raise, and the outbox of their deliveries (email, Slack, webhooks)."""
+"""Alert rules and the events they raise (their deliveries are `billing.models.channels.Delivery`)."""
 
 from collections.abc import Iterable
 from decimal import Decimal
@@ -10,6 +10,9 @@ from billing.models.accounts import Account
 
 
 class AlertKind(models.TextChoices):
+    """The kinds of alert, as the database stores them; everything else about each kind is its entry in
+    billing/alerts/kinds.py."""
+
     LOW_BALANCE = "low_balance", "Low balance"
     RUNWAY = "runway", "Short runway"
     AUTO_TOPUP_FAILING = "auto_topup_failing", "Auto top-up failing"
@@ -19,19 +22,14 @@ class AlertKind(models.TextChoices):
     GATEWAY_RULE = "gateway_rule", "Gateway rule nearly used"
 
 
-# Alert kinds that warn rather than alarm (drawn amber, the others red).
-WARNING_KINDS = frozenset(
-    {AlertKind.STALE_DATA, AlertKind.USAGE_SPIKE, AlertKind.SPENDING_LIMIT, AlertKind.GATEWAY_RULE}
-)
-
-
 class AlertRule(models.Model):
     """When to alert about one kind of trouble, and whom to tell.
 
     A rule with an account applies to that account only and replaces the portal-wide default (account null)
-    of the same kind. `threshold` and `hysteresis` are in the kind's unit: dollars (low balance), days
-    (runway), percent of the limit (spending limit, gateway rule), minutes (stale data), a multiple of the
-    median day (usage spike), hours a failure stays news (auto top-up failing).
+    of the same kind. `threshold` and `hysteresis` are in the kind's unit (its entry in
+    billing/alerts/kinds.py): dollars (low balance), days (runway), percent of the limit (spending limit,
+    gateway rule), minutes (stale data), a multiple of the median day (usage spike), hours a failure stays
+    news (auto top-up failing).
     """
 
     account = models.ForeignKey(
@@ -130,89 +128,5 @@ class AlertEvent(models.Model):
         return self.headline
 
     @property
-    def severity(self) -> str:
-        """ "warn" or "bad": the badge's colour."""
-        return "warn" if self.kind in WARNING_KINDS else "bad"
-
-    @property
     def is_open(self) -> bool:
         return self.resolved_at is None
-
-
-class OutboxState(models.TextChoices):
-    READY = "ready", "Waiting to send"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class OutboxEmail(models.Model):
-    """One delivery waiting for, or done with, sending: an email (to `recipients`) or a Slack/webhook message
-    (`channel`, body in `payload`). Claimed before sending, so sent once.
-
-    An alert's delivery names its alert (`event`, or `portal_alert`), the channel (null: the rule's own email
-    recipients), the alert's state and, for reminders, their number: the database refuses a second delivery of
-    the same (alert, channel, state, number).
-    """
-
-    created_at = models.DateTimeField(auto_now_add=True)
-    template = models.CharField(max_length=64)
-    account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox_emails"
-    )
-    event = models.ForeignKey(
-        AlertEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
-    )
-    portal_alert = models.ForeignKey(
-        "billing.PortalAlert", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    channel = models.ForeignKey(
-        "billing.NotificationChannel",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="deliveries",
-    )
-    alert_state = models.CharField(max_length=16, blank=True, default="")
-    sequence = models.PositiveIntegerField(default=0)
-    subject = models.CharField(max_length=300)
-    text = models.TextField()
-    html = models.TextField(blank=True, default="")
-    recipients = models.JSONField(default=list)
-    payload = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.READY)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    next_attempt_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_state_next_attempt")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["event", "channel", "alert_state", "sequence"],
-                condition=Q(event__isnull=False, channel__isnull=False),
-                name="one_delivery_per_event_channel_state",
-            ),
-            models.UniqueConstraint(
-                fields=["event", "alert_state", "sequence"],
-                condition=Q(event__isnull=False, channel__isnull=True) & ~Q(alert_state=""),
-                name="one_rule_email_per_event_state",
-            ),
-            models.UniqueConstraint(
-                fields=["portal_alert", "channel", "alert_state", "sequence"],
-                condition=Q(portal_alert__isnull=False, channel__isnull=False),
-                name="one_delivery_per_portal_alert_channel_state",
-            ),
-            models.UniqueConstraint(
-                fields=["portal_alert", "alert_state", "sequence"],
-                condition=Q(portal_alert__isnull=False, channel__isnull=True),
-                name="one_operator_email_per_portal_alert_state",
-            ),
-        ]
-        verbose_name = "outbox delivery"
-
-    def __str__(self) -> str:
-        return f"{self.subject} ({self.state})"

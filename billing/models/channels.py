@@ -1,6 +1,6 @@
 """Where alerts go besides the rule's own email recipients: notification channels (email, Slack, signed
-webhooks), managers' own subscriptions, and the portal-wide alerts that belong to no account (the jobs'
-watchdog).
+webhooks), managers' own subscriptions, the portal-wide alerts that belong to no account (the jobs'
+watchdog), and the outbox: one `Delivery` per email or message to send.
 
 Webhook and Slack URLs and webhook secrets are stored encrypted with TOKEN_ENCRYPTION_KEYS (billing/crypto.py)
 and never shown in full again: pages show `url_hint` (the host and the last four characters).
@@ -110,3 +110,82 @@ class PortalAlert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class DeliveryState(models.TextChoices):
+    READY = "ready", "Waiting to send"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One delivery in the outbox, waiting for or done with sending: an email (to `recipients`) or a
+    Slack/webhook message (`channel`, body in `payload`). Claimed before sending, so sent once.
+
+    An alert's delivery names its alert (`event`, or `portal_alert`), the channel (null: the rule's own email
+    recipients), the alert's state and, for reminders, their number: the database refuses a second delivery of
+    the same (alert, channel, state, number).
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    template = models.CharField(max_length=64)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    event = models.ForeignKey(
+        "billing.AlertEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    portal_alert = models.ForeignKey(
+        "billing.PortalAlert", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.ForeignKey(
+        "billing.NotificationChannel",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    alert_state = models.CharField(max_length=16, blank=True, default="")
+    sequence = models.PositiveIntegerField(default=0)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField(blank=True, default="")
+    recipients = models.JSONField(default=list)
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.READY)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_state_next_attempt")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "channel", "alert_state", "sequence"],
+                condition=Q(event__isnull=False, channel__isnull=False),
+                name="one_delivery_per_event_channel_state",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "alert_state", "sequence"],
+                condition=Q(event__isnull=False, channel__isnull=True) & ~Q(alert_state=""),
+                name="one_rule_email_per_event_state",
+            ),
+            models.UniqueConstraint(
+                fields=["portal_alert", "channel", "alert_state", "sequence"],
+                condition=Q(portal_alert__isnull=False, channel__isnull=False),
+                name="one_delivery_per_portal_alert_channel_state",
+            ),
+            models.UniqueConstraint(
+                fields=["portal_alert", "alert_state", "sequence"],
+                condition=Q(portal_alert__isnull=False, channel__isnull=True),
+                name="one_operator_email_per_portal_alert_state",
+            ),
+        ]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.state})"

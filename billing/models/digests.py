@@ -11,7 +11,7 @@ class DigestFrequency(models.TextChoices):
 
 
 class NotificationSettings(models.Model):
-    """A person's digest choice. Without a row the defaults apply (billing/alerts/digests.py): off for
+    """A person's digest choice. Without a row the defaults apply (billing/notifications/digests.py): off for
     viewers, DIGEST_MANAGER_DEFAULT for managers and admins, at DIGEST_DEFAULT_HOUR in TIME_ZONE."""
 
     user = models.OneToOneField(
@@ -39,7 +39,7 @@ class DigestRun(models.Model):
     period_start = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
     email = models.ForeignKey(
-        "billing.OutboxEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "billing.Delivery", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

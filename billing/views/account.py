@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from billing import charts
+from billing.alerts import headlines
 from billing.alerts import text as alert_text
 from billing.figures.gateway_spend import cost_by_day, history_of, preset, spend_over
 from billing.models import (
@@ -83,7 +84,7 @@ def balance_chart(account: Account, since: datetime) -> dict:
 def _open_alerts(account: Account) -> dict:
     """The open alerts as of now (headlines from today's figures) and the colour of their banner."""
     events = AlertEvent.objects.open_for([account]).select_related("rule")
-    shown = alert_text.shown(events, alert_text.facts_for([account]))
+    shown = alert_text.shown(events, headlines.facts_for([account]))
     severity = "bad" if any(alert.severity == "bad" for alert in shown) else "warn"
     return {"open_alerts": shown, "open_alerts_severity": severity}
 

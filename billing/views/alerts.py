@@ -8,10 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.alert_forms import AlertRuleForm, TestEmailForm, levels_with_units, with_unit
-from billing.alerts import outbox as mail_outbox
+from billing.alert_forms import AlertRuleForm, TestEmailForm
+from billing.alerts import headlines
 from billing.alerts import rules as alert_rules
 from billing.alerts import text as alert_text
+from billing.alerts.kinds import KINDS
 from billing.alerts.rules import operator_emails, rules_for
 from billing.models import (
     Account,
@@ -19,10 +20,11 @@ from billing.models import (
     AlertKind,
     AlertRule,
     AlertSubscription,
-    OutboxEmail,
-    OutboxState,
+    Delivery,
+    DeliveryState,
     Role,
 )
+from billing.notifications import outbox as mail_outbox
 from billing.permissions import accounts_for, can_manage, get_account_for
 from billing.views.common import client_ip
 
@@ -35,11 +37,16 @@ def _superuser_only(request: HttpRequest) -> None:
         raise Http404("No such page.")
 
 
-def _rule_texts(rule) -> dict:
-    """The rule's levels and margin in their unit, for the tables of rules."""
+def _rule_texts(kind: AlertKind, rule) -> dict:
+    """The kind's entry, and the rule's levels and margin in its unit, for the tables of rules."""
+    entry = KINDS[kind]
     if rule is None:
-        return {"levels_text": "", "margin_text": ""}
-    return {"levels_text": levels_with_units(rule), "margin_text": with_unit(rule.kind, rule.hysteresis)}
+        return {"entry": entry, "levels_text": "", "margin_text": ""}
+    return {
+        "entry": entry,
+        "levels_text": entry.levels_text(rule),
+        "margin_text": entry.threshold_text(rule.hysteresis),
+    }
 
 
 def _rule_rows(account) -> list[dict]:
@@ -58,7 +65,7 @@ def _rule_rows(account) -> list[dict]:
             {
                 "kind": kind,
                 "rule": rule,
-                **_rule_texts(rule),
+                **_rule_texts(kind, rule),
                 "own": own,
                 "default": default,
                 "source": "this account" if own else ("portal default" if default else "none"),
@@ -70,7 +77,7 @@ def _rule_rows(account) -> list[dict]:
 def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     events = AlertEvent.objects.filter(account=account).select_related("rule")
-    facts = alert_text.facts_for([account])
+    facts = headlines.facts_for([account])
     shown = alert_text.shown(list(events[:HISTORY_PAGE_SIZE]), facts)
     return render(
         request,
@@ -81,7 +88,7 @@ def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
             "rows": _rule_rows(account),
             "open_alerts": alert_text.shown(events.filter(resolved_at__isnull=True), facts),
             "history": shown,
-            "emails": OutboxEmail.objects.filter(account=account).select_related("channel")[:20],
+            "emails": Delivery.objects.filter(account=account).select_related("channel")[:20],
             "subscribed": AlertSubscription.objects.filter(account=account, user=request.user).exists(),
             "operators": operator_emails(),
             "section": "alerts",
@@ -126,7 +133,9 @@ def account_rule_reset(request: HttpRequest, account_id: str, kind: str) -> Http
 def default_rules(request: HttpRequest) -> HttpResponse:
     _superuser_only(request)
     rules = {rule.kind: rule for rule in AlertRule.objects.filter(account__isnull=True)}
-    rows = [{"kind": kind, "rule": rules.get(kind), **_rule_texts(rules.get(kind))} for kind in AlertKind]
+    rows = [
+        {"kind": kind, "rule": rules.get(kind), **_rule_texts(kind, rules.get(kind))} for kind in AlertKind
+    ]
     return render(
         request,
         "billing/alerts/defaults.html",
@@ -183,15 +192,15 @@ def _shown(events: list[AlertEvent]) -> list:
     accounts = Account.objects.filter(pk__in=open_accounts).select_related(
         "summary", "spending_limit", "auto_topup"
     )
-    return alert_text.shown(events, alert_text.facts_for(accounts))
+    return alert_text.shown(events, headlines.facts_for(accounts))
 
 
 def outbox(request: HttpRequest) -> HttpResponse:
-    emails = OutboxEmail.objects.select_related("account", "event", "channel")
+    emails = Delivery.objects.select_related("account", "event", "channel")
     if not request.user.is_superuser:
         emails = emails.filter(account__in=accounts_for(request.user))
     state = request.GET.get("state", "")
-    if state in OutboxState.values:
+    if state in DeliveryState.values:
         emails = emails.filter(state=state)
     channel = request.GET.get("channel", "")
     if channel.isdigit():
@@ -203,7 +212,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "state": state,
-            "states": OutboxState.choices,
+            "states": DeliveryState.choices,
             "channel": channel,
             "test_form": TestEmailForm(initial={"to": request.user.email}),
             "mail_dir": mail_outbox.mail_dir(),
@@ -238,7 +247,7 @@ def send_test_email(request: HttpRequest) -> HttpResponse:
         "test_email", {"sent_at": timezone.now(), "requested_by": request.user.get_username()}, [to]
     )
     row = mail_outbox.send_now(row.pk)
-    if row.state == OutboxState.SENT:
+    if row.state == DeliveryState.SENT:
         where = f" It was written to {mail_outbox.mail_dir()}." if mail_outbox.mail_dir() else ""
         messages.success(request, f"Test email sent to {to}.{where}")
     else:

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from billing.alerts import channel_admin
 from billing.channel_forms import ChannelForm
-from billing.models import AlertSubscription, NotificationChannel, OutboxState, Role
+from billing.models import AlertSubscription, DeliveryState, NotificationChannel, Role
+from billing.notifications import channel_admin
 from billing.permissions import get_account_for
 from billing.views.common import client_ip
 
@@ -87,9 +87,9 @@ def _send_test(request: HttpRequest, channel: NotificationChannel) -> None:
     row = channel_admin.send_test(channel, request.user.get_username())
     if row is None:
         messages.error(request, "This channel has no address to send to.")
-    elif row.state == OutboxState.SENT:
+    elif row.state == DeliveryState.SENT:
         messages.success(request, f"Test message delivered to “{channel.name}”.")
-    elif row.state == OutboxState.FAILED:
+    elif row.state == DeliveryState.FAILED:
         messages.error(request, f"Test message refused: {row.last_error}. It will not be retried.")
     else:
         messages.error(

@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from billing.alerts import digests
 from billing.notification_forms import NotificationSettingsForm
+from billing.notifications import digests
 
 
 def notification_settings(request: HttpRequest) -> HttpResponse:

@@ -21,11 +21,12 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from billing import display
+from billing.alerts import headlines, watchdog
 from billing.alerts import text as alert_text
-from billing.alerts import watchdog
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
 from billing.models import AlertEvent
 from billing.money import format_money
+from billing.notifications import portal_alerts
 from billing.permissions import accounts_for
 
 # What a row shows besides the stored figures.
@@ -110,7 +111,7 @@ def _sweeps(accounts: list[dict]) -> watchdog.SweepStatus:
         return watchdog.status_from(None, None)
     oldest = min(account["joined"] for account in accounts)
     sweeps = watchdog.status_from(accounts[0]["last_sweep"], oldest)
-    watchdog.check_from_request(sweeps)
+    portal_alerts.check_from_request(sweeps)
     return sweeps
 
 
@@ -143,7 +144,7 @@ def _shown_alerts(account: dict, figures: AccountFigures | None, auto_topup: tup
     """The open alerts worded from the figures this row shows (only for the few accounts that have some)."""
     if not alerts:
         return []
-    facts = alert_text.Facts(
+    facts = headlines.Facts(
         name=account["name"] or account["cloudflare_id"],
         figures=figures,
         limit_amount=account["spending_limit__amount"] if account["spending_limit__enabled"] else None,

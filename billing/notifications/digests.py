@@ -21,9 +21,9 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.alerts import outbox
-from billing.alerts.digest_content import digest_context
-from billing.models import AccountAccess, DigestFrequency, DigestRun, NotificationSettings, OutboxEmail, Role
+from billing.models import AccountAccess, Delivery, DigestFrequency, DigestRun, NotificationSettings, Role
+from billing.notifications import outbox
+from billing.notifications.digest_content import digest_context
 from billing.permissions import accounts_for
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def period_bounds(frequency: str, first_day: date, zone: ZoneInfo) -> tuple[date
 
 
 # --- sending -----------------------------------------------------------------------------------------------
-def send_digest(user, prefs: Preferences, first_day: date, now: datetime) -> OutboxEmail | None:
+def send_digest(user, prefs: Preferences, first_day: date, now: datetime) -> Delivery | None:
     """Claims the period (inserts its DigestRun) and queues its email in one transaction; None when the period
     was claimed already, or the person sees no account."""
     accounts = list(accounts_for(user).select_related("summary", "spending_limit", "auto_topup"))
@@ -136,7 +136,7 @@ def send_digest(user, prefs: Preferences, first_day: date, now: datetime) -> Out
     return email
 
 
-def send_due_digest(user, now: datetime) -> OutboxEmail | None:
+def send_due_digest(user, now: datetime) -> Delivery | None:
     prefs = preferences_for(user)
     first_day = due_period(prefs, now)
     if first_day is None:

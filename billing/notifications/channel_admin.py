@@ -10,17 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import audit
-from billing.alerts import channels, outbox
-from billing.alerts.messages import AlertMessage, slack_message, webhook_body
 from billing.crypto import encrypt_token
 from billing.models import (
     Account,
     AuditAction,
     AuditOutcome,
     ChannelKind,
+    Delivery,
     NotificationChannel,
-    OutboxEmail,
 )
+from billing.notifications import channels, outbox
+from billing.notifications.messages import AlertMessage, slack_message, webhook_body
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def sample_message(channel: NotificationChannel, requested_by: str) -> AlertMess
     )
 
 
-def send_test(channel: NotificationChannel, requested_by: str) -> OutboxEmail | None:
+def send_test(channel: NotificationChannel, requested_by: str) -> Delivery | None:
     """Queues a test message to the channel and sends it at once; returns the row as it ended (None for an
     email channel without addresses). A failure stays in the outbox to be retried like any delivery."""
     if channel.kind == ChannelKind.EMAIL:

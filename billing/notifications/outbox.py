@@ -24,9 +24,9 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.alerts import channels
-from billing.alerts.transports import TransportError
-from billing.models import Account, AlertEvent, ChannelKind, NotificationChannel, OutboxEmail, OutboxState
+from billing.models import Account, AlertEvent, ChannelKind, Delivery, DeliveryState, NotificationChannel
+from billing.notifications import channels
+from billing.notifications.transports import TransportError
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def queue_email(
     account: Account | None = None,
     event: AlertEvent | None = None,
     **delivery,
-) -> OutboxEmail | None:
+) -> Delivery | None:
     """Renders and stores one email for every recipient to receive; None when there is nobody to send to.
     `delivery` may name the channel, portal_alert, alert_state and sequence of an alert's delivery.
 
@@ -78,7 +78,7 @@ def queue_email(
     if not recipients:
         return None
     rendered = render_email(name, context)
-    return OutboxEmail.objects.create(
+    return Delivery.objects.create(
         template=name,
         account=account,
         event=event,
@@ -93,10 +93,10 @@ def queue_email(
 
 def queue_message(
     channel: NotificationChannel, payload: dict, subject: str, *, template: str, **delivery
-) -> OutboxEmail:
+) -> Delivery:
     """Stores one Slack or webhook message for `channel` (the body to send in `payload`); `delivery` as for
     `queue_email`. Call it inside the transaction that decided to send."""
-    return OutboxEmail.objects.create(
+    return Delivery.objects.create(
         template=template,
         channel=channel,
         subject=subject[:300],
@@ -127,28 +127,28 @@ def is_permanent(error: Exception) -> bool:
 def release_abandoned(now: datetime | None = None) -> int:
     """Puts rows a dead worker left in "sending" back in the queue; returns how many."""
     now = now or timezone.now()
-    return OutboxEmail.objects.filter(state=OutboxState.SENDING, claimed_at__lt=now - SENDING_LEASE).update(
-        state=OutboxState.READY, next_attempt_at=now
+    return Delivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lt=now - SENDING_LEASE).update(
+        state=DeliveryState.READY, next_attempt_at=now
     )
 
 
 def claim(pk: int, now: datetime | None = None) -> bool:
     """Marks one due row as ours; True only for the one worker whose update changed it."""
     now = now or timezone.now()
-    claimed = OutboxEmail.objects.filter(pk=pk, state=OutboxState.READY, next_attempt_at__lte=now).update(
-        state=OutboxState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    claimed = Delivery.objects.filter(pk=pk, state=DeliveryState.READY, next_attempt_at__lte=now).update(
+        state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     return claimed == 1
 
 
-def destination(row: OutboxEmail) -> str | int:
+def destination(row: Delivery) -> str | int:
     """Where a row goes: "email" (the mail server) or the id of its Slack/webhook channel."""
     if row.channel_id and row.channel.kind != ChannelKind.EMAIL:
         return row.channel_id
     return EMAIL_DESTINATION
 
 
-def deliver(row: OutboxEmail) -> None:
+def deliver(row: Delivery) -> None:
     """One delivery of a claimed row: a Slack/webhook POST, else SMTP (or the file backend); raises whatever
     the transport raises."""
     if destination(row) != EMAIL_DESTINATION:
@@ -166,9 +166,9 @@ def deliver(row: OutboxEmail) -> None:
     message.send(fail_silently=False)
 
 
-def send_claimed(pk: int, now: datetime | None = None) -> OutboxEmail:
+def send_claimed(pk: int, now: datetime | None = None) -> Delivery:
     """Delivers a row this worker claimed and records the outcome; returns the updated row."""
-    row = OutboxEmail.objects.select_related("channel").get(pk=pk)
+    row = Delivery.objects.select_related("channel").get(pk=pk)
     try:
         deliver(row)
     except Exception as error:
@@ -176,19 +176,19 @@ def send_claimed(pk: int, now: datetime | None = None) -> OutboxEmail:
         # Only the class and the server's words: never anything that could carry credentials.
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
         if is_permanent(error) or row.attempts >= MAX_ATTEMPTS:
-            row.state = OutboxState.FAILED
+            row.state = DeliveryState.FAILED
         else:
-            row.state = OutboxState.READY
+            row.state = DeliveryState.READY
             row.next_attempt_at = now + _wait_after(error, row.attempts)
-        OutboxEmail.objects.filter(pk=pk, state=OutboxState.SENDING).update(
+        Delivery.objects.filter(pk=pk, state=DeliveryState.SENDING).update(
             state=row.state, last_error=row.last_error, next_attempt_at=row.next_attempt_at
         )
-        logger.warning("outbox email %s not sent (attempt %s): %s", pk, row.attempts, row.last_error)
+        logger.warning("delivery %s not sent (attempt %s): %s", pk, row.attempts, row.last_error)
         return row
-    row.state = OutboxState.SENT
+    row.state = DeliveryState.SENT
     row.sent_at = timezone.now()
     row.last_error = ""
-    OutboxEmail.objects.filter(pk=pk).update(state=row.state, sent_at=row.sent_at, last_error="")
+    Delivery.objects.filter(pk=pk).update(state=row.state, sent_at=row.sent_at, last_error="")
     return row
 
 
@@ -200,11 +200,11 @@ def _wait_after(error: Exception, attempts: int) -> timedelta:
     return wait
 
 
-def send_one_ready_email(now: datetime | None = None, skip: frozenset = frozenset()) -> OutboxEmail | None:
+def send_one_ready(now: datetime | None = None, skip: frozenset = frozenset()) -> Delivery | None:
     """Claims and sends the oldest due row whose destination is not in `skip`; returns it as it ended, or None
     when nothing was due."""
     now = now or timezone.now()
-    due = OutboxEmail.objects.filter(state=OutboxState.READY, next_attempt_at__lte=now).order_by(
+    due = Delivery.objects.filter(state=DeliveryState.READY, next_attempt_at__lte=now).order_by(
         "next_attempt_at", "pk"
     )
     if EMAIL_DESTINATION in skip:
@@ -229,12 +229,12 @@ def send_outbox(limit: int = 200, now: datetime | None = None) -> OutboxSummary:
     summary = OutboxSummary(released=release_abandoned(now))
     down: set = set()
     for _ in range(limit):
-        row = send_one_ready_email(now, frozenset(down))
+        row = send_one_ready(now, frozenset(down))
         if row is None:
             break
-        if row.state == OutboxState.SENT:
+        if row.state == DeliveryState.SENT:
             summary.sent += 1
-        elif row.state == OutboxState.FAILED:
+        elif row.state == DeliveryState.FAILED:
             summary.failed += 1
         else:
             summary.retrying += 1
@@ -244,18 +244,18 @@ def send_outbox(limit: int = 200, now: datetime | None = None) -> OutboxSummary:
     return summary
 
 
-def send_now(pk: int) -> OutboxEmail:
+def send_now(pk: int) -> Delivery:
     """Sends one ready row immediately (the "send test" buttons); returns the row as it ended."""
     if claim(pk):
         return send_claimed(pk)
-    return OutboxEmail.objects.get(pk=pk)
+    return Delivery.objects.get(pk=pk)
 
 
 def retry(pk: int) -> bool:
     """Puts a failed row back in the queue for another round of attempts; True when it was failed."""
     return (
-        OutboxEmail.objects.filter(pk=pk, state=OutboxState.FAILED).update(
-            state=OutboxState.READY, next_attempt_at=timezone.now(), attempts=0
+        Delivery.objects.filter(pk=pk, state=DeliveryState.FAILED).update(
+            state=DeliveryState.READY, next_attempt_at=timezone.now(), attempts=0
         )
         == 1
     )

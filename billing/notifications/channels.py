@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from billing.alerts import destinations, transports
 from billing.crypto import decrypt_token, encrypt_token
 from billing.models import ChannelKind, NotificationChannel
+from billing.notifications import destinations, transports
 
 SIGNATURE_HEADER = "X-Billing-Signature"
 DELIVERY_HEADER = "X-Billing-Delivery"

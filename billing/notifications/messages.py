@@ -1,32 +1,48 @@
 """What a notification says, whatever carries it: one `AlertMessage`, turned into a Slack Block Kit message
-or the versioned webhook body (`aigateway-billing.alert/v1`, documented in the README)."""
+or the versioned webhook body (`aigateway-billing.alert/v1`, documented in the README and, as a JSON Schema,
+in docs/webhook-alert-v1.schema.json).
+
+A message's figures are its kind's (`billing.alerts.kinds`): the webhook names each by its stable key, Slack
+by its label, so rewording a label never changes the webhook's body.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from billing.alerts.kinds import Figure
 
 WEBHOOK_SCHEMA = "aigateway-billing.alert/v1"
 STATES = ("opened", "reminder", "resolved", "test")
 
-# The figures a message may carry, in the order Slack shows them, with their labels.
-FIGURE_LABELS = {
-    "value": "Now",
-    "balance": "Balance",
-    "spend_per_day": "Spend per day",
-    "runway": "Runway",
-    "auto_topup": "Auto top-up",
-    "data_as_of": "Data as of",
-    "last_completed_sweep": "Last completed sweep",
-    "expected_every": "Expected every",
-}
 STATE_WORDS = {
     "opened": "alert opened",
     "reminder": "still open",
     "resolved": "resolved",
     "test": "test message",
 }
-TIME_FIGURES = frozenset({"data_as_of", "last_completed_sweep"})
+
+
+@dataclass(frozen=True)
+class FigureValue:
+    """One figure of a message: its stable key, its label, its value (None when unknown); `time`: an ISO 8601
+    moment."""
+
+    key: str
+    label: str
+    value: str | None
+    time: bool = False
+
+
+def figure_values(shown: Iterable[tuple[Figure, tuple]]) -> tuple[FigureValue, ...]:
+    """Each figure read from its source, in order; a key met again keeps its first place and takes the later
+    value."""
+    values: dict[str, FigureValue] = {}
+    for figure, source in shown:
+        values[figure.key] = FigureValue(figure.key, figure.label, figure.value_of(*source), figure.time)
+    return tuple(values.values())
 
 
 @dataclass(frozen=True)
@@ -40,9 +56,7 @@ class AlertMessage:
     account_id: str | None = None
     account_name: str | None = None
     subject: str = ""
-    figures: dict[str, str | None] = field(default_factory=dict)
-    # How Slack labels each figure (FIGURE_LABELS for the keys it does not name).
-    figure_labels: dict[str, str] = field(default_factory=dict)
+    figures: tuple[FigureValue, ...] = ()
     # {"fix": url, …}: the first is the button's target.
     links: dict[str, str] = field(default_factory=dict)
     fix_label: str = "Open the portal"
@@ -65,7 +79,7 @@ def webhook_body(message: AlertMessage) -> dict:
         else None,
         "subject": message.subject,
         "headline": message.headline,
-        "figures": dict(message.figures),
+        "figures": {figure.key: figure.value for figure in message.figures},
         "links": dict(message.links),
         "occurred_at": message.occurred_at,
     }
@@ -86,20 +100,16 @@ def _shown_time(value: str) -> str:
         return value
 
 
-def _fields(figures: dict, labels: dict) -> list[dict]:
-    shown = {key: str(value) for key, value in figures.items() if value}
+def _fields(figures: tuple[FigureValue, ...]) -> list[dict]:
+    shown = [figure for figure in figures if figure.value]
     # "Now" only when it says something the other figures do not (a low balance's value is the balance).
-    if "value" in shown and shown["value"] in [v for key, v in shown.items() if key != "value"]:
-        del shown["value"]
-    labels = {**FIGURE_LABELS, **labels}
-    return [
-        {"type": "mrkdwn", "text": f"*{_escape(labels.get(key, key))}*\n{_escape(_value(key, value))}"}
-        for key, value in shown.items()
-    ]
+    others = [figure.value for figure in shown if figure.key != "value"]
+    shown = [figure for figure in shown if figure.key != "value" or figure.value not in others]
+    return [{"type": "mrkdwn", "text": f"*{_escape(f.label)}*\n{_escape(_value(f))}"} for f in shown]
 
 
-def _value(key: str, value: str) -> str:
-    return _shown_time(value) if key in TIME_FIGURES else value
+def _value(figure: FigureValue) -> str:
+    return _shown_time(figure.value) if figure.time else str(figure.value)
 
 
 def _button(text: str, url: str, primary: bool = False) -> dict:
@@ -120,7 +130,7 @@ def slack_message(message: AlertMessage) -> dict:
         {"type": "header", "text": {"type": "plain_text", "text": header[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(message.headline)}*"}},
     ]
-    fields = _fields(message.figures, message.figure_labels)
+    fields = _fields(message.figures)
     if fields:
         blocks.append({"type": "section", "fields": fields[:10]})
     buttons = []

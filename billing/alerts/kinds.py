@@ -1,0 +1,423 @@
+"""One entry per kind of alert, with everything about it: what it checks, which way it alerts and in what unit
+(its `Scale`), the bounds and help text of its threshold (the rule form), the portal-wide default rule, its
+colour and its label when exceeded, the headline it has now, who hears of it, the page that fixes it and its
+button's words, and the figures it reports, each with a stable machine key (the webhook's) and a label (the
+email's and Slack's).
+
+Code asks this table instead of branching on a kind's name: adding a kind is one entry here plus its check.
+`AlertKind` (billing.models) stays the database's choices; the jobs' watchdog's portal-wide kinds have their
+own, smaller entries (`PORTAL_KINDS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.urls import reverse
+
+from billing import display
+from billing.alerts import headlines
+from billing.alerts.checks import (
+    Check,
+    Reading,
+    check_auto_topup_failing,
+    check_low_balance,
+    check_runway,
+    check_spending_limit,
+    check_stale_data,
+    check_usage_spike,
+)
+from billing.alerts.gateway_checks import check_gateway_rules, rule_states
+from billing.alerts.headlines import Facts
+from billing.alerts.levels import Direction, Level, Scale, Unit
+from billing.figures import AccountFigures
+from billing.models import Account, AlertEvent, AlertKind, AlertRule, PortalAlertKind, RuleState
+from billing.money import format_money
+
+
+# --- the parts of an entry --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figure:
+    """One figure a kind reports. `key` is the webhook's and stable: consumers rely on it, so it never
+    changes; `label` is how emails and Slack name it, free to reword. `words(source…)` is the figure as an
+    email shows it; `value(source…)` as the webhook carries it (by default the words); `time`: the value is
+    an ISO 8601 moment."""
+
+    key: str
+    label: str
+    words: Callable[..., str | None]
+    value: Callable[..., str | None] | None = None
+    time: bool = False
+
+    def value_of(self, *source) -> str | None:
+        """The webhook's value: None for an unknown figure ("–" or empty in words)."""
+        value = (self.value or self.words)(*source)
+        return None if value in (None, "", "–") else str(value)
+
+
+@dataclass(frozen=True)
+class FixPage:
+    """The page that fixes an alert and its button's words. `words` may name the account ({account.name}) and
+    the alert's details ({gateway}); the page is a portal page under the account's (`url_name`, with the
+    details named in `args` after the account id) or one elsewhere (`external`)."""
+
+    words: str
+    url_name: str = ""
+    args: tuple[str, ...] = ()
+    external: Callable[[Account], str] | None = None
+
+    def link(self, account: Account, details: dict | None = None) -> tuple[str, str]:
+        """(button words, absolute URL)."""
+        details = details or {}
+        words = self.words.format(account=account, **details)
+        if self.external is not None:
+            return words, self.external(account)
+        args = [account.cloudflare_id, *(details[name] for name in self.args)]
+        return words, settings.PORTAL_BASE_URL + reverse(self.url_name, args=args)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The portal-wide default rule of a kind, as the migrations seed it (in the kind's unit)."""
+
+    threshold: str
+    hysteresis: str
+    further_levels: tuple[str, ...] = ()
+
+
+def _never(figures: AccountFigures | None, subject_state: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Everything about one kind of alert. What it checks: `check(reading, rule, scale)` reads an account-wide
+    kind (a Check, or None when unknown), `check_subjects` one with several subjects per account ({subject:
+    Check or None}). `headline_now(facts, rule, scale, now)` words an open alert from today's figures (None:
+    the headline it opened with stays)."""
+
+    kind: AlertKind
+    scale: Scale
+    bounds: tuple[Decimal, Decimal]  # (smallest, largest) threshold and level allowed
+    threshold_help: str
+    margin_help: str
+    defaults: Defaults
+    fix: FixPage
+    figures: tuple[Figure, ...]
+    check: Callable[[Reading, AlertRule, Scale], Check | None] | None = None
+    check_subjects: Callable[[Reading, AlertRule, Scale], dict[str, Check | None]] | None = None
+    headline_now: Callable[[Facts, AlertRule, Scale, datetime], str | None] | None = None
+    levels_example: str = ""  # the rule form's example of levels, for kinds with levels
+    warning: bool = False  # drawn amber (it warns) rather than red (it alarms)
+    # The more urgent state of a kind with a limit: its label, and whether an alert is in it now (from the
+    # account's figures, or the state of the alert's subject).
+    exceeded_label: str = ""
+    exceeded: Callable[[AccountFigures | None, str], bool] = _never
+    # The exceeding is told once, as its own message, when the alert opened as "nearly used".
+    tells_exceeded: bool = False
+    operators_only: bool = False  # emailed to the portal's operators, not to the rule's recipients
+    # The subjects' current states ({(account id, subject): state}) of the open alerts among some events.
+    subject_states: Callable[[list[AlertEvent]], dict[tuple[int, str], str]] | None = None
+    # Its emails' templates: `emails/<prefix>_opened…` and the figures partial `emails/_<prefix>_figures…`.
+    email_templates: str = "alert"
+
+    def __post_init__(self) -> None:
+        if (self.check is None) == (self.check_subjects is None):
+            raise ValueError(f"{self.kind}: give either check or check_subjects")
+
+    @property
+    def label(self) -> str:
+        return self.kind.label
+
+    @property
+    def subjects(self) -> bool:
+        """Whether the kind reads several subjects per account (one alert each)."""
+        return self.check_subjects is not None
+
+    def readings(self, reading: Reading, rule: AlertRule) -> dict[str, Check | None]:
+        """{subject: Check or None} of one rule: the one empty subject for account-wide kinds."""
+        if self.check_subjects is not None:
+            return self.check_subjects(reading, rule, self.scale)
+        assert self.check is not None  # __post_init__ makes sure
+        return {"": self.check(reading, rule, self.scale)}
+
+    def level(self, rule: AlertRule, index: int) -> Level | None:
+        return self.scale.level(rule, index)
+
+    def threshold_text(self, value: Decimal) -> str:
+        """A threshold or margin in the kind's unit: "$10.00", "0.5 days", "80%"."""
+        return self.scale.unit.format(value)
+
+    def levels_text(self, rule: AlertRule) -> str:
+        """A rule's levels as people read them: "$10.00 / $5.00 / $2.00", "80% / 95% / 100%"."""
+        return " / ".join(self.threshold_text(level) for level in self.scale.levels_of(rule))
+
+
+# --- units, figures, fix pages ------------------------------------------------------------------------------
+DOLLARS = Unit("dollars", "$", 2, money=True)
+PERCENT = Unit("percent", "%", 0)
+
+
+def dashboard_billing_url(account: Account) -> str:
+    """Cloudflare's billing page of the account, where a card is added (auto top-up and payment methods)."""
+    return f"{settings.CLOUDFLARE_DASHBOARD_URL.rstrip('/')}/{account.cloudflare_id}/billing"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+BALANCE = Figure("balance", "Balance", lambda reading, rule: format_money(reading.figures.balance))
+SPEND_PER_DAY = Figure(
+    "spend_per_day", "Spend per day", lambda reading, rule: format_money(reading.figures.spend_per_day)
+)
+RUNWAY = Figure(
+    "runway",
+    "Runway",
+    lambda reading, rule: (
+        display.days(reading.figures.runway_days) if reading.figures.balance is not None else "unknown"
+    ),
+)
+AUTO_TOPUP = Figure("auto_top_up", "Auto top-up", lambda reading, rule: reading.auto_topup_state())
+# When the figures are from: words in an email, an ISO time in the webhook (every message ends with it).
+DATA_AS_OF = Figure(
+    "data_as_of",
+    "Data as of",
+    lambda reading, rule: display.ago(reading.figures.data_as_of),
+    value=lambda reading, rule: _iso(reading.figures.data_as_of),
+    time=True,
+)
+# The rule's reading, first in every message ("Now"), and the level reached for a rule with several.
+VALUE = Figure("value", "Now", lambda check: check.value)
+LEVEL_REACHED = Figure(
+    "level_reached",
+    "Level reached",
+    lambda level: f"{level.index} of {level.of}: {level.scale.crossing(level.threshold)}",
+)
+BALANCE_FIGURES = (BALANCE, SPEND_PER_DAY, RUNWAY)
+
+
+def _limit_words(reading: Reading, rule: AlertRule) -> str:
+    facts = reading.facts
+    if facts.limit_amount is None:
+        return "none"
+    return f"{format_money(facts.limit_amount)}{display.per_window(facts.limit_duration)}"
+
+
+def _spend_today(reading: Reading, rule: AlertRule) -> str:
+    days = reading.daily_spend()
+    return format_money(days[-1][1] if days else None)
+
+
+# --- headlines now ------------------------------------------------------------------------------------------
+def _low_balance_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    figures = facts.figures
+    if figures.balance is None:
+        return None
+    return headlines.low_balance(facts.name, figures, rule.threshold, scale.level_now(rule, figures.balance))
+
+
+def _runway_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    figures = facts.figures
+    if figures.balance is None:
+        return None
+    return headlines.runway(facts.name, figures, rule.threshold, scale.level_now(rule, figures.runway_days))
+
+
+def _spending_limit_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    level = scale.level_now(rule, facts.figures.limit_used_percent)
+    return headlines.spending_limit(facts, rule.threshold, level)
+
+
+def _stale_data_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    return headlines.stale_data(facts.name, facts.figures.data_as_of, now)
+
+
+def _auto_topup_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    error, disabled_reason = facts.auto_topup[2:]
+    if not (error or disabled_reason):
+        return None
+    return headlines.auto_topup(facts.name, display.auto_topup_reason(disabled_reason or error))
+
+
+# --- the kinds ----------------------------------------------------------------------------------------------
+TOP_UP = FixPage("Top up {account.name}", "topup_new")
+
+KINDS: dict[str, Kind] = {
+    entry.kind: entry
+    for entry in (
+        Kind(
+            kind=AlertKind.LOW_BALANCE,
+            check=check_low_balance,
+            scale=Scale(DOLLARS, Direction.BELOW, levels=True),
+            bounds=(Decimal(1), Decimal(10**6)),
+            threshold_help="Alert when the balance falls below this many dollars.",
+            margin_help="Resolve only once the balance is this many dollars above the threshold.",
+            levels_example="threshold 100, then 20, 5",
+            defaults=Defaults("10", "5", ("5", "2")),
+            headline_now=_low_balance_now,
+            fix=TOP_UP,
+            figures=(*BALANCE_FIGURES, AUTO_TOPUP),
+        ),
+        Kind(
+            kind=AlertKind.RUNWAY,
+            check=check_runway,
+            # A runway under half a day would alert all the time.
+            scale=Scale(Unit("days", "days", 1), Direction.BELOW, levels=True),
+            bounds=(Decimal("0.5"), Decimal(365)),
+            threshold_help=(
+                "Alert when the credit lasts fewer than this many days at the recent spend per day."
+            ),
+            margin_help="Resolve only once the runway is this many days above the threshold.",
+            levels_example="threshold 14, then 7, 2",
+            defaults=Defaults("3", "1", ("1",)),
+            headline_now=_runway_now,
+            fix=TOP_UP,
+            figures=(*BALANCE_FIGURES, AUTO_TOPUP),
+        ),
+        Kind(
+            kind=AlertKind.AUTO_TOPUP_FAILING,
+            check=check_auto_topup_failing,
+            # A state, not a reading: the threshold is how many hours a failure stays news.
+            scale=Scale(Unit("hours", "hours", 0)),
+            bounds=(Decimal(1), Decimal(24 * 365)),
+            threshold_help=(
+                "Alert when auto top-up reports an error or a disabled reason, "
+                "or failed within this many hours."
+            ),
+            margin_help="Not used: the alert resolves as soon as auto top-up reports no failure.",
+            defaults=Defaults("24", "0"),
+            headline_now=_auto_topup_now,
+            fix=FixPage("Add a card in the Cloudflare dashboard", external=dashboard_billing_url),
+            figures=(AUTO_TOPUP, *BALANCE_FIGURES),
+        ),
+        Kind(
+            kind=AlertKind.SPENDING_LIMIT,
+            check=check_spending_limit,
+            scale=Scale(PERCENT, Direction.ABOVE, levels=True),
+            bounds=(Decimal(1), Decimal(100)),
+            threshold_help="Alert when the period's spend is above this percentage of the spending limit.",
+            margin_help="Resolve only once the spend is this many points (%) below the threshold.",
+            levels_example="threshold 50, then 80, 95, 100",
+            defaults=Defaults("80", "5", ("95", "100")),
+            headline_now=_spending_limit_now,
+            warning=True,
+            exceeded_label=headlines.EXCEEDED_LABEL,
+            exceeded=lambda figures, subject_state: headlines.limit_exceeded(figures),
+            tells_exceeded=True,
+            fix=FixPage("Review the spending limit", "spending_limit"),
+            figures=(
+                Figure("spending_limit", "Spending limit", _limit_words),
+                Figure(
+                    "spent_this_window",
+                    "Spent this window",
+                    lambda reading, rule: format_money(reading.figures.limit_spent),
+                ),
+                Figure(
+                    "used", "Used", lambda reading, rule: display.percent(reading.figures.limit_used_percent)
+                ),
+                Figure(
+                    "alert_above",
+                    "Alert above",
+                    lambda reading, rule: display.threshold_percent(rule.threshold),
+                ),
+                *BALANCE_FIGURES,
+            ),
+        ),
+        Kind(
+            kind=AlertKind.STALE_DATA,
+            check=check_stale_data,
+            # A check tighter than the sync interval would alert all the time.
+            scale=Scale(Unit("minutes", "minutes", 0), Direction.ABOVE),
+            bounds=(Decimal(5), Decimal(60 * 24 * 30)),
+            threshold_help=(
+                "Alert the portal's operators when no sync has succeeded for this many minutes "
+                "(the API or the token is broken)."
+            ),
+            margin_help="Resolve only once the data is this many minutes fresher than the threshold.",
+            defaults=Defaults("60", "0"),
+            headline_now=_stale_data_now,
+            warning=True,
+            operators_only=True,
+            fix=FixPage("Open the account and refresh", "account"),
+            figures=(DATA_AS_OF, *BALANCE_FIGURES),
+        ),
+        Kind(
+            kind=AlertKind.USAGE_SPIKE,
+            check=check_usage_spike,
+            # A spike of 1× would be any day.
+            scale=Scale(Unit("times the median day", "×", 1), Direction.ABOVE),
+            bounds=(Decimal("1.1"), Decimal(1000)),
+            threshold_help="Alert when a day's usage exceeds this multiple of the previous 14 days' median.",
+            margin_help="Resolve only once the day's usage is this much below the threshold multiple.",
+            defaults=Defaults("3", "0.5"),
+            warning=True,
+            fix=FixPage("See the usage", "usage"),
+            figures=(Figure("spend_today", "Spend today", _spend_today), *BALANCE_FIGURES),
+        ),
+        Kind(
+            kind=AlertKind.GATEWAY_RULE,
+            check_subjects=check_gateway_rules,
+            subject_states=rule_states,
+            scale=Scale(PERCENT, Direction.ABOVE, levels=True),
+            bounds=(Decimal(1), Decimal(100)),
+            threshold_help="Alert when a gateway rule's window has used more than this % of its budget.",
+            margin_help="Resolve only once the rule's use is this many points (%) below the threshold.",
+            levels_example="threshold 50, then 80, 95, 100",
+            defaults=Defaults("80", "5", ("95", "100")),
+            warning=True,
+            exceeded_label="Gateway rule exceeded",
+            exceeded=lambda figures, subject_state: subject_state == RuleState.EXCEEDED,
+            fix=FixPage("Open the rules of {gateway}", "gateway_rules", args=("gateway",)),
+            figures=(*BALANCE_FIGURES, AUTO_TOPUP),
+            email_templates="gateway_rule",
+        ),
+    )
+}
+
+
+def get(kind: str) -> Kind | None:
+    """The entry of a kind; None for one the portal no longer knows (an old row's)."""
+    return KINDS.get(kind)
+
+
+# --- the watchdog's portal-wide kinds -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PortalKind:
+    """A portal-wide alert (no account): its headline once resolved, the page that fixes it, and its figures
+    (read from the sweeps' status)."""
+
+    kind: PortalAlertKind
+    resolved_headline: str
+    fix_words: str
+    figures: tuple[Figure, ...]
+
+    @property
+    def label(self) -> str:
+        return self.kind.label
+
+
+PORTAL_KINDS: dict[str, PortalKind] = {
+    PortalAlertKind.SWEEPS_STALLED: PortalKind(
+        kind=PortalAlertKind.SWEEPS_STALLED,
+        resolved_headline="Background jobs running again: balance sweeps complete",
+        fix_words="Open the portal",
+        figures=(
+            Figure(
+                "last_completed_sweep",
+                "Last completed sweep",
+                lambda status: _iso(status.last_completed),
+                time=True,
+            ),
+            Figure(
+                "expected_every",
+                "Expected every",
+                lambda status: f"{int(status.expected_every.total_seconds())} s",
+            ),
+        ),
+    ),
+}
