@@ -326,13 +326,15 @@ def _sweep_just_finished() -> dict:
     from django.utils import timezone
 
     from billing.figures import refresh_balance, refresh_summaries
-    from billing.models import Account, SyncRun
+    from billing.models import Account, SyncJob, SyncRun
 
     moment = timezone.now() - timedelta(minutes=1)
     ids = list(Account.objects.values_list("pk", flat=True))
     SyncRun.objects.bulk_create(
         [
-            SyncRun(job="balance", account_id=pk, started_at=moment, finished_at=moment, outcome="succeeded")
+            SyncRun(
+                job=SyncJob.BALANCE, account_id=pk, started_at=moment, finished_at=moment, outcome="succeeded"
+            )
             for pk in ids
         ],
         batch_size=1000,

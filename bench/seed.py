@@ -148,7 +148,7 @@ def seed_sweep(accounts: int) -> dict:
         m.SyncRun.objects.bulk_create(
             [
                 m.SyncRun(
-                    job="balance",
+                    job=m.SyncJob.BALANCE,
                     account_id=pk,
                     started_at=now - timedelta(minutes=5),
                     finished_at=now - timedelta(minutes=5),

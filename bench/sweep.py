@@ -120,10 +120,12 @@ def _max_in_window(times: list[float], period: float) -> int:
 
 def _wait_for_sweep(ours, accounts: int, timeout: float) -> bool:
     """Waits until every account's balance run has finished and no run is left moving; True if timed out."""
+    from billing.models import SyncJob
+
     deadline = time.monotonic() + timeout
     seen = -1
     while time.monotonic() < deadline:
-        finished = ours.filter(job="balance").exclude(outcome="running").count()
+        finished = ours.filter(job=SyncJob.BALANCE).exclude(outcome="running").count()
         if finished >= accounts and not ours.filter(outcome="running").exists():
             # A spending-limit unit starts just after its balance unit ends: done only once nothing moves.
             total = ours.count()
@@ -218,7 +220,7 @@ def one_run(
     from django.utils import timezone
 
     from bench.seed import reset_spending_limit_ages
-    from billing.models import Account, SweepSlot, SyncRun
+    from billing.models import Account, SweepSlot, SyncJob, SyncRun
 
     token = f"bench-sweep-{uuid.uuid4().hex}"
     queue = f"bench-sweep-{uuid.uuid4().hex[:8]}"
@@ -241,7 +243,7 @@ def one_run(
         mark = timezone.now()
         started = time.time()
         app.send_task("billing.tasks.sync_balances", queue=queue)
-        ours = SyncRun.objects.filter(started_at__gte=mark, job__in=["balance", "spending_limit"])
+        ours = SyncRun.objects.filter(started_at__gte=mark, job__in=[SyncJob.BALANCE, SyncJob.SPENDING_LIMIT])
         timed_out = _wait_for_sweep(ours, len(ids), timeout)
         last = ours.aggregate(last=Max("finished_at"))["last"]
         wall = (last.timestamp() - started) if last else float("nan")
@@ -272,8 +274,7 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
     from celery import Celery
     from django.utils import timezone
 
-    from billing import sync
-    from billing.models import Account, SweepSlot, SyncRun
+    from billing.models import Account, SweepSlot, SyncJob, SyncRun
 
     token = f"bench-usage-{uuid.uuid4().hex}"
     queue = f"bench-usage-{uuid.uuid4().hex[:8]}"
@@ -293,7 +294,7 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
             SYNC_SWEEP_SPREAD="0",  # the slice's calls per account, not its pace
         )
         processes = _start_workers(1, queue, env, app)
-        SweepSlot.objects.filter(job=sync.JOB_USAGE).delete()
+        SweepSlot.objects.filter(job=SyncJob.USAGE).delete()
         mark, started = timezone.now(), time.time()
         app.send_task("billing.tasks.sync_usage", queue=queue)
         ours = SyncRun.objects.filter(started_at__gte=mark)
@@ -329,17 +330,17 @@ def _wait_for_slice(ours, ids: list[int], timeout: float) -> tuple[int, bool]:
     """Waits until every account of the slot's usage slice has its analytics run finished; returns how many
     accounts the slice holds (from the slot the worker claimed) and whether the wait timed out."""
     from billing import sync
-    from billing.models import SweepSlot
+    from billing.models import SweepSlot, SyncJob
 
     deadline = time.monotonic() + timeout
     expected = None
     while time.monotonic() < deadline:
         if expected is None:
-            slot = SweepSlot.objects.filter(job=sync.JOB_USAGE).first()
+            slot = SweepSlot.objects.filter(job=SyncJob.USAGE).first()
             if slot is not None:
-                expected = len(sync.sweep_account_ids(sync.JOB_USAGE, slot.slot_start, ids))
+                expected = len(sync.sweep_account_ids(SyncJob.USAGE, slot.slot_start, ids))
         if expected is not None:
-            done = ours.filter(job="gateway_spend").exclude(outcome="running").count()
+            done = ours.filter(job=SyncJob.GATEWAY_SPEND).exclude(outcome="running").count()
             if done >= expected and not ours.filter(outcome="running").exists():
                 return expected, False
         time.sleep(0.2)

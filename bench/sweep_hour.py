@@ -1,7 +1,7 @@
 """A simulated hour of the sweeps at N accounts on one token: the busiest 300 s of API requests.
 
 Every 5 minutes of simulated time the balance, usage and invoice sweeps are started the way beat starts them
-(`billing.tasks.sync_balances` / `sync_usage` / `sync_invoices`, each claiming its slot and choosing its
+(`billing.tasks.sweep_balances` / `sync_usage` / `sync_invoices`, each claiming its slot and choosing its
 accounts), and the chunks they send are run inline in this process (SYNC_THREADS threads each), each at the
 moment its countdown names (the sweep's pace, SYNC_SWEEP_SPREAD of the slot), in the order a worker would
 start them. The portal's clock is moved, not waited for: simulated time = a chunk's moment + the real time
@@ -86,34 +86,31 @@ class _Clock:
 
 def _warm_up(ids: list[int]) -> None:
     from bench.seed import reset_spending_limit_ages
-    from billing import pipeline, sync
-    from billing.models import SyncRun
+    from billing import pipeline
+    from billing.models import SyncJob, SyncRun
 
-    pipeline.run(sync.JOB_BALANCE, ids)
-    pipeline.run(sync.JOB_USAGE, ids)
-    pipeline.run(sync.JOB_BALANCE, ids)  # the runways, now that usage is known
+    pipeline.run(SyncJob.BALANCE, ids)
+    pipeline.run(SyncJob.USAGE, ids)
+    pipeline.run(SyncJob.BALANCE, ids)  # the runways, now that usage is known
     reset_spending_limit_ages()
-    SyncRun.objects.filter(job=sync.JOB_GATEWAYS).delete()
+    SyncRun.objects.filter(job=SyncJob.GATEWAYS).delete()
 
 
-def _spread_topup_limit_ages(ids: list[int], start: datetime) -> None:
+def _spread_topup_range_ages(ids: list[int], start: datetime) -> None:
     """Fetches every account's top-up range once, then dates the fetches evenly over the 0.8 day before the
-    hour starts, as the balance job's daily refreshes leave them (each is due from 0.8 of a day old, at a
-    random point up to a day): a few become due in each tick of the hour."""
+    hour starts, as the syncs' daily refreshes leave them (each is due from 0.8 of a day old, at a random
+    point up to a day): a few become due in each tick of the hour."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from billing import topup_limits
-    from billing.models import Account
-    from billing.sync.balance import sync_topup_limits
+    from billing.models import Account, TopUpRange
+    from billing.sync.topup_range import REFRESH, sync_topup_range
 
     accounts = list(Account.objects.filter(pk__in=ids).order_by("pk"))
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(sync_topup_limits, accounts))
+        list(pool.map(sync_topup_range, accounts))
     for index, account in enumerate(accounts):
-        found = topup_limits.known(account)
-        if found:
-            age = topup_limits.REFRESH_SECONDS * 0.8 * index / len(accounts)
-            topup_limits.remember(account, found[0], found[1], fetched_at=start.timestamp() - age)
+        age = REFRESH * 0.8 * index / len(accounts)
+        TopUpRange.objects.filter(account=account).update(synced_at=start - age)
 
 
 def _unhealthy_count(ids: list[int]) -> int:
@@ -173,7 +170,7 @@ def _run_ticks(sandbox: Sandbox, clock, start, ticks: int) -> tuple[list[float],
         for tick in range(ticks):
             tick_start = start + timedelta(seconds=TICK_SECONDS * tick, milliseconds=100)
             clock.at(tick_start)
-            for sweep in (tasks.sync_balances, tasks.sync_usage, tasks.sync_invoices):
+            for sweep in (tasks.sweep_balances, tasks.sweep_usage, tasks.sweep_invoices):
                 sweep.apply()
             chunks.run(clock, tick_start)
             log = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
@@ -195,7 +192,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
 
     from bench.seed import reset_spending_limit_ages
     from bench.sweep import RATE_LIMIT, _max_in_window
-    from billing import api, sync
+    from billing import clients, sync
     from billing.models import Account, SweepSlot
     from portal.celery import app
 
@@ -212,13 +209,13 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         _prepare(sandbox, [a.cloudflare_id for a in keep])
         settings.CLOUDFLARE_API_BASE_URL, settings.CLOUDFLARE_API_TOKEN = sandbox.base_url, token
         settings.CLOUDFLARE_RATE_LIMIT = 10_000_000
-        api.reset_clients()
+        clients.reset_clients()
         app.set_current()  # the portal's shared tasks send through it, eagerly
         app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
         _warm_up(ids)
         unhealthy = _unhealthy_count(ids)
         start = sync.slot_start(real_now(), TICK_SECONDS) + timedelta(seconds=TICK_SECONDS)
-        _spread_topup_limit_ages(ids, start)
+        _spread_topup_range_ages(ids, start)
         reset_spending_limit_ages(now=start)  # as an hour of refreshes leaves them when the hour starts
         clock = _Clock(start)
         timezone.now = clock.now
@@ -244,5 +241,5 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         app.conf.task_always_eager, app.conf.task_eager_propagates = eager
         for name, value in saved.items():
             setattr(settings, name, value)
-        api.reset_clients()
+        clients.reset_clients()
         sandbox.stop()

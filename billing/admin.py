@@ -16,6 +16,7 @@ from billing.models import (
     SpendingLimit,
     SyncRun,
     TopUp,
+    TopUpRange,
     UsageRecord,
 )
 
@@ -148,6 +149,11 @@ class AutoTopUpConfigAdmin(ReadOnlyAdmin):
 @admin.register(SpendingLimit)
 class SpendingLimitAdmin(ReadOnlyAdmin):
     list_display = ["account", "enabled", "amount", "duration", "strategy", "synced_at"]
+
+
+@admin.register(TopUpRange)
+class TopUpRangeAdmin(ReadOnlyAdmin):
+    list_display = ["account", "min_cents", "max_cents", "currency", "synced_at"]
 
 
 @admin.register(TopUp)

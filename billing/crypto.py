@@ -36,8 +36,3 @@ def decrypt_token(ciphertext: str) -> str:
         raise TokenDecryptionError(
             "stored API token cannot be decrypted with TOKEN_ENCRYPTION_KEYS"
         ) from None
-
-
-def rotate_token(ciphertext: str) -> str:
-    """The same token re-encrypted under the newest key."""
-    return _current().rotate(ciphertext.encode()).decode()

@@ -1,12 +1,17 @@
-"""Bounds and minimums of every amount people can send to Cloudflare (top-up, auto top-up, spending limit).
+"""Bounds and minimums of every amount people can send to Cloudflare (top-up, auto top-up, spending limit,
+gateway rules), including Cloudflare's last-known top-up range of each account.
 
 Forms validate against them and operations compute the live ranges from them; both import them from here.
+The top-up range is stored in the database (`TopUpRange`) by any sync of the account
+(`billing.sync.topup_range`), so a page or a submit reads it without asking Cloudflare, and a cache clear or a
+restart keeps it.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from billing.models import Account, TopUpRange
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
 # The reference's minimums, used whenever Cloudflare's own limits are not known.
@@ -57,3 +62,21 @@ def topup_range_text(bounds: Bounds) -> str:
     if from_cloudflare_min:
         return f"From {low} to {high}: Cloudflare's minimum for this account and the portal's maximum."
     return f"From {low} to {high}: Cloudflare's minimum and the portal's maximum."
+
+
+def topup_bounds(account: Account) -> Bounds:
+    """The allowed top-up range in cents: Cloudflare's last known range for the account, else the reference
+    minimum; never above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
+    known = TopUpRange.objects.filter(account=account).values_list("min_cents", "max_cents").first()
+    low, high = known or (TOPUP_MIN_CENTS, None)
+    ceiling = portal_max_cents()
+    high = min(high, ceiling) if high else ceiling
+    return Bounds(min_cents=low, max_cents=max(high, low))
+
+
+def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
+    """(amount, threshold) ranges of the account's auto top-up, in cents: each at most what one top-up may
+    be, the amount at least what one top-up must be."""
+    topup = topup_bounds(account)
+    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup.min_cents)
+    return Bounds(amount_min, topup.max_cents), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, topup.max_cents)

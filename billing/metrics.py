@@ -1,6 +1,6 @@
 """Prometheus metrics of the portal, read from local tables only (a fixed number of queries).
 
-The endpoint itself is `billing.views.metrics`; API calls are counted by `billing.api_calls`.
+The endpoint itself is `billing.views.metrics`; API calls are counted by `billing.clients`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,17 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from billing.api_calls import OK, flush_api_call_counts
-from billing.models import Account, ApiCallCount, BalanceSnapshot, SyncOutcome, SyncRun, TopUp, TopUpStatus
+from billing.clients import OK, flush_api_call_counts
+from billing.models import (
+    Account,
+    ApiCallCount,
+    BalanceSnapshot,
+    SyncJob,
+    SyncOutcome,
+    SyncRun,
+    TopUp,
+    TopUpStatus,
+)
 
 
 class _Latest(TypedDict):
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
     AccountFreshness = WithAnnotations[Account, _Latest]
 
 # Jobs whose freshness is exported per account.
-EXPORTED_JOBS = ("balance", "spending_limit", "usage", "invoices")
+EXPORTED_JOBS = (SyncJob.BALANCE, SyncJob.SPENDING_LIMIT, SyncJob.USAGE, SyncJob.INVOICES)
 
 
 class PortalCollector:

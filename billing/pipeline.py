@@ -18,12 +18,12 @@ from datetime import datetime
 from billing import alerts, sync
 from billing.alerts.evaluation import Change, EvaluationSummary
 from billing.cloudflare import CloudflareError
-from billing.models import Account, SyncRun
+from billing.models import Account, SyncJob, SyncRun
 from billing.notifications.notify import queue_alert
 
 logger = logging.getLogger("billing.sync")
 
-ALERTING_JOBS = frozenset({sync.JOB_BALANCE, sync.JOB_ACCOUNT})
+ALERTING_JOBS = frozenset({SyncJob.BALANCE, SyncJob.ACCOUNT})
 
 
 class SyncFailed(Exception):
@@ -95,7 +95,7 @@ def sync_account(
     With `raise_on_error`, after every job ran, the first CloudflareError is raised again if a job failed with
     one (SyncFailed for other errors).
     """
-    results = run_for_account(sync.JOB_ACCOUNT, account, backfill_days)
+    results = run_for_account(SyncJob.ACCOUNT, account, backfill_days)
     runs = [r.run for r in results if r.run is not None]
     errors = [r.error for r in results if r.error is not None]
     if raise_on_error and errors:
@@ -104,9 +104,3 @@ def sync_account(
             raise first
         raise SyncFailed(f"sync of {account} failed: {sync.describe(errors[0])}", runs, errors[0])
     return runs
-
-
-def sync_balance(account: Account) -> SyncRun | None:
-    """The balance job for one account (the spending limit only when due), then its alerts; returns the
-    balance run (None when another run held its lock)."""
-    return run_for_account(sync.JOB_BALANCE, account)[0].run

@@ -1,8 +1,9 @@
 """Celery tasks: thin wrappers, scheduled by beat (see settings), over `billing.pipeline` (sync, then alerts),
-`billing.operations` (top-up reconciliation), `billing.retention`, `billing.alerts` (deciding) and
+`billing.operations` (top-up reconciliation), `billing.sync` (retention), `billing.alerts` (deciding) and
 `billing.notifications` (delivering).
 
-A sweep (`sync_balances`, `sync_usage`, `sync_invoices`) first claims its (job, slot) row
+A sweep (`sweep_balances`, `sweep_usage`, `sweep_invoices`, registered under their first names
+`billing.tasks.sync_balances` … so that queued messages still run) first claims its (job, slot) row
 (`sync.claim_slot`), so it runs once per slot however many beats send it; it then lists the accounts the slot
 is due to send (the usage sweep: one slice of them; the balance sweep: the accounts not known healthy, and
 half of the healthy ones) and sends one `sync_chunk` task per SYNC_CHUNK_SIZE accounts, to the queue the sweep
@@ -26,8 +27,9 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError
 
-from billing import operations, pipeline, retention, sync
+from billing import operations, pipeline, sync
 from billing.accounts import ensure_declared_accounts
+from billing.models import SyncJob
 from billing.notifications import digests, outbox, portal_alerts
 
 logger = logging.getLogger(__name__)
@@ -100,27 +102,27 @@ def _sweep(task: Task[Any, Any], job: str, interval: int) -> int:
 
 
 @shared_task(name="billing.tasks.sync_balances", **_SWEEP)
-def sync_balances(self) -> int:
+def sweep_balances(self) -> int:
     """Balance, auto top-up config (one API call per account) and, when due, the spending limit."""
-    return _sweep(self, sync.JOB_BALANCE, settings.SYNC_BALANCE_INTERVAL)
+    return _sweep(self, SyncJob.BALANCE, settings.SYNC_BALANCE_INTERVAL)
 
 
 @shared_task(name="billing.tasks.sync_usage", **_SWEEP)
-def sync_usage(self) -> int:
+def sweep_usage(self) -> int:
     """Usage, gateways when due and spend analytics of one slice of the accounts (each hourly)."""
-    return _sweep(self, sync.JOB_USAGE, sync.slot_interval(sync.JOB_USAGE))
+    return _sweep(self, SyncJob.USAGE, sync.slot_interval(SyncJob.USAGE))
 
 
 @shared_task(name="billing.tasks.sync_invoices", **_SWEEP)
-def sync_invoices(self) -> int:
+def sweep_invoices(self) -> int:
     """Invoices and the invoice preview of one slice of the accounts (each every SYNC_INVOICES_INTERVAL)."""
-    return _sweep(self, sync.JOB_INVOICES, sync.slot_interval(sync.JOB_INVOICES))
+    return _sweep(self, SyncJob.INVOICES, sync.slot_interval(SyncJob.INVOICES))
 
 
 @shared_task(name="billing.tasks.sync_all", **_SWEEP)
 def sync_all(self, backfill_days: int | None = None) -> int:
     """Every job for every account (by hand, e.g. after adding accounts)."""
-    return _fan_out(self, sync.JOB_ACCOUNT, backfill_days)
+    return _fan_out(self, SyncJob.ACCOUNT, backfill_days)
 
 
 @shared_task(
@@ -134,7 +136,7 @@ def sync_all(self, backfill_days: int | None = None) -> int:
 def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict[str, Any]:
     """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
     summary = pipeline.run(job, account_ids, backfill_days=backfill_days)
-    if job == sync.JOB_BALANCE:
+    if job == SyncJob.BALANCE:
         portal_alerts.ping_deadman()
     if summary.retry and self.request.retries < CHUNK_MAX_RETRIES:
         backoff = 15 * 2**self.request.retries
@@ -157,7 +159,7 @@ def sync_account(account_id: int, backfill_days: int | None = None, refresh_run_
     if refresh_run_id is not None:
         run = operations.run_refresh(refresh_run_id)
         return int(run is not None and run.outcome == "succeeded")
-    summary = pipeline.run(sync.JOB_ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
+    summary = pipeline.run(SyncJob.ACCOUNT, [account_id], backfill_days=backfill_days, threads=1)
     return summary.succeeded
 
 
@@ -173,7 +175,7 @@ def poll_pending_topups() -> int:
 
 @shared_task(name="billing.tasks.apply_retention", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def apply_retention() -> dict[str, int]:
-    return retention.apply_retention()
+    return sync.apply_retention()
 
 
 @shared_task(name="billing.tasks.evaluate_alerts", soft_time_limit=240, time_limit=300)

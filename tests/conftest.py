@@ -241,11 +241,11 @@ def cloudflare(sandbox, settings):
 
     The local request budget is lifted so that the suite's calls never wait on one another's budget.
     """
-    from billing import api
+    from billing import clients
 
     settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
     settings.CLOUDFLARE_API_TOKEN = sandbox.token
     settings.CLOUDFLARE_RATE_LIMIT = 100_000
-    api.reset_clients()
+    clients.reset_clients()
     yield sandbox
-    api.reset_clients()
+    clients.reset_clients()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing import api
+from billing import clients
 from billing.models import BalanceSnapshot, SyncOutcome, SyncRun
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
@@ -23,13 +23,13 @@ def cf(sandbox, settings, account):  # noqa: F811
     settings.CLOUDFLARE_API_BASE_URL = sandbox.base_url
     settings.CLOUDFLARE_API_TOKEN = sandbox.token
     settings.CLOUDFLARE_MAX_RETRIES = 0
-    api.reset_clients()
+    clients.reset_clients()
     sandbox.put_account(
         account.cloudflare_id, name=account.name, balance=5000, payment_method=CARD, first_topup_success=True
     )
     sandbox.clear_requests()
     yield sandbox
-    api.reset_clients()
+    clients.reset_clients()
 
 
 def api_requests(sandbox, method: str | None = None, contains: str = "") -> list[dict]:  # noqa: F811

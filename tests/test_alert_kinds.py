@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from billing.alert_forms import AlertRuleForm
 from billing.alerts.kinds import KINDS, PORTAL_KINDS
 from billing.alerts.levels import Direction
+from billing.forms.alerts import AlertRuleForm
 from billing.models import Account, AlertKind, AlertRule, PortalAlertKind
 
 BASE = "http://portal.example.test"

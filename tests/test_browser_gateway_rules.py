@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.api import client_for
+from billing.clients import client_for
 from billing.models import GatewaySpendHour
 from billing.sync.gateways import store_gateway
 from tests.browser_fixtures import log_in, shoot

@@ -156,7 +156,7 @@ def test_redis_key_holds_a_fingerprint_never_the_token(key_prefix):
 
 def test_redis_limiter_falls_back_to_in_process_budget_when_redis_is_down(caplog):
     limiter = RedisRateLimiter("redis://127.0.0.1:1/15", limit=2, period=60)
-    with caplog.at_level(logging.WARNING, logger="billing.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="billing.cloudflare.budget"):
         limiter.acquire("k")
         limiter.acquire("k")
         with pytest.raises(RateLimitBudgetExceeded):

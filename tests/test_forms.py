@@ -5,14 +5,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from billing.forms import (
-    AutoTopUpForm,
-    Bounds,
-    SpendingLimitForm,
-    TopUpConfirmForm,
-    TopUpForm,
-    UsageFilterForm,
-)
+from billing.forms.filters import UsageFilterForm
+from billing.forms.money import AutoTopUpForm, SpendingLimitForm, TopUpConfirmForm, TopUpForm
+from billing.limits import Bounds
 
 BOUNDS = Bounds(min_cents=1000, max_cents=1_000_000)
 

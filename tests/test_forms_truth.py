@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import operations
-from billing.forms import SpendingLimitForm
+from billing import sync
+from billing.forms.money import SpendingLimitForm
+from billing.limits import topup_bounds
 from billing.models import SpendingLimit, UsageRecord
 from tests.pages_fixtures import api_requests, snapshot
 
@@ -23,7 +24,7 @@ def url(name, account):
 
 # --- rule 3: a form states its real bounds before you type -------------------------------------------------
 def test_topup_form_shows_the_cached_cloudflare_range_it_will_check(client, manager, account, cf):
-    operations.remember_topup_limits(account, 1000, 100_000)
+    sync.store_topup_range(account, 1000, 100_000)
     client.force_login(manager)
     html = unescape(client.get(url("topup_new", account)).content.decode())
     assert "Cloudflare allows $10.00 to $1,000.00 for this account." in html
@@ -38,10 +39,10 @@ def test_topup_form_without_cloudflare_limits_says_whose_bounds_they_are(client,
 
 
 def test_topup_form_shows_exactly_the_bounds_the_submit_checks(client, manager, account, cf):
-    operations.remember_topup_limits(account, 1000, 100_000)
+    sync.store_topup_range(account, 1000, 100_000)
     client.force_login(manager)
     shown = client.get(url("topup_new", account)).context["bounds"]
-    assert shown == operations.topup_bounds(account)
+    assert shown == topup_bounds(account)
     response = client.post(url("topup_new", account), {"amount": "1000.01"})
     assert response.status_code == 400
     errors = response.context["form"].errors["amount"]
@@ -52,8 +53,8 @@ def test_a_submit_that_learns_new_limits_says_so_in_the_error(client, manager, a
     client.force_login(manager)
     page = unescape(client.get(url("topup_new", account)).content.decode())
     assert "$10,000.00" in page  # Cloudflare's limits not known yet: the portal's maximum
-    # The balance job learns Cloudflare's range while the page is open; the form posts the range it showed.
-    operations.remember_topup_limits(account, 1000, 100_000)
+    # A sync learns Cloudflare's range while the page is open; the form posts the range it showed.
+    sync.store_topup_range(account, 1000, 100_000)
     shown = {"shown_min_cents": "1000", "shown_max_cents": "1000000"}
     response = client.post(url("topup_new", account), {"amount": "5000", **shown})
     assert response.status_code == 400
@@ -183,7 +184,7 @@ def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account,
 
 # --- rule 3: alert rules show units, normalised values and real minimums ----------------------------------
 def rule_form(kind, **data):
-    from billing.alert_forms import AlertRuleForm
+    from billing.forms.alerts import AlertRuleForm
 
     base = {"enabled": "on", "hysteresis": "0", "reminder_hours": "24", "notify_managers": "on"}
     return AlertRuleForm({**base, **data} if data else None, kind=kind)

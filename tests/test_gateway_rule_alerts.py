@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.api import client_for
-from billing.gateway_forms import GatewayRuleForm
+from billing.clients import client_for
+from billing.forms.gateway_rules import GatewayRuleForm
 from billing.models import Account, AccountAccess, AlertEvent, AlertKind, AlertRule, GatewayRule, Role
 from billing.notifications import outbox as mail
 from billing.pipeline import evaluate_alerts

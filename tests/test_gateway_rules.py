@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.api import client_for
+from billing.clients import client_for
 from billing.models import AuditAction, AuditEntry, AuditOutcome, GatewayRule, GatewaySpendHour
 from billing.sync.gateways import store_gateway
 from tests.pages_fixtures import api_requests

@@ -20,7 +20,7 @@ from billing.figures.gateway_spend import HOURS_GONE, history_of, preset, spend_
 from billing.figures.rule_windows import draft_window
 from billing.models import Gateway, NotificationSettings, SyncOutcome, SyncRun
 from billing.money import format_money
-from billing.retention import apply_retention
+from billing.sync.retention import apply_retention
 from billing.sync.spend import store_spend
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from billing import api
+from billing import clients
 from billing.models import Account, AccountAccess, BalanceSnapshot, Role, SyncRun
 from cloudflare_sandbox import DEMO_ACCOUNTS
 from tests.sandbox_fixtures import sandbox_demo  # noqa: F401
@@ -22,9 +22,9 @@ def demo_portal(sandbox_demo, settings):  # noqa: F811
     settings.CLOUDFLARE_API_TOKEN = sandbox_demo.token
     settings.CLOUDFLARE_ACCOUNT_IDS = [f"{account_id}={name}" for account_id, name in DEMO_ACCOUNTS]
     settings.CLOUDFLARE_RATE_LIMIT = 100_000
-    api.reset_clients()
+    clients.reset_clients()
     yield sandbox_demo
-    api.reset_clients()
+    clients.reset_clients()
 
 
 def load_demo() -> str:

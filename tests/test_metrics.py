@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from billing import sync
-from billing.models import Account, ApiCallCount
+from billing.models import Account, ApiCallCount, SyncJob
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +16,9 @@ TOKEN = "metrics-secret-token-1234"
 @pytest.fixture(autouse=True)
 def _no_counts_from_other_tests():
     # Calls other tests made (and never flushed) would be added to this test's counters.
-    from billing import api_calls
+    from billing import clients
 
-    api_calls._pending.clear()
+    clients._pending.clear()
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_metrics_show_balances_sync_age_and_api_calls_and_errors_by_operation(cl
     cloudflare.put_account(good.cloudflare_id, balance=120450)
     missing = Account.objects.create(cloudflare_id="2" * 32, name="Missing")
 
-    sync.run_job(sync.JOB_BALANCE, [good.pk, missing.pk])
+    sync.run_job(SyncJob.BALANCE, [good.pk, missing.pk])
     samples = scrape(client)
 
     good_labels = (("account", 'Acme "Prod"'), ("account_id", good.cloudflare_id))
@@ -80,12 +80,12 @@ def test_metrics_show_balances_sync_age_and_api_calls_and_errors_by_operation(cl
 
 
 def test_api_call_counts_add_up_across_flushes(db):
-    from billing import api_calls
+    from billing import clients
 
     for _ in range(3):
-        api_calls.record_api_call("credit_balance", "x", 200, 1, 1.0, None)
-    api_calls.flush_api_call_counts()
-    api_calls.record_api_call("credit_balance", "x", 200, 1, 1.0, None)
-    api_calls.flush_api_call_counts()
-    api_calls.flush_api_call_counts()  # nothing pending: nothing added
+        clients.record_api_call("credit_balance", "x", 200, 1, 1.0, None)
+    clients.flush_api_call_counts()
+    clients.record_api_call("credit_balance", "x", 200, 1, 1.0, None)
+    clients.flush_api_call_counts()
+    clients.flush_api_call_counts()  # nothing pending: nothing added
     assert ApiCallCount.objects.get(operation="credit_balance", result="ok").count == Decimal(4)

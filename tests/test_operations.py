@@ -5,14 +5,17 @@ from decimal import Decimal
 
 import pytest
 
-from billing import operations
+from billing import operations, sync
+from billing.limits import Bounds, topup_bounds
 from billing.models import (
     AuditAction,
     AuditEntry,
     AuditOutcome,
     AutoTopUpConfig,
     SpendingLimit,
+    SyncOutcome,
     TopUp,
+    TopUpRange,
     TopUpStatus,
 )
 from tests.pages_fixtures import api_requests, snapshot
@@ -136,21 +139,24 @@ def test_spending_limit_before_first_topup_is_refused_and_nothing_recorded(cf, a
 
 def test_topup_bounds_fall_back_to_the_reference_minimum_and_the_portal_maximum(account, settings):
     settings.TOPUP_MAX_DOLLARS = 2000
-    bounds = operations.topup_bounds(account)
+    bounds = topup_bounds(account)
     assert (bounds.min_cents, bounds.max_cents) == (1000, 200000)
 
 
-def test_topup_limits_fetched_on_submit_are_remembered(cf, account, settings):
+def test_topup_limits_fetched_by_a_sync_are_remembered(cf, account, settings):
     settings.TOPUP_MAX_DOLLARS = 10**9
-    bounds = operations.refresh_topup_limits(account)
+    assert sync.sync_topup_range(account).outcome == SyncOutcome.SUCCEEDED
     assert len(api_requests(cf, "GET", "/topup/limits")) == 1
-    assert operations.topup_bounds(account) == bounds
+    stored = TopUpRange.objects.get(account=account)
+    bounds = topup_bounds(account)
+    assert bounds == Bounds(stored.min_cents, stored.max_cents)
     assert bounds.min_cents == 1000
 
 
 def test_topup_limits_unavailable_fall_back_without_error(cf, account):
     cf.add_fault(method="GET", path_contains="/topup/limits", count=5, status=503)
-    bounds = operations.refresh_topup_limits(account)
+    assert sync.sync_topup_range(account).outcome == SyncOutcome.FAILED
+    bounds = topup_bounds(account)
     assert bounds.min_cents == 1000
 
 

@@ -65,3 +65,24 @@ def test_every_setting_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     missing = {name for name in _settings_variables() if f"`{name}`" not in readme}
     assert missing == set()
+
+
+def test_the_file_system_broker_keeps_its_exchange_table_under_its_folder(tmp_path):
+    # kombu's file-system transport writes `control/<exchange>.exchange` relative to the working directory
+    # unless told otherwise; run from another folder, nothing may land there.
+    declare = (
+        "import django; django.setup()\n"
+        "from kombu import Exchange, Queue\n"
+        "from portal.celery import app\n"
+        "with app.connection_for_write() as connection:\n"
+        "    Queue('celery', Exchange('celery'), 'celery')(connection.default_channel).declare()\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "REDIS_"))}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONPATH": str(ROOT)}
+    env.update(CELERY_BROKER_URL="filesystem://", CELERY_BROKER_DIR=str(tmp_path / "broker"))
+    result = subprocess.run(
+        [sys.executable, "-c", declare], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "broker" / "control" / "celery.exchange").exists()
+    assert not (tmp_path / "control").exists()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import figures, sync
+from billing.figures.series import MAX_LINE_POINTS, balance_points
 from billing.models import (
     Account,
     AccountAccess,
@@ -22,7 +23,6 @@ from billing.models import (
     SpendingLimit,
     UsageRecord,
 )
-from billing.selectors import MAX_LINE_POINTS, balance_points
 from billing.views import usage as usage_view
 from cloudflare_sandbox.seed import DEMO_ACCOUNTS
 from tests.pages_fixtures import seed_history, snapshot

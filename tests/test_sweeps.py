@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from billing import sync, tasks, topup_limits
-from billing.models import Account, SweepSlot, SyncOutcome, SyncRun
-from billing.sync import slots
+from billing import sync, tasks
+from billing.models import Account, SweepSlot, SyncJob, SyncOutcome, SyncRun, TopUpRange
+from billing.sync import slots, topup_range
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -46,23 +46,23 @@ def test_a_second_sweep_in_the_same_slot_sends_nothing_and_says_so(
     settings.SYNC_BALANCE_INTERVAL = 300
     settings.SYNC_BALANCE_HEALTHY_EVERY = 1  # every account on every sweep: this test is about the slots
     _at(monkeypatch, datetime(2026, 12, 1, 12, 0, 10, tzinfo=UTC))
-    assert tasks.sync_balances.apply().get() == 1
+    assert tasks.sweep_balances.apply().get() == 1
     _at(monkeypatch, datetime(2026, 12, 1, 12, 4, 50, tzinfo=UTC))  # a second beat, or a manual trigger
     with caplog.at_level(logging.INFO, logger="billing.sync"):
-        assert tasks.sync_balances.apply().get() == 0
+        assert tasks.sweep_balances.apply().get() == 0
     assert "already swept this slot" in caplog.text
     assert SyncRun.objects.filter(job="balance").count() == len(teams)
 
     _at(monkeypatch, datetime(2026, 12, 1, 12, 5, 0, tzinfo=UTC))  # the next slot sweeps again
-    assert tasks.sync_balances.apply().get() == 1
+    assert tasks.sweep_balances.apply().get() == 1
     assert SyncRun.objects.filter(job="balance").count() == 2 * len(teams)
     assert SweepSlot.objects.filter(job="balance").count() == 2
 
 
 def test_each_job_has_its_own_slots(teams, eager_tasks, monkeypatch):
     _at(monkeypatch, datetime(2026, 12, 1, 12, 0, 10, tzinfo=UTC))
-    assert tasks.sync_balances.apply().get() == 1
-    assert tasks.sync_invoices.apply().get() == 1
+    assert tasks.sweep_balances.apply().get() == 1
+    assert tasks.sweep_invoices.apply().get() == 1
     assert set(SweepSlot.objects.values_list("job", flat=True)) == {"balance", "invoices"}
 
 
@@ -72,7 +72,7 @@ def _hold(job: str, account: Account) -> SyncRun:
 
 
 def test_sync_command_lists_every_unit_and_a_held_usage_lock_as_skipped(teams, capsys):
-    _hold(sync.JOB_USAGE, teams[0])
+    _hold(SyncJob.USAGE, teams[0])
     call_command("sync", "--threads", "1")
     out = capsys.readouterr().out
     assert "balance: 4 synced, 0 failed, 0 skipped" in out
@@ -83,8 +83,8 @@ def test_sync_command_lists_every_unit_and_a_held_usage_lock_as_skipped(teams, c
 
 def test_sync_command_reports_held_usage_and_invoice_locks_as_skipped_not_synced(teams, capsys):
     for account in teams:
-        _hold(sync.JOB_USAGE, account)
-        _hold(sync.JOB_INVOICES, account)
+        _hold(SyncJob.USAGE, account)
+        _hold(SyncJob.INVOICES, account)
     call_command("sync", "--threads", "1")
     out = capsys.readouterr().out
     assert "usage: 0 synced, 0 failed, 4 skipped (already running elsewhere)" in out
@@ -94,16 +94,17 @@ def test_sync_command_reports_held_usage_and_invoice_locks_as_skipped_not_synced
 
 def test_the_balance_sweep_fetches_topup_limits_about_daily(teams, cloudflare, settings):
     ids = [a.pk for a in teams]
-    sync.run_job(sync.JOB_BALANCE, ids)  # first sweep: spending limit and top-up range with it
+    sync.run_job(SyncJob.BALANCE, ids)  # first sweep: spending limit and top-up range with it
     assert sum(r["path"].endswith("/topup/limits") for r in cloudflare.requests()) == len(teams)
-    assert all(topup_limits.known(a) for a in teams)
-    assert not any(topup_limits.due(a) for a in teams)
+    assert all(TopUpRange.objects.filter(account=a).exists() for a in teams)
+    assert not any(sync.topup_range_due(a) for a in teams)
 
-    stale = topup_limits.known(teams[0])
-    topup_limits.remember(teams[0], stale[0], stale[1], fetched_at=stale[2] - topup_limits.REFRESH_SECONDS)
-    assert topup_limits.due(teams[0])
+    stale = TopUpRange.objects.get(account=teams[0])
+    older = stale.synced_at - topup_range.REFRESH
+    sync.store_topup_range(teams[0], stale.min_cents, stale.max_cents, synced_at=older)
+    assert sync.topup_range_due(teams[0])
     cloudflare.clear_requests()
     settings.SPENDING_LIMIT_REFRESH_SECONDS = 0  # the spending limit is due on every account
-    sync.run_job(sync.JOB_BALANCE, ids)
+    sync.run_job(SyncJob.BALANCE, ids)
     limits = [r for r in cloudflare.requests() if r["path"].endswith("/topup/limits")]
     assert [r["path"].split("/")[4] for r in limits] == [teams[0].cloudflare_id]

@@ -14,6 +14,7 @@ from billing.models import (
     Invoice,
     InvoicePreview,
     SpendingLimit,
+    SyncJob,
     SyncOutcome,
     SyncRun,
     UsageRecord,
@@ -77,7 +78,7 @@ def test_one_broken_account_does_not_stop_the_others(cloudflare):
     cloudflare.add_fault(path_contains=refused.cloudflare_id, status=401, count=None)
     cloudflare.add_fault(path_contains=garbage.cloudflare_id, body="html", status=200, count=None)
 
-    summary = sync.run_job(sync.JOB_BALANCE, [a.pk for a in [*good, unknown, refused, garbage]])
+    summary = sync.run_job(SyncJob.BALANCE, [a.pk for a in [*good, unknown, refused, garbage]])
 
     assert (summary.succeeded, summary.failed) == (2, 3)
     assert set(BalanceSnapshot.objects.values_list("account_id", flat=True)) == {a.pk for a in good}
@@ -94,20 +95,20 @@ def test_the_balance_sweep_makes_one_call_per_account_and_fetches_limits_only_wh
     accounts = [make_account(cloudflare, n, balance=1000) for n in (1, 2, 3)]
     ids = [a.pk for a in accounts]
 
-    sync.run_job(sync.JOB_BALANCE, ids)
+    sync.run_job(SyncJob.BALANCE, ids)
     assert len(api_calls(cloudflare, "credit-balance")) == 3
     assert len(api_calls(cloudflare, "spending-limit")) == 3  # never fetched before
     assert SpendingLimit.objects.count() == 3
 
     cloudflare.clear_requests()
-    sync.run_job(sync.JOB_BALANCE, ids)
+    sync.run_job(SyncJob.BALANCE, ids)
     assert [r["path"].rsplit("/", 1)[1] for r in cloudflare.requests()] == ["credit-balance"] * 3
 
     SpendingLimit.objects.filter(account=accounts[0]).update(
         synced_at=timezone.now() - timedelta(seconds=settings.SPENDING_LIMIT_REFRESH_SECONDS + 1)
     )
     cloudflare.clear_requests()
-    sync.run_job(sync.JOB_BALANCE, ids)
+    sync.run_job(SyncJob.BALANCE, ids)
     assert len(api_calls(cloudflare, "spending-limit")) == 1
 
 
@@ -133,7 +134,7 @@ def test_spending_limit_amount_is_stored_in_dollars(cloudflare):
 # --- locks ----------------------------------------------------------------------------------------------
 def test_a_running_sync_of_the_same_job_and_account_is_not_run_twice(cloudflare):
     account = make_account(cloudflare, 1, balance=1000)
-    SyncRun.objects.create(job=sync.JOB_BALANCE, account=account, started_at=timezone.now())
+    SyncRun.objects.create(job=SyncJob.BALANCE, account=account, started_at=timezone.now())
 
     assert sync.sync_balance(account) is None
     assert api_calls(cloudflare) == []
@@ -144,7 +145,7 @@ def test_a_running_sync_of_the_same_job_and_account_is_not_run_twice(cloudflare)
 def test_a_lock_left_by_a_dead_worker_expires(cloudflare, settings):
     account = make_account(cloudflare, 1, balance=1000)
     old = timezone.now() - timedelta(seconds=settings.SYNC_LOCK_TIMEOUT_SECONDS + 5)
-    abandoned = SyncRun.objects.create(job=sync.JOB_BALANCE, account=account, started_at=old)
+    abandoned = SyncRun.objects.create(job=SyncJob.BALANCE, account=account, started_at=old)
 
     run = sync.sync_balance(account)
 
@@ -237,7 +238,7 @@ def test_a_sweep_on_threads_syncs_every_account_once(cloudflare, settings):
     settings.SYNC_THREADS = 4
     accounts = [make_account(cloudflare, n, balance=n * 100) for n in range(1, 9)]
 
-    summary = sync.run_job(sync.JOB_BALANCE, [a.pk for a in accounts])
+    summary = sync.run_job(SyncJob.BALANCE, [a.pk for a in accounts])
 
     assert (summary.succeeded, summary.failed) == (8, 0)
     assert BalanceSnapshot.objects.count() == 8

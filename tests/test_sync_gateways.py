@@ -16,6 +16,7 @@ from billing.models import (
     GatewaySpendDay,
     GatewaySpendHour,
     RuleState,
+    SyncJob,
     SyncOutcome,
     SyncRun,
 )
@@ -129,7 +130,7 @@ def test_rule_windows_show_the_demo_near_and_exceeded_rules(cloudflare):
     labs = Account.objects.create(cloudflare_id=LABS[0], name=LABS[1])
 
     for account in (prod, labs):
-        sync.run_units(sync.JOB_USAGE, account)
+        sync.run_units(SyncJob.USAGE, account)
 
     near = GatewayRule.objects.get(gateway__account=prod, rule_id="chat-weekly")
     assert near.state == RuleState.NEARLY_USED and Decimal(80) <= near.used_percent < 100
@@ -143,12 +144,12 @@ def test_a_token_without_analytics_read_fails_only_the_analytics_run(cloudflare)
     account = demo(cloudflare)
     cloudflare.configure(analytics_read=False)
 
-    results = sync.run_units(sync.JOB_USAGE, account)
+    results = sync.run_units(SyncJob.USAGE, account)
 
     assert results[0].succeeded
-    run = SyncRun.objects.get(account=account, job=sync.JOB_GATEWAY_SPEND)
+    run = SyncRun.objects.get(account=account, job=SyncJob.GATEWAY_SPEND)
     assert run.outcome == SyncOutcome.FAILED and "Account Analytics: Read" in run.error
-    assert SyncRun.objects.get(account=account, job=sync.JOB_USAGE).outcome == SyncOutcome.SUCCEEDED
+    assert SyncRun.objects.get(account=account, job=SyncJob.USAGE).outcome == SyncOutcome.SUCCEEDED
     assert Gateway.objects.filter(account=account).exists()
 
 
@@ -158,18 +159,18 @@ def test_one_graphql_request_per_account_per_usage_sync(cloudflare):
 
     for _ in range(2):
         cloudflare.clear_requests()
-        sync.run_job(sync.JOB_USAGE, [a.pk for a in accounts])
+        sync.run_job(SyncJob.USAGE, [a.pk for a in accounts])
         assert len(graphql_calls(cloudflare)) == len(accounts)
 
 
 def test_gateways_are_read_again_only_when_due(cloudflare, settings):
     account = demo(cloudflare)
-    sync.run_units(sync.JOB_USAGE, account)
+    sync.run_units(SyncJob.USAGE, account)
     cloudflare.clear_requests()
 
-    sync.run_units(sync.JOB_USAGE, account)
+    sync.run_units(SyncJob.USAGE, account)
     assert not [r for r in cloudflare.requests() if r["path"].endswith("/gateways")]
 
     settings.GATEWAYS_REFRESH_SECONDS = 0
-    sync.run_units(sync.JOB_USAGE, account)
+    sync.run_units(SyncJob.USAGE, account)
     assert len([r for r in cloudflare.requests() if r["path"].endswith("/gateways")]) == 1

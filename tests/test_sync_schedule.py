@@ -8,7 +8,15 @@ import pytest
 from django.utils import timezone
 
 from billing import sync, tasks
-from billing.models import Account, AccountSummary, AlertEvent, AlertKind, AutoTopUpConfig, BalanceSnapshot
+from billing.models import (
+    Account,
+    AccountSummary,
+    AlertEvent,
+    AlertKind,
+    AutoTopUpConfig,
+    BalanceSnapshot,
+    SyncJob,
+)
 from billing.sync import slots
 from billing.sync.balance import BalanceHealth, balance_due, healthy
 from tests.sandbox_fixtures import sandbox, sandbox_server  # noqa: F401
@@ -113,23 +121,23 @@ def test_balance_due_ids_reads_health_from_the_local_tables():
 
 # --- Usage slices ----------------------------------------------------------------------------------------
 def test_the_usage_sweep_runs_every_interval_over_the_slices():
-    assert sync.slot_interval(sync.JOB_USAGE) == 300
+    assert sync.slot_interval(SyncJob.USAGE) == 300
 
 
 def test_each_account_is_in_exactly_one_usage_slice_per_interval():
     ids = list(range(1, 1001))
     starts = [NOON + timedelta(minutes=5 * n) for n in range(12)]
-    slices = [sync.job_slice(sync.JOB_USAGE, ids, start) for start in starts]
+    slices = [sync.job_slice(SyncJob.USAGE, ids, start) for start in starts]
     assert sorted(pk for part in slices for pk in part) == ids
     assert {len(part) for part in slices} <= {83, 84}
     next_hour = starts[0] + timedelta(hours=1)
-    assert sync.job_slice(sync.JOB_USAGE, ids, next_hour) == slices[0]  # the next hour, the same
+    assert sync.job_slice(SyncJob.USAGE, ids, next_hour) == slices[0]  # the next hour, the same
 
 
 def test_one_slice_is_every_account_when_there_is_one_slice(settings):
     settings.SYNC_USAGE_SLICES = 1
-    assert sync.slot_interval(sync.JOB_USAGE) == 3600
-    assert sync.job_slice(sync.JOB_USAGE, [1, 2, 3], NOON + timedelta(minutes=25)) == [1, 2, 3]
+    assert sync.slot_interval(SyncJob.USAGE) == 3600
+    assert sync.job_slice(SyncJob.USAGE, [1, 2, 3], NOON + timedelta(minutes=25)) == [1, 2, 3]
 
 
 @pytest.mark.django_db
@@ -147,8 +155,8 @@ def test_one_usage_slice_sends_only_its_accounts_calls_to_the_sandbox(
     mine = [a for a in accounts if a.pk % 4 == 1]
     before = len(cloudflare.requests())
 
-    assert tasks.sync_usage.apply().get() == 1
-    assert tasks.sync_usage.apply().get() == 0  # the same slot again: nothing sent
+    assert tasks.sweep_usage.apply().get() == 1
+    assert tasks.sweep_usage.apply().get() == 0  # the same slot again: nothing sent
 
     calls = [r for r in cloudflare.requests()[before:] if r["path"].startswith("/client/v4/")]
     callers = {r["path"].split("/accounts/")[1].split("/")[0] for r in calls if "/accounts/" in r["path"]}
@@ -156,9 +164,12 @@ def test_one_usage_slice_sends_only_its_accounts_calls_to_the_sandbox(
     usage = [r for r in calls if r["path"].endswith("/usage-history")]
     gateways = [r for r in calls if "/ai-gateway/gateways" in r["path"]]
     graphql = [r for r in calls if r["path"].endswith("/graphql")]
-    # Per account of the slice: billed usage by hour and by day, its gateways (first read), one GraphQL query.
+    ranges = [r for r in calls if r["path"].endswith("/topup/limits")]
+    # Per account of the slice: billed usage by hour and by day, its gateways (first read), one GraphQL query,
+    # and Cloudflare's top-up range (never fetched yet: any sync of the account asks for it).
     assert (len(usage), len(gateways), len(graphql)) == (2 * len(mine), len(mine), len(mine))
-    assert len(calls) == 4 * len(mine)
+    assert len(ranges) == len(mine)
+    assert len(calls) == 5 * len(mine)
 
 
 # --- Invoice slices ----------------------------------------------------------------------------------------
@@ -166,7 +177,7 @@ def test_the_invoice_sweep_runs_every_five_minutes_over_72_slices(settings):
     from django.conf import settings as live
 
     settings.SYNC_INVOICES_INTERVAL, settings.SYNC_INVOICES_SLICES = 6 * 3600, 72
-    assert sync.slot_interval(sync.JOB_INVOICES) == 300
+    assert sync.slot_interval(SyncJob.INVOICES) == 300
     assert live.CELERY_BEAT_SCHEDULE["sync-invoices"]["schedule"].run_every.total_seconds() == 300
 
 
@@ -174,14 +185,14 @@ def test_each_account_is_in_exactly_one_invoice_slice_per_interval(settings):
     settings.SYNC_INVOICES_INTERVAL, settings.SYNC_INVOICES_SLICES = 6 * 3600, 72
     ids = list(range(1, 1001))
     starts = [NOON + timedelta(minutes=5 * n) for n in range(72)]
-    parts = [sync.job_slice(sync.JOB_INVOICES, ids, start) for start in starts]
+    parts = [sync.job_slice(SyncJob.INVOICES, ids, start) for start in starts]
     assert sorted(pk for part in parts for pk in part) == ids
     assert {len(part) for part in parts} <= {13, 14}
-    assert sync.sweep_account_ids(sync.JOB_INVOICES, starts[3], ids) == parts[3]
+    assert sync.sweep_account_ids(SyncJob.INVOICES, starts[3], ids) == parts[3]
 
 
 def test_a_job_that_is_not_sliced_sweeps_every_account():
-    assert slots.slices(sync.JOB_BALANCE) == 1
+    assert slots.slices(SyncJob.BALANCE) == 1
 
 
 # --- Pacing: a sweep's chunks over its slot ----------------------------------------------------------------
@@ -209,7 +220,7 @@ def test_a_sweep_sends_its_chunks_over_the_spread_of_its_slot(monkeypatch, setti
     monkeypatch.setattr(tasks.sync_chunk, "apply_async", lambda **kwargs: sent.append(kwargs))
     monkeypatch.setattr(slots.timezone, "now", lambda: NOON + timedelta(seconds=10))
 
-    assert tasks.sync_balances.apply().get() == 3
+    assert tasks.sweep_balances.apply().get() == 3
 
     assert [call["countdown"] for call in sent] == countdowns
     assert [len(call["args"][1]) for call in sent] == [2, 2, 1]

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from billing import tasks
-from billing.api import client_for
+from billing.clients import client_for
 from billing.models import (
     Account,
     AlertEvent,
@@ -60,7 +60,7 @@ def test_a_sweep_fans_out_chunks_that_cover_every_account(cloudflare, eager, set
     settings.SYNC_CHUNK_SIZE = 3
     accounts = demo_accounts(cloudflare)
 
-    chunks = tasks.sync_balances.apply().get()
+    chunks = tasks.sweep_balances.apply().get()
 
     assert chunks == 2  # four accounts, three per chunk
     synced = SyncRun.objects.filter(job="balance", outcome=SyncOutcome.SUCCEEDED)
@@ -125,3 +125,26 @@ def test_alert_tasks_on_a_real_worker_mail_through_real_smtp(celery_worker_on_re
 
     assert smtp_server.subjects() == ["Low balance: Acme Prod $4.20, threshold $10.00"]
     assert Delivery.objects.get().state == "sent"
+
+
+def test_renamed_tasks_keep_the_names_queued_messages_carry():
+    # The Python names say a task's role; the registered names are what beat and queued messages send.
+    assert tasks.sweep_balances.name == "billing.tasks.sync_balances"
+    assert tasks.sweep_usage.name == "billing.tasks.sync_usage"
+    assert tasks.sweep_invoices.name == "billing.tasks.sync_invoices"
+    assert app.tasks["billing.tasks.sync_usage"].run.__name__ == "sweep_usage"
+    registered = {name for name in app.tasks if name.startswith("billing.tasks.")}
+    assert registered == {
+        "billing.tasks.sync_balances",
+        "billing.tasks.sync_usage",
+        "billing.tasks.sync_invoices",
+        "billing.tasks.sync_all",
+        "billing.tasks.sync_chunk",
+        "billing.tasks.sync_account",
+        "billing.tasks.follow_topup",
+        "billing.tasks.poll_pending_topups",
+        "billing.tasks.apply_retention",
+        "billing.tasks.evaluate_alerts",
+        "billing.tasks.send_outbox",
+        "billing.tasks.send_digests",
+    }

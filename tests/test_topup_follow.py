@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from billing import operations
-from billing.forms import TopUpConfirmForm
+from billing.forms.money import TopUpConfirmForm
 from billing.models import (
     Account,
     AccountAccess,

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 # --- pending top-ups ------------------------------------------------------------------------------------
 def pending_topup(cloudflare, account, *, minutes_ago: float = 0) -> TopUp:
-    from billing.api import client_for
+    from billing.clients import client_for
 
     created = client_for(account).topup.create(account_id=account.cloudflare_id, amount=1000)
     now = timezone.now()

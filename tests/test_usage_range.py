@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.forms import UsageFilterForm
+from billing.forms.filters import UsageFilterForm
 from billing.views.usage import range_label
 from tests.pages_fixtures import seed_history
 

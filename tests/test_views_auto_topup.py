@@ -194,12 +194,12 @@ def test_refresh_ignores_offsite_next(client, manager, account, cf):
 
 
 def test_auto_topup_form_states_its_maximum_and_whose_it_is(client, manager, account, cf):
-    from billing import operations
+    from billing import sync
 
     client.force_login(manager)
     html = client.get(url("auto_topup", account)).content.decode()
     assert "each at most $10,000.00 (the portal's maximum)" in html
-    operations.remember_topup_limits(account, 1000, 100_000)
+    sync.store_topup_range(account, 1000, 100_000)
     html = client.get(url("auto_topup", account)).content.decode()
     assert "each at most $1,000.00 (Cloudflare's maximum top-up for this account)" in html
     response = client.post(url("auto_topup", account), {"amount": "1000.01", "threshold": "20"})

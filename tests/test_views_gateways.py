@@ -21,6 +21,7 @@ from billing.models import (
     GatewaySpendDay,
     GatewaySpendHour,
     Role,
+    SyncJob,
     SyncOutcome,
     SyncRun,
 )
@@ -43,7 +44,7 @@ def demo_accounts(cloudflare, user, which=(0, 2)) -> list[Account]:
         cf_id, name = DEMO_ACCOUNTS[index]
         account = Account.objects.create(cloudflare_id=cf_id, name=name)
         AccountAccess.objects.create(user=user, account=account, role=Role.MANAGER)
-        sync.run_units(sync.JOB_ACCOUNT, account)
+        sync.run_units(SyncJob.ACCOUNT, account)
         accounts.append(account)
     return accounts
 
@@ -113,7 +114,7 @@ def test_empty_states_say_what_to_do_next(client, manager, account):
     assert "No gateways yet" in get(client, "gateways", account)
     now = timezone.now()
     SyncRun.objects.create(
-        job=sync.JOB_GATEWAY_SPEND,
+        job=SyncJob.GATEWAY_SPEND,
         account=account,
         started_at=now,
         finished_at=now,

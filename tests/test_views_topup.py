@@ -55,14 +55,14 @@ def test_confirmation_shows_amount_fee_total_and_card(client, manager, account, 
         ("-5", "Amount cannot be negative."),
         ("10.005", "Amount can have at most 2 decimal places"),
         ("5", "Amount must be at least $10.00."),
-        # Cloudflare's own maximum, stored by the balance job (sandbox: $1,000), wins over the portal's.
+        # Cloudflare's own maximum, stored by a sync (sandbox: $1,000), wins over the portal's.
         ("1000.01", "Amount must be at most $1,000.00."),
         ("NaN", "Amount must be a number of dollars"),
         ("1" * 30, "Amount is far too large."),
     ],
 )
 def test_bad_amounts_are_explained_and_nothing_is_sent(client, manager, account, cf, typed, message):
-    sync.sync_topup_limits(account)  # as the balance job stores them; the submit itself asks nothing
+    sync.sync_topup_range(account)  # as a sync stores them; the submit itself asks nothing
     client.force_login(manager)
     response = client.post(new_url(account), {"amount": typed})
     assert response.status_code == 400

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from billing import api
+from billing import clients
 from billing.cloudflare import BillingClient, OutcomeUnknownError
 from billing.models import AuditEntry, SyncRun, TopUp, TopUpStatus
 from cloudflare_sandbox import SandboxServer
@@ -30,12 +30,12 @@ def slow_cf(settings, account):
         control = SandboxControl(server.root_url)
         settings.CLOUDFLARE_API_BASE_URL = server.base_url
         settings.CLOUDFLARE_API_TOKEN = control.token
-        api.reset_clients()
+        clients.reset_clients()
         control.put_account(
             account.cloudflare_id, balance=5000, payment_method=CARD, first_topup_success=True
         )
         yield control
-        api.reset_clients()
+        clients.reset_clients()
 
 
 def test_topup_confirm_answers_within_the_web_deadline_while_cloudflare_is_silent(

@@ -13,7 +13,7 @@ from decimal import Decimal
 from billing import display
 from billing.alerts.levels import Level
 from billing.figures import AccountFigures, stored_figures
-from billing.models import Account, AlertKind, AutoTopUpConfig, SpendingLimit
+from billing.models import AlertKind
 from billing.money import format_money
 
 EXCEEDED_LABEL = "Spending limit exceeded"
@@ -30,13 +30,6 @@ class Facts:
     auto_topup: tuple = (None, None, "", "")  # amount, threshold, error, disabled reason
 
 
-def _one_to_one(account: Account, name: str):
-    try:
-        return getattr(account, name)
-    except (SpendingLimit.DoesNotExist, AutoTopUpConfig.DoesNotExist):
-        return None
-
-
 def facts_for(accounts, now: datetime | None = None) -> dict[int, Facts]:
     """{account pk: Facts}; fetch the accounts with select_related("summary", "spending_limit", "auto_topup")
     to read them without a query each."""
@@ -44,8 +37,8 @@ def facts_for(accounts, now: datetime | None = None) -> dict[int, Facts]:
     figures = stored_figures(accounts, now)
     facts = {}
     for account in accounts:
-        limit = _one_to_one(account, "spending_limit")
-        config = _one_to_one(account, "auto_topup")
+        limit = account.one_to_one("spending_limit")
+        config = account.one_to_one("auto_topup")
         facts[account.pk] = Facts(
             name=account.name or account.cloudflare_id,
             figures=figures.get(account.pk),

@@ -19,10 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Subquery
 from django.utils import timezone
 
-from billing.models import Account, PortalAlert, PortalAlertKind, SyncOutcome, SyncRun
+from billing.models import Account, PortalAlert, PortalAlertKind, SyncJob, SyncOutcome, SyncRun
 
 STALL_FACTOR = 3
-SWEEP_JOB = "balance"
+SWEEP_JOB = SyncJob.BALANCE
 # A sweep's runs count as completed whatever the account's outcome: a failing API is the stale-data alert's.
 COMPLETED = (SyncOutcome.SUCCEEDED, SyncOutcome.FAILED)
 

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # The name the module had before it moved into the package, so log configuration keeps working.
-logger = logging.getLogger("billing.ratelimit")
+logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 1200
 DEFAULT_PERIOD = 300

@@ -38,6 +38,7 @@ from billing.models import (
     Account,
     BalanceSnapshot,
     SpendingLimit,
+    SyncJob,
     SyncOutcome,
     SyncRun,
     UsageRecord,
@@ -135,7 +136,7 @@ def _account_rows(ids: list[int]) -> dict[int, AccountRow]:
     was ever synced (one query)."""
     latest = BalanceSnapshot.objects.filter(account=OuterRef("pk")).order_by("-taken_at", "-pk")
     balance_runs = SyncRun.objects.filter(
-        account=OuterRef("pk"), job="balance", outcome=SyncOutcome.SUCCEEDED
+        account=OuterRef("pk"), job=SyncJob.BALANCE, outcome=SyncOutcome.SUCCEEDED
     ).order_by("-started_at")
     rows = (
         Account.objects.filter(pk__in=ids)
@@ -145,7 +146,9 @@ def _account_rows(ids: list[int]) -> dict[int, AccountRow]:
             latest_taken_at=Subquery(latest.values("taken_at")[:1]),
             data_as_of=Subquery(balance_runs.values("finished_at")[:1]),
             usage_synced=Exists(
-                SyncRun.objects.filter(account=OuterRef("pk"), job="usage", outcome=SyncOutcome.SUCCEEDED)
+                SyncRun.objects.filter(
+                    account=OuterRef("pk"), job=SyncJob.USAGE, outcome=SyncOutcome.SUCCEEDED
+                )
             ),
         )
     )

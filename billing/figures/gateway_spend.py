@@ -28,7 +28,7 @@ from functools import reduce
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
-from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncOutcome, SyncRun
+from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncOutcome, SyncRun
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -111,7 +111,7 @@ def history_of(account_id: int, now: datetime) -> History:
     GATEWAY_SPEND_BACKFILL_DAYS of whole UTC days, so a quiet first day is data too). Once that run is
     deleted (SYNC_RUN_RETENTION_DAYS) the stored rows say it."""
     first_run = SyncRun.objects.filter(
-        account=OuterRef("pk"), job="gateway_spend", outcome=SyncOutcome.SUCCEEDED
+        account=OuterRef("pk"), job=SyncJob.GATEWAY_SPEND, outcome=SyncOutcome.SUCCEEDED
     ).order_by("started_at")
     row = (
         Account.objects.filter(pk=account_id)

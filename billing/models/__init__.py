@@ -67,11 +67,13 @@ from billing.models.history import (
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
+    SyncJob,
     SyncOutcome,
     SyncRun,
 )
 from billing.models.topups import (
     TopUp,
+    TopUpRange,
     TopUpStatus,
 )
 
@@ -116,9 +118,11 @@ __all__ = [
     "RuleTechnique",
     "SpendingLimit",
     "SweepSlot",
+    "SyncJob",
     "SyncOutcome",
     "SyncRun",
     "TopUp",
+    "TopUpRange",
     "TopUpStatus",
     "UsageRecord",
     "UsageWindow",

@@ -1,6 +1,7 @@
 """Cloudflare accounts the portal knows, and who may see or manage each."""
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from billing import crypto
@@ -45,6 +46,14 @@ class Account(models.Model):
     @property
     def token_hint(self) -> str:
         return f"•••• {self.api_token_last4}" if self.api_token_last4 else "portal default token"
+
+    def one_to_one(self, name: str):
+        """A reverse one-to-one row of this account (`auto_topup`, `spending_limit`, `summary`,
+        `topup_range`), or None while it was never synced."""
+        try:
+            return getattr(self, name)
+        except ObjectDoesNotExist:
+            return None
 
 
 class AccountAccess(models.Model):

@@ -1,4 +1,4 @@
-"""Sync runs (the jobs' log and locks) and API call counts."""
+"""Sync runs (the jobs' log and locks), the job names they record, sweep slots and API call counts."""
 
 from datetime import datetime
 
@@ -6,6 +6,23 @@ from django.db import models
 from django.db.models import Q
 
 from billing.models.accounts import Account
+
+
+class SyncJob(models.TextChoices):
+    """Every job a `SyncRun` (and a `SweepSlot`) records: one unit of sync work for an account, or a job made
+    of units ("account": every unit, in order). The values are stored: never change one."""
+
+    BALANCE = "balance", "Balance"  # the balance and auto top-up config (one call)
+    SPENDING_LIMIT = "spending_limit", "Spending limit"
+    TOPUP_RANGE = "topup_limits", "Top-up range"  # Cloudflare's `topup/limits` (the value predates the name)
+    USAGE = "usage", "Usage"
+    INVOICES = "invoices", "Invoices"  # and the invoice preview
+    GATEWAYS = "gateways", "Gateways"  # the gateways and their rules (hourly, from the usage job)
+    GATEWAY_SPEND = "gateway_spend", "Gateway spend"  # spend analytics (one GraphQL call, in every usage job)
+    ACCOUNT = "account", "Everything"  # every unit above, for one account
+    TOPUPS = "topups", "Top-up status"  # asking Cloudflare about an unsettled top-up
+    RETENTION = "retention", "Retention"
+    REFRESH = "refresh", "Refresh now"  # queued by a person; runs "account"
 
 
 class SyncOutcome(models.TextChoices):
@@ -17,7 +34,7 @@ class SyncOutcome(models.TextChoices):
 
 
 class SyncRunQuerySet(models.QuerySet):
-    def last_success_at(self, account: Account | int, *jobs: str) -> datetime | None:
+    def last_success_at(self, account: Account | int, *jobs: SyncJob) -> datetime | None:
         """When the newest successful run of any of `jobs` for the account finished, or None."""
         return (
             self.filter(account=account, job__in=jobs, outcome=SyncOutcome.SUCCEEDED)
@@ -26,11 +43,22 @@ class SyncRunQuerySet(models.QuerySet):
             .first()
         )
 
+    def last_finished(self, account, job: SyncJob):
+        """The account's latest finished run of `job` (its outcome and error say why its data is missing, and
+        its finished_at how fresh it is), or None."""
+        return (
+            self.filter(account=account, job=job)
+            .exclude(outcome=SyncOutcome.RUNNING)
+            .order_by("-started_at")
+            .only("outcome", "error", "finished_at")
+            .first()
+        )
+
 
 class SyncRun(models.Model):
     """One job's run for one account; the last successful one drives the "data as of" notice."""
 
-    job = models.CharField(max_length=32)
+    job = models.CharField(max_length=32, choices=SyncJob.choices)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
     )
@@ -68,7 +96,7 @@ class SweepSlot(models.Model):
     the Unix epoch). The unique row is the claim: a second beat, a restarted beat or a manual trigger in the
     same slot fails to insert it and sends nothing."""
 
-    job = models.CharField(max_length=32)
+    job = models.CharField(max_length=32, choices=SyncJob.choices)
     slot_start = models.DateTimeField()
     claimed_at = models.DateTimeField()
 

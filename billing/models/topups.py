@@ -1,4 +1,4 @@
-"""Top-ups people start in the portal, one row per intent."""
+"""Top-ups people start in the portal (one row per intent), and Cloudflare's range they must fall in."""
 
 import uuid
 
@@ -50,3 +50,19 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} top-up {self.amount_cents}¢ {self.status}"
+
+
+class TopUpRange(models.Model):
+    """Cloudflare's top-up range for one account (`GET /topup/limits`) as last fetched: what the top-up and
+    auto top-up forms allow without asking Cloudflare. Any sync of the account fetches it again once it is a
+    day old (`billing.sync.topup_range`); without a row the reference's minimum and the portal's maximum
+    apply."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="topup_range")
+    min_cents = models.PositiveIntegerField()
+    max_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account} top-up range {self.min_cents}–{self.max_cents}¢"

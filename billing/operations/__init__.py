@@ -1,9 +1,9 @@
 """Every action a person starts that may call Cloudflare: top-ups (and their reconciliation), auto top-up,
 the spending limit, gateway spend-limit rules, and "Refresh now".
 
-Each one calls Cloudflare through `billing.api`, writes an audit entry through `billing.audit` (who, account,
-action, parameters, outcome, API error), and on success updates the local mirror rows so pages show the new
-state at once. Views act only through this package.
+Each one calls Cloudflare through `billing.clients`, writes an audit entry through `billing.audit` (who,
+account, action, parameters, outcome, API error), and on success updates the local mirror rows so pages show
+the new state at once. Views act only through this package.
 """
 
 from billing.operations.auto_topup import remove_auto_topup, set_auto_topup
@@ -28,7 +28,6 @@ from billing.operations.topups import (
     FIRST_STATUS_CHECK_SECONDS,
     FOLLOW_GAPS_SECONDS,
     TopUpResult,
-    auto_topup_bounds,
     check_topup_now,
     due_topups,
     fee_cents,
@@ -36,10 +35,7 @@ from billing.operations.topups import (
     needs_check,
     poll_due_topups,
     poll_topup,
-    refresh_topup_limits,
-    remember_topup_limits,
     start_topup,
-    topup_bounds,
 )
 
 __all__ = [
@@ -55,7 +51,6 @@ __all__ = [
     "RuleRef",
     "TopUpResult",
     "add_rule",
-    "auto_topup_bounds",
     "check_topup_now",
     "describe_error",
     "draft_of",
@@ -69,8 +64,6 @@ __all__ = [
     "poll_due_topups",
     "poll_topup",
     "queue_refresh",
-    "refresh_topup_limits",
-    "remember_topup_limits",
     "remove_auto_topup",
     "remove_rule",
     "remove_spending_limit",
@@ -79,5 +72,4 @@ __all__ = [
     "set_rule_enabled",
     "set_spending_limit",
     "start_topup",
-    "topup_bounds",
 ]

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from billing import audit, figures
-from billing.api import client_for
+from billing.clients import client_for
 from billing.cloudflare import BillingClient, CloudflareError, OutcomeUnknownError
 from billing.models import Account, AuditOutcome
 from billing.operations.errors import operation_error

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import audit
-from billing.api import client_for
+from billing.clients import client_for
 from billing.cloudflare import (
     AuthenticationError,
     CloudflareError,

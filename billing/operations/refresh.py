@@ -17,11 +17,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import audit, pipeline, sync
-from billing.models import Account, AuditAction, AuditOutcome, SyncOutcome, SyncRun
+from billing.models import Account, AuditAction, AuditOutcome, SyncJob, SyncOutcome, SyncRun
 
 logger = logging.getLogger("billing.operations")
 
-JOB_REFRESH = "refresh"
 # The task that runs a queued refresh, by name: tasks import operations, never the other way round.
 SYNC_ACCOUNT_TASK = "billing.tasks.sync_account"
 OPEN = (SyncOutcome.QUEUED, SyncOutcome.RUNNING)
@@ -29,7 +28,7 @@ OPEN = (SyncOutcome.QUEUED, SyncOutcome.RUNNING)
 
 def latest_refresh(account: Account) -> SyncRun | None:
     """The account's last "Refresh now" run, or None."""
-    return SyncRun.objects.filter(account=account, job=JOB_REFRESH).order_by("-started_at", "-id").first()
+    return SyncRun.objects.filter(account=account, job=SyncJob.REFRESH).order_by("-started_at", "-id").first()
 
 
 def is_waiting(run: SyncRun | None, now: datetime | None = None) -> bool:
@@ -49,7 +48,7 @@ def queue_refresh(
         return waiting, False
     with transaction.atomic():
         run = SyncRun.objects.create(
-            job=JOB_REFRESH, account=account, started_at=timezone.now(), outcome=SyncOutcome.QUEUED
+            job=SyncJob.REFRESH, account=account, started_at=timezone.now(), outcome=SyncOutcome.QUEUED
         )
         audit.record(
             actor=actor,
@@ -92,7 +91,7 @@ def run_refresh(run_id: int) -> SyncRun | None:
     if not claimed:
         return None
     run = SyncRun.objects.select_related("account").get(pk=run_id)
-    summary = pipeline.run(sync.JOB_ACCOUNT, [run.account_id], threads=1)
+    summary = pipeline.run(SyncJob.ACCOUNT, [run.account_id], threads=1)
     errors = [f"{unit}: {error}" for unit, error in summary.unit_errors()]
     outcome = SyncOutcome.FAILED if errors else SyncOutcome.SUCCEEDED
     return sync.finish(run, outcome, " ".join(errors), summary.api_calls)

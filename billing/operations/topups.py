@@ -1,4 +1,5 @@
-"""Top-ups: the allowed range, the fee, sending one (once per intent), and reconciling it with Cloudflare.
+"""Top-ups: the fee, sending one (once per intent), and reconciling it with Cloudflare (the allowed range is
+`billing.limits`'s).
 
 A top-up's `TopUp` row is written before the POST (its intent key is unique), so a second submit of the same
 intent finds it and sends nothing. A top-up whose answer was lost is recorded as "unknown" and never sent
@@ -17,19 +18,14 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import api_calls, audit, pipeline, sync, topup_limits
-from billing.api import client_for
+from billing import audit, clients, pipeline, sync
 from billing.cloudflare import CloudflareError, OutcomeUnknownError
-from billing.limits import (
-    AUTO_TOPUP_AMOUNT_MIN_CENTS,
-    AUTO_TOPUP_THRESHOLD_MIN_CENTS,
-    Bounds,
-)
 from billing.models import (
     Account,
     AuditAction,
     AuditOutcome,
     BalanceSnapshot,
+    SyncJob,
     SyncOutcome,
     SyncRun,
     TopUp,
@@ -50,37 +46,6 @@ TOPUP_POLL_MAX_SECONDS = 3600
 TOPUP_POLL_GIVE_UP = timedelta(days=7)
 # A claimed top-up is not claimed again for this long, so a poller that dies mid-call frees it by itself.
 TOPUP_CLAIM_SECONDS = 120
-
-
-# --------------------------------------------------------------------------------------------- top-up limits
-def remember_topup_limits(account: Account, min_cents: int, max_cents: int) -> None:
-    """Keep Cloudflare's top-up range for forms to use without an API call (the balance job stores it)."""
-    topup_limits.remember(account, min_cents, max_cents)
-
-
-def topup_bounds(account: Account) -> Bounds:
-    """The allowed top-up range in cents: Cloudflare's last known limits, else the reference minimum; never
-    above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
-    return topup_limits.bounds(account)
-
-
-def refresh_topup_limits(account: Account) -> Bounds:
-    """Fetch Cloudflare's top-up range now (never from a page or a form: the balance job keeps it); falls
-    back to what is known."""
-    try:
-        limits = client_for(account).topup.limits(account_id=account.cloudflare_id)
-    except CloudflareError as exc:
-        logger.info("top-up limits unavailable for %s: %s", account.cloudflare_id, type(exc).__name__)
-    else:
-        remember_topup_limits(account, limits.min_cents, limits.max_cents)
-    return topup_bounds(account)
-
-
-def auto_topup_bounds(account: Account) -> tuple[Bounds, Bounds]:
-    """(amount, threshold) ranges for the auto top-up form."""
-    topup = topup_bounds(account)
-    amount_min = max(AUTO_TOPUP_AMOUNT_MIN_CENTS, topup.min_cents)
-    return Bounds(amount_min, topup.max_cents), Bounds(AUTO_TOPUP_THRESHOLD_MIN_CENTS, topup.max_cents)
 
 
 def fee_cents(amount_cents: int) -> int:
@@ -137,7 +102,7 @@ def start_topup(
 
     try:
         # A person is waiting on this page: an answer within CLOUDFLARE_WEB_TIMEOUT, or "we don't know yet".
-        result = client_for(account).topup.create(
+        result = clients.client_for(account).topup.create(
             account_id=account.cloudflare_id, amount=amount_cents, deadline=settings.CLOUDFLARE_WEB_TIMEOUT
         )
     except OutcomeUnknownError as exc:
@@ -259,7 +224,7 @@ def poll_due_topups(now: datetime | None = None, limit: int = 200) -> int:
     for topup_id in due_topups(now).values_list("pk", flat=True)[:limit]:
         if poll_topup(topup_id):
             polled += 1
-    api_calls.flush_api_call_counts()
+    clients.flush_api_call_counts()
     return polled
 
 
@@ -306,8 +271,8 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
 def _refresh_after_completion(account: Account) -> None:
     """What a completed top-up changes, fetched at once: the balance (with its alerts) and the invoices (a
     top-up is invoiced), so no page shows the old figures as current."""
-    pipeline.sync_balance(account)
-    pipeline.run_for_account(sync.JOB_INVOICES, account)
+    pipeline.run_for_account(SyncJob.BALANCE, account)
+    pipeline.run_for_account(SyncJob.INVOICES, account)
 
 
 def _claim_due(topup_id: int, now: datetime) -> TopUp | None:
@@ -325,16 +290,16 @@ def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
     """One topup/status call, recorded as a "topups" sync run; (status, None) or (None, the error)."""
     account = topup.account
     started = timezone.now()
-    with api_calls.counting_calls() as calls:
+    with clients.counting_calls() as calls:
         try:
-            answer = client_for(account).topup.status(
+            answer = clients.client_for(account).topup.status(
                 account_id=account.cloudflare_id, payment_intent_id=topup.payment_intent_id
             )
             status, error = answer.status, None
         except CloudflareError as exc:
             status, error = None, exc
     SyncRun.objects.create(
-        job=sync.JOB_TOPUPS,
+        job=SyncJob.TOPUPS,
         account=account,
         started_at=started,
         finished_at=timezone.now(),

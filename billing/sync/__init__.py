@@ -1,10 +1,11 @@
 """Snapshot jobs: copy Cloudflare's point-in-time answers into local history tables.
 
-`runs` records every unit of work for one account (and is its lock); `balance`, `usage` and `invoices` are
-the job families; `jobs` runs a job for one account or many (on `threads`). API calls happen outside database
-transactions; each unit's writes are one transaction of upserts keyed by unique constraints, so a repeated or
-concurrent run updates rows, never duplicates them. Alerts are not this package's business: `billing.jobs`
-evaluates them after a sync.
+`runs` records every unit of work for one account (and is its lock); `balance`, `usage`, `invoices`,
+`gateways`, `spend` and `topup_range` are the job families; `jobs` runs a job for one account or many (on
+`threads`); `slots` gives each sweep its slot; `retention` thins the old history. API calls happen outside
+database transactions; each unit's writes are one transaction of upserts keyed by unique constraints, so a
+repeated or concurrent run updates rows, never duplicates them. Alerts are not this package's business:
+`billing.pipeline` evaluates them after a sync.
 """
 
 from billing.sync.balance import (
@@ -13,22 +14,12 @@ from billing.sync.balance import (
     spending_limit_due,
     sync_balance,
     sync_spending_limit,
-    sync_topup_limits,
 )
 from billing.sync.gateways import gateways_due, store_gateways, sync_gateways
 from billing.sync.invoices import store_invoice_preview, store_invoices, sync_invoices, synthetic_invoice_id
 from billing.sync.jobs import JobSummary, active_account_ids, chunked, run_job, run_units, sweep_account_ids
+from billing.sync.retention import apply_retention
 from billing.sync.runs import (
-    JOB_ACCOUNT,
-    JOB_BALANCE,
-    JOB_GATEWAY_SPEND,
-    JOB_GATEWAYS,
-    JOB_INVOICES,
-    JOB_RETENTION,
-    JOB_SPENDING_LIMIT,
-    JOB_TOPUP_LIMITS,
-    JOB_TOPUPS,
-    JOB_USAGE,
     SWEEP_JOBS,
     UnitResult,
     describe,
@@ -44,23 +35,15 @@ from billing.sync.slots import (
     slot_start,
 )
 from billing.sync.spend import store_spend, sync_gateway_spend
+from billing.sync.topup_range import store_topup_range, sync_topup_range, topup_range_due
 from billing.sync.usage import store_usage, sync_usage, usage_window_start
 
 __all__ = [
-    "JOB_ACCOUNT",
-    "JOB_BALANCE",
-    "JOB_GATEWAYS",
-    "JOB_GATEWAY_SPEND",
-    "JOB_INVOICES",
-    "JOB_RETENTION",
-    "JOB_SPENDING_LIMIT",
-    "JOB_TOPUPS",
-    "JOB_TOPUP_LIMITS",
-    "JOB_USAGE",
     "SWEEP_JOBS",
     "JobSummary",
     "UnitResult",
     "active_account_ids",
+    "apply_retention",
     "balance_due",
     "balance_due_ids",
     "chunked",
@@ -81,6 +64,7 @@ __all__ = [
     "store_invoice_preview",
     "store_invoices",
     "store_spend",
+    "store_topup_range",
     "store_usage",
     "sweep_account_ids",
     "sync_balance",
@@ -88,8 +72,9 @@ __all__ = [
     "sync_gateways",
     "sync_invoices",
     "sync_spending_limit",
-    "sync_topup_limits",
+    "sync_topup_range",
     "sync_usage",
     "synthetic_invoice_id",
+    "topup_range_due",
     "usage_window_start",
 ]

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from billing import figures, topup_limits
+from billing import figures
 from billing.cloudflare import BillingClient
 from billing.models import (
     Account,
@@ -26,45 +26,32 @@ from billing.models import (
     AutoTopUpConfig,
     BalanceSnapshot,
     SpendingLimit,
+    SyncJob,
     SyncRun,
 )
 from billing.money import balance_to_dollars, cents_to_dollars, timestamp_to_datetime
-from billing.sync.runs import JOB_BALANCE, JOB_SPENDING_LIMIT, JOB_TOPUP_LIMITS, UnitResult, run_unit, text
+from billing.sync.runs import UnitResult, run_unit, text
 from billing.sync.slots import slot_number
 
 logger = logging.getLogger("billing.sync")
 
 
 def balance_units(account: Account, *, always_fetch_limit: bool = False) -> list[UnitResult]:
-    """The balance job for one account: the balance, then the spending limit when due (or always) and, in the
-    sweep, with it Cloudflare's top-up range when that is older than a day. Most sweeps make one call per
-    account; the stored figures are refreshed once, after them."""
-    balance = run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
+    """The balance job for one account: the balance, then the spending limit when due (or always). Most sweeps
+    make one call per account; the stored figures are refreshed once, after them."""
+    balance = run_unit(SyncJob.BALANCE, account, lambda client: _fetch_balance(client, account))
     results = [balance]
     limit = None
     if always_fetch_limit or (balance.succeeded and spending_limit_due(account)):
-        limit = run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
+        limit = run_unit(
+            SyncJob.SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account)
+        )
         results.append(limit)
-        if not always_fetch_limit and topup_limits.due(account):  # the sweep's job, not a full sync's
-            results.append(
-                run_unit(JOB_TOPUP_LIMITS, account, lambda client: fetch_topup_limits(client, account))
-            )
     if limit is not None and limit.succeeded:
-        refresh_summary(account)  # a new spending limit: its figures too
+        store_figures(account)  # a new spending limit: its figures too
     elif balance.succeeded:
-        refresh_summary(account, balance_run=balance.run)
+        store_figures(account, balance_run=balance.run)
     return results
-
-
-def sync_topup_limits(account: Account) -> SyncRun | None:
-    """One `topup/limits` fetch, stored for the top-up form; returns the run (None when locked)."""
-    return run_unit(JOB_TOPUP_LIMITS, account, lambda client: fetch_topup_limits(client, account)).run
-
-
-def fetch_topup_limits(client: BillingClient, account: Account) -> None:
-    """Cloudflare's top-up range, stored for the top-up form (which never asks Cloudflare itself)."""
-    answer = client.topup.limits(account_id=account.cloudflare_id)
-    topup_limits.remember(account, answer.min_cents, answer.max_cents)
 
 
 def sync_balance(account: Account) -> SyncRun | None:
@@ -73,9 +60,9 @@ def sync_balance(account: Account) -> SyncRun | None:
     Returns the run (None when another run of this account's balance is in progress). A failed fetch writes
     no snapshot (never a zero balance).
     """
-    result = run_unit(JOB_BALANCE, account, lambda client: _fetch_balance(client, account))
+    result = run_unit(SyncJob.BALANCE, account, lambda client: _fetch_balance(client, account))
     if result.succeeded:
-        refresh_summary(account, balance_run=result.run)
+        store_figures(account, balance_run=result.run)
     return result.run
 
 
@@ -116,7 +103,7 @@ def _fetch_balance(client: BillingClient, account: Account) -> None:
         )
 
 
-def refresh_summary(account: Account, balance_run: SyncRun | None = None) -> None:
+def store_figures(account: Account, balance_run: SyncRun | None = None) -> None:
     """Stores the account's derived figures for the pages, now that its data changed; after a balance run
     alone, only what a balance changes (the spend figures stay, unless they are due again)."""
     try:
@@ -131,9 +118,9 @@ def refresh_summary(account: Account, balance_run: SyncRun | None = None) -> Non
 
 def sync_spending_limit(account: Account) -> SyncRun | None:
     """One spending-limit fetch into SpendingLimit (amounts: integer cents on the wire)."""
-    result = run_unit(JOB_SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
+    result = run_unit(SyncJob.SPENDING_LIMIT, account, lambda client: _fetch_spending_limit(client, account))
     if result.succeeded:
-        refresh_summary(account)
+        store_figures(account)
     return result.run
 
 

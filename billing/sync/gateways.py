@@ -21,15 +21,15 @@ from django.utils import timezone
 from billing.cloudflare import BillingClient, SpendLimitRule
 from billing.cloudflare import Gateway as RemoteGateway
 from billing.figures.rule_windows import refresh_rule_windows
-from billing.models import Account, Gateway, GatewayRule, SyncOutcome, SyncRun
-from billing.sync.runs import JOB_GATEWAYS, UnitResult, run_unit, text
+from billing.models import Account, Gateway, GatewayRule, SyncJob, SyncOutcome, SyncRun
+from billing.sync.runs import UnitResult, run_unit, text
 
 logger = logging.getLogger("billing.sync")
 
 
 def gateway_unit(account: Account) -> UnitResult:
     """The gateways unit for one account (the listing, every page), without the rules' windows."""
-    return run_unit(JOB_GATEWAYS, account, lambda client: fetch_gateways(client, account))
+    return run_unit(SyncJob.GATEWAYS, account, lambda client: fetch_gateways(client, account))
 
 
 def gateway_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
@@ -59,7 +59,7 @@ def gateways_due(account: Account, now: datetime | None = None) -> bool:
     GATEWAYS_REFRESH_SECONDS ago less a random part of up to a fifth (so refreshes spread over sweeps)."""
     now = now or timezone.now()
     last = (
-        SyncRun.objects.filter(account=account, job=JOB_GATEWAYS, outcome=SyncOutcome.SUCCEEDED)
+        SyncRun.objects.filter(account=account, job=SyncJob.GATEWAYS, outcome=SyncOutcome.SUCCEEDED)
         .order_by("-finished_at")
         .values_list("finished_at", flat=True)
         .first()

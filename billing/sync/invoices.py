@@ -11,13 +11,13 @@ from django.utils import timezone
 from billing.cloudflare import BillingClient
 from billing.cloudflare import Invoice as RemoteInvoice
 from billing.cloudflare import InvoicePreview as RemoteInvoicePreview
-from billing.models import Account, Invoice, InvoicePreview, InvoicePreviewLine, InvoiceType, SyncRun
+from billing.models import Account, Invoice, InvoicePreview, InvoicePreviewLine, InvoiceType, SyncJob, SyncRun
 from billing.money import minor_units_to_major, timestamp_to_datetime, to_decimal
-from billing.sync.runs import JOB_INVOICES, UnitResult, run_unit, text
+from billing.sync.runs import UnitResult, run_unit, text
 
 
 def invoice_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
-    return [run_unit(JOB_INVOICES, account, lambda client: _fetch_invoices(client, account))]
+    return [run_unit(SyncJob.INVOICES, account, lambda client: _fetch_invoices(client, account))]
 
 
 def sync_invoices(account: Account) -> SyncRun | None:

@@ -1,9 +1,10 @@
 """Running a sync job for one account or many: the one path that the Celery tasks, `manage.py sync` and
-"Refresh now" share (through `billing.jobs`, which evaluates the alerts after it).
+"Refresh now" share (through `billing.pipeline`, which evaluates the alerts after it).
 
 A job for one account is a list of units (`runs.run_unit`): "balance" (the balance, then the spending limit
 when due), "usage" (then the gateways when due, and the spend analytics), "invoices", "gateways", or
-"account" (all of them, in that order, the spending limit and the gateways always).
+"account" (all of them, in that order, the spending limit and the gateways always); every job then fetches
+Cloudflare's top-up range when it is due (`topup_range.topup_range_units`).
 `run_job` runs one job for many accounts on a few threads; a failing account is recorded and the others go on.
 """
 
@@ -16,23 +17,19 @@ from datetime import datetime
 
 from django.conf import settings
 
-from billing import api_calls
-from billing.models import Account
+from billing import clients
+from billing.models import Account, SyncJob
 from billing.sync.balance import balance_due_ids, balance_units
 from billing.sync.gateways import gateway_units
 from billing.sync.invoices import invoice_units
 from billing.sync.runs import (
-    JOB_ACCOUNT,
-    JOB_BALANCE,
-    JOB_GATEWAYS,
-    JOB_INVOICES,
-    JOB_USAGE,
     UnitResult,
     describe,
     retry_after,
 )
 from billing.sync.slots import job_slice
 from billing.sync.threads import run_in_threads
+from billing.sync.topup_range import topup_range_units
 from billing.sync.usage import usage_units
 
 
@@ -47,18 +44,27 @@ def account_units(account: Account, backfill_days: int | None = None) -> list[Un
 
 
 JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
-    JOB_BALANCE: lambda account, backfill_days=None: balance_units(account),
-    JOB_USAGE: usage_units,
-    JOB_INVOICES: invoice_units,
-    JOB_GATEWAYS: gateway_units,
-    JOB_ACCOUNT: account_units,
+    SyncJob.BALANCE: lambda account, backfill_days=None: balance_units(account),
+    SyncJob.USAGE: usage_units,
+    SyncJob.INVOICES: invoice_units,
+    SyncJob.GATEWAYS: gateway_units,
+    SyncJob.ACCOUNT: account_units,
 }
+
+
+def units_of(job: str, account: Account, backfill_days: int | None = None) -> list[UnitResult]:
+    """The units of `job` for one account, then the top-up range's when it is due and the job's main unit did
+    not fail (a failing token or API would fail it too); the first result is the job's main unit."""
+    results = JOB_UNITS[job](account, backfill_days=backfill_days)
+    if results and results[0].error is None:
+        results += topup_range_units(account)
+    return results
 
 
 def run_units(job: str, account: Account, backfill_days: int | None = None) -> list[UnitResult]:
     """One job for one account; the first result is the job's main unit (the balance for "account")."""
-    results = JOB_UNITS[job](account, backfill_days=backfill_days)
-    api_calls.flush_api_call_counts()
+    results = units_of(job, account, backfill_days)
+    clients.flush_api_call_counts()
     return results
 
 
@@ -139,9 +145,9 @@ def sweep_account_ids(job: str, start: datetime, account_ids: list[int] | None =
     """The accounts the sweep of `job` in the slot starting at `start` sends: for "usage" and "invoices" the
     slot's slice, for "balance" those due (`balance_due`), for the others every active account."""
     ids = active_account_ids() if account_ids is None else account_ids
-    if job in (JOB_USAGE, JOB_INVOICES):
+    if job in (SyncJob.USAGE, SyncJob.INVOICES):
         return job_slice(job, ids, start)
-    if job == JOB_BALANCE:
+    if job == SyncJob.BALANCE:
         return balance_due_ids(ids, start)
     return ids
 
@@ -164,15 +170,14 @@ def run_job(
     """Runs `job` ("balance", "usage", "invoices" or "account" for all of them) for each active account in
     `account_ids`, on up to `threads` threads (default SYNC_THREADS). A failing account is recorded and the
     others go on. `after_account(job, account, results)` runs on the account's thread once its units are
-    done (`billing.jobs` evaluates alerts there); `on_done` is told of each account, one at a time. Setting
-    `stop` lets the running units finish and starts no more."""
-    units = JOB_UNITS[job]
+    done (`billing.pipeline` evaluates alerts there); `on_done` is told of each account, one at a time.
+    Setting `stop` lets the running units finish and starts no more."""
     accounts = list(Account.objects.filter(pk__in=list(account_ids), is_active=True).order_by("pk"))
     summary = JobSummary(job)
     lock = threading.Lock()
 
     def one(account: Account) -> None:
-        results = units(account, backfill_days=backfill_days)
+        results = units_of(job, account, backfill_days)
         if after_account is not None:
             after_account(job, account, results)
         with lock:
@@ -181,5 +186,5 @@ def run_job(
                 on_done(account, results)
 
     run_in_threads(one, accounts, threads or settings.SYNC_THREADS, stop or threading.Event())
-    api_calls.flush_api_call_counts()
+    clients.flush_api_call_counts()
     return summary

@@ -17,26 +17,17 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from billing import api, api_calls
+from billing import clients
 from billing.cloudflare import BillingClient, CloudflareError, RateLimitBudgetExceeded, RateLimitError
-from billing.models import Account, SyncOutcome, SyncRun
+from billing.models import Account, SyncJob, SyncOutcome, SyncRun
 
 logger = logging.getLogger("billing.sync")
 
-JOB_BALANCE = "balance"
-JOB_SPENDING_LIMIT = "spending_limit"
-JOB_TOPUP_LIMITS = "topup_limits"
-JOB_USAGE = "usage"
-JOB_INVOICES = "invoices"
-JOB_GATEWAYS = "gateways"  # the gateways and their rules (hourly, from the usage job)
-JOB_GATEWAY_SPEND = "gateway_spend"  # spend analytics (one GraphQL call, in every usage job)
-JOB_ACCOUNT = "account"  # every job above, for one account
-JOB_TOPUPS = "topups"
-JOB_RETENTION = "retention"
-SWEEP_JOBS = (JOB_BALANCE, JOB_USAGE, JOB_INVOICES)
+# The jobs a beat sweeps (each over the accounts due in its slot).
+SWEEP_JOBS = (SyncJob.BALANCE, SyncJob.USAGE, SyncJob.INVOICES)
 
 
-def claim(job: str, account: Account | None) -> SyncRun | None:
+def claim_run(job: str, account: Account | None) -> SyncRun | None:
     """A new running SyncRun for (job, account), or None while another live run holds that lock."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SYNC_LOCK_TIMEOUT_SECONDS)
@@ -104,15 +95,15 @@ class UnitResult:
 def run_unit(job: str, account: Account, work: Callable[[BillingClient], None]) -> UnitResult:
     """Runs `work(client)` under the (job, account) lock and records it; never raises."""
     try:
-        run = claim(job, account)
+        run = claim_run(job, account)
     except DatabaseError as exc:
         logger.warning("could not claim %s for %s: %s", job, account, exc)
         return UnitResult(None, exc, job)
     if run is None:
         return UnitResult(None, job=job)
-    with api_calls.counting_calls() as calls:
+    with clients.counting_calls() as calls:
         try:
-            work(api.client_for(account))
+            work(clients.client_for(account))
         except Exception as exc:
             log = logger.warning if isinstance(exc, CloudflareError) else logger.exception
             log("%s of account %s failed: %s", job, account.cloudflare_id, describe(exc))

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.models import SweepSlot
-from billing.sync.runs import JOB_INVOICES, JOB_USAGE
+from billing.figures.gateway_spend import floor_hour
+from billing.models import SweepSlot, SyncJob
 
 logger = logging.getLogger("billing.sync")
 
@@ -32,6 +32,11 @@ def slot_start(now: datetime, interval: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def floor_day(moment: datetime) -> datetime:
+    """The start of the UTC day `moment` falls in."""
+    return floor_hour(moment).replace(hour=0)
+
+
 def slot_number(start: datetime, interval: int) -> int:
     """The number of the slot of `interval` seconds that `start` falls in, counted from the Unix epoch."""
     return int(start.timestamp()) // max(1, interval)
@@ -39,8 +44,8 @@ def slot_number(start: datetime, interval: int) -> int:
 
 # The sliced sweeps: job -> (its interval setting, its slices setting).
 SLICED = {
-    JOB_USAGE: ("SYNC_USAGE_INTERVAL", "SYNC_USAGE_SLICES"),
-    JOB_INVOICES: ("SYNC_INVOICES_INTERVAL", "SYNC_INVOICES_SLICES"),
+    SyncJob.USAGE: ("SYNC_USAGE_INTERVAL", "SYNC_USAGE_SLICES"),
+    SyncJob.INVOICES: ("SYNC_INVOICES_INTERVAL", "SYNC_INVOICES_SLICES"),
 }
 
 

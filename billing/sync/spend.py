@@ -23,8 +23,8 @@ from django.utils import timezone
 from billing.cloudflare import BillingClient, SpendGroup
 from billing.cloudflare.resources_analytics import MAX_GROUPS
 from billing.figures.gateway_spend import floor_hour, hourly_history_start
-from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncRun
-from billing.sync.runs import JOB_GATEWAY_SPEND, UnitResult, run_unit, text
+from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncRun
+from billing.sync.runs import UnitResult, run_unit, text
 
 logger = logging.getLogger("billing.sync")
 
@@ -38,12 +38,11 @@ SUM_FIELDS = (
     "cached_requests",
     "errored_requests",
 )
-KEY_FIELDS = ("account", "gateway", "model", "provider")
 
 
 def spend_units(account: Account) -> list[UnitResult]:
     """The gateway-spend unit for one account (its own SyncRun: a failure here never fails the usage)."""
-    return [run_unit(JOB_GATEWAY_SPEND, account, lambda client: _fetch_spend(client, account))]
+    return [run_unit(SyncJob.GATEWAY_SPEND, account, lambda client: _fetch_spend(client, account))]
 
 
 def sync_gateway_spend(account: Account) -> SyncRun | None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from billing.cloudflare import BillingClient
-from billing.models import Account, SyncRun, UsageRecord, UsageWindow
+from billing.figures.gateway_spend import floor_hour
+from billing.models import Account, SyncJob, SyncRun, UsageRecord, UsageWindow
 from billing.money import datetime_to_ms, ms_to_datetime, usage_to_dollars
-from billing.sync.balance import refresh_summary
+from billing.sync.balance import store_figures
 from billing.sync.gateways import gateway_unit, gateways_due, refresh_windows
-from billing.sync.runs import JOB_USAGE, UnitResult, run_unit, text
+from billing.sync.runs import UnitResult, run_unit, text
+from billing.sync.slots import floor_day
 from billing.sync.spend import spend_units
 
 
@@ -34,9 +36,9 @@ def usage_units(
 
 
 def usage_unit(account: Account, backfill_days: int | None = None) -> UnitResult:
-    result = run_unit(JOB_USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
+    result = run_unit(SyncJob.USAGE, account, lambda client: _fetch_usage(client, account, backfill_days))
     if result.succeeded:
-        refresh_summary(account)
+        store_figures(account)
     return result
 
 
@@ -44,14 +46,6 @@ def sync_usage(account: Account, backfill_days: int | None = None) -> SyncRun | 
     """Fetches the day and the hour windows (two API calls) and upserts UsageRecord rows (the usage unit
     alone: the usage job, `usage_units`, reads the gateway spend after it)."""
     return usage_unit(account, backfill_days).run
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_day(moment: datetime) -> datetime:
-    return floor_hour(moment).replace(hour=0)
 
 
 def usage_window_start(

@@ -49,12 +49,6 @@ def cents(amount_cents: int | None) -> str:
     return format_money(cents_to_dollars(amount_cents))
 
 
-@register.filter
-def negclass(amount: Decimal | None) -> str:
-    """ "negative" for an amount below zero (styled red), else nothing."""
-    return "negative" if amount is not None and amount < 0 else ""
-
-
 @register.simple_tag
 def money_html(amount: Decimal | None, currency: str = "usd") -> str:
     """The amount in a span that turns red when negative (never clamped to zero)."""

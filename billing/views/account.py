@@ -6,21 +6,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing import charts
 from billing.alerts import headlines
 from billing.alerts import text as alert_text
+from billing.figures import charts
 from billing.figures.gateway_spend import cost_by_day, history_of, preset, spend_over
+from billing.figures.series import balance_points, usage_buckets
 from billing.models import (
     Account,
     AlertEvent,
     BalanceSnapshot,
     InvoicePreview,
+    SyncJob,
+    SyncRun,
     TopUpStatus,
     UsageWindow,
 )
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.selectors import balance_points, last_analytics_run, one_to_one, usage_buckets
 from billing.views.common import account_context
 
 CHART_DAYS = 30
@@ -121,7 +123,7 @@ def where_the_money_goes(account: Account, bars, since: datetime) -> dict:
         "compare_days": len(both),
         "compare_billed": sum((r["billed"] for r in both), start=Decimal(0)),
         "compare_estimate": sum((r["estimate"] for r in both), start=Decimal(0)),
-        "analytics": last_analytics_run(account),
+        "analytics": SyncRun.objects.last_finished(account, SyncJob.GATEWAY_SPEND),
     }
 
 
@@ -139,8 +141,8 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         chart_days=CHART_DAYS,
         chart_start=since.date(),
         preview=InvoicePreview.objects.filter(account=account).first(),
-        auto_topup=one_to_one(account, "auto_topup"),
-        spending_limit=one_to_one(account, "spending_limit"),
+        auto_topup=account.one_to_one("auto_topup"),
+        spending_limit=account.one_to_one("spending_limit"),
         recent_topups=list(account.topups.all()[:5]),
         **_open_alerts(account),
         **where_the_money_goes(account, bars, since),

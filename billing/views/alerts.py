@@ -8,12 +8,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.alert_forms import AlertRuleForm, TestEmailForm
 from billing.alerts import headlines
 from billing.alerts import rules as alert_rules
 from billing.alerts import text as alert_text
 from billing.alerts.kinds import KINDS
 from billing.alerts.rules import operator_emails, rules_for
+from billing.forms.alerts import AlertRuleForm, TestEmailForm
 from billing.models import (
     Account,
     AlertEvent,

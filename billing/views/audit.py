@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from billing.forms import AuditFilterForm
+from billing.forms.filters import AuditFilterForm
 from billing.models import AuditEntry
 from billing.permissions import audit_accounts_for, is_admin_anywhere
 

@@ -5,12 +5,11 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.figures import peak_daily_spend
-from billing.forms import AutoTopUpForm
-from billing.limits import portal_max_cents
+from billing.forms.money import AutoTopUpForm
+from billing.limits import auto_topup_bounds, portal_max_cents
 from billing.models import BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.selectors import one_to_one
 from billing.views.common import account_context, client_ip
 
 PEAK_DAYS = 14
@@ -38,11 +37,11 @@ def warnings_for(account, amount_cents: int, threshold_cents: int) -> list[str]:
 
 
 def _page(request, account, form, *, warnings=(), error=None, status=200) -> HttpResponse:
-    amount_bounds, threshold_bounds = operations.auto_topup_bounds(account)
+    amount_bounds, threshold_bounds = auto_topup_bounds(account)
     context = account_context(
         account,
         "auto_topup",
-        config=one_to_one(account, "auto_topup"),
+        config=account.one_to_one("auto_topup"),
         snapshot=BalanceSnapshot.objects.latest_for(account),
         form=form,
         warnings=warnings,
@@ -50,7 +49,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
         amount_min=cents_to_dollars(amount_bounds.min_cents),
         threshold_min=cents_to_dollars(threshold_bounds.min_cents),
         amount_max=cents_to_dollars(amount_bounds.max_cents),
-        # The ceiling is Cloudflare's own only when it is below the portal's (see operations.topup_bounds).
+        # The ceiling is Cloudflare's own only when it is below the portal's (see limits.topup_bounds).
         max_from_cloudflare=amount_bounds.max_cents < portal_max_cents(),
         peak=peak_daily_spend(account, days=PEAK_DAYS),
         peak_days=PEAK_DAYS,
@@ -59,7 +58,7 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
 
 
 def _form(account, data=None, initial=None) -> AutoTopUpForm:
-    amount_bounds, threshold_bounds = operations.auto_topup_bounds(account)
+    amount_bounds, threshold_bounds = auto_topup_bounds(account)
     form = AutoTopUpForm(data, initial=initial, max_cents=amount_bounds.max_cents)
     form.fields["amount"].min_cents = amount_bounds.min_cents
     form.fields["threshold"].min_cents = threshold_bounds.min_cents
@@ -72,7 +71,7 @@ def auto_topup(request: HttpRequest, account_id: str) -> HttpResponse:
     need = Role.MANAGER if request.method == "POST" else Role.VIEWER
     account = get_account_for(request.user, account_id, need=need)
     if request.method == "GET":
-        config = one_to_one(account, "auto_topup")
+        config = account.one_to_one("auto_topup")
         initial = {}
         if config and config.amount is not None:
             initial = {"amount": f"{config.amount:.2f}", "threshold": f"{config.threshold:.2f}"}
@@ -115,5 +114,5 @@ def auto_topup_remove(request: HttpRequest, account_id: str) -> HttpResponse:
         else:
             messages.success(request, "Auto top-up is off.")
             return redirect("auto_topup", account_id=account.cloudflare_id)
-    context = account_context(account, "auto_topup", config=one_to_one(account, "auto_topup"), error=error)
+    context = account_context(account, "auto_topup", config=account.one_to_one("auto_topup"), error=error)
     return render(request, "billing/auto_topup_remove.html", context, status=502 if error else 200)

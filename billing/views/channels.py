@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from billing.channel_forms import ChannelForm
+from billing.forms.channels import ChannelForm
 from billing.models import AlertSubscription, DeliveryState, NotificationChannel, Role
 from billing.notifications import channel_admin
 from billing.permissions import get_account_for

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import operations
-from billing.gateway_forms import GatewayRuleActionForm
+from billing.forms.gateway_rules import GatewayRuleActionForm
 from billing.models import Role
 from billing.permissions import get_account_for
 from billing.views.common import account_context, client_ip

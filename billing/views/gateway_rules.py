@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.figures.rule_windows import seen_models_and_providers
-from billing.gateway_forms import GatewayRuleActionForm, GatewayRuleForm
+from billing.forms.gateway_rules import GatewayRuleActionForm, GatewayRuleForm
 from billing.models import Gateway, GatewayRule, Role
 from billing.permissions import can_manage, get_account_for
 from billing.views.common import account_context, client_ip

@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
 
-from billing import charts
+from billing.figures import charts
 from billing.figures.gateway_spend import GatewaySpend, history_of, preset, spend_over, spend_series
-from billing.models import Account, Gateway
+from billing.figures.series import bucket_label
+from billing.forms.spend_range import SpendRangeForm
+from billing.models import Account, Gateway, SyncJob, SyncRun
 from billing.permissions import get_account_for
-from billing.selectors import bucket_label, last_analytics_run
-from billing.spend_forms import SpendRangeForm
 from billing.views.common import account_context
 
 FULL_WIDTH = 1200
@@ -78,7 +78,7 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
         rows=rows,
         columns=columns,
         unlisted=[group for name, group in sorted(month.items()) if name not in listed],
-        analytics=last_analytics_run(account),
+        analytics=SyncRun.objects.last_finished(account, SyncJob.GATEWAY_SPEND),
     )
     return render(request, "billing/gateways.html", context)
 
@@ -119,7 +119,7 @@ def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
         by_model=by_model,
         by_provider=by_provider,
         total=spend.total,
-        analytics=last_analytics_run(account),
+        analytics=SyncRun.objects.last_finished(account, SyncJob.GATEWAY_SPEND),
         csv_query=_csv_query(request),
     )
     return render(request, "billing/gateway_breakdown.html", context)

@@ -2,8 +2,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from billing.forms import InvoiceFilterForm
-from billing.models import InvoicePreview, SyncRun
+from billing.forms.filters import InvoiceFilterForm
+from billing.models import InvoicePreview, SyncJob, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context
 
@@ -28,7 +28,7 @@ def invoices(request: HttpRequest, account_id: str) -> HttpResponse:
         page=page,
         filter_query=query.urlencode(),
         preview=InvoicePreview.objects.filter(account=account).first(),
-        table_as_of=SyncRun.objects.last_success_at(account, "invoices"),
+        table_as_of=SyncRun.objects.last_success_at(account, SyncJob.INVOICES),
     )
     return render(request, "billing/invoices.html", context)
 
@@ -44,6 +44,6 @@ def invoice_upcoming(request: HttpRequest, account_id: str) -> HttpResponse:
             "invoices",
             preview=preview,
             lines=list(preview.lines.all()) if preview else [],
-            table_as_of=SyncRun.objects.last_success_at(account, "invoices"),
+            table_as_of=SyncRun.objects.last_success_at(account, SyncJob.INVOICES),
         ),
     )

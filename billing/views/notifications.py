@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from billing.notification_forms import NotificationSettingsForm
+from billing.forms.notifications import NotificationSettingsForm
 from billing.notifications import digests
 
 

@@ -8,11 +8,10 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.figures import limit_window_start, spend_in_limit_window
-from billing.forms import SpendingLimitForm
+from billing.forms.money import SpendingLimitForm
 from billing.models import BalanceSnapshot, LimitDuration, LimitStrategy, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.selectors import one_to_one
 from billing.views.common import account_context, client_ip
 
 SLIDING_SPAN = {
@@ -64,7 +63,7 @@ def warnings_for(account, amount_cents: int, duration: str, strategy: str) -> li
 
 def _page(request, account, form, *, warnings=(), error=None, status=200) -> HttpResponse:
     snapshot = BalanceSnapshot.objects.latest_for(account)
-    limit = one_to_one(account, "spending_limit")
+    limit = account.one_to_one("spending_limit")
     context = account_context(
         account,
         "spending_limit",
@@ -87,7 +86,7 @@ def spending_limit(request: HttpRequest, account_id: str) -> HttpResponse:
     need = Role.MANAGER if request.method == "POST" else Role.VIEWER
     account = get_account_for(request.user, account_id, need=need)
     if request.method == "GET":
-        limit = one_to_one(account, "spending_limit")
+        limit = account.one_to_one("spending_limit")
         initial = {}
         if limit and limit.enabled and limit.amount is not None:
             initial = {
@@ -134,6 +133,6 @@ def spending_limit_remove(request: HttpRequest, account_id: str) -> HttpResponse
         else:
             messages.success(request, "The spending limit is removed.")
             return redirect("spending_limit", account_id=account.cloudflare_id)
-    limit = one_to_one(account, "spending_limit")
+    limit = account.one_to_one("spending_limit")
     context = account_context(account, "spending_limit", limit=limit, error=error)
     return render(request, "billing/spending_limit_remove.html", context, status=502 if error else 200)

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import operations
-from billing.forms import TopUpConfirmForm, TopUpForm
-from billing.limits import Bounds, topup_range_text
+from billing.forms.money import TopUpConfirmForm, TopUpForm
+from billing.limits import Bounds, topup_bounds, topup_range_text
 from billing.models import BalanceSnapshot, Role, TopUpStatus
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
@@ -65,11 +65,11 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
     """The amount form; a valid POST shows the confirmation page (amount, fee, total, card)."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     if request.method == "GET":
-        bounds = operations.topup_bounds(account)
+        bounds = topup_bounds(account)
         return _form_page(request, account, TopUpForm(bounds=bounds), bounds)
-    # Cloudflare's limits as the balance job stored them: no page and no submit waits on Cloudflare. The
-    # form carries the range its page showed, so a range the job changed meanwhile is said, not slipped in.
-    bounds = operations.topup_bounds(account)
+    # Cloudflare's limits as the last sync stored them: no page and no submit waits on Cloudflare. The form
+    # carries the range its page showed, so a range a sync changed meanwhile is said, not slipped in.
+    bounds = topup_bounds(account)
     shown = _shown_bounds(request.POST, bounds)
     form = TopUpForm(request.POST, bounds=bounds)
     if not form.is_valid():
@@ -101,7 +101,7 @@ def topup_confirm(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     if request.method == "GET":
         return redirect("topup_new", account_id=account.cloudflare_id)
-    bounds = operations.topup_bounds(account)
+    bounds = topup_bounds(account)
     confirm = TopUpConfirmForm(request.POST, bounds=bounds)
     if not confirm.is_valid():
         form = TopUpForm(bounds=bounds)

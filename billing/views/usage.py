@@ -10,11 +10,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing import charts, display
-from billing.forms import UsageFilterForm, UsageRange
-from billing.models import Account, SyncRun, UsageWindow
-from billing.permissions import get_account_for
-from billing.selectors import (
+from billing import display
+from billing.figures import charts
+from billing.figures.series import (
     BucketIndex,
     bucket_label,
     records,
@@ -23,6 +21,9 @@ from billing.selectors import (
     usage_history_start,
     usage_rows,
 )
+from billing.forms.filters import UsageFilterForm, UsageRange
+from billing.models import Account, SyncJob, SyncRun, UsageWindow
+from billing.permissions import get_account_for
 from billing.views.common import account_context
 
 # Usage is stored to six places (fractions of a cent); the export keeps all of them.
@@ -97,7 +98,7 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponse:
         form=form,
         notices=shown.notices,
         history_gap=gap,
-        table_as_of=SyncRun.objects.last_success_at(account, "usage", "account"),
+        table_as_of=SyncRun.objects.last_success_at(account, SyncJob.USAGE, SyncJob.ACCOUNT),
         window=window,
         first=first,
         last=last,

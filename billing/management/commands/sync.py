@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from billing import pipeline, sync
-from billing.models import Account
+from billing.models import Account, SyncJob
 from billing.sync import UnitResult
 
 
@@ -31,8 +31,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--job",
-            choices=[sync.JOB_ACCOUNT, *sync.SWEEP_JOBS, sync.JOB_GATEWAYS],
-            default=sync.JOB_ACCOUNT,
+            choices=[SyncJob.ACCOUNT, *sync.SWEEP_JOBS, SyncJob.GATEWAYS],
+            default=SyncJob.ACCOUNT,
             help="one job only (default: all of them)",
         )
         parser.add_argument(

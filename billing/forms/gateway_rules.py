@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django import forms
 
-from billing.forms import DollarsField
+from billing.forms.fields import DollarsField
 from billing.limits import (
     GATEWAY_RULE_MIN_CENTS,
     GATEWAY_RULE_WINDOW_MAX_SECONDS,

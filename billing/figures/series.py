@@ -1,7 +1,9 @@
-"""Reads that several pages share: balance points for the chart, usage summed per bucket, one-to-one rows.
+"""Series the pages chart and tabulate: balance points, usage summed per bucket, where the usage history
+starts. Gateway spend over a range is `figures.gateway_spend`'s.
 
 Local tables only, a fixed number of queries each; the per-account "latest" reads are manager methods
-(`BalanceSnapshot.objects.latest_for`, `AlertEvent.objects.open_by_account`).
+(`BalanceSnapshot.objects.latest_for`, `AlertEvent.objects.open_by_account`, `SyncRun.objects.last_finished`),
+and a reverse one-to-one row is `Account.one_to_one`.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -14,13 +16,9 @@ from django.db.models.lookups import GreaterThan
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-from billing import charts
+from billing.figures import charts
 from billing.models import (
     Account,
-    AutoTopUpConfig,
-    SpendingLimit,
-    SyncOutcome,
-    SyncRun,
     UsageRecord,
     UsageWindow,
 )
@@ -136,31 +134,11 @@ def usage_buckets(
     ]
 
 
-def one_to_one(account: Account, name: str):
-    """A reverse one-to-one row (auto top-up config, spending limit) or None when never synced."""
-    try:
-        return getattr(account, name)
-    except (AutoTopUpConfig.DoesNotExist, SpendingLimit.DoesNotExist):
-        return None
-
-
 def usage_history_start(account: Account, window: str) -> datetime | None:
     """Where the local history of `window` starts (the oldest stored bucket), or None without any."""
     return (
         UsageRecord.objects.filter(account=account, window=window)
         .order_by("start")
         .values_list("start", flat=True)
-        .first()
-    )
-
-
-# --- Where the money goes: gateway spend over a range is read by `figures.gateway_spend` --------------------
-def last_analytics_run(account: Account):
-    """The account's latest finished analytics run (its error tells why spend by gateway is missing)."""
-    return (
-        SyncRun.objects.filter(account=account, job="gateway_spend")
-        .exclude(outcome=SyncOutcome.RUNNING)
-        .order_by("-started_at")
-        .only("outcome", "error", "finished_at")
         .first()
     )

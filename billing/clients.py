@@ -1,6 +1,9 @@
-"""Counting the client's API calls, for the sync run in progress and for /metrics.
+"""Django-side glue for the API client: one client per token and base URL, sharing one request budget, and
+the counting of its calls.
 
-Every HTTP attempt the client makes is counted twice: for the `SyncRun` in progress on this thread (its
+Only `billing/sync/` and `billing/operations/` call this; views never do.
+
+Every HTTP attempt a client makes is counted twice: for the `SyncRun` in progress on this thread (its
 `api_calls`), and per operation and result in a process-local tally that `flush_api_call_counts()` adds to
 the `ApiCallCount` table. Sync work flushes at the end of each unit, and /metrics flushes its own process
 before reading, so the calls of every worker and web process end up in one place without a database write per
@@ -10,26 +13,85 @@ call. Counts not yet flushed when a process dies are lost, which a counter toler
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
-from billing.models import ApiCallCount
+from billing.cloudflare import BillingClient
+from billing.cloudflare.budget import make_rate_limiter
+from billing.models import Account, ApiCallCount
 
 logger = logging.getLogger(__name__)
 
 OK = "ok"
+
+_lock = threading.Lock()
+_clients: dict[tuple, BillingClient] = {}
+_limiters: dict[tuple, object] = {}
 
 _pending: Counter[tuple[str, str]] = Counter()
 _pending_lock = threading.Lock()
 _run_calls: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("run_calls", default=None)
 
 
+# ------------------------------------------------------------------------------------------------- clients
+def _limiter():
+    key = (settings.REDIS_URL, settings.CLOUDFLARE_RATE_LIMIT, settings.CLOUDFLARE_RATE_PERIOD)
+    limiter = _limiters.get(key)
+    if limiter is None:
+        limiter = make_rate_limiter(
+            settings.REDIS_URL or None, settings.CLOUDFLARE_RATE_LIMIT, settings.CLOUDFLARE_RATE_PERIOD
+        )
+        _limiters[key] = limiter
+    return limiter
+
+
+def client_for_token(token: str) -> BillingClient:
+    """A client for this token, reused across calls (keep-alive), configured from settings."""
+    fingerprint = hashlib.sha256(token.encode()).hexdigest()
+    key = (
+        fingerprint,
+        settings.CLOUDFLARE_API_BASE_URL,
+        settings.CLOUDFLARE_CONNECT_TIMEOUT,
+        settings.CLOUDFLARE_READ_TIMEOUT,
+        settings.CLOUDFLARE_MAX_RETRIES,
+    )
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = BillingClient(
+                token,
+                base_url=settings.CLOUDFLARE_API_BASE_URL,
+                timeout=(settings.CLOUDFLARE_CONNECT_TIMEOUT, settings.CLOUDFLARE_READ_TIMEOUT),
+                max_retries=settings.CLOUDFLARE_MAX_RETRIES,
+                rate_limiter=_limiter(),
+                # Counts every HTTP attempt for /metrics and for the SyncRun that made it.
+                on_call=record_api_call,
+            )
+            _clients[key] = client
+    return client
+
+
+def client_for(account: Account) -> BillingClient:
+    """The client for one account: its own token, else CLOUDFLARE_API_TOKEN."""
+    return client_for_token(account.api_token())
+
+
+def reset_clients() -> None:
+    """Forget cached clients and limiters (tests that change settings call this)."""
+    with _lock:
+        _clients.clear()
+        _limiters.clear()
+
+
+# ------------------------------------------------------------------------------------------- call counting
 def record_api_call(
     operation: str,
     account_id: str,
@@ -56,11 +118,6 @@ def counting_calls() -> Iterator[list[int]]:
         yield box
     finally:
         _run_calls.reset(token)
-
-
-def pending_api_call_counts() -> dict[tuple[str, str], int]:
-    with _pending_lock:
-        return dict(_pending)
 
 
 def flush_api_call_counts() -> None:

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from billing.alert_forms import RecipientsField
+from billing.forms.alerts import RecipientsField
 from billing.models import Account, ChannelKind
 from billing.notifications import destinations
 

@@ -9,12 +9,10 @@ from django.db.models import Count, Max, Subquery
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from billing.models import BalanceSnapshot, GatewaySpendDay, GatewaySpendHour, SyncOutcome, SyncRun
+from billing.figures.gateway_spend import floor_hour, hourly_history_start
+from billing.models import BalanceSnapshot, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncOutcome, SyncRun
 from billing.sync.jobs import chunked
-from billing.sync.runs import JOB_RETENTION
-from billing.sync.slots import forget_slots_before
-from billing.sync.spend import hourly_history_start
-from billing.sync.usage import floor_day, floor_hour
+from billing.sync.slots import floor_day, forget_slots_before
 
 # Daily gateway spend is kept 13 months (a year and the month before, for a month-on-month comparison).
 GATEWAY_SPEND_DAYS = 396
@@ -47,7 +45,7 @@ def apply_retention(now: datetime | None = None) -> dict[str, int]:
     )
     deleted["sweep_slots"] = forget_slots_before(now - timedelta(days=settings.SYNC_RUN_RETENTION_DAYS))
     SyncRun.objects.create(
-        job=JOB_RETENTION,
+        job=SyncJob.RETENTION,
         started_at=started,
         finished_at=timezone.now(),
         outcome=SyncOutcome.SUCCEEDED,

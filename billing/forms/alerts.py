@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from billing.alerts.kinds import KINDS
 from billing.alerts.levels import MAX_LEVELS, Direction
-from billing.forms import DollarsField
+from billing.forms.fields import DollarsField
 from billing.models import AlertKind, AlertRule, NotificationChannel
 from billing.money import cents_to_dollars, dollars_to_cents
 
