@@ -43,7 +43,7 @@ class SyncRunQuerySet(models.QuerySet):
             .first()
         )
 
-    def last_finished(self, account, job: SyncJob):
+    def last_finished(self, account: Account | int, job: SyncJob) -> "SyncRun | None":
         """The account's latest finished run of `job` (its outcome and error say why its data is missing, and
         its finished_at how fresh it is), or None."""
         return (
