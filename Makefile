@@ -49,6 +49,7 @@ test: $(STAMP) lock-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
