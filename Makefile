@@ -71,3 +71,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf var staticfiles
+
+# The fast loop while working: the tests that run in this process alone (no worker, beat, browser or other
+# process started), stopping at the first failure. `make test` runs them all, with the linters.
+.PHONY: test-fast
+test-fast: install
+	$(BIN)/pytest -x -q -m "not browser and not worker and not process"

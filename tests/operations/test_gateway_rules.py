@@ -1,0 +1,255 @@
+"""The gateway rule editor against the sandbox over real HTTP: each change reaches the gateway as exactly
+that change, once, audited; a concurrent change, a spent window, a 403 and a lost answer are handled."""
+
+import copy
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.clients import client_for
+from billing.models import AuditAction, AuditEntry, AuditOutcome, GatewayRule, GatewaySpendHour
+from billing.sync.gateways import store_gateway
+from tests.support.sandbox_fixtures import api_requests
+
+pytestmark = pytest.mark.django_db
+
+GATEWAY = {
+    "id": "chat-app",
+    "cache_invalidate_on_update": True,
+    "cache_ttl": 300,
+    "collect_logs": True,
+    "rate_limiting_interval": 60,
+    "rate_limiting_limit": 100,
+    "rate_limiting_technique": "sliding",
+    "retry_max_attempts": 3,
+    "spend_limits": {
+        "enabled": True,
+        "rules": [
+            {"id": "chat-weekly", "limit": 50, "limitType": "cost", "window": 604800, "technique": "sliding"}
+        ],
+    },
+}
+
+
+def store(account, gateway_id="chat-app"):
+    """What the gateway sync would leave: the gateway and its rules as Cloudflare has them."""
+    remote = client_for(account).ai_gateway.get(gateway_id, account_id=account.cloudflare_id)
+    return store_gateway(account, remote)
+
+
+def remote(cloudflare, account, gateway_id="chat-app") -> dict:
+    return next(g for g in cloudflare.gateways(account.cloudflare_id)["gateways"] if g["id"] == gateway_id)
+
+
+def others(gateway: dict) -> dict:
+    """Every field but the rules and modified_at: what a rule change must leave as it was."""
+    rest = copy.deepcopy(gateway)
+    rest.pop("modified_at")
+    rest["spend_limits"].pop("rules")
+    return rest
+
+
+@pytest.fixture
+def gw(cloudflare, account):
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[GATEWAY, {"id": "default"}])
+    gateway = store(account)
+    cloudflare.clear_requests()
+    return gateway
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    client.force_login(manager)
+    return client
+
+
+def url(name, account, *args):
+    return reverse(name, args=[account.cloudflare_id, "chat-app", *args])
+
+
+def form_data(response, **values) -> dict:
+    """The form's hidden fields as the page rendered them, plus `values`."""
+    form = response.context["form"]
+    hidden = {field.name: field.value() for field in form.hidden_fields()}
+    hidden = {name: value for name, value in hidden.items() if value not in (None, False, "")}
+    return {**{k: str(v) for k, v in hidden.items()}, **values}
+
+
+NEW_RULE = {
+    "limit": "5",
+    "window": "3600",
+    "technique": "fixed",
+    "models_typed": "gpt-4o-mini, gpt-4o",
+    "providers": [],
+    "enabled": "on",
+}
+
+
+def puts(cloudflare):
+    return api_requests(cloudflare, "PUT", "/gateways/")
+
+
+def test_add_rule_sends_exactly_that_rule_and_every_other_field_as_read(as_manager, cloudflare, account, gw):
+    before = remote(cloudflare, account)
+    page = as_manager.get(url("gateway_rule_add", account))
+    assert page.status_code == 200
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    after = remote(cloudflare, account)
+    assert others(after) == others(before)
+    assert after["modified_at"] != before["modified_at"]
+    old, new = after["spend_limits"]["rules"]
+    assert old == before["spend_limits"]["rules"][0]
+    assert new["limit"] == Decimal(5) and new["window"] == 3600 and new["technique"] == "fixed"
+    assert new["model"] == {"mode": "filter", "values": ["gpt-4o-mini", "gpt-4o"]}
+    assert "provider" not in new and new["enabled"] is True and new["id"].startswith("rule_")
+    assert len(puts(cloudflare)) == 1
+    entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_RULE_ADD)
+    assert entry.outcome == AuditOutcome.SUCCEEDED and entry.actor_name == "max-manager"
+    assert [r["id"] for r in entry.parameters["before"]] == ["chat-weekly"]
+    assert [r["limit"] for r in entry.parameters["after"]] == ["50", "5"]
+    # Stored at once: the page shows the new rule without waiting for a sync.
+    assert list(GatewayRule.objects.values_list("rule_id", flat=True)) == ["chat-weekly", new["id"]]
+    assert b"gpt-4o-mini" in as_manager.get(url("gateway_rules", account)).content
+
+
+def test_edit_keeps_the_rules_id_and_converts_a_custom_window(as_manager, cloudflare, account, gw):
+    before = remote(cloudflare, account)
+    page = as_manager.get(url("gateway_rule_edit", account, 0))
+    assert page.context["form"].initial["limit"] == "50.00"
+    values = {"limit": "75.50", "window": "custom", "window_number": "2", "window_unit": "days"}
+    values |= {"technique": "fixed", "providers_typed": "openai", "enabled": "on"}
+    response = as_manager.post(url("gateway_rule_edit", account, 0), form_data(page, **values))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    after = remote(cloudflare, account)
+    assert others(after) == others(before)
+    (rule,) = after["spend_limits"]["rules"]
+    assert rule["id"] == "chat-weekly" and rule["limit"] == Decimal("75.5") and rule["window"] == 172800
+    assert rule["provider"] == {"mode": "filter", "values": ["openai"]}
+    entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_RULE_EDIT)
+    assert entry.parameters["before"][0]["limit"] == "50" and entry.parameters["after"][0]["window"] == 172800
+
+
+def test_toggle_then_remove(as_manager, cloudflare, account, gw):
+    before = remote(cloudflare, account)
+    rules = as_manager.get(url("gateway_rules", account))
+    action = rules.context["rows"][0]["action"]
+    data = {f.name: str(f.value()) for f in action.hidden_fields() if f.value()}
+    assert as_manager.post(url("gateway_rule_toggle", account, 0), data).status_code == 302
+    toggled = remote(cloudflare, account)
+    assert toggled["spend_limits"]["rules"][0] == {**before["spend_limits"]["rules"][0], "enabled": False}
+    assert others(toggled) == others(before)
+    page = as_manager.get(url("gateway_rule_remove", account, 0))
+    assert b"Remove rule chat-weekly" in page.content
+    assert as_manager.post(url("gateway_rule_remove", account, 0), form_data(page)).status_code == 302
+    removed = remote(cloudflare, account)
+    assert removed["spend_limits"]["rules"] == [] and others(removed) == others(before)
+    assert len(puts(cloudflare)) == 2
+    outcomes = AuditEntry.objects.values_list("action", "outcome")
+    assert set(outcomes) == {
+        (AuditAction.GATEWAY_RULE_TOGGLE, AuditOutcome.SUCCEEDED),
+        (AuditAction.GATEWAY_RULE_REMOVE, AuditOutcome.SUCCEEDED),
+    }
+    assert not GatewayRule.objects.exists()
+
+
+def test_a_gateway_changed_since_the_form_was_shown_is_refused_and_nothing_is_sent(
+    as_manager, cloudflare, account, gw
+):
+    page = as_manager.get(url("gateway_rule_add", account))
+    changed = cloudflare.put_gateways(
+        account.cloudflare_id, gateways=[{**GATEWAY, "cache_ttl": 900}, {"id": "default"}]
+    )
+    cloudflare.clear_requests()
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "changed in Cloudflare at" in text and "since you opened this form; review and save again" in text
+    assert "can&#x27;t be known" in text or "can't be known" in text
+    assert puts(cloudflare) == [] and len(api_requests(cloudflare, "GET")) == 1
+    assert remote(cloudflare, account)["cache_ttl"] == 900 == changed["gateways"][0]["cache_ttl"]
+    assert AuditEntry.objects.get().outcome == AuditOutcome.FAILED
+    # The form is shown again as of the fresh read: saving it now goes through.
+    again = as_manager.post(url("gateway_rule_add", account), form_data(response, **NEW_RULE))
+    assert again.status_code == 302 and len(puts(cloudflare)) == 1
+
+
+def test_a_budget_below_the_windows_spend_asks_first(as_manager, cloudflare, account, gw):
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    GatewaySpendHour.objects.create(
+        account=account, hour=hour, gateway="chat-app", model="gpt-4o", cost=Decimal(30), synced_at=hour
+    )
+    page = as_manager.get(url("gateway_rule_add", account))
+    values = {**NEW_RULE, "window": "86400", "technique": "sliding", "limit": "10"}
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **values))
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "Traffic would be refused at once" in text and "$30.00" in text and "1 day sliding" in text
+    assert "Save anyway" in text
+    assert cloudflare.requests() == []  # nothing asked of Cloudflare yet
+    confirmed = as_manager.post(url("gateway_rule_add", account), form_data(response, **values))
+    assert confirmed.status_code == 302 and len(puts(cloudflare)) == 1
+    # A model the spend did not come from: nothing to confirm.
+    page = as_manager.get(url("gateway_rule_add", account))
+    other = {**values, "models_typed": "claude-sonnet-4"}
+    assert as_manager.post(url("gateway_rule_add", account), form_data(page, **other)).status_code == 302
+
+
+def test_double_submit_sends_one_put(as_manager, cloudflare, account, gw):
+    page = as_manager.get(url("gateway_rule_add", account))
+    data = form_data(page, **NEW_RULE)
+    first = as_manager.post(url("gateway_rule_add", account), data)
+    second = as_manager.post(url("gateway_rule_add", account), data, follow=True)
+    assert first.status_code == 302
+    assert b"already submitted; it was not sent again" in second.content
+    assert len(puts(cloudflare)) == 1 and len(remote(cloudflare, account)["spend_limits"]["rules"]) == 2
+    assert AuditEntry.objects.count() == 1
+
+
+def test_a_403_names_the_permission_the_token_lacks(as_manager, cloudflare, account, gw):
+    cloudflare.add_fault(method="PUT", path_contains="/gateways/chat-app", status=403)
+    page = as_manager.get(url("gateway_rule_add", account))
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+    assert response.status_code == 502
+    assert "lacks the “AI Gateway Edit” permission" in response.content.decode()
+    assert len(remote(cloudflare, account)["spend_limits"]["rules"]) == 1
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == AuditOutcome.FAILED and "403" in entry.error
+
+
+def test_a_lost_answer_is_unknown_and_not_sent_again(as_manager, cloudflare, account, gw):
+    cloudflare.add_fault(method="PUT", path_contains="/gateways/chat-app", body="reset", apply=True)
+    page = as_manager.get(url("gateway_rule_add", account))
+    data = form_data(page, **NEW_RULE)
+    response = as_manager.post(url("gateway_rule_add", account), data)
+    assert response.status_code == 502
+    assert (
+        "We don&#x27;t know yet whether Cloudflare saved it; the next sync will tell"
+        in response.content.decode()
+    )
+    assert AuditEntry.objects.get().outcome == AuditOutcome.UNKNOWN
+    as_manager.post(url("gateway_rule_add", account), data)
+    assert len(puts(cloudflare)) == 1 and AuditEntry.objects.count() == 1
+
+
+def test_viewers_get_403_on_every_form(client, viewer, account, gw):
+    client.force_login(viewer)
+    assert client.get(url("gateway_rules", account)).status_code == 200
+    assert b"Add a rule" not in client.get(url("gateway_rules", account)).content
+    for name, args in [
+        ("gateway_rule_add", ()),
+        ("gateway_rule_edit", (0,)),
+        ("gateway_rule_remove", (0,)),
+    ]:
+        assert client.get(url(name, account, *args)).status_code == 403
+        assert client.post(url(name, account, *args), {}).status_code == 403
+    assert client.post(url("gateway_rule_toggle", account, 0), {}).status_code == 403
+
+
+def test_the_spending_limit_page_says_account_limits_are_deprecated(as_manager, account, gw):
+    text = as_manager.get(reverse("spending_limit", args=[account.cloudflare_id])).content.decode()
+    assert "Cloudflare has deprecated the account-level spending limit" in text
+    assert "HTTP 403" in text and url("gateway_rules", account) in text
