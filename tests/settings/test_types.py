@@ -1,14 +1,13 @@
 """The type checking that `make test` runs: billing/cloudflare/ is checked as `mypy --strict` checks, the rest
 of the portal with the project's own (lighter) settings, read from pyproject.toml as mypy reads them."""
 
-from pathlib import Path
-
 import pytest
 from mypy.config_parser import parse_config_file
 from mypy.main import define_options
 from mypy.options import Options
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 STRICT_FLAGS = define_options()[2]  # (option, value) pairs that `mypy --strict` sets
 
 
