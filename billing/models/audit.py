@@ -1,5 +1,8 @@
 """The append-only audit log of every action that moves money or changes a limit, and of sign-in security."""
 
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 
@@ -43,7 +46,7 @@ class AppendOnlyError(Exception):
 
 
 class AuditEntryQuerySet(models.QuerySet):
-    def standing_refusal(self, account: Account, actions) -> "AuditEntry | None":
+    def standing_refusal(self, account: Account, actions: Iterable[str]) -> "AuditEntry | None":
         """The latest of `actions` on `account` that Cloudflare refused, unless one succeeded since."""
         latest = (
             self.filter(account=account, action__in=actions)
@@ -82,10 +85,10 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("audit entries cannot be changed")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit entries cannot be deleted")

@@ -1,14 +1,18 @@
 """Config-changing calls to Cloudflare: one call, its audit entry, and the stored figures refreshed after."""
 
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from billing import audit, figures
 from billing.clients import client_for
-from billing.cloudflare import CloudflareError, OutcomeUnknownError
+from billing.cloudflare import BillingClient, CloudflareError, OutcomeUnknownError
 from billing.models import Account, AuditOutcome
 from billing.operations.errors import is_refusal, operation_error
 
 logger = logging.getLogger("billing.operations")
+
+T = TypeVar("T")
 
 
 def _outcome_of(exc: CloudflareError) -> str:
@@ -17,7 +21,14 @@ def _outcome_of(exc: CloudflareError) -> str:
     return AuditOutcome.REFUSED if is_refusal(exc) else AuditOutcome.FAILED
 
 
-def run_change(account: Account, actor, action: str, parameters: dict, call, ip_address: str | None):
+def run_change(
+    account: Account,
+    actor: audit.Actor,
+    action: str,
+    parameters: dict[str, Any],
+    call: Callable[[BillingClient], T],
+    ip_address: str | None,
+) -> T:
     """Calls Cloudflare once (`call(client)`), audits the outcome, and returns the call's result; raises
     OperationError when it failed (outcome "refused" in the audit when Cloudflare answered 403, "unknown" when
     the answer was lost)."""
