@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.cloudflare import BillingClient
+from billing.cloudflare import DEFAULT_TECHNIQUE, BillingClient
 from billing.figures.rule_windows import refresh_rule_windows
 from billing.models import Account, Gateway, GatewayRule, SyncJob, SyncOutcome, SyncRun
 from billing.sync.runs import UnitResult, run_unit, text
@@ -122,7 +122,7 @@ def _replace_rules(gateway: Gateway, rules) -> None:
             rule_id=text(rule.id, 128),
             limit=rule.limit,
             window_seconds=rule.window,
-            technique=rule.technique or "fixed",
+            technique=rule.technique or DEFAULT_TECHNIQUE,  # absent: sliding, as Cloudflare reads it
             enabled=rule.enabled is not False,
             models_filter=list(rule.models or ()),
             providers_filter=list(rule.providers or ()),
