@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
@@ -69,7 +70,7 @@ class RuleDraft:
     technique: str
     models: tuple[str, ...] | None = None
     providers: tuple[str, ...] | None = None
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
 
 
@@ -144,7 +145,13 @@ class GatewayChanged(OperationError):
 
 # ---------------------------------------------------------------------------------------------- the changes
 def add_rule(
-    account: Account, actor, change: RuleChange, draft: RuleDraft, *, confirmed=False, ip_address=None
+    account: Account,
+    actor: audit.Actor,
+    change: RuleChange,
+    draft: RuleDraft,
+    *,
+    confirmed: bool = False,
+    ip_address: str | None = None,
 ) -> RuleChangeResult:
     """Appends a rule and switches the gateway's spend limits on. Raises TooManyRules (nothing sent, checked
     on the stored rules and again on Cloudflare's) when the gateway holds GATEWAY_RULES_MAX rules;
@@ -168,13 +175,13 @@ def add_rule(
 
 def edit_rule(
     account: Account,
-    actor,
+    actor: audit.Actor,
     change: RuleChange,
     ref: RuleRef,
     draft: RuleDraft,
     *,
-    confirmed=False,
-    ip_address=None,
+    confirmed: bool = False,
+    ip_address: str | None = None,
 ) -> RuleChangeResult:
     """Changes one rule, keeping its id and any field the portal does not know; a rule switched on by the edit
     switches the gateway's spend limits on too. Raises as `add_rule` (never TooManyRules)."""
@@ -193,13 +200,13 @@ def edit_rule(
 
 def set_rule_enabled(
     account: Account,
-    actor,
+    actor: audit.Actor,
     change: RuleChange,
     ref: RuleRef,
     enabled: bool,
     *,
-    confirmed=False,
-    ip_address=None,
+    confirmed: bool = False,
+    ip_address: str | None = None,
 ) -> RuleChangeResult:
     """Switches one rule on or off; switching one on switches the gateway's spend limits on too, and asks
     first when its window is already spent."""
@@ -215,7 +222,7 @@ def set_rule_enabled(
 
 
 def remove_rule(
-    account: Account, actor, change: RuleChange, ref: RuleRef, *, ip_address=None
+    account: Account, actor: audit.Actor, change: RuleChange, ref: RuleRef, *, ip_address: str | None = None
 ) -> RuleChangeResult:
     """Removes one rule; raises as `add_rule` (never ConfirmationNeeded: removing refuses nothing)."""
 
@@ -226,7 +233,9 @@ def remove_rule(
     return _apply(account, actor, AuditAction.GATEWAY_RULE_REMOVE, change, remove, ip_address)
 
 
-def enable_spend_limits(account: Account, actor, change: RuleChange, *, ip_address=None) -> RuleChangeResult:
+def enable_spend_limits(
+    account: Account, actor: audit.Actor, change: RuleChange, *, ip_address: str | None = None
+) -> RuleChangeResult:
     """Switches the gateway's spend limits on (`enabled: true`), its rules as read, so Cloudflare enforces
     them; raises as `add_rule` (never ConfirmationNeeded: the rules' windows are shown beside the button)."""
     return _apply(
@@ -263,7 +272,12 @@ def over_spend(
     if not draft.enabled or draft.metadata:
         return None
     now = timezone.now()
-    if existing is not None and existing.window_spend is not None and _same_window(existing, draft):
+    if (
+        existing is not None
+        and existing.window_spend is not None
+        and existing.resets_at is not None  # (stored together with the spend)
+        and _same_window(existing, draft)
+    ):
         window = RuleWindow(
             now, existing.resets_at, existing.window_spend, existing.used_percent, existing.state
         )
@@ -283,7 +297,9 @@ def over_spend(
     return OverSpend(draft.limit, window, draft.window_seconds, draft.technique)
 
 
-def _ask_when_over_spent(account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None) -> None:
+def _ask_when_over_spent(
+    account: Account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None
+) -> None:
     found = over_spend(account, gateway_id, draft, existing)
     if found is not None:
         raise ConfirmationNeeded(found)
@@ -301,11 +317,11 @@ def _same_window(rule: GatewayRule, draft: RuleDraft) -> bool:
 # --------------------------------------------------------------------------------------------- the one path
 def _apply(
     account: Account,
-    actor,
+    actor: audit.Actor,
     action: str,
     change: RuleChange,
     mutate: Callable[[Rules], Rules],
-    ip_address,
+    ip_address: str | None,
     *,
     enable: bool = False,
 ) -> RuleChangeResult:
@@ -317,7 +333,7 @@ def _apply(
         existing = GatewayRuleChange.objects.get(intent_key=change.intent_key)
         local = Gateway.objects.filter(account=account, gateway_id=change.gateway_id).first()
         return RuleChangeResult(local, created=False, outcome=existing.outcome)
-    parameters = {
+    parameters: dict[str, object] = {
         "gateway": change.gateway_id,
         "intent_key": str(change.intent_key),
         "shown_modified_at": change.shown_modified_at.isoformat(),
@@ -354,7 +370,7 @@ def _apply(
     return RuleChangeResult(stored, created=True, outcome=RuleChangeOutcome.SUCCEEDED)
 
 
-def _claim(account: Account, actor, action: str, change: RuleChange) -> GatewayRuleChange | None:
+def _claim(account: Account, actor: audit.Actor, action: str, change: RuleChange) -> GatewayRuleChange | None:
     """The new intent row, or None when this intent key was submitted before."""
     person = actor if actor is not None and actor.is_authenticated else None
     try:
@@ -378,10 +394,10 @@ class _Finisher:
     """Records how one change ended: in the audit log and on its intent row."""
 
     account: Account
-    actor: object
+    actor: audit.Actor
     action: str
     intent: GatewayRuleChange
-    parameters: dict
+    parameters: dict[str, object]
     ip_address: str | None
 
     def _record(self, outcome: str, error: str = "") -> None:
@@ -461,5 +477,5 @@ def wire_rules(rules: Rules) -> list[dict]:
     return _jsonable([rule.to_wire() for rule in rules])
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
