@@ -67,7 +67,11 @@ def topup_range_text(bounds: Bounds) -> str:
 def topup_bounds(account: Account) -> Bounds:
     """The allowed top-up range in cents: Cloudflare's last known range for the account, else the reference
     minimum; never above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
-    known = TopUpRange.objects.filter(account=account).values_list("min_cents", "max_cents").first()
+    known = (
+        TopUpRange.objects.filter(account=account, min_cents__isnull=False, max_cents__isnull=False)
+        .values_list("min_cents", "max_cents")
+        .first()
+    )
     low, high = known or (TOPUP_MIN_CENTS, None)
     ceiling = portal_max_cents()
     high = min(high, ceiling) if high else ceiling
