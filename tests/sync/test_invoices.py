@@ -9,6 +9,7 @@ from django.urls import reverse
 from billing import sync
 from billing.models import Invoice, InvoiceListing, InvoiceType, SyncOutcome
 from billing.sync import invoices
+from tests.support.local_cloudflare import TOKEN, LocalCloudflare, reply
 from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +26,10 @@ def make_invoices(sandbox_api, account, manual: int) -> None:
     for n in range(manual):
         response = sandbox_api.post(account.cloudflare_id, "topup", json={"amount": 1000 + n})
         assert response.status_code == 200
+
+
+def ok(result) -> dict:
+    return {"success": True, "errors": [], "messages": [], "result": result, "result_info": {}}
 
 
 def history_queries(cloudflare, kind: str) -> list[dict]:
@@ -101,3 +106,33 @@ def test_a_later_complete_read_clears_the_notice(client, manager, account, cloud
     assert Invoice.objects.filter(account=account).count() == 21
     client.force_login(manager)
     assert "Cloudflare returned" not in invoices_page(client, account)
+
+
+def test_an_empty_page_stops_the_reading_even_when_has_more_says_otherwise(account, settings):
+    from billing import clients
+
+    def answer(request):
+        if request["path"].endswith("/invoice-preview"):
+            preview = {"id": "upcoming", "amount_due": 0, "amount_paid": 0, "amount_remaining": 0}
+            period = {"period_start": 1_764_547_200, "period_end": 1_767_225_600, "status": "draft"}
+            return reply(body=ok({**preview, **period, "currency": "usd", "invoice_lines": []}))
+        # Every page claims more, and none holds an invoice.
+        pagination = {
+            "has_more": True,
+            "page": int(request["query"]["page"]),
+            "per_page": 50,
+            "total_count": 7,
+        }
+        return reply(body=ok({"invoices": [], "pagination": pagination}))
+
+    with LocalCloudflare() as local:
+        settings.CLOUDFLARE_API_BASE_URL, settings.CLOUDFLARE_API_TOKEN = local.base_url, TOKEN
+        settings.CLOUDFLARE_MAX_RETRIES = 0
+        clients.reset_clients()
+        local.answer(answer)
+        assert sync.sync_invoices(account).outcome == SyncOutcome.SUCCEEDED
+    clients.reset_clients()
+
+    pages = [(r["query"]["type"], r["query"]["page"]) for r in local.requests if "page" in r["query"]]
+    assert pages == [("manual", "1"), ("auto", "1")]
+    assert InvoiceListing.objects.shortfall(account) == (0, 14)
