@@ -72,8 +72,10 @@ def topup_bounds(account: Account) -> Bounds:
         .values_list("min_cents", "max_cents")
         .first()
     )
-    low, high = known or (TOPUP_MIN_CENTS, None)
     ceiling = portal_max_cents()
+    # The filter leaves no null in `known`; the checks are for the type checker.
+    low = known[0] if known and known[0] is not None else TOPUP_MIN_CENTS
+    high = known[1] if known else None
     high = min(high, ceiling) if high else ceiling
     return Bounds(min_cents=low, max_cents=max(high, low))
 

@@ -33,7 +33,7 @@ from graphql import (
     IntValueNode,
     SelectionSetNode,
     StringValueNode,
-    execute,
+    execute_sync,
     parse,
     validate,
 )
@@ -46,7 +46,12 @@ MAX_LIMIT = 10_000
 log = logging.getLogger("cloudflare_sandbox")
 
 
-def _scalar(name: str, parse_value: Callable[[Any], Any], serialize: Callable[[Any], Any], node: type) -> Any:
+def _scalar(
+    name: str,
+    parse_value: Callable[[Any], Any],
+    serialize: Callable[[Any], Any],
+    node: type[StringValueNode | IntValueNode],
+) -> GraphQLScalarType:
     def parse_literal(value_node: Any, _variables: Any = None) -> Any:
         if not isinstance(value_node, node):
             raise GraphQLError(
@@ -263,7 +268,7 @@ def answer(billing: Billing, args: dict[str, Any]) -> tuple[int, Any]:
     if problems:
         return _failed(*(_error(e.message, "GRAPHQL_VALIDATION_FAILED") for e in problems))
     context = {"billing": billing, "analytics_read": args.get("analytics_read", True)}
-    result = execute(
+    result = execute_sync(
         SCHEMA, document, variable_values=variables, operation_name=operation, context_value=context
     )
     if result.errors:

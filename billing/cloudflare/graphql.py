@@ -13,6 +13,7 @@ from billing.cloudflare.errors import (
     InvalidResponseError,
 )
 from billing.cloudflare.errors import GraphQLErrorDetail as Detail
+from billing.cloudflare.operation import ResultT
 
 __all__ = ["read_graphql"]
 
@@ -22,7 +23,7 @@ _PERMISSION_WORDS = ("not authorized", "unauthorized")
 _TRANSIENT_CODES = ("ratelimit", "rate_limit", "rate-limit", "too_many", "timeout", "timedout", "throttl")
 
 
-def read_graphql(answer: Answer, payload: Any) -> Any:
+def read_graphql(answer: Answer[ResultT], payload: Any) -> ResultT:
     """``answer.op.parse(data, "data")`` for a 2xx GraphQL answer. Raises GraphQLPermissionError when the
     token lacks the permission, GraphQLError for any other error sent, InvalidResponseError when the body
     is not a GraphQL answer or ``data`` does not have the promised shape."""
@@ -42,7 +43,7 @@ def read_graphql(answer: Answer, payload: Any) -> Any:
         raise answer.invalid(exc.message, field=exc.field) from None
 
 
-def _detail(item: Any, answer: Answer) -> Detail:
+def _detail(item: Any, answer: Answer[object]) -> Detail:
     if isinstance(item, str):
         return None, answer.redact(item[:500]), None
     if not isinstance(item, dict):
@@ -76,7 +77,7 @@ def _describe(details: tuple[Detail, ...]) -> str:
     return "; ".join(parts)
 
 
-def _graphql_error(answer: Answer, details: tuple[Detail, ...]) -> CloudflareError:
+def _graphql_error(answer: Answer[object], details: tuple[Detail, ...]) -> CloudflareError:
     context = {"operation": answer.op.name, "account_id": answer.account_id}
     if any(_is_permission(detail) for detail in details):
         permission = answer.op.permission

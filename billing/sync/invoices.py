@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.cloudflare import BillingClient
+from billing.cloudflare import Invoice as RemoteInvoice
+from billing.cloudflare import InvoicePreview as RemoteInvoicePreview
 from billing.models import (
     Account,
     Invoice,
@@ -47,7 +49,7 @@ class Listing:
     """Every invoice of one type that Cloudflare's list gave, and how many it reported there are."""
 
     kind: str
-    invoices: list
+    invoices: list[RemoteInvoice]
     reported: int
 
 
@@ -66,7 +68,7 @@ def read_invoice_list(client: BillingClient, account_id: str, kind: str) -> List
     query parameters, which the SDK does not offer and Cloudflare does not document). Stops at the last page,
     at an empty page, at a page that brings no invoice not already read (Cloudflare ignoring `page`), or after
     SYNC_INVOICES_MAX_PAGES pages. Raises CloudflareError."""
-    read: dict[str, object] = {}
+    read: dict[str, RemoteInvoice] = {}
     reported = 0
     for number in range(1, settings.SYNC_INVOICES_MAX_PAGES + 1):
         answer = client.invoice_history(
@@ -103,12 +105,12 @@ def store_invoice_listings(account: Account, listings: list[Listing], synced_at:
         )
 
 
-def invoice_key(kind: str, invoice) -> str:
+def invoice_key(kind: str, invoice: RemoteInvoice) -> str:
     """The id an invoice is stored under: Cloudflare's, or a stable one made from its fields."""
     return text(invoice.id, 128) if invoice.id else synthetic_invoice_id(kind, invoice)
 
 
-def synthetic_invoice_id(kind: str, invoice) -> str:
+def synthetic_invoice_id(kind: str, invoice: RemoteInvoice) -> str:
     """A stable id for an invoice Cloudflare sent without one, from the fields that do not change."""
     parts = [
         kind,
@@ -177,7 +179,9 @@ def store_invoices(account: Account, fetched: list, synced_at: datetime) -> int:
     return len(rows)
 
 
-def store_invoice_preview(account: Account, preview, synced_at: datetime) -> InvoicePreview:
+def store_invoice_preview(
+    account: Account, preview: RemoteInvoicePreview, synced_at: datetime
+) -> InvoicePreview:
     """Replaces the account's invoice preview and its lines."""
     currency = (preview.currency or "usd").lower()[:8]
     row, _ = InvoicePreview.objects.update_or_create(

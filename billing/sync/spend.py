@@ -11,7 +11,8 @@ Days are rolled up in SQL from their stored hours; days older than the hourly hi
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +20,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.cloudflare import BillingClient
+from billing.cloudflare import BillingClient, SpendGroup
 from billing.cloudflare.resources_analytics import MAX_GROUPS
 from billing.figures.gateway_spend import floor_hour, hourly_history_start
 from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncRun
@@ -68,7 +69,7 @@ def _fetch_spend(client: BillingClient, account: Account) -> None:
     start = spend_start(account, now)
     # A token without "Account Analytics: Read" raises GraphQLPermissionError, whose message says so: the
     # run records it and the pages show it as the next step.
-    groups = client.analytics.gateway_spend(
+    groups: Sequence[SpendGroup] = client.analytics.gateway_spend(
         account_id=account.cloudflare_id, start=start, end=floor_hour(now), limit=MAX_GROUPS
     )
     end = floor_hour(now) + timedelta(hours=1)
@@ -81,7 +82,9 @@ def _fetch_spend(client: BillingClient, account: Account) -> None:
     store_spend(account, groups, start, end, timezone.now())
 
 
-def store_spend(account: Account, groups, start: datetime, end: datetime, synced_at: datetime) -> int:
+def store_spend(
+    account: Account, groups: Iterable[SpendGroup], start: datetime, end: datetime, synced_at: datetime
+) -> int:
     """Upserts the hourly groups for [start, end), deletes the stored hours of that span that the answer no
     longer has, and rolls the days it touches up into GatewaySpendDay. Returns the hour rows written."""
     rows = {}
@@ -123,7 +126,7 @@ def store_spend(account: Account, groups, start: datetime, end: datetime, synced
     return len(rows)
 
 
-def roll_up_days(account: Account, first, last) -> int:
+def roll_up_days(account: Account, first: date, last: date) -> int:
     """GatewaySpendDay for the UTC days first..last, summed in SQL from their stored hours (a day's rows are
     replaced by its hours' sums). Returns the day rows written."""
     since = datetime.combine(first, time.min, tzinfo=UTC)
