@@ -153,7 +153,7 @@ class SpendingLimitAdmin(ReadOnlyAdmin):
 
 @admin.register(TopUpRange)
 class TopUpRangeAdmin(ReadOnlyAdmin):
-    list_display = ["account", "min_cents", "max_cents", "currency", "synced_at"]
+    list_display = ["account", "min_cents", "max_cents", "currency", "synced_at", "withdrawn_at"]
 
 
 @admin.register(TopUp)

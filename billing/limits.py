@@ -69,9 +69,15 @@ def topup_range_text(bounds: Bounds) -> str:
 def topup_bounds(account: Account) -> Bounds:
     """The allowed top-up range in cents: Cloudflare's last known range for the account, else the reference
     minimum; never above the portal's own maximum (TOPUP_MAX_DOLLARS)."""
-    known = TopUpRange.objects.filter(account=account).values_list("min_cents", "max_cents").first()
-    low, high = known or (TOPUP_MIN_CENTS, None)
+    known = (
+        TopUpRange.objects.filter(account=account, min_cents__isnull=False, max_cents__isnull=False)
+        .values_list("min_cents", "max_cents")
+        .first()
+    )
     ceiling = portal_max_cents()
+    # The filter leaves no null in `known`; the checks are for the type checker.
+    low = known[0] if known and known[0] is not None else TOPUP_MIN_CENTS
+    high = known[1] if known else None
     high = min(high, ceiling) if high else ceiling
     return Bounds(min_cents=low, max_cents=max(high, low))
 

@@ -28,6 +28,7 @@ from .model import (
     Invoice,
     month_start_hour,
     ms_to_seconds,
+    new_id,
     next_month_start_hour,
 )
 
@@ -45,6 +46,10 @@ CODE_NO_PAYMENT_METHOD = 1002
 CODE_TOPUP_NOT_FOUND = 1003
 CODE_NO_FIRST_TOPUP = 1004
 
+# invoice-history pages like Cloudflare's other lists: 20 a page unless `per_page` (1-100) says otherwise.
+INVOICES_PER_PAGE = 20
+INVOICES_MAX_PER_PAGE = 100
+
 
 class ApiError(Exception):
     """An answer with `success: false`."""
@@ -56,8 +61,10 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def envelope(result: Any, result_info: Any = None) -> dict[str, Any]:
-    return {"success": True, "errors": [], "messages": [], "result": result, "result_info": result_info}
+def envelope(result: Any, result_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    # Cloudflare's spec makes `result_info` an optional object: never null.
+    info = {} if result_info is None else result_info
+    return {"success": True, "errors": [], "messages": [], "result": result, "result_info": info}
 
 
 def error_envelope(errors: list[tuple[int, str]]) -> dict[str, Any]:
@@ -66,7 +73,7 @@ def error_envelope(errors: list[tuple[int, str]]) -> dict[str, Any]:
         "errors": [{"code": code, "message": message} for code, message in errors],
         "messages": [],
         "result": None,
-        "result_info": None,
+        "result_info": {},
     }
 
 
@@ -81,6 +88,8 @@ class Context:
         bool  # the demo's switch: let through what Cloudflare accepts from its dashboard only
     )
     analytics_read: bool = True  # may the token read GraphQL analytics (the control API's config says)
+    # Whether invoice-history honours `page` / `per_page` (the control API's `invoice_paging` says).
+    invoice_paging: bool = True
 
     @property
     def now_ms(self) -> int:
@@ -248,19 +257,24 @@ def usage_history(ctx: Context) -> Result:
     return 200, {"history": items}, None
 
 
+def _page_number(ctx: Context, name: str, default: int, maximum: int) -> int:
+    text = ctx.query.get(name) or str(default)
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise _bad(f"{name}: must be an integer from 1 to {maximum}")
+    return int(text)
+
+
 def invoice_history(ctx: Context) -> Result:
     kind = ctx.query.get("type", "all") or "all"
     if kind not in ("auto", "all", "manual"):
         raise _bad("type: must be one of auto, all, manual")
     invoices = [i for i in reversed(ctx.account.invoices) if kind == "all" or i.origin == kind]
     total = len(invoices)
-    try:
-        page = int(ctx.query.get("page", "1"))
-        per_page = int(ctx.query.get("per_page", str(max(total, 1))))
-    except ValueError:
-        raise _bad("page: page and per_page must be positive integers") from None
-    if page < 1 or per_page < 1:
-        raise _bad("page: page and per_page must be positive integers")
+    page = _page_number(ctx, "page", 1, 1_000_000)
+    per_page = _page_number(ctx, "per_page", INVOICES_PER_PAGE, INVOICES_MAX_PER_PAGE)
+    if not ctx.invoice_paging:
+        # As a Cloudflare that ignores the paging parameters would: the first page, whatever was asked.
+        page, per_page = 1, INVOICES_PER_PAGE
     chunk = invoices[(page - 1) * per_page : page * per_page]
     pagination = {
         "has_more": page * per_page < total,
@@ -342,7 +356,8 @@ def topup_create(ctx: Context) -> Result:
     onboarded = a.first_topup_success
     topup = ctx.billing.create_topup(a, body["amount"], "manual", ctx.now_ms, created_by="api")
     result = {
-        "client_secret": f"{topup.payment_intent_id}_secret_{topup.invoice_id[3:15]}",
+        # Stripe's client secret belongs to the payment intent that pays the invoice.
+        "client_secret": f"{new_id('pi')}_secret_{topup.invoice_id[3:15]}",
         "onboarding": onboarded,
         "payment_intent_id": topup.payment_intent_id,
         "brand": card["brand"],

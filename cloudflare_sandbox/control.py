@@ -36,6 +36,7 @@ CONFIG_FIELDS = (
     "speed",
     "fee_percent",
     "analytics_read",
+    "invoice_paging",
 )
 
 
@@ -169,13 +170,15 @@ def _configure(sb: Sandbox, data: dict[str, Any]) -> None:
             raise ControlError(400, "rate_limit: must be [requests, seconds], two positive integers")
         sb.rate_limit = (pair[0], pair[1])
         sb.restart_rate_window()
-    for flag in ("accept_dashboard_writes", "analytics_read"):
+    for flag in ("accept_dashboard_writes", "analytics_read", "invoice_paging"):
         if flag in data and not isinstance(data[flag], bool):
             raise ControlError(400, f"{flag}: must be true or false")
     if "accept_dashboard_writes" in data:
         sb.accept_dashboard_writes = data["accept_dashboard_writes"]
     if "analytics_read" in data:
         sb.analytics_read = data["analytics_read"]
+    if "invoice_paging" in data:
+        sb.invoice_paging = data["invoice_paging"]
     if "topup_delay_seconds" in data:
         sb.topup_delay_seconds = float(data["topup_delay_seconds"])
     if "speed" in data:

@@ -41,6 +41,7 @@ class Sandbox(Protocol):
     topup_delay_seconds: float
     fee_percent: Decimal
     analytics_read: bool
+    invoice_paging: bool
     faults: list[Fault]
     request_log: deque[dict[str, Any]]
 

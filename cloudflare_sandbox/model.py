@@ -349,7 +349,8 @@ class Billing:
             created_by=created_by,
         )
         topup = TopUp(
-            payment_intent_id=new_id("pi"),
+            # Cloudflare's `payment_intent_id` is the Stripe invoice id (`in_…`), not a payment intent's.
+            payment_intent_id=invoice.id,
             invoice_id=invoice.id,
             amount=amount,
             origin=origin,

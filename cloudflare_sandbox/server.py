@@ -103,6 +103,7 @@ class SandboxServer:
         self.topup_delay_seconds = d.topup_delay_seconds
         self.fee_percent = d.fee_percent
         self.analytics_read = True  # whether the token may read GraphQL analytics
+        self.invoice_paging = True  # false: invoice-history ignores page / per_page, as a Cloudflare might
         self.faults: list[Fault] = []
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._rate_window: tuple[float, int] = (time.monotonic(), 0)
@@ -136,6 +137,7 @@ class SandboxServer:
             "topup_delay_seconds": self.topup_delay_seconds,
             "fee_percent": self.fee_percent,
             "analytics_read": self.analytics_read,
+            "invoice_paging": self.invoice_paging,
         }
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -300,6 +302,7 @@ class SandboxServer:
                     "root_url": self.root_url,
                     "accept_dashboard_writes": self.accept_dashboard_writes,
                     "analytics_read": self.analytics_read,
+                    "invoice_paging": self.invoice_paging,
                 }
                 status, doc = route(self.billing, args)
                 body = dumps(doc).encode()

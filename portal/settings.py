@@ -279,6 +279,10 @@ OUTBOX_INTERVAL = env.int("OUTBOX_INTERVAL", default=30)
 SYNC_USAGE_SLICES = env.int("SYNC_USAGE_SLICES", default=12)
 # The invoice sweep likewise: every SYNC_INVOICES_INTERVAL / SYNC_INVOICES_SLICES seconds, one slice.
 SYNC_INVOICES_SLICES = env.int("SYNC_INVOICES_SLICES", default=72)
+# The invoices job follows Cloudflare's pages of each invoice type up to this many pages (50 invoices each).
+SYNC_INVOICES_MAX_PAGES = env.int("SYNC_INVOICES_MAX_PAGES", default=20)
+if SYNC_INVOICES_MAX_PAGES < 1:
+    raise ImproperlyConfigured("SYNC_INVOICES_MAX_PAGES must be at least 1")
 # A beat sweep sends its chunks spread over this fraction of its slot (chunk i after i / chunks of it), so its
 # requests reach Cloudflare at an even pace instead of in one burst (0: all at once).
 SYNC_SWEEP_SPREAD = env.float("SYNC_SWEEP_SPREAD", default=0.8)

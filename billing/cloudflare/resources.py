@@ -8,6 +8,7 @@ result type of its operation, or raises a CloudflareError. Each operation is dec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -91,11 +92,27 @@ class BillingClient(Transport):
                 params[name] = str(_require_int(name, value))
         return self._call(_USAGE_HISTORY, account_id, params=params)
 
-    def invoice_history(self, *, account_id: str, type: str | None = None) -> InvoiceHistory:
-        """Invoices, optionally filtered by ``type`` "auto" | "all" | "manual"."""
+    def invoice_history(
+        self,
+        *,
+        account_id: str,
+        type: str | None = None,
+        extra_query: Mapping[str, str | int] | None = None,
+    ) -> InvoiceHistory:
+        """Invoices, optionally filtered by ``type`` "auto" | "all" | "manual". ``extra_query`` adds query
+        parameters the SDK does not name (as its own ``extra_query`` does), such as ``page`` and ``per_page``:
+        Cloudflare answers with ``pagination`` but does not document whether it honours them."""
         if type is not None and type not in ("auto", "all", "manual"):
             raise ValueError('type must be "auto", "all" or "manual"')
-        return self._call(_INVOICE_HISTORY, account_id, params={"type": type} if type else None)
+        params = {"type": type} if type else {}
+        for name, value in (extra_query or {}).items():
+            if not isinstance(name, str) or not name or name in params:
+                raise ValueError(f"extra_query: {name!r} is not a free query parameter name")
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                kind = value.__class__.__name__
+                raise TypeError(f"extra_query[{name!r}] must be a str or an int, not {kind}")
+            params[name] = str(value)
+        return self._call(_INVOICE_HISTORY, account_id, params=params or None)
 
     def invoice_preview(self, *, account_id: str) -> InvoicePreview:
         """The upcoming invoice."""

@@ -111,6 +111,41 @@ class Invoice(models.Model):
         return f"{self.account} {self.invoice_id}"
 
 
+class InvoiceListingQuerySet(models.QuerySet):
+    def shortfall(self, account: Account, kind: str = "all") -> tuple[int, int] | None:
+        """(read, reported): the invoices of `kind` ("all", "auto" or "manual") the last sync read and the
+        number Cloudflare reported, when Cloudflare reported more than were read; else None."""
+        rows = self.filter(account=account)
+        if kind != "all":
+            rows = rows.filter(invoice_type=kind)
+        totals = rows.aggregate(read=models.Sum("read_count"), reported=models.Sum("reported_count"))
+        read, reported = totals["read"] or 0, totals["reported"] or 0
+        return (read, reported) if reported > read else None
+
+
+class InvoiceListing(models.Model):
+    """What Cloudflare's invoice list of one type said at the last sync: how many invoices the portal read
+    (every page it followed) and how many Cloudflare reported (`pagination.total_count`). More reported
+    than read means invoices the portal could not fetch (paging ignored, or the page cap reached): the
+    invoices page says so instead of quietly showing fewer."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invoice_listings")
+    invoice_type = models.CharField(max_length=8, choices=InvoiceType.choices)
+    read_count = models.PositiveIntegerField()
+    reported_count = models.PositiveIntegerField()
+    synced_at = models.DateTimeField()
+
+    objects = InvoiceListingQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "invoice_type"], name="one_invoice_listing_per_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.invoice_type} invoices: {self.read_count} of {self.reported_count}"
+
+
 class InvoicePreview(models.Model):
     """The latest preview of the upcoming invoice, one per account."""
 

@@ -54,15 +54,20 @@ class TopUp(models.Model):
 
 class TopUpRange(models.Model):
     """Cloudflare's top-up range for one account (`GET /topup/limits`) as last fetched: what the top-up and
-    auto top-up forms allow without asking Cloudflare. Any sync of the account fetches it again once it is a
-    day old (`billing.sync.topup_range`); without a row the reference's minimum and the portal's maximum
-    apply."""
+    auto top-up forms allow without asking Cloudflare. Any sync of the account asks again once `synced_at` is
+    a day old (`billing.sync.topup_range`); without a range the reference's minimum and the portal's maximum
+    apply.
+
+    Cloudflare marks `topup/limits` deprecated. Once it answers 404 or 410, `withdrawn_at` says since when;
+    the last known range (none if it was never fetched) stays in use and is asked for again daily."""
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="topup_range")
-    min_cents = models.PositiveIntegerField()
-    max_cents = models.PositiveIntegerField()
+    min_cents = models.PositiveIntegerField(null=True, blank=True)
+    max_cents = models.PositiveIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
+    # When Cloudflare was last asked, whether it answered a range or that the endpoint is gone.
     synced_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.account} top-up range {self.min_cents}–{self.max_cents}¢"

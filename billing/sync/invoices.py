@@ -1,19 +1,38 @@
-"""The invoices job: manual and auto invoices and the invoice preview (three calls), upserted."""
+"""The invoices job: manual and auto invoices (every page) and the invoice preview, upserted; and per type how
+many invoices were read against how many Cloudflare reported (`InvoiceListing`)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from billing.cloudflare import BillingClient
 from billing.cloudflare import Invoice as RemoteInvoice
 from billing.cloudflare import InvoicePreview as RemoteInvoicePreview
-from billing.models import Account, Invoice, InvoicePreview, InvoicePreviewLine, InvoiceType, SyncJob, SyncRun
+from billing.models import (
+    Account,
+    Invoice,
+    InvoiceListing,
+    InvoicePreview,
+    InvoicePreviewLine,
+    InvoiceType,
+    SyncJob,
+    SyncRun,
+)
 from billing.money import minor_units_to_major, timestamp_to_datetime, to_decimal
 from billing.sync.runs import UnitResult, run_unit, text
+
+logger = logging.getLogger("billing.sync")
+
+FETCHED_TYPES = (InvoiceType.MANUAL, InvoiceType.AUTO)
+# Asked for on every page; a Cloudflare that pages by fewer is still followed through `has_more`.
+INVOICES_PER_PAGE = 50
 
 
 def invoice_units(account: Account, backfill_days: int | None = None) -> list[UnitResult]:
@@ -21,20 +40,74 @@ def invoice_units(account: Account, backfill_days: int | None = None) -> list[Un
 
 
 def sync_invoices(account: Account) -> SyncRun | None:
-    """Fetches manual and auto invoices and the invoice preview (three API calls) and upserts them."""
+    """Fetches manual and auto invoices (every page of each) and the invoice preview, and upserts them."""
     return invoice_units(account)[0].run
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Every invoice of one type that Cloudflare's list gave, and how many it reported there are."""
+
+    kind: str
+    invoices: list[RemoteInvoice]
+    reported: int
+
+
 def _fetch_invoices(client: BillingClient, account: Account) -> None:
-    fetched = []
-    for kind in (InvoiceType.MANUAL, InvoiceType.AUTO):
-        answer = client.invoice_history(account_id=account.cloudflare_id, type=kind.value)
-        fetched += [(kind, invoice) for invoice in answer.invoices]
+    listings = [read_invoice_list(client, account.cloudflare_id, kind) for kind in FETCHED_TYPES]
     preview = client.invoice_preview(account_id=account.cloudflare_id)
     now = timezone.now()
     with transaction.atomic():
-        store_invoices(account, fetched, now)
+        store_invoices(account, [(x.kind, invoice) for x in listings for invoice in x.invoices], now)
+        store_invoice_listings(account, listings, now)
         store_invoice_preview(account, preview, now)
+
+
+def read_invoice_list(client: BillingClient, account_id: str, kind: str) -> Listing:
+    """Every invoice of `kind`, following `pagination.has_more` page by page (`page` / `per_page` as extra
+    query parameters, which the SDK does not offer and Cloudflare does not document). Stops at the last page,
+    at an empty page, at a page that brings no invoice not already read (Cloudflare ignoring `page`), or after
+    SYNC_INVOICES_MAX_PAGES pages. Raises CloudflareError."""
+    read: dict[str, RemoteInvoice] = {}
+    reported = 0
+    for number in range(1, settings.SYNC_INVOICES_MAX_PAGES + 1):
+        answer = client.invoice_history(
+            account_id=account_id, type=kind, extra_query={"page": number, "per_page": INVOICES_PER_PAGE}
+        )
+        reported = max(reported, answer.pagination.total_count)
+        fresh = {key: inv for inv in answer.invoices if (key := invoice_key(kind, inv)) not in read}
+        read.update(fresh)
+        if not answer.pagination.has_more or not fresh:
+            break
+    else:
+        logger.warning(
+            "invoices of account %s (%s): stopped after SYNC_INVOICES_MAX_PAGES=%s pages, %s of %s read",
+            account_id,
+            kind,
+            settings.SYNC_INVOICES_MAX_PAGES,
+            len(read),
+            reported,
+        )
+    return Listing(kind, list(read.values()), reported)
+
+
+def store_invoice_listings(account: Account, listings: list[Listing], synced_at: datetime) -> None:
+    """Keeps, per type, how many invoices were read and how many Cloudflare reported."""
+    for listing in listings:
+        InvoiceListing.objects.update_or_create(
+            account=account,
+            invoice_type=listing.kind,
+            defaults={
+                "read_count": len(listing.invoices),
+                "reported_count": listing.reported,
+                "synced_at": synced_at,
+            },
+        )
+
+
+def invoice_key(kind: str, invoice: RemoteInvoice) -> str:
+    """The id an invoice is stored under: Cloudflare's, or a stable one made from its fields."""
+    return text(invoice.id, 128) if invoice.id else synthetic_invoice_id(kind, invoice)
 
 
 def synthetic_invoice_id(kind: str, invoice: RemoteInvoice) -> str:
@@ -56,7 +129,7 @@ def store_invoices(account: Account, fetched: list, synced_at: datetime) -> int:
     """Upserts [(invoice_type, Invoice result)] keyed by (account, invoice id)."""
     rows = {}
     for kind, invoice in fetched:
-        invoice_id = text(invoice.id, 128) if invoice.id else synthetic_invoice_id(kind, invoice)
+        invoice_id = invoice_key(kind, invoice)
         currency = (invoice.currency or "usd").lower()[:8]
         pdf = invoice.invoice_pdf or ""
         rows[invoice_id] = Invoice(

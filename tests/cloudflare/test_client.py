@@ -144,6 +144,35 @@ def test_topup_create_status_and_invoice_history(sandbox, client):
     assert client.invoice_history(account_id=ACCOUNT, type="auto").invoices == ()
 
 
+def test_invoice_history_sends_page_and_per_page_as_extra_query_parameters(sandbox, client):
+    for amount in (1000, 2000, 3000):
+        client.topup.create(account_id=ACCOUNT, amount=amount)
+    sandbox.clear_requests()
+    second = client.invoice_history(
+        account_id=ACCOUNT, type="manual", extra_query={"page": 2, "per_page": "2"}
+    )
+    assert [r["query"] for r in api_requests(sandbox, "GET", "/invoice-history")] == [
+        {"type": "manual", "page": "2", "per_page": "2"}
+    ]
+    assert [i.amount_due for i in second.invoices] == [Decimal(1050)]  # the oldest, newest first
+    assert second.pagination == Pagination(has_more=False, page=2, per_page=2, total_count=3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"type": "auto"}, ValueError),
+        ({"": "1"}, ValueError),
+        ({"page": 1.5}, TypeError),
+        ({"page": True}, TypeError),
+    ],
+)
+def test_invoice_history_refuses_a_bad_extra_query_before_sending(sandbox, client, extra, error):
+    with pytest.raises(error):
+        client.invoice_history(account_id=ACCOUNT, type="manual", extra_query=extra)
+    assert api_requests(sandbox) == []
+
+
 def test_topup_create_sends_integer_cents_and_the_payment_method(sandbox, client):
     client.topup.create(account_id=ACCOUNT, amount=1500, payment_method_id="pm_card_visa")
     [logged] = api_requests(sandbox, contains="/topup")

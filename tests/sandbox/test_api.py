@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from cloudflare_sandbox.jsonutil import loads
+from cloudflare_sandbox.testing import ControlClientError
 from tests.support.sandbox_fixtures import ACCOUNT, VISA, SandboxApi
 
 ENVELOPE_KEYS = {"success", "errors", "messages", "result", "result_info"}
@@ -36,6 +37,15 @@ def test_success_and_error_answers_carry_the_whole_envelope(sandbox, sandbox_api
     doc = loads(ok.content)
     assert set(doc) == ENVELOPE_KEYS and doc["success"] is True and doc["errors"] == []
     assert error_of(sandbox_api.get("f" * 32, "credit-balance"))["code"] == 7003
+
+
+def test_result_info_is_an_object_never_null(sandbox, sandbox_api):
+    funded(sandbox)
+    for op in ("credit-balance", "topup/limits", "invoice-preview"):
+        assert loads(sandbox_api.get(ACCOUNT, op).content)["result_info"] == {}
+    assert loads(sandbox_api.get("f" * 32, "credit-balance").content)["result_info"] == {}
+    paged = loads(sandbox_api.get(ACCOUNT, "invoice-history").content)["result_info"]
+    assert paged == {"has_more": False, "page": 1, "per_page": 20, "total_count": 0}
 
 
 def test_missing_token_is_401_authentication_error(sandbox):
@@ -202,7 +212,9 @@ def test_topup_is_pending_then_completes_and_only_then_adds_credit(sandbox, sand
     sandbox.put_account(ACCOUNT, balance=0, payment_method=VISA)
     created = sandbox_api.result(sandbox_api.post(ACCOUNT, "topup", json={"amount": 5000}))
     pi = created["payment_intent_id"]
-    assert pi.startswith("pi_") and created["client_secret"].startswith(pi)
+    # `payment_intent_id` is the Stripe invoice id, as Cloudflare documents; the secret is a payment intent's
+    assert pi.startswith("in_") and pi == sandbox.account(ACCOUNT)["topups"][0]["invoice_id"]
+    assert created["client_secret"].startswith("pi_") and "_secret_" in created["client_secret"]
     assert created["onboarding"] is False and (created["brand"], created["last4"]) == ("visa", "4242")
     status = sandbox_api.result(sandbox_api.post(ACCOUNT, "topup/status", json={"payment_intent_id": pi}))
     assert status == {"payment_intent_id": pi, "status": "pending"}
@@ -297,7 +309,7 @@ def test_invoice_history_filters_by_type_newest_first_and_paginates(sandbox, san
     everything = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history"))
     origins = [i["invoice_origin"] for i in everything["invoices"]]
     assert origins == ["manual", "manual", "auto"]
-    assert everything["pagination"] == {"has_more": False, "page": 1, "per_page": 3, "total_count": 3}
+    assert everything["pagination"] == {"has_more": False, "page": 1, "per_page": 20, "total_count": 3}
     created = [i["created"] for i in everything["invoices"]]
     assert created == sorted(created, reverse=True)
     auto = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history", type="auto"))["invoices"]
@@ -325,6 +337,47 @@ def test_invoice_history_filters_by_type_newest_first_and_paginates(sandbox, san
     assert set(invoice) == expected and invoice["currency"] == "usd"
     pdf = requests.get(invoice["invoice_pdf"], timeout=5)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def manual_invoices(sandbox, sandbox_api, count: int) -> None:
+    """Makes `count` manual top-ups, each with its invoice."""
+    funded(sandbox, balance=0)
+    for n in range(count):
+        assert sandbox_api.post(ACCOUNT, "topup", json={"amount": 1000 + 100 * n}).status_code == 200
+
+
+def test_invoice_history_pages_by_twenty_by_default(sandbox, sandbox_api):
+    manual_invoices(sandbox, sandbox_api, 23)
+    first = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history", type="manual"))
+    assert len(first["invoices"]) == 20
+    assert first["pagination"] == {"has_more": True, "page": 1, "per_page": 20, "total_count": 23}
+    second = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history", type="manual", page=2))
+    assert len(second["invoices"]) == 3 and second["pagination"]["has_more"] is False
+    ids = [i["id"] for i in first["invoices"] + second["invoices"]]
+    assert len(set(ids)) == 23
+    past = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history", page=3))
+    assert past["invoices"] == [] and past["pagination"]["has_more"] is False
+
+
+@pytest.mark.parametrize("query", [{"per_page": 0}, {"per_page": 101}, {"page": 0}, {"page": "x"}])
+def test_invoice_history_refuses_page_numbers_out_of_range(sandbox, sandbox_api, query):
+    funded(sandbox)
+    r = sandbox_api.get(ACCOUNT, "invoice-history", **query)
+    assert r.status_code == 400 and error_of(r)["message"].startswith(next(iter(query)))
+
+
+def test_the_invoice_paging_switch_makes_every_page_the_first(sandbox, sandbox_api):
+    manual_invoices(sandbox, sandbox_api, 23)
+    assert sandbox.configure(invoice_paging=False)["invoice_paging"] is False
+    first = sandbox_api.result(sandbox_api.get(ACCOUNT, "invoice-history", type="manual"))
+    again = sandbox_api.result(
+        sandbox_api.get(ACCOUNT, "invoice-history", type="manual", page=2, per_page=50)
+    )
+    assert again == first and len(first["invoices"]) == 20
+    assert first["pagination"] == {"has_more": True, "page": 1, "per_page": 20, "total_count": 23}
+    with pytest.raises(ControlClientError) as refused:
+        sandbox.configure(invoice_paging="no")
+    assert refused.value.status == 400
 
 
 def advance_to_mid_month(sandbox) -> None:

@@ -48,7 +48,7 @@ def test_all_twelve_sdk_operations(sandbox, sandbox_api, client):
     assert len(days.history) == 1
 
     topup = billing.topup.create(account_id=ACCOUNT, amount=5_000)  # 3
-    assert topup.payment_intent_id.startswith("pi_") and topup.onboarding is False and topup.brand == "visa"
+    assert topup.payment_intent_id.startswith("in_") and topup.onboarding is False and topup.brand == "visa"
 
     status = billing.topup.status(account_id=ACCOUNT, payment_intent_id=topup.payment_intent_id)  # 4
     assert status.status == "pending"
@@ -124,6 +124,20 @@ def test_sdk_gets_403_for_what_cloudflare_accepts_only_from_its_dashboard(sandbo
     config = client.ai_gateway.billing.topup.config.get(account_id=ACCOUNT)
     assert (config.amount, config.threshold) == (2_000, 1_000)
     assert client.ai_gateway.billing.spending_limit.get(account_id=ACCOUNT).enabled is False
+
+
+def test_sdk_reads_invoice_pages_it_cannot_ask_for_by_name(sandbox, client):
+    # The SDK offers only `type`; its `extra_query` is how a caller reaches the pages past the first.
+    sandbox.put_account(ACCOUNT, balance=0, payment_method=VISA)
+    billing = client.ai_gateway.billing
+    for _ in range(22):
+        billing.topup.create(account_id=ACCOUNT, amount=1_000)
+    first = billing.invoice_history(account_id=ACCOUNT, type="manual")
+    assert len(first.invoices) == 20 and first.pagination.has_more is True
+    assert first.pagination.total_count == 22 and first.pagination.per_page == 20
+    second = billing.invoice_history(account_id=ACCOUNT, type="manual", extra_query={"page": 2})
+    assert len(second.invoices) == 2 and second.pagination.has_more is False
+    assert {i.id for i in first.invoices}.isdisjoint(i.id for i in second.invoices)
 
 
 def test_sdk_reads_the_camelcase_failure_fields(sandbox, client):

@@ -14,6 +14,7 @@ from billing import pipeline, sync
 from billing.limits import Bounds, topup_bounds
 from billing.models import SyncJob, SyncOutcome, SyncRun, TopUpRange
 from billing.sync import topup_range
+from tests.support.local_cloudflare import TOKEN, LocalCloudflare, reply
 from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,97 @@ def test_a_failed_fetch_waits_an_hour_and_keeps_the_last_known_range(account, cl
     later = timezone.now() + topup_range.RETRY + timedelta(seconds=1)
     assert not topup_range.topup_range_due(account, now=later - timedelta(minutes=2))
     assert topup_range.topup_range_due(account, now=later)
+
+
+@pytest.fixture
+def local_cloudflare(settings, account):
+    """The portal pointed at a scripted loopback server (the sandbox never withdraws `topup/limits`)."""
+    from billing import clients
+
+    with LocalCloudflare() as local:
+        settings.CLOUDFLARE_API_BASE_URL = local.base_url
+        settings.CLOUDFLARE_API_TOKEN = TOKEN
+        settings.CLOUDFLARE_MAX_RETRIES = 0
+        clients.reset_clients()
+        yield local
+    clients.reset_clients()
+
+
+def gone(status: int):
+    return reply(
+        status, {"success": False, "errors": [{"code": 7000, "message": "No route"}], "result": None}
+    )
+
+
+def withdrawn_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "topup/limits (deprecated)" in r.getMessage()]
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_withdrawn_topup_limits_keeps_the_last_range_and_says_so_once(
+    account, local_cloudflare, caplog, status
+):
+    two_days_ago = timezone.now() - timedelta(days=2)
+    sync.store_topup_range(account, 2000, 50_000, synced_at=two_days_ago)
+    local_cloudflare.answer(gone(status))
+
+    with caplog.at_level("INFO", logger="billing.sync"):
+        first = sync.sync_topup_range(account)
+        second = sync.sync_topup_range(account)
+
+    assert [r["path"].rsplit("/", 2)[-2:] for r in local_cloudflare.requests] == [["topup", "limits"]] * 2
+    assert (first.outcome, second.outcome) == (SyncOutcome.SUCCEEDED, SyncOutcome.SUCCEEDED)
+    assert topup_bounds(account) == Bounds(2000, 50_000)
+    (warning,) = withdrawn_warnings(caplog)
+    assert f"HTTP {status}" in warning and "2000–50000 cents" in warning
+    stored = TopUpRange.objects.get(account=account)
+    assert stored.withdrawn_at is not None and stored.synced_at > two_days_ago
+    # Asked again a day later, not at every sync.
+    assert not topup_range.topup_range_due(account)
+    assert topup_range.topup_range_due(account, now=timezone.now() + topup_range.REFRESH)
+
+
+def test_a_withdrawn_topup_limits_without_a_known_range_leaves_the_forms_on_the_defaults(
+    account, local_cloudflare, caplog
+):
+    default = topup_bounds(account)
+    local_cloudflare.answer(gone(410))
+    with caplog.at_level("WARNING", logger="billing.sync"):
+        assert sync.sync_topup_range(account).outcome == SyncOutcome.SUCCEEDED
+    assert topup_bounds(account) == default
+    (warning,) = withdrawn_warnings(caplog)
+    assert "no range was ever fetched" in warning
+
+
+def test_topup_limits_answering_again_stores_the_range_and_a_later_withdrawal_is_logged_again(
+    account, local_cloudflare, caplog
+):
+    local_cloudflare.answer(gone(404))
+    sync.sync_topup_range(account)
+    local_cloudflare.answer(
+        reply(
+            body={
+                "success": True,
+                "errors": [],
+                "messages": [],
+                "result": {"min_cents": 1500, "max_cents": 9000, "currency": "USD"},
+            }
+        )
+    )
+    sync.sync_topup_range(account)
+    stored = TopUpRange.objects.get(account=account)
+    assert (stored.min_cents, stored.max_cents, stored.withdrawn_at) == (1500, 9000, None)
+
+    caplog.clear()
+    local_cloudflare.answer(gone(404))
+    with caplog.at_level("WARNING", logger="billing.sync"):
+        sync.sync_topup_range(account)
+    (warning,) = withdrawn_warnings(caplog)
+    assert "1500–9000 cents" in warning
+    assert topup_bounds(account) == Bounds(1500, 9000)
+
+
+def test_other_failures_of_topup_limits_still_fail_the_unit(account, local_cloudflare):
+    local_cloudflare.answer(reply(403, {"success": False, "errors": [{"code": 10000, "message": "no"}]}))
+    assert sync.sync_topup_range(account).outcome == SyncOutcome.FAILED
+    assert not TopUpRange.objects.filter(account=account).exists()

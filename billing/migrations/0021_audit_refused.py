@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0018_rules_enforced'),
+        ('billing', '0020_topup_range_withdrawn'),
     ]
 
     operations = [
