@@ -41,6 +41,10 @@ class Sandbox(Protocol):
     topup_delay_seconds: float
     fee_percent: Decimal
     analytics_read: bool
+    graphql_rate_limit: tuple[int, int]
+    analytics_limits: dict[str, int]
+    analytics_unknown_fields: list[str]
+    analytics_empty: bool
     faults: list[Fault]
     request_log: deque[dict[str, Any]]
 
