@@ -27,6 +27,9 @@ POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench"
 POSTGRES_SWEEP_URL = "postgres://postgres@127.0.0.1:5432/bench_sweep"
 # Databases the benchmark must never create, drop or write to.
 PROTECTED_DATABASES = {"test", "test_test", "postgres", "template0", "template1"}
+# Cloudflare's request budget per token: this many requests in any RATE_PERIOD seconds.
+RATE_LIMIT = 1200
+RATE_PERIOD = 300
 
 
 def bench_env(database_url: str, redis_url: str = DEFAULT_REDIS_URL, **extra: str) -> dict[str, str]:
@@ -204,3 +207,14 @@ def percentile(values: list[float], fraction: float) -> float:
         return float("nan")
     rank = max(1, -(-round(fraction * 1000) * len(ordered) // 1000))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def max_in_window(times: list[float], period: float) -> int:
+    """The most requests inside any `period`-second window (sliding, as Cloudflare counts them)."""
+    times = sorted(times)
+    best = low = 0
+    for high, moment in enumerate(times):
+        while moment - times[low] >= period:
+            low += 1
+        best = max(best, high - low + 1)
+    return best

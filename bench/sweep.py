@@ -31,19 +31,20 @@ if __package__ in (None, ""):
 from bench.common import (
     DEFAULT_REDIS_URL,
     PYTHON,
+    RATE_LIMIT,
+    RATE_PERIOD,
     ROOT,
     VAR,
     Sandbox,
     bench_env,
     children_of,
     db_kind,
+    max_in_window,
     proc_status_kb,
     run_python,
     stop_process,
 )
 
-RATE_LIMIT = 1200
-RATE_PERIOD = 300
 TARGET_SECONDS = 30
 
 
@@ -107,17 +108,6 @@ def _start_workers(count: int, queue: str, env: dict, app) -> list[subprocess.Po
     raise RuntimeError("celery workers did not start within 90 s")
 
 
-def _max_in_window(times: list[float], period: float) -> int:
-    """The most requests inside any `period`-second window (sliding, as Cloudflare counts them)."""
-    times = sorted(times)
-    best = low = 0
-    for high, moment in enumerate(times):
-        while moment - times[low] >= period:
-            low += 1
-        best = max(best, high - low + 1)
-    return best
-
-
 def _wait_for_sweep(ours, accounts: int, timeout: float) -> bool:
     """Waits until every account's balance run has finished and no run is left moving; True if timed out."""
     from billing.models import SyncJob
@@ -158,7 +148,7 @@ def _api_figures(sandbox: Sandbox, minimum: int) -> dict:
     statuses: dict[str, int] = {}
     for entry in api:
         statuses[str(entry["status"])] = statuses.get(str(entry["status"]), 0) + 1
-    busiest = _max_in_window([e["time"] for e in api], RATE_PERIOD)
+    busiest = max_in_window([e["time"] for e in api], RATE_PERIOD)
     return {
         "api_calls": len(api),
         "balance_calls": sum(1 for e in api if e["path"].endswith("/credit-balance")),
@@ -301,7 +291,7 @@ def usage_run(accounts: int, latency_ms: int, database_url: str, redis_url: str,
         in_slice, timed_out = _wait_for_slice(ours, [a.pk for a in keep], timeout)
         api = [e for e in sandbox.requests() if e["path"].startswith("/client/v4/")]
         statuses = [str(e["status"]) for e in api]
-        busiest = _max_in_window([e["time"] for e in api], RATE_PERIOD)
+        busiest = max_in_window([e["time"] for e in api], RATE_PERIOD)
         result = {
             "accounts": len(keep),
             "slice_accounts": in_slice,

@@ -29,7 +29,7 @@ import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
-from bench.common import Sandbox
+from bench.common import RATE_LIMIT, Sandbox, max_in_window
 
 TICK_SECONDS = 300
 UNHEALTHY_EVERY = 10  # one account in ten has an open low-balance alert
@@ -191,7 +191,6 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
     from django.utils import timezone
 
     from bench.seed import reset_spending_limit_ages
-    from bench.sweep import RATE_LIMIT, _max_in_window
     from billing import clients, sync
     from billing.models import Account, SweepSlot
     from portal.celery import app
@@ -223,7 +222,7 @@ def hour_run(accounts: int, ticks: int = 12) -> dict:
         sandbox.call("DELETE", "requests")
         started = time.time()
         moments, per_tick = _run_ticks(sandbox, clock, start, ticks)
-        busiest = _max_in_window(moments, TICK_SECONDS)
+        busiest = max_in_window(moments, TICK_SECONDS)
         return {
             "accounts": len(ids),
             "ticks": ticks,

@@ -1,15 +1,22 @@
 """The one writer of the audit log: every action that moves money or changes a limit or a rule."""
 
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+
 from billing.models import Account, AuditEntry
+
+# Who started an action: a person, or None (or nobody signed in) for the portal's own jobs.
+Actor = User | AnonymousUser | None
 
 
 def record(
     *,
-    actor,
+    actor: Actor,
     account: Account | None,
     action: str,
     outcome: str,
-    parameters: dict | None = None,
+    parameters: dict[str, Any] | None = None,
     error: str = "",
     ip_address: str | None = None,
 ) -> AuditEntry:

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -25,6 +29,18 @@ from billing.models import (
     TopUpStatus,
 )
 
+
+class _Latest(TypedDict):
+    latest_balance: Decimal | None
+    latest_taken_at: datetime | None
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # An active account with its latest balance (and, read by name, the last success of each exported job).
+    AccountFreshness = WithAnnotations[Account, _Latest]
+
 # Jobs whose freshness is exported per account.
 EXPORTED_JOBS = (SyncJob.BALANCE, SyncJob.SPENDING_LIMIT, SyncJob.USAGE, SyncJob.INVOICES)
 
@@ -40,22 +56,27 @@ class PortalCollector:
         yield _topup_family()
 
 
-def _accounts_with_freshness() -> list[Account]:
+def _accounts_with_freshness() -> list[AccountFreshness]:
     """Active accounts, each annotated with its latest balance and the last success of every exported job."""
     latest = BalanceSnapshot.objects.filter(account=OuterRef("pk")).order_by("-taken_at")
-    annotations = {
-        "latest_balance": Subquery(latest.values("balance")[:1]),
-        "latest_taken_at": Subquery(latest.values("taken_at")[:1]),
-    }
+    last_successes = {}
     for job in EXPORTED_JOBS:
         last_success = SyncRun.objects.filter(
             account=OuterRef("pk"), job=job, outcome=SyncOutcome.SUCCEEDED
         ).order_by("-started_at")
-        annotations[f"last_{job}"] = Subquery(last_success.values("finished_at")[:1])
-    return list(Account.objects.filter(is_active=True).annotate(**annotations).order_by("pk"))
+        last_successes[f"last_{job}"] = Subquery(last_success.values("finished_at")[:1])
+    accounts = (
+        Account.objects.filter(is_active=True)
+        .annotate(**last_successes)
+        .annotate(
+            latest_balance=Subquery(latest.values("balance")[:1]),
+            latest_taken_at=Subquery(latest.values("taken_at")[:1]),
+        )
+    )
+    return list(accounts.order_by("pk"))
 
 
-def _account_families(accounts: list[Account], now):
+def _account_families(accounts: list[AccountFreshness], now: datetime) -> Iterator[GaugeMetricFamily]:
     balance = GaugeMetricFamily(
         "aigateway_billing_balance_dollars",
         "Credit balance of the account at its latest successful snapshot, in US dollars.",
@@ -73,7 +94,7 @@ def _account_families(accounts: list[Account], now):
     )
     for account in accounts:
         labels = [account.cloudflare_id, account.name]
-        if account.latest_balance is not None:
+        if account.latest_balance is not None and account.latest_taken_at is not None:  # (one snapshot's)
             balance.add_metric(labels, float(account.latest_balance))
             snapshot_age.add_metric(labels, (now - account.latest_taken_at).total_seconds())
         for job in EXPORTED_JOBS:

@@ -5,25 +5,52 @@ as admins.
 Anyone else asking for an account gets 404, so the portal does not reveal which accounts exist.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict, cast
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from billing.models import Account, AccountAccess, Role
 
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a page that needs a signed-in person (every page but the public ones: Django's
+    LoginRequiredMiddleware), for the type checker: `request.user` is a User. Django builds HttpRequests."""
+
+    user: User
+
+
+# Anyone asking: a signed-in person, or nobody on a public page.
+Person = User | AnonymousUser
+
+
+class _Role(TypedDict):
+    user_role: str | None
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # An account as `accounts_for` gives it: with the asking person's role on it.
+    AccountWithRole = WithAnnotations[Account, _Role]
+
 # Higher ranks include every lower one: a manager can do what a viewer can, an admin what a manager can.
-RANK = {Role.VIEWER: 1, Role.MANAGER: 2, Role.ADMIN: 3}
+RANK: dict[str, int] = {Role.VIEWER: 1, Role.MANAGER: 2, Role.ADMIN: 3}
 
 
 def rank(role: str | None) -> int:
     return RANK.get(role, 0) if role else 0
 
 
-def accounts_for(user) -> QuerySet[Account]:
+def accounts_for(user: Person) -> QuerySet[AccountWithRole]:
     """Active accounts the person may see, each annotated with `user_role` (their role on it)."""
     accounts = Account.objects.filter(is_active=True)
     if not user.is_authenticated:
-        return accounts.none()
+        return cast("QuerySet[AccountWithRole]", accounts.none())  # empty: no row lacks the role
     if user.is_superuser:
         return accounts.annotate(user_role=_literal(Role.ADMIN))
     role = AccountAccess.objects.filter(user=user, account=OuterRef("pk")).values("role")[:1]
@@ -34,7 +61,7 @@ def _literal(value: str) -> Value:
     return Value(str(value), output_field=CharField())
 
 
-def get_account_for(user, cloudflare_id: str, need: str = Role.VIEWER) -> Account:
+def get_account_for(user: Person, cloudflare_id: str, need: str = Role.VIEWER) -> AccountWithRole:
     """The account with `user_role` set; raises Http404 without access, PermissionDenied below `need`."""
     account = accounts_for(user).filter(cloudflare_id=cloudflare_id).first()
     if account is None:
@@ -49,14 +76,14 @@ def can_manage(account: Account) -> bool:
     return rank(getattr(account, "user_role", None)) >= rank(Role.MANAGER)
 
 
-def is_admin_anywhere(user) -> bool:
+def is_admin_anywhere(user: Person) -> bool:
     """Admins of at least one account (and superusers) may read the audit log of their accounts."""
     if not user.is_authenticated:
         return False
     return user.is_superuser or AccountAccess.objects.filter(user=user, role=Role.ADMIN).exists()
 
 
-def audit_accounts_for(user) -> QuerySet[Account]:
+def audit_accounts_for(user: User) -> QuerySet[Account]:
     """Accounts whose audit entries the person may read: those they administer (every one for superusers)."""
     if user.is_superuser:
         return Account.objects.all()

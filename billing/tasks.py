@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import asdict
+from typing import Any, Literal, TypedDict
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError
@@ -36,14 +37,14 @@ logger = logging.getLogger(__name__)
 CHUNK_MAX_RETRIES = 3
 
 
-def _queue_of(task) -> str | None:
+def _queue_of(task: Task[Any, Any]) -> str | None:
     """The queue the running task was taken from (its routing key on the default exchange)."""
     info = task.request.delivery_info or {}
     return info.get("routing_key") or None
 
 
 def _fan_out(
-    task,
+    task: Task[Any, Any],
     job: str,
     backfill_days: int | None = None,
     account_ids: list[int] | None = None,
@@ -56,7 +57,8 @@ def _fan_out(
     queue = _queue_of(task)
     for index, account_ids in enumerate(chunks):
         delay = chunk_delay(index, len(chunks), spread)
-        sync_chunk.apply_async(args=(job, account_ids, backfill_days), queue=queue, countdown=delay or None)
+        # celery-types declares queue and countdown without None, which is celery's "unset" for both.
+        sync_chunk.apply_async(args=(job, account_ids, backfill_days), queue=queue, countdown=delay or None)  # type: ignore[arg-type]
     logger.info("%s sweep: %d chunks sent over %.0f s", job, len(chunks), spread)
     return len(chunks)
 
@@ -66,7 +68,17 @@ def chunk_delay(index: int, chunks: int, spread: float) -> float:
     return round(spread * index / chunks, 3) if chunks > 1 and spread > 0 else 0.0
 
 
-_SWEEP = {
+class _SweepOptions(TypedDict):
+    bind: Literal[True]
+    acks_late: bool
+    soft_time_limit: int
+    time_limit: int
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: bool
+    max_retries: int
+
+
+_SWEEP: _SweepOptions = {
     "bind": True,
     "acks_late": True,
     "soft_time_limit": 60,
@@ -77,7 +89,7 @@ _SWEEP = {
 }
 
 
-def _sweep(task, job: str, interval: int) -> int:
+def _sweep(task: Task[Any, Any], job: str, interval: int) -> int:
     """Fans `job` out once per slot of `interval` seconds: a second beat, a restarted beat or a manual trigger
     in a slot already swept sends nothing (and logs "already swept this slot"). Only the accounts the slot
     is due to send go (`sync.sweep_account_ids`: the usage and invoice slices, the balances due), their
@@ -121,7 +133,7 @@ def sync_all(self, backfill_days: int | None = None) -> int:
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     max_retries=CHUNK_MAX_RETRIES,
 )
-def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict:
+def sync_chunk(self, job: str, account_ids: list[int], backfill_days: int | None = None) -> dict[str, Any]:
     """Runs `job` for these accounts; retries the transiently failed ones with exponential backoff."""
     summary = pipeline.run(job, account_ids, backfill_days=backfill_days)
     if job == SyncJob.BALANCE:
@@ -167,12 +179,12 @@ def apply_retention() -> dict[str, int]:
 
 
 @shared_task(name="billing.tasks.evaluate_alerts", soft_time_limit=240, time_limit=300)
-def evaluate_alerts() -> dict:
+def evaluate_alerts() -> dict[str, Any]:
     return asdict(pipeline.evaluate_all_alerts())
 
 
 @shared_task(name="billing.tasks.send_outbox", soft_time_limit=240, time_limit=300)
-def send_outbox() -> dict:
+def send_outbox() -> dict[str, Any]:
     # The watchdog runs here too: the outbox task outlives a stuck sweep queue.
     portal_alerts.check_sweeps()
     return asdict(outbox.send_outbox())
@@ -185,7 +197,7 @@ def send_digests() -> int:
 
 
 @worker_ready.connect
-def _create_declared_accounts(**kwargs) -> None:
+def _create_declared_accounts(**kwargs: object) -> None:
     # Declared accounts exist before the first sweep, even where this host never ran migrate.
     try:
         ensure_declared_accounts()

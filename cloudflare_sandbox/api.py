@@ -323,7 +323,11 @@ def topup_create(ctx: Context) -> Result:
                 )
             ],
         )
-    card = a.payment_method if pm is None else {"brand": "visa", "last4": "4242"}
+    # Without a payment_method_id the account's own card pays (its presence was checked above).
+    if pm is None and a.payment_method is not None:
+        card = a.payment_method
+    else:
+        card = {"brand": "visa", "last4": "4242"}
     onboarded = a.first_topup_success
     topup = ctx.billing.create_topup(a, body["amount"], "manual", ctx.now_ms, created_by="api")
     result = {

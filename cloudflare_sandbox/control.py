@@ -303,7 +303,7 @@ def _topup_config(value: Any) -> dict[str, Any] | None:
     allowed = {"amount", "threshold", "error", "disabledReason", "lastFailedAt"}
     if not isinstance(value, dict) or not set(value) <= allowed:
         raise ControlError(400, f"topup_config: must be null or an object with {', '.join(sorted(allowed))}")
-    out = {name: _int_field(value, name, "topup_config") for name in ("amount", "threshold")}
+    out: dict[str, Any] = {name: _int_field(value, name, "topup_config") for name in ("amount", "threshold")}
     for name in ("error", "disabledReason"):
         if value.get(name) is not None and not isinstance(value[name], str):
             raise ControlError(400, f"topup_config.{name}: must be a string or null")

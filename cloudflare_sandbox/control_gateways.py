@@ -101,7 +101,7 @@ def _weight(value: Any, label: str) -> Decimal:
 def _mix(items: Any) -> list[MixEntry]:
     if not isinstance(items, list) or not items:
         raise ValueError('mix: must be a non-empty list of {"gateway", "provider", "model", "weight"}')
-    out = []
+    out: list[MixEntry] = []
     for n, item in enumerate(items):
         label = f"mix[{n}]"
         if not isinstance(item, dict) or set(item) != MIX_FIELDS:

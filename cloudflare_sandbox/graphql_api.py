@@ -43,7 +43,7 @@ from graphql import (
     IntValueNode,
     SelectionSetNode,
     StringValueNode,
-    execute,
+    execute_sync,
     parse,
     validate,
 )
@@ -61,7 +61,12 @@ LIMIT_NAMES = tuple(DEFAULT_LIMITS)
 log = logging.getLogger("cloudflare_sandbox")
 
 
-def _scalar(name: str, parse_value: Callable[[Any], Any], serialize: Callable[[Any], Any], node: type) -> Any:
+def _scalar(
+    name: str,
+    parse_value: Callable[[Any], Any],
+    serialize: Callable[[Any], Any],
+    node: type[StringValueNode | IntValueNode],
+) -> GraphQLScalarType:
     def parse_literal(value_node: Any, _variables: Any = None) -> Any:
         if not isinstance(value_node, node):
             raise GraphQLError(
@@ -387,7 +392,7 @@ def answer(billing: Billing, args: dict[str, Any]) -> tuple[int, Any]:
         "empty": bool(options.get("empty")),
         "now_ms": billing.now_ms,
     }
-    result = execute(
+    result = execute_sync(
         schema, document, variable_values=variables, operation_name=operation, context_value=context
     )
     if result.errors:

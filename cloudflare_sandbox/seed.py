@@ -112,7 +112,7 @@ def _run(
     return account
 
 
-def _run_to_balance(billing: Billing, index: int, target_cents: int, **kwargs) -> Account:
+def _run_to_balance(billing: Billing, index: int, target_cents: int, **kwargs: Any) -> Account:
     """Play a history whose final balance is `target_cents` by choosing the opening balance.
 
     Only for accounts without a successful auto top-up, where the balance never changes what happens.

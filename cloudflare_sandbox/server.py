@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,18 @@ from .seed import SEEDS, seed
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known test credential, not a secret
 REQUEST_LOG_LIMIT = 10_000
 SAVE_INTERVAL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The settings a reset returns to (those given at start)."""
+
+    speed: float
+    rate_limit: tuple[int, int]  # requests, per seconds
+    graphql_rate_limit: tuple[int, int]  # GraphQL queries, per seconds (a quota of their own)
+    restrict_like_production: bool
+    topup_delay_seconds: float
+    fee_percent: Decimal
 
 
 class SandboxServer:
@@ -59,14 +72,14 @@ class SandboxServer:
         self._token = token
         self.seed_name = seed
         self.state_file = Path(state_file) if state_file else None
-        self._defaults = {
-            "speed": float(speed),
-            "rate_limit": (int(rate_limit[0]), int(rate_limit[1])),
-            "graphql_rate_limit": (int(graphql_rate_limit[0]), int(graphql_rate_limit[1])),
-            "restrict_like_production": bool(restrict_like_production),
-            "topup_delay_seconds": float(topup_delay_seconds),
-            "fee_percent": Decimal(fee_percent),
-        }
+        self._defaults = _Settings(
+            speed=float(speed),
+            rate_limit=(int(rate_limit[0]), int(rate_limit[1])),
+            graphql_rate_limit=(int(graphql_rate_limit[0]), int(graphql_rate_limit[1])),
+            restrict_like_production=bool(restrict_like_production),
+            topup_delay_seconds=float(topup_delay_seconds),
+            fee_percent=Decimal(fee_percent),
+        )
         self.lock = threading.Lock()
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -87,16 +100,16 @@ class SandboxServer:
 
     def _init_runtime(self) -> None:
         d = self._defaults
-        self.speed = d["speed"]
-        self.rate_limit = d["rate_limit"]
-        self.restrict_like_production = d["restrict_like_production"]
-        self.topup_delay_seconds = d["topup_delay_seconds"]
-        self.fee_percent = d["fee_percent"]
+        self.speed = d.speed
+        self.rate_limit = d.rate_limit
+        self.restrict_like_production = d.restrict_like_production
+        self.topup_delay_seconds = d.topup_delay_seconds
+        self.fee_percent = d.fee_percent
         self.analytics_read = True  # whether the token may read GraphQL analytics
         # GraphQL's own quota (Cloudflare: 300 queries per 5 minutes, apart from the REST budget), the
         # dataset's limits where they differ from graphql_api.DEFAULT_LIMITS, sums Cloudflare does not know,
         # and whether analytics answer no rows at all.
-        self.graphql_rate_limit = d["graphql_rate_limit"]
+        self.graphql_rate_limit = d.graphql_rate_limit
         self.analytics_limits: dict[str, int] = {}
         self.analytics_unknown_fields: list[str] = []
         self.analytics_empty = False

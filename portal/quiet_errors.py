@@ -5,29 +5,33 @@ see the portal's page. DEBUG_TECHNICAL_404=true brings Django's page back for wh
 """
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.template.loader import render_to_string
+
+
+class PortalNotFoundPage(HttpResponseNotFound):
+    """The portal's `404.html`, put in place of Django's page (and so never replaced again)."""
 
 
 class PortalNotFoundMiddleware:
     """In DEBUG, replaces Django's technical 404 page with `404.html` (production already uses it)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
             response.status_code == 404
             and settings.DEBUG
             and not settings.DEBUG_TECHNICAL_404
             and response.get("Content-Type", "").startswith("text/html")
-            and not getattr(response, "portal_page", False)
+            and not isinstance(response, PortalNotFoundPage)
         ):
-            page = render(request, "404.html", status=404)
-            page.portal_page = True
-            return page
+            return PortalNotFoundPage(render_to_string("404.html", request=request))
         return response
 
 

@@ -217,7 +217,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # No page needs a device or a payment API of the browser: deny them all, also to anything framed.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",

@@ -6,13 +6,15 @@ one address, and one person's typos must not lock the company out.
 """
 
 from datetime import timedelta
+from typing import Any
 
 from axes.signals import user_locked_out
 from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from billing import audit
@@ -21,7 +23,7 @@ from billing.models import AuditAction, AuditOutcome
 LOCKED_OUT_MESSAGE = "Too many failed log-ins for this username."
 
 
-def failure_limit(request: HttpRequest | None, credentials: dict | None) -> int:
+def failure_limit(request: HttpRequest | None, credentials: dict[str, Any] | None) -> int:
     """Failures that lock a username (AXES_FAILURE_LIMIT), read at each attempt so tests may change it."""
     return settings.LOGIN_MAX_FAILURES
 
@@ -31,23 +33,30 @@ def cool_off(request: HttpRequest | None) -> timedelta:
     return timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
 
 
-def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None):
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
     """The answer to a locked username, on the portal's and the admin's log-in alike: 429 and a clear page."""
     minutes = max(1, round(settings.LOGIN_FAILURE_WINDOW_SECONDS / 60))
     context = {"message": LOCKED_OUT_MESSAGE, "minutes": minutes}
     return render(request, "registration/locked_out.html", context, status=429)
 
 
-def _user_named(username: str | None):
+def _user_named(username: str | None) -> User | None:
     if not username:
         return None
     return get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
 
 
 @receiver(user_locked_out)
-def record_lockout(sender, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs):
+def record_lockout(
+    sender: object, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs: object
+) -> None:
     """Audits the failure that locks a username; attempts refused while it stays locked are not entries."""
-    if getattr(request, "axes_failures_since_start", None) is None:
+    failures = getattr(request, "axes_failures_since_start", None)
+    if failures is None:
         return  # refused while already locked: axes did not count this attempt
     audit.record(
         actor=_user_named(username),
@@ -56,14 +65,14 @@ def record_lockout(sender, request: HttpRequest, username: str | None, ip_addres
         outcome=AuditOutcome.SUCCEEDED,
         parameters={
             "username": username or "",
-            "failures": request.axes_failures_since_start,
+            "failures": failures,
             "path": request.path,
         },
         ip_address=ip_address,
     )
 
 
-def unlock(username: str, *, by, ip_address: str | None = None) -> int:
+def unlock(username: str, *, by: audit.Actor, ip_address: str | None = None) -> int:
     """Forgets every failed attempt of `username` so it may log in at once; audited. Returns rows removed."""
     removed = reset(username=username)
     audit.record(

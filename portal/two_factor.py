@@ -6,11 +6,14 @@ no page before the code step, and sends those who must use two-factor but are no
 """
 
 import base64
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 import segno
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
@@ -21,12 +24,23 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing import audit
 from billing.models import AccountAccess, AuditAction, AuditOutcome, Role
+from billing.permissions import AuthenticatedHttpRequest, Person
 
 RECOVERY_CODE_COUNT = 10
 MONEY_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
-def must_use(user) -> bool:
+class _Verifiable(Protocol):
+    def is_verified(self) -> bool: ...
+
+
+def is_verified(user: Person) -> bool:
+    """Whether this session passed the code step. django-otp's OTPMiddleware gives `request.user` the
+    method; the user classes do not declare it."""
+    return cast(_Verifiable, user).is_verified()
+
+
+def must_use(user: Person) -> bool:
     """True when REQUIRE_2FA applies to `user`: superusers, staff (the admin), managers and admins of an
     account, that is everyone who can move money or change who can."""
     if not settings.REQUIRE_2FA or not user.is_authenticated:
@@ -36,20 +50,22 @@ def must_use(user) -> bool:
     return AccountAccess.objects.filter(user=user, role__in=MONEY_ROLES).exists()
 
 
-def is_enrolled(user) -> bool:
+def is_enrolled(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def is_satisfied(request: HttpRequest) -> bool:
     """True when this session may use the portal: verified by a code, or neither enrolled nor obliged."""
     user = request.user
-    if user.is_verified():
+    if not user.is_authenticated:
+        return False  # nobody signed in (the admin asks only once has_permission found a person)
+    if is_verified(user):
         return True
     return not is_enrolled(user) and not must_use(user)
 
 
 # --- Enrolment ----------------------------------------------------------------------------------
-def pending_device(user) -> TOTPDevice:
+def pending_device(user: User) -> TOTPDevice:
     """The authenticator being enrolled (not yet confirmed); made on first call, the same one after."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
     return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
@@ -67,7 +83,7 @@ def qr_svg(device: TOTPDevice) -> SafeString:
     return mark_safe(svg)  # noqa: S308  (segno's own markup; the address is XML-escaped by segno)
 
 
-def confirm(request: HttpRequest, device: TOTPDevice, code: str) -> list[str] | None:
+def confirm(request: AuthenticatedHttpRequest, device: TOTPDevice, code: str) -> list[str] | None:
     """Confirms the pending authenticator with a current code and verifies this session. Returns the new
     recovery codes (to be shown once), or None when the code is wrong."""
     if not device.verify_token(_clean(code)):
@@ -82,14 +98,14 @@ def confirm(request: HttpRequest, device: TOTPDevice, code: str) -> list[str] | 
     return codes
 
 
-def renew_recovery_codes(request: HttpRequest) -> list[str]:
+def renew_recovery_codes(request: AuthenticatedHttpRequest) -> list[str]:
     """New recovery codes for the signed-in person; the old ones stop working. Returns them."""
     codes = _replace_recovery_codes(request.user)
     _audit(request, AuditAction.TWO_FACTOR_RECOVERY_RENEWED)
     return codes
 
 
-def disable(request: HttpRequest) -> bool:
+def disable(request: AuthenticatedHttpRequest) -> bool:
     """Removes the authenticator and recovery codes; refused (False) when two-factor is required of them."""
     user = request.user
     if must_use(user):
@@ -101,7 +117,7 @@ def disable(request: HttpRequest) -> bool:
     return True
 
 
-def _replace_recovery_codes(user) -> list[str]:
+def _replace_recovery_codes(user: User) -> list[str]:
     device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
@@ -110,7 +126,7 @@ def _replace_recovery_codes(user) -> list[str]:
 
 
 # --- The second step ----------------------------------------------------------------------------
-def verify(request: HttpRequest, code: str) -> bool:
+def verify(request: AuthenticatedHttpRequest, code: str) -> bool:
     """Checks a code from the authenticator, or a recovery code (used up by this), and on success marks
     the session verified. django-otp throttles repeated failures per device."""
     device = match_token(request.user, _clean(code))
@@ -127,7 +143,7 @@ def _clean(code: str) -> str:
     return "".join(code.split()).lower()
 
 
-def _audit(request: HttpRequest, action: str, parameters: dict | None = None) -> None:
+def _audit(request: AuthenticatedHttpRequest, action: str, parameters: dict[str, Any] | None = None) -> None:
     audit.record(
         actor=request.user,
         account=None,
@@ -147,15 +163,21 @@ class TwoFactorMiddleware:
     """After django-otp's OTPMiddleware: a signed-in session that has not passed the code step reaches only
     the code step (when enrolled) or enrolment (when two-factor is required of them), and public pages."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponseRedirect | None:
         user = request.user
-        if not user.is_authenticated or user.is_verified():
+        if not user.is_authenticated or is_verified(user):
             return None
         if not getattr(view_func, "login_required", True):
             return None  # public pages: log-in, log-out, health check, metrics

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from billing.permissions import AuthenticatedHttpRequest
 from portal import two_factor
 
 
@@ -28,11 +29,11 @@ def _next_url(request: HttpRequest) -> str:
 
 
 @never_cache
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The second step: a code from the authenticator app, or a recovery code."""
     if not two_factor.is_enrolled(request.user):
         return redirect("two_factor")
-    if request.user.is_verified():
+    if two_factor.is_verified(request.user):
         return redirect(_next_url(request))
     form = CodeForm(request.POST or None)
     if form.is_valid():
@@ -44,11 +45,11 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Enrolment without an authenticator (QR code, secret, confirm with a code); its status with one."""
     if two_factor.is_enrolled(request.user):
-        context = {"required": two_factor.must_use(request.user)}
-        return render(request, "registration/two_factor_status.html", context)
+        status: dict[str, object] = {"required": two_factor.must_use(request.user)}
+        return render(request, "registration/two_factor_status.html", status)
     device = two_factor.pending_device(request.user)
     form = CodeForm(request.POST or None)
     if form.is_valid():
@@ -67,7 +68,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def renew_codes(request: HttpRequest) -> HttpResponse:
+def renew_codes(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not two_factor.is_enrolled(request.user):
         return redirect("two_factor")
     codes = two_factor.renew_recovery_codes(request)
@@ -75,7 +76,7 @@ def renew_codes(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def disable(request: HttpRequest) -> HttpResponse:
+def disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     if two_factor.disable(request):
         messages.success(request, "Two-factor sign-in is off.")
     else:

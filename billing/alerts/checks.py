@@ -160,10 +160,12 @@ class Reading:
     """What the rules of one account read, fetched once per evaluation: the stored figures the pages show
     (`billing.figures.stored_figures`), so an alert and a card never disagree."""
 
-    def __init__(self, account: Account, now: datetime):
+    def __init__(self, account: Account, now: datetime) -> None:
         self.account = account
         self.now = now
         self.facts = headlines.facts_for([account], now)[account.pk]
+        if self.facts.figures is None:  # stored_figures answers for every account it is given
+            raise LookupError(f"no figures for account {account.pk}")
         self.figures = self.facts.figures
         self.snapshot = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
         self._daily: list[tuple[date, Decimal]] | None = None

@@ -214,26 +214,31 @@ def _spend_today(reading: Reading, rule: AlertRule) -> str:
 
 
 # --- headlines now ------------------------------------------------------------------------------------------
+# Each answers None without figures (live_headline then keeps the written headline, as it does itself).
 def _low_balance_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
     figures = facts.figures
-    if figures.balance is None:
+    if figures is None or figures.balance is None:
         return None
     return headlines.low_balance(facts.name, figures, rule.threshold, scale.level_now(rule, figures.balance))
 
 
 def _runway_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
     figures = facts.figures
-    if figures.balance is None:
+    if figures is None or figures.balance is None:
         return None
     return headlines.runway(facts.name, figures, rule.threshold, scale.level_now(rule, figures.runway_days))
 
 
 def _spending_limit_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    if facts.figures is None:
+        return None
     level = scale.level_now(rule, facts.figures.limit_used_percent)
     return headlines.spending_limit(facts, rule.threshold, level)
 
 
 def _stale_data_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
+    if facts.figures is None:
+        return None
     return headlines.stale_data(facts.name, facts.figures.data_as_of, now)
 
 

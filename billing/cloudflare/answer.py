@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic
 
 from billing.cloudflare.errors import InvalidResponseError
-from billing.cloudflare.operation import Operation
+from billing.cloudflare.operation import Operation, ResultT_co
 
 __all__ = ["Answer"]
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
-    op: Operation
+class Answer(Generic[ResultT_co]):
+    op: Operation[ResultT_co]
     account_id: str
     status: int
     ray_id: str | None

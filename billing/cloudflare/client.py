@@ -29,7 +29,7 @@ from billing.cloudflare.errors import (
     OutcomeUnknownError,
     RateLimitError,
 )
-from billing.cloudflare.operation import Operation
+from billing.cloudflare.operation import Operation, ResultT
 
 __all__ = ["DEFAULT_BASE_URL", "RequestBudget", "Transport", "token_key"]
 
@@ -141,7 +141,7 @@ class Transport:
 
     def _call(
         self,
-        op: Operation,
+        op: Operation[ResultT],
         account_id: str,
         *,
         params: Mapping[str, str] | None = None,
@@ -149,7 +149,7 @@ class Transport:
         amount: int | None = None,
         path_params: Mapping[str, str] | None = None,
         deadline: float | None = None,
-    ) -> Any:
+    ) -> ResultT:
         """Sends `op` (with retries where safe). With `deadline` (seconds) the call is made for a caller that
         cannot wait: one attempt only, at most `deadline` to answer (the connection at most as long as
         usual, and never longer than the deadline), and no waiting for the request budget."""
@@ -184,7 +184,7 @@ class Transport:
                 logger.debug("cloudflare %s account=%s retrying in %.2f s", op.name, account_id, wait)
                 time.sleep(wait)
 
-    def _retry_wait(self, op: Operation, error: CloudflareError, attempt: int) -> float | None:
+    def _retry_wait(self, op: Operation[object], error: CloudflareError, attempt: int) -> float | None:
         """Seconds to sleep before the next attempt, or None when this error must be raised now."""
         if attempt > self.max_retries or not _may_retry(op, error):
             return None
@@ -195,14 +195,14 @@ class Transport:
 
     def _attempt(
         self,
-        op: Operation,
+        op: Operation[ResultT],
         account_id: str,
         url: str,
         params: Mapping[str, str] | None,
         data: bytes | None,
         attempt: int,
         timeout: float | tuple[float, float],
-    ) -> Any:
+    ) -> ResultT:
         headers = {"Authorization": f"Bearer {self._token.reveal()}", "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
@@ -249,7 +249,7 @@ class Transport:
                     logger.exception("on_call callback failed for %s", op.name)
 
     def _transport_error(
-        self, op: Operation, account_id: str, exc: requests.RequestException
+        self, op: Operation[object], account_id: str, exc: requests.RequestException
     ) -> CloudflareError:
         ctx = {"operation": op.name, "account_id": account_id}
         sent = not _certainly_not_sent(exc)
@@ -272,7 +272,7 @@ def _deadline_timeout(timeout: float | tuple[float, float], deadline: float) -> 
     return (min(connect, deadline), deadline)
 
 
-def _may_retry(op: Operation, error: CloudflareError) -> bool:
+def _may_retry(op: Operation[object], error: CloudflareError) -> bool:
     """Whether repeating the request after this error is both safe and possibly useful."""
     if isinstance(error, RateLimitError):
         return True  # a 429 was refused before any effect, even for a charge
@@ -298,7 +298,7 @@ def _outcome_unknown(error: CloudflareError) -> bool:
 
 
 def _unknown(
-    op: Operation, account_id: str, amount: int | None, cause: CloudflareError
+    op: Operation[object], account_id: str, amount: int | None, cause: CloudflareError
 ) -> OutcomeUnknownError:
     if op.moves_money:
         what = f"The top-up of {amount} cents" if amount is not None else f"The request {op.name}"

@@ -26,7 +26,7 @@ from billing.cloudflare.errors import (
     ServerError,
 )
 from billing.cloudflare.graphql import read_graphql
-from billing.cloudflare.operation import Operation
+from billing.cloudflare.operation import Operation, ResultT
 from billing.cloudflare.results.wire import as_int
 
 __all__ = ["encode_json", "read_result"]
@@ -132,8 +132,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def read_result(
-    op: Operation, account_id: str, response: requests.Response, redact: Callable[[str], str]
-) -> Any:
+    op: Operation[ResultT], account_id: str, response: requests.Response, redact: Callable[[str], str]
+) -> ResultT:
     """The operation's parsed result. Raises the APIStatusError subclass that fits a non-2xx status, and
     InvalidResponseError when a 2xx is not a readable, successful envelope."""
     answer = Answer(op, account_id, response.status_code, response.headers.get("cf-ray"), redact)
@@ -168,7 +168,7 @@ def read_result(
 class _Refusal:
     """An error status, with the pieces its message is built from."""
 
-    answer: Answer
+    answer: Answer[object]
     errors: tuple[tuple[int | None, str], ...]
     payload: Any
     headers: Mapping[str, str]
@@ -285,7 +285,7 @@ _ERROR_FOR_STATUS: dict[int, Callable[[_Refusal], APIStatusError]] = {
 }
 
 
-def _status_error(answer: Answer, payload: Any, headers: Mapping[str, str]) -> APIStatusError:
+def _status_error(answer: Answer[object], payload: Any, headers: Mapping[str, str]) -> APIStatusError:
     """The typed error for a non-2xx answer, the envelope's messages redacted of the token."""
     errors = tuple((code, answer.redact(message)) for code, message in _envelope_errors(payload))
     refusal = _Refusal(answer, errors, payload, headers)

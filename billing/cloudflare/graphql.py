@@ -14,6 +14,7 @@ from billing.cloudflare.errors import (
     InvalidResponseError,
 )
 from billing.cloudflare.errors import GraphQLErrorDetail as Detail
+from billing.cloudflare.operation import ResultT
 
 __all__ = ["read_graphql"]
 
@@ -30,7 +31,7 @@ _UNKNOWN_FIELD = re.compile(
 )
 
 
-def read_graphql(answer: Answer, payload: Any) -> Any:
+def read_graphql(answer: Answer[ResultT], payload: Any) -> ResultT:
     """``answer.op.parse(data, "data")`` for a 2xx GraphQL answer. Raises GraphQLPermissionError when the
     token lacks the permission, GraphQLError for any other error sent, InvalidResponseError when the body
     is not a GraphQL answer or ``data`` does not have the promised shape."""
@@ -50,7 +51,7 @@ def read_graphql(answer: Answer, payload: Any) -> Any:
         raise answer.invalid(exc.message, field=exc.field) from None
 
 
-def _detail(item: Any, answer: Answer) -> Detail:
+def _detail(item: Any, answer: Answer[object]) -> Detail:
     if isinstance(item, str):
         return None, answer.redact(item[:500]), None
     if not isinstance(item, dict):
@@ -91,7 +92,7 @@ def _describe(details: tuple[Detail, ...]) -> str:
     return "; ".join(parts)
 
 
-def _graphql_error(answer: Answer, details: tuple[Detail, ...]) -> CloudflareError:
+def _graphql_error(answer: Answer[object], details: tuple[Detail, ...]) -> CloudflareError:
     context = {"operation": answer.op.name, "account_id": answer.account_id}
     if any(_is_permission(detail) for detail in details):
         permission = answer.op.permission

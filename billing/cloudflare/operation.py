@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "READ_PERMISSION",
     "WRITE_PERMISSION",
     "Operation",
+    "ResultT",
+    "ResultT_co",
 ]
 
 READ_PERMISSION = "AI Gateway Read"
@@ -25,9 +27,13 @@ ANALYTICS_READ_PERMISSION = "Account Analytics: Read"
 BILLING = "/accounts/{account_id}/ai-gateway/billing"
 GATEWAYS = "/accounts/{account_id}/ai-gateway/gateways"
 
+# What an operation's parser returns, so that a call's result has its operation's type.
+ResultT_co = TypeVar("ResultT_co", covariant=True)
+ResultT = TypeVar("ResultT")
+
 
 @dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(Generic[ResultT_co]):
     """``path`` is a template relative to the base URL; ``{account_id}`` and the call's path parameters are
     filled in, each percent-encoded.
 
@@ -38,7 +44,7 @@ class Operation:
     name: str
     method: str
     path: str
-    parse: Callable[[Any, str], Any]
+    parse: Callable[[Any, str], ResultT_co]
     moves_money: bool = False
     # False: never repeated once it may have reached Cloudflare; a lost answer raises OutcomeUnknownError.
     idempotent: bool = True

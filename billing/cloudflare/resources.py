@@ -32,7 +32,7 @@ from billing.cloudflare.results.wire import nothing
 __all__ = ["BillingClient"]
 
 
-def _require_int(name: str, value: Any) -> int:
+def _require_int(name: str, value: object) -> int:
     # Amounts are integer cents; a float or Decimal here is most likely dollars passed by mistake.
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int (cents / milliseconds), not {type(value).__name__}")

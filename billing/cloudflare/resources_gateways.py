@@ -43,16 +43,19 @@ def _flag(name: str, value: Any) -> bool:
     return value
 
 
-def _optional_int(name: str, value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+def _optional_int(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
     return value
 
 
-def _positive(name: str, value: Any) -> int:
-    if _optional_int(name, value) is None or value < 1:
+def _positive(name: str, value: object) -> int:
+    number = _optional_int(name, value)
+    if number is None or number < 1:
         raise ValueError(f"{name} must be a positive int")
-    return value
+    return number
 
 
 def _is_last(page: GatewayPage, number: int, fetched: int, per_page: int | None) -> bool:

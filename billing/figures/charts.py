@@ -3,7 +3,7 @@
 Coordinates are computed with Decimal like the amounts they come from; every label is escaped.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -92,7 +92,13 @@ class _Frame:
             parts.append(f'<line class="zero" x1="{LEFT}" x2="{self.width - RIGHT}" y1="{y}" y2="{y}"/>')
         return parts
 
-    def time_labels(self, moments: Sequence[datetime], fmt: str, x=None, count: int = 6) -> list[str]:
+    def time_labels(
+        self,
+        moments: Sequence[datetime],
+        fmt: str,
+        x: Callable[[int], Decimal] | None = None,
+        count: int = 6,
+    ) -> list[str]:
         """Up to `count` time labels under the plot; `x` maps a label's index to its position."""
         if not moments:
             return []

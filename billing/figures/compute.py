@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import reduce
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -43,6 +44,20 @@ from billing.models import (
     UsageRecord,
     UsageWindow,
 )
+
+
+class _Latest(TypedDict):
+    latest_balance: Decimal | None
+    latest_taken_at: datetime | None
+    data_as_of: datetime | None
+    usage_synced: bool
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # An account as _account_rows reads it: its latest balance, last balance run and whether usage synced.
+    AccountRow = WithAnnotations[Account, _Latest]
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ def compute(ids: list[int], now: datetime) -> tuple[dict[int, AccountFigures], d
     return figures, limits
 
 
-def _account_rows(ids: list[int]) -> dict[int, Account]:
+def _account_rows(ids: list[int]) -> dict[int, AccountRow]:
     """The accounts with their spending limit, latest balance, last successful balance run and whether usage
     was ever synced (one query)."""
     latest = BalanceSnapshot.objects.filter(account=OuterRef("pk")).order_by("-taken_at", "-pk")
@@ -140,7 +155,7 @@ def _account_rows(ids: list[int]) -> dict[int, Account]:
     return {row.pk: row for row in rows}
 
 
-def _spans_of(accounts_by_id: dict[int, Account], now: datetime) -> tuple[dict, dict[int, SpendingLimit]]:
+def _spans_of(accounts_by_id: dict[int, AccountRow], now: datetime) -> tuple[dict, dict[int, SpendingLimit]]:
     """The spans each account needs (the last 7 full days, then its limit's window) and its usable limit."""
     spans: dict[int, list[tuple[datetime, datetime]]] = {}
     limits = {}
@@ -205,7 +220,11 @@ def _hour_conditions(spans: dict, usage: dict[int, Usage]) -> list[Q]:
 
 
 def _figures_of(
-    row: Account, usage: Usage, spans: list, limit: SpendingLimit | None, stale_before: datetime
+    row: AccountRow,
+    usage: Usage,
+    spans: list[tuple[datetime, datetime]],
+    limit: SpendingLimit | None,
+    stale_before: datetime,
 ) -> AccountFigures:
     spend_per_day = None
     if row.usage_synced or not usage.empty:

@@ -20,10 +20,12 @@ Nov 22 only" rather than present a shorter history as the whole range. Amounts a
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import reduce
+from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
@@ -150,7 +152,7 @@ def history_of(account_id: int, now: datetime) -> History:
         .values("first_day", "first_hour", "first_run")
         .first()
     ) or {}
-    findings = (
+    findings: Mapping[str, Any] = (
         AnalyticsSettings.objects.filter(account_id=account_id)
         .values("unavailable_sums", "silent_days")
         .first()
@@ -195,7 +197,7 @@ def _plan(start: datetime, end: datetime, hours_from: datetime) -> _Plan:
     return _Plan(days, hours, real_start)
 
 
-def _scoped(rows: QuerySet, gateway: str, models, providers) -> QuerySet:
+def _scoped(rows: QuerySet, gateway: str, models: Iterable[str], providers: Iterable[str]) -> QuerySet:
     if gateway:
         rows = rows.filter(gateway=gateway)
     if models:
@@ -205,12 +207,16 @@ def _scoped(rows: QuerySet, gateway: str, models, providers) -> QuerySet:
     return rows
 
 
-def hour_rows(account_id: int, gateway: str = "", models=(), providers=()) -> QuerySet:
+def hour_rows(
+    account_id: int, gateway: str = "", models: Iterable[str] = (), providers: Iterable[str] = ()
+) -> QuerySet:
     """The account's hour rows, of one gateway, models and providers when given."""
     return _scoped(GatewaySpendHour.objects.filter(account_id=account_id), gateway, models, providers)
 
 
-def _row_sets(account_id: int, plan: _Plan, gateway: str = "", models=(), providers=()) -> list[QuerySet]:
+def _row_sets(
+    account_id: int, plan: _Plan, gateway: str = "", models: Iterable[str] = (), providers: Iterable[str] = ()
+) -> list[QuerySet]:
     """The day rows and hour rows the plan reads (none, one or both)."""
     sets = []
     if plan.days:
@@ -295,8 +301,8 @@ def spend_over(
     *fields: str,
     history: History,
     gateway: str = "",
-    models=(),
-    providers=(),
+    models: Iterable[str] = (),
+    providers: Iterable[str] = (),
 ) -> GatewaySpend:
     """The account's gateway spend over `span` summed by `fields` (any of "gateway", "model", "provider"), of
     one gateway, models and providers when given; read as the module says, in at most two queries."""
@@ -318,7 +324,9 @@ def spend_over(
     )
 
 
-def cost_between(account_id: int, start: datetime, end: datetime, hours_from: datetime, **scope) -> Decimal:
+def cost_between(
+    account_id: int, start: datetime, end: datetime, hours_from: datetime, **scope: Any
+) -> Decimal:
     """Dollars of [start, end) read as `spend_over` reads a range (the complete hours of a rule's window)."""
     plan = _plan(start, end, hours_from)
     groups = _sums(_row_sets(account_id, plan, **scope), ())

@@ -21,6 +21,7 @@ value, which analytics does not show: its state is "unknown".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -149,8 +150,8 @@ def draft_window(
     *,
     window_seconds: int,
     technique: str,
-    models,
-    providers,
+    models: Iterable[str] | None,
+    providers: Iterable[str] | None,
     limit: Decimal,
     now: datetime,
 ) -> RuleWindow:

@@ -7,10 +7,13 @@ and a reverse one-to-one row is `Account.one_to_one`.
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db.models import F, Func, IntegerField, Max, Sum, Value, Window
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Expression, F, Func, IntegerField, Max, Sum, Value, Window
 from django.db.models.functions import Mod, RowNumber
 from django.db.models.lookups import GreaterThan
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from billing.figures import charts
@@ -51,13 +54,22 @@ class BucketIndex(Func):
 
     output_field = IntegerField()
 
-    def __init__(self, expression, origin: int, step: int) -> None:
+    def __init__(self, expression: Expression | str, origin: int, step: int) -> None:
         super().__init__(expression)
         # Integers, written into the SQL as such, so PostgreSQL groups by exactly the expression it selects.
         self.origin = int(origin)
         self.step = int(step)
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, list[str | int] | tuple[str | int, ...]]:
+        """The whole expression's SQL (Func's function, template and joiner are not used)."""
         column, params = compiler.compile(self.source_expressions[0])
         if connection.vendor == "sqlite":
             epoch = f"CAST(strftime('%%s', {column}) AS INTEGER)"

@@ -35,7 +35,7 @@ SPEND_DAYS = 7
 # The choices' values, once: the enums build a new list on every `.values`.
 DURATIONS = frozenset(LimitDuration.values)
 STRATEGIES = frozenset(LimitStrategy.values)
-SLIDING = {
+SLIDING: dict[str, timedelta] = {
     LimitDuration.DAILY: timedelta(days=1),
     LimitDuration.WEEKLY: timedelta(days=7),
     LimitDuration.MONTHLY: timedelta(days=30),

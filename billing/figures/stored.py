@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -37,7 +38,9 @@ SUMMARY_FIELDS = [
 NO_LIMIT = (None, "", "")
 
 
-def _limit_key(enabled, amount, duration, strategy) -> tuple:
+def _limit_key(
+    enabled: bool | None, amount: Decimal | None, duration: str | None, strategy: str | None
+) -> tuple[Decimal | None, str, str]:
     """What the limit figures depend on: a usable limit's amount, duration and strategy (or NO_LIMIT)."""
     if not enabled or amount is None or duration not in DURATIONS or strategy not in STRATEGIES:
         return NO_LIMIT
@@ -144,7 +147,7 @@ def stored_figures(accounts: Iterable[Account], now: datetime | None = None) -> 
     from its history instead (a fixed number of queries for all such accounts together)."""
     rows = []
     for account in accounts:
-        row = {"pk": account.pk, "summary__account": None}
+        row: dict[str, object] = {"pk": account.pk, "summary__account": None}
         summary = _summary_of(account)
         if summary is not None:
             row["summary__account"] = account.pk

@@ -2,6 +2,7 @@
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from django.db.models import Q
 
 from billing.alerts.kinds import KINDS
 from billing.alerts.levels import MAX_LEVELS, Direction
-from billing.forms.fields import DollarsField
+from billing.forms.fields import DollarsField, field_of, show_unit
 from billing.models import AlertKind, AlertRule, NotificationChannel
 from billing.money import cents_to_dollars, dollars_to_cents
 
@@ -50,15 +51,15 @@ def parse_recipients(raw: str) -> list[str]:
 class RecipientsField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 3, "placeholder": "finance@example.com\noncall@example.com"})
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: object) -> object:
         if isinstance(value, list):
             return "\n".join(value)
         return value
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # typed text cleaned to a list
         if isinstance(value, list):
             return value
-        return parse_recipients(super().to_python(value))
+        return parse_recipients(super().to_python(value) or "")
 
 
 _LEVEL_NOISE = re.compile(r"[$%×]|days?|hours?|minutes?", re.IGNORECASE)
@@ -69,7 +70,7 @@ class LevelsField(forms.CharField):
 
     widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 
-    def to_python(self, value) -> list[Decimal]:
+    def to_python(self, value: Any) -> list[Decimal]:  # type: ignore[override]  # typed text cleaned to a list
         if isinstance(value, list):
             return value
         text = _LEVEL_NOISE.sub(" ", super().to_python(value) or "")
@@ -117,7 +118,7 @@ class AlertRuleForm(forms.ModelForm):
             "channels": "Also notify",
         }
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = AlertKind(kind)
         self.entry = KINDS[self.kind]
@@ -131,7 +132,7 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["hysteresis"] = self._amount_field("Margin before resolving", Decimal(0), high)
         self.fields["hysteresis"].help_text = self.entry.margin_help
         hours = self.fields["reminder_hours"]
-        hours.unit_sign = "hours"
+        show_unit(hours, "hours")
         hours.help_text = (
             f"While the alert stays open; 0 sends no reminders. At most {MAX_REMINDER_HOURS} hours."
         )
@@ -163,11 +164,11 @@ class AlertRuleForm(forms.ModelForm):
                 max_cents=dollars_to_cents(high),
                 invalid_message=f"Enter a number of dollars for {name}, like 25 or 25.50.",
             )
-            field.money = True
+            show_unit(field, money=True)
             return field
         example = "7 or 2.5" if unit.places else "7"
         places = f"{unit.places} decimal place{'s' if unit.places != 1 else ''}"
-        field = forms.DecimalField(
+        decimal = forms.DecimalField(
             label=label,
             max_digits=14,
             decimal_places=unit.places,
@@ -181,8 +182,8 @@ class AlertRuleForm(forms.ModelForm):
                 "max_whole_digits": f"{label} is far too large.",
             },
         )
-        field.unit_sign = unit.sign
-        return field
+        show_unit(decimal, unit.sign)
+        return decimal
 
     def _levels_field(self, low: Decimal, high: Decimal) -> None:
         """More severe levels after the threshold, for the kinds that have levels; absent for the others."""
@@ -191,7 +192,7 @@ class AlertRuleForm(forms.ModelForm):
             return
         self.fields["threshold"].help_text = "Level 1. " + self.fields["threshold"].help_text
         field = LevelsField(required=False, label="More severe levels")
-        field.unit_sign, field.money = self.unit.sign, self.unit.money
+        show_unit(field, self.unit.sign, money=self.unit.money)
         more = self._direction.more_severe
         field.help_text = (
             f"Up to {MAX_LEVELS - 1} more, separated by commas, each {more} than the threshold; each level "
@@ -229,7 +230,7 @@ class AlertRuleForm(forms.ModelForm):
             raise ValidationError("Each level must be different.")
         return values
 
-    def _clean_levels(self, data: dict) -> None:
+    def _clean_levels(self, data: dict[str, Any]) -> None:
         threshold, further = data.get("threshold"), data.get("further_levels")
         if threshold is None or not further:
             if further is not None:
@@ -249,14 +250,14 @@ class AlertRuleForm(forms.ModelForm):
         else:
             data["further_levels"] = [str(plain(value)) for value in self._direction.ordered(every)[1:]]
 
-    def _dollars(self, value) -> Decimal:
+    def _dollars(self, value: Any) -> Decimal:
         # The money kinds' fields clean to cents; the rule stores dollars.
         return cents_to_dollars(value) if self.unit.money else value
 
     def _channels_field(self) -> None:
         """Portal-wide channels, and the account's own; a new account rule starts with the default's."""
         account_id = self.instance.account_id
-        field = self.fields["channels"]
+        field = field_of(self, "channels", forms.ModelMultipleChoiceField)
         field.queryset = NotificationChannel.objects.filter(
             Q(account__isnull=True) | Q(account_id=account_id) if account_id else Q(account__isnull=True)
         )
@@ -291,8 +292,9 @@ class AlertRuleForm(forms.ModelForm):
             raise ValidationError(f"At most {MAX_REMINDER_HOURS} hours (30 days) between reminders.")
         return hours
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if "further_levels" in self.fields:
             self._clean_levels(data)
         threshold, margin = data.get("threshold"), data.get("hysteresis")

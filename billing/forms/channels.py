@@ -1,5 +1,6 @@
 """Forms for notification channels: validation only (the URL is checked, never echoed back in full)."""
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
@@ -50,8 +51,9 @@ class ChannelForm(forms.Form):
             _check_public(url)
         return url
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind in (ChannelKind.SLACK, ChannelKind.WEBHOOK) and not data.get("url"):
             self.add_error("url", "A Slack or webhook channel needs its URL.")

@@ -2,6 +2,7 @@
 
 import re
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django import forms
 
@@ -9,6 +10,23 @@ from billing.limits import MAX_DOLLAR_DIGITS
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
 _DOLLARS = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?$")
+
+FieldT = TypeVar("FieldT", bound=forms.Field)
+
+
+def field_of(form: forms.BaseForm, name: str, kind: type[FieldT]) -> FieldT:
+    """The form's field `name` as the class it is declared with (`form.fields` holds any Field); raises
+    TypeError when it is another."""
+    field = form.fields[name]
+    if not isinstance(field, kind):
+        raise TypeError(f"{type(form).__name__}.{name} is a {type(field).__name__}, not a {kind.__name__}")
+    return field
+
+
+def show_unit(field: forms.Field, sign: str = "", *, money: bool = False) -> None:
+    """What a form's template shows beside `field`: "$" before a money amount (`field.money`), else the
+    unit's sign after it (`field.unit_sign`). Kept on the field instance, whichever Django field it is."""
+    vars(field).update(unit_sign=sign, money=money)
 
 
 class DollarsField(forms.CharField):
@@ -23,9 +41,9 @@ class DollarsField(forms.CharField):
         self.invalid_message = invalid_message
         self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "40"})
 
-    def to_python(self, value) -> int | None:
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]  # typed text cleaned to cents
         text = super().to_python(value)
-        if text in self.empty_values:
+        if text is None or text in self.empty_values:
             return None
         name = self.label or "Amount"
         text = text.replace(" ", "").replace("\u00a0", "")
@@ -46,7 +64,7 @@ class DollarsField(forms.CharField):
             raise forms.ValidationError(f"{name} is far too large.", code="too_large")
         return dollars_to_cents(Decimal(f"{whole or '0'}.{fraction or '0'}"))
 
-    def validate(self, value) -> None:
+    def validate(self, value: int | None) -> None:
         super().validate(value)
         if value is None:
             return
@@ -60,7 +78,7 @@ class DollarsField(forms.CharField):
                 f"{name} must be at most {format_money(cents_to_dollars(self.max_cents))}.", code="max"
             )
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: object) -> object:
         # A bound form shows back what was typed; an initial value in cents is shown as dollars.
         if isinstance(value, int):
             return f"{cents_to_dollars(value):.2f}"

@@ -3,11 +3,14 @@ action."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.models import AuditAction, InvoiceType, UsageWindow
+from billing.forms.fields import field_of
+from billing.models import Account, AuditAction, InvoiceType, UsageWindow
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,9 @@ class UsageFilterForm(forms.Form):
         error_messages={"invalid": "To must be a date like 2026-11-30."},
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             self.add_error("start", f"From ({start:%b %-d, %Y}) must be on or before To ({end:%b %-d, %Y}).")
@@ -80,7 +84,7 @@ class UsageFilterForm(forms.Form):
             )
         return UsageRange(window, start, end, tuple(notices))
 
-    def _valid_part(self) -> dict:
+    def _valid_part(self) -> dict[str, Any]:
         # The fields that did clean, without the one an error was reported on.
         if not self.is_bound:
             return {}
@@ -100,11 +104,14 @@ class InvoiceFilterForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=None, required=False, empty_label="All accounts")
+    account: "forms.ModelChoiceField[Account]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All accounts"
+    )
     person = forms.CharField(required=False, max_length=150)
     action = forms.ChoiceField(choices=[("", "All actions"), *AuditAction.choices], required=False)
 
-    def __init__(self, *args, accounts, **kwargs) -> None:
+    def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts
-        self.fields["account"].to_field_name = "cloudflare_id"
+        account = field_of(self, "account", forms.ModelChoiceField)
+        account.queryset = accounts
+        account.to_field_name = "cloudflare_id"

@@ -3,11 +3,13 @@ dollars, Cloudflare's unit for rules), a window picked from presets or typed as 
 to seconds, the unit Cloudflare's integer is read in). No form calls the API."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from django import forms
 
-from billing.forms.fields import DollarsField
+from billing.forms.fields import DollarsField, field_of
 from billing.limits import (
     GATEWAY_RULE_MIN_CENTS,
     GATEWAY_RULE_WINDOW_MAX_SECONDS,
@@ -37,11 +39,11 @@ MAX_LIST_ITEMS = 50
 class BudgetField(DollarsField):
     """Dollars, with errors that name the rule they are about ("Budget of rule chat-weekly must be …")."""
 
-    def __init__(self, *, rule_name: str = "the new rule", **kwargs) -> None:
+    def __init__(self, *, rule_name: str = "the new rule", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rule_name = rule_name
 
-    def clean(self, value):
+    def clean(self, value: Any) -> int | None:
         shown, self.label = self.label, f"{self.label} of {self.rule_name}"
         self.error_messages["required"] = f"Enter the {self.label.lower()}, in US dollars."
         try:
@@ -53,7 +55,7 @@ class BudgetField(DollarsField):
 class CommaListField(forms.CharField):
     """Names typed comma separated ("gpt-4o, gpt-4o-mini"): a list without blanks or repeats."""
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # typed text cleaned to a list
         text = super().to_python(value) or ""
         items = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
         if len(items) > MAX_LIST_ITEMS:
@@ -63,7 +65,7 @@ class CommaListField(forms.CharField):
             raise forms.ValidationError(f"{self.label}: a name is longer than 200 characters.")
         return items
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: object) -> object:
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
 
@@ -129,26 +131,36 @@ class GatewayRuleForm(_Shown):
     enabled = forms.BooleanField(label="Enforce this rule", required=False, initial=True)
 
     def __init__(
-        self, *args, seen_models=(), seen_providers=(), rule_name="the new rule", kept_metadata=None, **kwargs
+        self,
+        *args: Any,
+        seen_models: Iterable[str] = (),
+        seen_providers: Iterable[str] = (),
+        rule_name: str = "the new rule",
+        kept_metadata: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.rule_name = rule_name
         # An existing rule's metadata keys beyond the first (the form edits one key): sent back as they were.
         self.kept_metadata = dict(kept_metadata or {})
-        self.fields["limit"].rule_name = rule_name
-        self.fields["limit"].max_cents = gateway_rule_max_cents()
-        self.fields["models"].choices = [(name, name) for name in seen_models]
-        self.fields["providers"].choices = [(name, name) for name in seen_providers]
+        limit = field_of(self, "limit", BudgetField)
+        limit.rule_name = rule_name
+        limit.max_cents = gateway_rule_max_cents()
+        field_of(self, "models", forms.MultipleChoiceField).choices = [(name, name) for name in seen_models]
+        field_of(self, "providers", forms.MultipleChoiceField).choices = [
+            (name, name) for name in seen_providers
+        ]
         for name in ("window_number", "metadata_key", "metadata_values", "models_typed", "providers_typed"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         data["window_seconds"] = self._window_seconds(data)
         data["metadata"] = {**self.kept_metadata, **self._metadata(data)}
         return data
 
-    def _window_seconds(self, data: dict) -> int | None:
+    def _window_seconds(self, data: dict[str, Any]) -> int | None:
         choice = data.get("window")
         if not choice:
             return None
@@ -166,7 +178,7 @@ class GatewayRuleForm(_Shown):
             return None
         return seconds
 
-    def _metadata(self, data: dict) -> dict:
+    def _metadata(self, data: dict[str, Any]) -> dict[str, Any]:
         key = data.get("metadata_key", "").strip()
         mode, values = data.get("metadata_mode"), data.get("metadata_values")
         if not key and not mode:
@@ -181,7 +193,7 @@ class GatewayRuleForm(_Shown):
             return {key: {"mode": "filter", "values": values}}
         return {key: {"mode": "partition"}}
 
-    def rule_fields(self) -> dict:
+    def rule_fields(self) -> dict[str, Any]:
         """The cleaned rule, as keyword arguments of `operations.RuleDraft`."""
         data = self.cleaned_data
         models = tuple(dict.fromkeys([*data["models"], *data["models_typed"]]))

@@ -2,10 +2,11 @@
 limit. People type dollars; cleaned data carries integer cents. No form calls the API."""
 
 import uuid
+from typing import Any
 
 from django import forms
 
-from billing.forms.fields import DollarsField
+from billing.forms.fields import DollarsField, field_of
 from billing.limits import (
     AUTO_TOPUP_AMOUNT_MIN_CENTS,
     AUTO_TOPUP_THRESHOLD_MIN_CENTS,
@@ -22,10 +23,11 @@ from billing.money import cents_to_dollars, format_money
 class TopUpForm(forms.Form):
     amount = DollarsField(label="Amount", min_cents=TOPUP_MIN_CENTS, help_text="In US dollars.")
 
-    def __init__(self, *args, bounds: Bounds, **kwargs) -> None:
+    def __init__(self, *args: Any, bounds: Bounds, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].min_cents = bounds.min_cents
-        self.fields["amount"].max_cents = bounds.max_cents
+        amount = field_of(self, "amount", DollarsField)
+        amount.min_cents = bounds.min_cents
+        amount.max_cents = bounds.max_cents
 
 
 class TopUpConfirmForm(forms.Form):
@@ -34,7 +36,7 @@ class TopUpConfirmForm(forms.Form):
     amount_cents = forms.IntegerField(widget=forms.HiddenInput)
     intent_key = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, bounds: Bounds, **kwargs) -> None:
+    def __init__(self, *args: Any, bounds: Bounds, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bounds = bounds
 
@@ -65,11 +67,11 @@ class AutoTopUpForm(forms.Form):
     )
     accept_warnings = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, max_cents: int | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, max_cents: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit = max_cents if max_cents is not None else portal_max_cents()
-        self.fields["amount"].max_cents = limit
-        self.fields["threshold"].max_cents = limit
+        field_of(self, "amount", DollarsField).max_cents = limit
+        field_of(self, "threshold", DollarsField).max_cents = limit
 
 
 class SpendingLimitForm(forms.Form):
@@ -87,11 +89,11 @@ class SpendingLimitForm(forms.Form):
         help_text="Fixed: calendar day, week or month. Sliding: the last 24 hours, 7 days or 30 days.",
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        amount = self.fields["amount"]
-        amount.max_cents = spending_limit_max_cents()
-        low, high = (format_money(cents_to_dollars(cents)) for cents in (amount.min_cents, amount.max_cents))
+        amount = field_of(self, "amount", DollarsField)
+        amount.max_cents = high_cents = spending_limit_max_cents()
+        low, high = (format_money(cents_to_dollars(cents)) for cents in (amount.min_cents, high_cents))
         amount.help_text = (
             f"Usage stops once spend in the window reaches this. From {low} (Cloudflare's minimum) "
             f"to {high} (the portal's maximum)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -27,8 +28,9 @@ class SpendRangeForm(forms.Form):
     end = forms.DateField(required=False, label="To (UTC date, included)")
     gateway = forms.CharField(required=False, max_length=128)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         choice = data.get("range") or DEFAULT_PRESET
         data["range"] = choice
         if choice != "custom":

@@ -1,5 +1,6 @@
 """Alert rules and the events they raise (their deliveries are `billing.models.channels.Delivery`)."""
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import models
@@ -75,11 +76,11 @@ class AlertEventQuerySet(models.QuerySet):
     def open(self) -> "AlertEventQuerySet":
         return self.filter(resolved_at__isnull=True)
 
-    def open_for(self, accounts) -> "AlertEventQuerySet":
+    def open_for(self, accounts: Iterable[Account | int]) -> "AlertEventQuerySet":
         """The open alerts of these accounts (instances or pks), oldest first."""
         return self.open().filter(account__in=accounts).order_by("opened_at", "pk")
 
-    def open_by_account(self, accounts) -> dict[int, list["AlertEvent"]]:
+    def open_by_account(self, accounts: Iterable[Account | int]) -> dict[int, list["AlertEvent"]]:
         """{account pk: [open events, oldest first]} in one query."""
         grouped: dict[int, list[AlertEvent]] = {}
         for event in self.open_for(accounts):

@@ -1,5 +1,7 @@
 """Sync runs (the jobs' log and locks), the job names they record, sweep slots and API call counts."""
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -32,7 +34,7 @@ class SyncOutcome(models.TextChoices):
 
 
 class SyncRunQuerySet(models.QuerySet):
-    def last_success_at(self, account, *jobs: SyncJob):
+    def last_success_at(self, account: Account | int, *jobs: SyncJob) -> datetime | None:
         """When the newest successful run of any of `jobs` for the account finished, or None."""
         return (
             self.filter(account=account, job__in=jobs, outcome=SyncOutcome.SUCCEEDED)
@@ -41,7 +43,7 @@ class SyncRunQuerySet(models.QuerySet):
             .first()
         )
 
-    def last_finished(self, account, job: SyncJob):
+    def last_finished(self, account: Account | int, job: SyncJob) -> "SyncRun | None":
         """The account's latest finished run of `job` (its outcome and error say why its data is missing, and
         its finished_at how fresh it is), or None."""
         return (

@@ -36,7 +36,7 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
     except (socket.gaierror, UnicodeError):
         raise UnresolvableHost(f"the host {host} could not be resolved") from None
     # An IPv6 scope ("fe80::1%eth0") is not part of the address.
-    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found]
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -4,15 +4,18 @@ in the period. Read from local tables only, worded as the pages word them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from billing import display
-from billing.figures import stored_figures
+from billing.figures import AccountFigures, stored_figures
 from billing.figures.digest import analytics_total, spend_between, top_spend
 from billing.models import Account, AlertEvent, DigestFrequency
 from billing.money import format_money
@@ -65,7 +68,9 @@ def _alerts(account: Account, start: datetime, end: datetime) -> tuple[list[str]
     return [words(e) for e in opened[:MAX_ALERTS_LISTED]], [words(e) for e in resolved[:MAX_ALERTS_LISTED]]
 
 
-def account_digest(account: Account, figures, span: tuple, period: str) -> AccountDigest:
+def account_digest(
+    account: Account, figures: AccountFigures | None, span: tuple[datetime, datetime, datetime], period: str
+) -> AccountDigest:
     previous, start, end = span
     spend, before = spend_between(account.pk, start, end), spend_between(account.pk, previous, start)
     opened, resolved = _alerts(account, start, end)
@@ -92,7 +97,13 @@ def period_label(frequency: str, start: datetime, end: datetime) -> str:
     return first if frequency == DigestFrequency.DAILY else f"the week of {first}"
 
 
-def digest_context(user, accounts: list[Account], frequency: str, span, now: datetime) -> dict:
+def digest_context(
+    user: User,
+    accounts: Sequence[Account],
+    frequency: str,
+    span: tuple[datetime, datetime, datetime],
+    now: datetime,
+) -> dict[str, Any]:
     """The context of templates/emails/digest_*: one AccountDigest per account, and the totals."""
     _, start, end = span
     figures = stored_figures(accounts, now)

@@ -28,7 +28,7 @@ from billing.permissions import accounts_for
 
 logger = logging.getLogger(__name__)
 
-PERIOD_DAYS = {DigestFrequency.DAILY: 1, DigestFrequency.WEEKLY: 7}
+PERIOD_DAYS: dict[str, int] = {DigestFrequency.DAILY: 1, DigestFrequency.WEEKLY: 7}
 
 
 @dataclass(frozen=True)

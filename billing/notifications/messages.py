@@ -109,7 +109,7 @@ def _fields(figures: tuple[FigureValue, ...]) -> list[dict]:
 
 
 def _value(figure: FigureValue) -> str:
-    return _shown_time(figure.value) if figure.time else str(figure.value)
+    return _shown_time(figure.value) if figure.time and figure.value else str(figure.value)
 
 
 def _button(text: str, url: str, primary: bool = False) -> dict:

@@ -52,9 +52,8 @@ class RenderedEmail:
 def render_email(name: str, context: dict) -> RenderedEmail:
     """Renders the triplet templates/emails/<name>_subject.txt, _body.txt and _body.html."""
     context = {"PORTAL_BASE_URL": settings.PORTAL_BASE_URL, **context}
-    subject = render_to_string(f"emails/{name}_subject.txt", context)
     # A subject is one line: a newline in it would end the header.
-    subject = " ".join(subject.split())
+    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
     text = render_to_string(f"emails/{name}_body.txt", context).strip() + "\n"
     html = render_to_string(f"emails/{name}_body.html", context)
     return RenderedEmail(subject=subject[:300], text=text, html=html)
@@ -143,15 +142,15 @@ def claim(pk: int, now: datetime | None = None) -> bool:
 
 def destination(row: Delivery) -> str | int:
     """Where a row goes: "email" (the mail server) or the id of its Slack/webhook channel."""
-    if row.channel_id and row.channel.kind != ChannelKind.EMAIL:
-        return row.channel_id
+    if row.channel is not None and row.channel.kind != ChannelKind.EMAIL:
+        return row.channel.pk
     return EMAIL_DESTINATION
 
 
 def deliver(row: Delivery) -> None:
     """One delivery of a claimed row: a Slack/webhook POST, else SMTP (or the file backend); raises whatever
     the transport raises."""
-    if destination(row) != EMAIL_DESTINATION:
+    if destination(row) != EMAIL_DESTINATION and row.channel is not None:  # (a channel's id: it has one)
         channels.deliver(row.channel, row.payload, row.pk)
         return
     message = EmailMultiAlternatives(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -49,13 +50,19 @@ def _message(alert: PortalAlert, state: str, status: SweepStatus, now: datetime)
     )
 
 
+class _PortalDelivery(TypedDict):
+    portal_alert: PortalAlert
+    alert_state: str
+    sequence: int
+
+
 def queue_portal_alert(notice: PortalNotice) -> None:
     """Queues the operators' email and a delivery per portal-alert channel for one state of the alert; the
     notifier `watchdog.check` is given. Call it inside the transaction that recorded the change."""
     alert, state = notice.alert, notice.state
     message = _message(alert, state, notice.status, notice.now)
     context = {"message": message, "status": notice.status, "alert": alert}
-    delivery = {"portal_alert": alert, "alert_state": state, "sequence": notice.sequence}
+    delivery: _PortalDelivery = {"portal_alert": alert, "alert_state": state, "sequence": notice.sequence}
     outbox.queue_email("portal_alert", context, operator_emails(), **delivery)
     for channel in NotificationChannel.objects.filter(enabled=True, portal_alerts=True, account__isnull=True):
         if channel.kind == ChannelKind.EMAIL:

@@ -2,13 +2,19 @@
 
 from django.utils import timezone
 
+from billing import audit
 from billing.models import Account, AuditAction, AutoTopUpConfig
 from billing.money import cents_to_dollars
 from billing.operations.changes import run_change
 
 
 def set_auto_topup(
-    account: Account, actor, *, amount_cents: int, threshold_cents: int, ip_address: str | None = None
+    account: Account,
+    actor: audit.Actor,
+    *,
+    amount_cents: int,
+    threshold_cents: int,
+    ip_address: str | None = None,
 ) -> AutoTopUpConfig:
     """Turn on (or change) auto top-up; raises OperationError when Cloudflare refuses."""
     run_change(
@@ -35,7 +41,9 @@ def set_auto_topup(
     return config
 
 
-def remove_auto_topup(account: Account, actor, *, ip_address: str | None = None) -> AutoTopUpConfig:
+def remove_auto_topup(
+    account: Account, actor: audit.Actor, *, ip_address: str | None = None
+) -> AutoTopUpConfig:
     """Turn auto top-up off; raises OperationError when Cloudflare refuses."""
     run_change(
         account,

@@ -1,17 +1,28 @@
 """Config-changing calls to Cloudflare: one call, its audit entry, and the stored figures refreshed after."""
 
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from billing import audit, figures
 from billing.clients import client_for
-from billing.cloudflare import CloudflareError, OutcomeUnknownError
+from billing.cloudflare import BillingClient, CloudflareError, OutcomeUnknownError
 from billing.models import Account, AuditOutcome
 from billing.operations.errors import operation_error
 
 logger = logging.getLogger("billing.operations")
 
+T = TypeVar("T")
 
-def run_change(account: Account, actor, action: str, parameters: dict, call, ip_address: str | None):
+
+def run_change(
+    account: Account,
+    actor: audit.Actor,
+    action: str,
+    parameters: dict[str, Any],
+    call: Callable[[BillingClient], T],
+    ip_address: str | None,
+) -> T:
     """Calls Cloudflare once (`call(client)`), audits the outcome, and returns the call's result; raises
     OperationError when it failed (outcome "unknown" in the audit when the answer was lost)."""
     try:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
@@ -62,7 +63,7 @@ class RuleDraft:
     technique: str
     models: tuple[str, ...] | None = None
     providers: tuple[str, ...] | None = None
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
 
 
@@ -126,7 +127,13 @@ class GatewayChanged(OperationError):
 
 # ---------------------------------------------------------------------------------------------- the changes
 def add_rule(
-    account: Account, actor, change: RuleChange, draft: RuleDraft, *, confirmed=False, ip_address=None
+    account: Account,
+    actor: audit.Actor,
+    change: RuleChange,
+    draft: RuleDraft,
+    *,
+    confirmed: bool = False,
+    ip_address: str | None = None,
 ) -> RuleChangeResult:
     """Appends a rule. Raises ConfirmationNeeded (nothing sent) when its window has already spent its budget
     and `confirmed` is False; GatewayChanged or OperationError when nothing (or maybe something) was saved."""
@@ -140,13 +147,13 @@ def add_rule(
 
 def edit_rule(
     account: Account,
-    actor,
+    actor: audit.Actor,
     change: RuleChange,
     ref: RuleRef,
     draft: RuleDraft,
     *,
-    confirmed=False,
-    ip_address=None,
+    confirmed: bool = False,
+    ip_address: str | None = None,
 ) -> RuleChangeResult:
     """Changes one rule, keeping its id and any field the portal does not know; raises as `add_rule`."""
     if not confirmed:
@@ -162,13 +169,13 @@ def edit_rule(
 
 def set_rule_enabled(
     account: Account,
-    actor,
+    actor: audit.Actor,
     change: RuleChange,
     ref: RuleRef,
     enabled: bool,
     *,
-    confirmed=False,
-    ip_address=None,
+    confirmed: bool = False,
+    ip_address: str | None = None,
 ) -> RuleChangeResult:
     """Switches one rule on or off; switching on a rule whose window is already spent asks first."""
     local = _local_rule(account, change.gateway_id, ref)
@@ -183,7 +190,7 @@ def set_rule_enabled(
 
 
 def remove_rule(
-    account: Account, actor, change: RuleChange, ref: RuleRef, *, ip_address=None
+    account: Account, actor: audit.Actor, change: RuleChange, ref: RuleRef, *, ip_address: str | None = None
 ) -> RuleChangeResult:
     """Removes one rule; raises as `add_rule` (never ConfirmationNeeded: removing refuses nothing)."""
 
@@ -217,7 +224,12 @@ def over_spend(
     if not draft.enabled or draft.metadata:
         return None
     now = timezone.now()
-    if existing is not None and existing.window_spend is not None and _same_window(existing, draft):
+    if (
+        existing is not None
+        and existing.window_spend is not None
+        and existing.resets_at is not None  # (stored together with the spend)
+        and _same_window(existing, draft)
+    ):
         window = RuleWindow(
             now, existing.resets_at, existing.window_spend, existing.used_percent, existing.state
         )
@@ -237,7 +249,9 @@ def over_spend(
     return OverSpend(draft.limit, window, draft.window_seconds, draft.technique)
 
 
-def _ask_when_over_spent(account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None) -> None:
+def _ask_when_over_spent(
+    account: Account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None
+) -> None:
     found = over_spend(account, gateway_id, draft, existing)
     if found is not None:
         raise ConfirmationNeeded(found)
@@ -254,7 +268,12 @@ def _same_window(rule: GatewayRule, draft: RuleDraft) -> bool:
 
 # --------------------------------------------------------------------------------------------- the one path
 def _apply(
-    account: Account, actor, action: str, change: RuleChange, mutate: Callable[[Rules], Rules], ip_address
+    account: Account,
+    actor: audit.Actor,
+    action: str,
+    change: RuleChange,
+    mutate: Callable[[Rules], Rules],
+    ip_address: str | None,
 ) -> RuleChangeResult:
     """Claims the intent, reads the gateway fresh, refuses a concurrent change, sends the new spend limits
     once, audits the outcome and stores the gateway Cloudflare answered with."""
@@ -263,7 +282,7 @@ def _apply(
         existing = GatewayRuleChange.objects.get(intent_key=change.intent_key)
         local = Gateway.objects.filter(account=account, gateway_id=change.gateway_id).first()
         return RuleChangeResult(local, created=False, outcome=existing.outcome)
-    parameters = {
+    parameters: dict[str, object] = {
         "gateway": change.gateway_id,
         "intent_key": str(change.intent_key),
         "shown_modified_at": change.shown_modified_at.isoformat(),
@@ -296,7 +315,7 @@ def _apply(
     return RuleChangeResult(stored, created=True, outcome=RuleChangeOutcome.SUCCEEDED)
 
 
-def _claim(account: Account, actor, action: str, change: RuleChange) -> GatewayRuleChange | None:
+def _claim(account: Account, actor: audit.Actor, action: str, change: RuleChange) -> GatewayRuleChange | None:
     """The new intent row, or None when this intent key was submitted before."""
     person = actor if actor is not None and actor.is_authenticated else None
     try:
@@ -320,10 +339,10 @@ class _Finisher:
     """Records how one change ended: in the audit log and on its intent row."""
 
     account: Account
-    actor: object
+    actor: audit.Actor
     action: str
     intent: GatewayRuleChange
-    parameters: dict
+    parameters: dict[str, object]
     ip_address: str | None
 
     def _record(self, outcome: str, error: str = "") -> None:
@@ -403,5 +422,5 @@ def wire_rules(rules: Rules) -> list[dict]:
     return _jsonable([rule.to_wire() for rule in rules])
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))

@@ -9,7 +9,7 @@ the run as succeeded or failed, which the account pages show (reloading themselv
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import signature
 from django.conf import settings
@@ -31,7 +31,7 @@ def latest_refresh(account: Account) -> SyncRun | None:
     return SyncRun.objects.filter(account=account, job=SyncJob.REFRESH).order_by("-started_at", "-id").first()
 
 
-def is_waiting(run: SyncRun | None, now=None) -> bool:
+def is_waiting(run: SyncRun | None, now: datetime | None = None) -> bool:
     """Whether this refresh is queued or running and not abandoned (older than SYNC_LOCK_TIMEOUT_SECONDS)."""
     if run is None or run.outcome not in OPEN:
         return False
@@ -39,10 +39,12 @@ def is_waiting(run: SyncRun | None, now=None) -> bool:
     return now - run.started_at < timedelta(seconds=settings.SYNC_LOCK_TIMEOUT_SECONDS)
 
 
-def queue_refresh(account: Account, actor, *, ip_address: str | None = None) -> tuple[SyncRun, bool]:
+def queue_refresh(
+    account: Account, actor: audit.Actor, *, ip_address: str | None = None
+) -> tuple[SyncRun, bool]:
     """Queue a full sync of the account; returns (its run, True), or (the refresh already waiting, False)."""
     waiting = latest_refresh(account)
-    if is_waiting(waiting):
+    if waiting is not None and is_waiting(waiting):
         return waiting, False
     with transaction.atomic():
         run = SyncRun.objects.create(

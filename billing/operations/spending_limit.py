@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from billing import audit
 from billing.models import Account, AuditAction, SpendingLimit
 from billing.money import cents_to_dollars
 from billing.operations.changes import refresh_figures, run_change
@@ -9,7 +10,7 @@ from billing.operations.changes import refresh_figures, run_change
 
 def set_spending_limit(
     account: Account,
-    actor,
+    actor: audit.Actor,
     *,
     amount_cents: int,
     duration: str,
@@ -41,7 +42,9 @@ def set_spending_limit(
     return limit
 
 
-def remove_spending_limit(account: Account, actor, *, ip_address: str | None = None) -> SpendingLimit:
+def remove_spending_limit(
+    account: Account, actor: audit.Actor, *, ip_address: str | None = None
+) -> SpendingLimit:
     """Remove the spending limit; raises OperationError when Cloudflare refuses."""
     run_change(
         account,

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from celery import signature
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -62,7 +63,12 @@ class TopUpResult:
 
 
 def start_topup(
-    account: Account, actor, amount_cents: int, intent_key: uuid.UUID, *, ip_address: str | None = None
+    account: Account,
+    actor: User | None,
+    amount_cents: int,
+    intent_key: uuid.UUID,
+    *,
+    ip_address: str | None = None,
 ) -> TopUpResult:
     """Buy `amount_cents` of credit once per `intent_key`.
 
@@ -78,7 +84,7 @@ def start_topup(
             raise OperationError("This confirmation belongs to another account; start again.") from None
         return TopUpResult(existing, created=False)
 
-    def record(outcome: str, error: str = "", **extra) -> None:
+    def record(outcome: str, error: str = "", **extra: object) -> None:
         audit.record(
             actor=actor,
             account=account,
@@ -147,7 +153,7 @@ def follow_topup(topup_id: int, step: int) -> bool:
     return asked
 
 
-def _new_topup(account: Account, actor, amount_cents: int, intent_key: uuid.UUID) -> TopUp:
+def _new_topup(account: Account, actor: User | None, amount_cents: int, intent_key: uuid.UUID) -> TopUp:
     """The REQUESTED row, before anything is sent; IntegrityError when the intent key was used already."""
     now = timezone.now()
     snapshot = BalanceSnapshot.objects.latest_for(account)
@@ -168,7 +174,7 @@ def _new_topup(account: Account, actor, amount_cents: int, intent_key: uuid.UUID
         )
 
 
-def _mark(topup: TopUp, **fields) -> None:
+def _mark(topup: TopUp, **fields: object) -> None:
     for name, value in fields.items():
         setattr(topup, name, value)
     topup.save(update_fields=list(fields))
@@ -251,7 +257,7 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
     note = (
         sync.describe(error) if error else ("" if status == "pending" else f"Unexpected status {status!r}.")
     )
-    next_check = now + _poll_gap(attempts)
+    next_check: datetime | None = now + _poll_gap(attempts)
     if now - topup.requested_at >= TOPUP_POLL_GIVE_UP:
         next_check = None  # a person has had a week to look; stop asking
     TopUp.objects.filter(pk=topup.pk).update(
@@ -306,11 +312,11 @@ def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
 
 def _settle(topup: TopUp, status: str, now: datetime, error: str) -> bool:
     """Moves the top-up to `status` once (conditional update) and audits it; False if it had moved already."""
-    fields = {"status": status}
-    if status == TopUpStatus.COMPLETED:
-        fields.update(completed_at=now, error="")
-    else:
-        fields["error"] = error[:4000]
+    completed = status == TopUpStatus.COMPLETED
+    reason = "" if completed else error[:4000]
+    fields: dict[str, object] = {"status": status, "error": reason}
+    if completed:
+        fields["completed_at"] = now
     with transaction.atomic():
         changed = TopUp.objects.filter(pk=topup.pk, status=topup.status).update(**fields)
         if not changed:
@@ -327,7 +333,7 @@ def _settle(topup: TopUp, status: str, now: datetime, error: str) -> bool:
                 "to": status,
             },
             outcome=AuditOutcome.SUCCEEDED if status == TopUpStatus.COMPLETED else AuditOutcome.UNKNOWN,
-            error=fields.get("error", ""),
+            error=reason,
         )
     logger.info("top-up %s of %s: %s -> %s", topup.pk, topup.account, topup.status, status)
     return True

@@ -181,7 +181,7 @@ def balance_due(account_pk: int, health: BalanceHealth, slot: datetime, now: dat
     """
     every = max(1, settings.SYNC_BALANCE_HEALTHY_EVERY)
     interval = max(1, settings.SYNC_BALANCE_INTERVAL)
-    if every == 1 or not healthy(health):
+    if every == 1 or not healthy(health) or health.last_taken_at is None:  # (healthy: it is not None)
         return True
     now = now or timezone.now()
     if now - health.last_taken_at >= timedelta(seconds=interval * (every + 0.5)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.cloudflare import BillingClient
+from billing.cloudflare import BillingClient, SpendLimitRule
+from billing.cloudflare import Gateway as RemoteGateway
 from billing.figures.rule_windows import refresh_rule_windows
 from billing.models import Account, Gateway, GatewayRule, SyncJob, SyncOutcome, SyncRun
 from billing.sync.runs import UnitResult, run_unit, text
@@ -75,7 +76,7 @@ def fetch_gateways(client: BillingClient, account: Account) -> None:
     store_gateways(account, gateways, timezone.now())
 
 
-def store_gateways(account: Account, gateways, synced_at: datetime) -> int:
+def store_gateways(account: Account, gateways: Iterable[RemoteGateway], synced_at: datetime) -> int:
     """Mirrors these gateways (as the client returns them) for the account: upserts each, replaces its
     rules, deletes the gateways not among them. Returns how many gateways are stored."""
     with transaction.atomic():
@@ -84,7 +85,7 @@ def store_gateways(account: Account, gateways, synced_at: datetime) -> int:
     return len(kept)
 
 
-def store_gateway(account: Account, remote, synced_at: datetime | None = None) -> Gateway:
+def store_gateway(account: Account, remote: RemoteGateway, synced_at: datetime | None = None) -> Gateway:
     """Upserts one gateway as Cloudflare answered it (the listing, or the answer to a rule change) and
     replaces its rules; returns the stored row. The rules' windows are computed afterwards."""
     with transaction.atomic():
@@ -104,7 +105,7 @@ def store_gateway(account: Account, remote, synced_at: datetime | None = None) -
     return local
 
 
-def json_safe(value):
+def json_safe(value: object) -> object:
     """`value` with its Decimals (the client parses fractional numbers exactly) as their exact text."""
     if isinstance(value, Mapping):
         return {key: json_safe(item) for key, item in value.items()}
@@ -113,7 +114,7 @@ def json_safe(value):
     return str(value) if isinstance(value, Decimal) else value
 
 
-def _replace_rules(gateway: Gateway, rules) -> None:
+def _replace_rules(gateway: Gateway, rules: Iterable[SpendLimitRule]) -> None:
     GatewayRule.objects.filter(gateway=gateway).delete()
     GatewayRule.objects.bulk_create(
         GatewayRule(

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.cloudflare import BillingClient
+from billing.cloudflare import Invoice as RemoteInvoice
+from billing.cloudflare import InvoicePreview as RemoteInvoicePreview
 from billing.models import Account, Invoice, InvoicePreview, InvoicePreviewLine, InvoiceType, SyncJob, SyncRun
 from billing.money import minor_units_to_major, timestamp_to_datetime, to_decimal
 from billing.sync.runs import UnitResult, run_unit, text
@@ -35,7 +37,7 @@ def _fetch_invoices(client: BillingClient, account: Account) -> None:
         store_invoice_preview(account, preview, now)
 
 
-def synthetic_invoice_id(kind: str, invoice) -> str:
+def synthetic_invoice_id(kind: str, invoice: RemoteInvoice) -> str:
     """A stable id for an invoice Cloudflare sent without one, from the fields that do not change."""
     parts = [
         kind,
@@ -104,7 +106,9 @@ def store_invoices(account: Account, fetched: list, synced_at: datetime) -> int:
     return len(rows)
 
 
-def store_invoice_preview(account: Account, preview, synced_at: datetime) -> InvoicePreview:
+def store_invoice_preview(
+    account: Account, preview: RemoteInvoicePreview, synced_at: datetime
+) -> InvoicePreview:
     """Replaces the account's invoice preview and its lines."""
     currency = (preview.currency or "usd").lower()[:8]
     row, _ = InvoicePreview.objects.update_or_create(

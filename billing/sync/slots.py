@@ -43,7 +43,7 @@ def slot_number(start: datetime, interval: int) -> int:
 
 
 # The sliced sweeps: job -> (its interval setting, its slices setting).
-SLICED = {
+SLICED: dict[str, tuple[str, str]] = {
     SyncJob.USAGE: ("SYNC_USAGE_INTERVAL", "SYNC_USAGE_SLICES"),
     SyncJob.INVOICES: ("SYNC_INVOICES_INTERVAL", "SYNC_INVOICES_SLICES"),
 }

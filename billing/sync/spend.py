@@ -21,7 +21,7 @@ Days are rolled up in SQL from their stored hours; days older than the hourly hi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -31,7 +31,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.cloudflare import BillingClient, GraphQLError
+from billing.cloudflare import BillingClient, GraphQLError, SpendGroup
 from billing.cloudflare.resources_analytics import MAX_GROUPS, OPTIONAL_SUMS, query_field_count
 from billing.figures.gateway_spend import floor_hour, hourly_history_start
 from billing.models import (
@@ -164,7 +164,7 @@ def _fetch_spend(client: BillingClient, account: Account) -> None:
         if full:
             cut = max(group.hour for group in groups)
             if cut > first:
-                groups = [group for group in groups if group.hour < cut]
+                groups = tuple(group for group in groups if group.hour < cut)
                 end = cut
             logger.info("gateway spend of %s: a full answer; continuing from %s next sync", account, end)
         store_spend(account, groups, first, end, timezone.now())
@@ -173,7 +173,14 @@ def _fetch_spend(client: BillingClient, account: Account) -> None:
     _record_findings(stored, [OPTIONAL_SUMS[name] for name in OPTIONAL_SUMS if name not in sums], now)
 
 
-def _read(client: BillingClient, account: Account, first: datetime, last: datetime, limit: int, sums):
+def _read(
+    client: BillingClient,
+    account: Account,
+    first: datetime,
+    last: datetime,
+    limit: int,
+    sums: tuple[str, ...],
+) -> tuple[tuple[SpendGroup, ...], tuple[str, ...]]:
     """(groups, the optional sums they hold): asked once more without the optional sums when Cloudflare
     refuses the query for a field it does not know."""
     try:
@@ -229,7 +236,9 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def store_spend(account: Account, groups, start: datetime, end: datetime, synced_at: datetime) -> int:
+def store_spend(
+    account: Account, groups: Iterable[SpendGroup], start: datetime, end: datetime, synced_at: datetime
+) -> int:
     """Upserts the hourly groups for [start, end), deletes the stored hours of that span that the answer no
     longer has, and rolls the days it touches up into GatewaySpendDay. Returns the hour rows written."""
     rows = {}
@@ -271,7 +280,7 @@ def store_spend(account: Account, groups, start: datetime, end: datetime, synced
     return len(rows)
 
 
-def roll_up_days(account: Account, first, last) -> int:
+def roll_up_days(account: Account, first: date, last: date) -> int:
     """GatewaySpendDay for the UTC days first..last, summed in SQL from their stored hours (a day's rows are
     replaced by its hours' sums). Returns the day rows written."""
     since = datetime.combine(first, time.min, tzinfo=UTC)

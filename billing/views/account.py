@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -51,6 +52,7 @@ def credit_arrivals(account: Account, points: list, since: datetime) -> list[tup
     arrivals = [
         (completed_at, f"{ARRIVAL_LABELS['portal']} {format_money(cents_to_dollars(cents))}", "portal")
         for completed_at, cents in topups
+        if completed_at is not None  # (completed top-ups have the time)
     ]
     rises = [
         (before, after)
@@ -100,7 +102,7 @@ def where_the_money_goes(account: Account, bars, since: datetime) -> dict:
     today = now.date()
     estimates = cost_by_day(account.pk, since.date(), max(today, *billed) if billed else today, now)
     days = sorted(set(billed) | set(estimates), reverse=True)
-    compare = []
+    compare: list[dict[str, Any]] = []
     for day in days:
         value = billed[day].value if day in billed else None
         estimate = estimates.get(day)

@@ -25,7 +25,7 @@ from billing.models import (
     Role,
 )
 from billing.notifications import outbox as mail_outbox
-from billing.permissions import accounts_for, can_manage, get_account_for
+from billing.permissions import AuthenticatedHttpRequest, accounts_for, can_manage, get_account_for
 from billing.views.common import client_ip
 
 HISTORY_PAGE_SIZE = 50
@@ -74,7 +74,7 @@ def _rule_rows(account) -> list[dict]:
     return rows
 
 
-def account_alerts(request: HttpRequest, account_id: str) -> HttpResponse:
+def account_alerts(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     events = AlertEvent.objects.filter(account=account).select_related("rule")
     facts = headlines.facts_for([account])
@@ -195,7 +195,7 @@ def _shown(events: list[AlertEvent]) -> list:
     return alert_text.shown(events, headlines.facts_for(accounts))
 
 
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     emails = Delivery.objects.select_related("account", "event", "channel")
     if not request.user.is_superuser:
         emails = emails.filter(account__in=accounts_for(request.user))
@@ -232,21 +232,20 @@ def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def send_test_email(request: HttpRequest) -> HttpResponse:
+def send_test_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Queues a test email and sends it at once, so the person sees whether mail works."""
     form = TestEmailForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("to", ["Enter an email address."])))
+        messages.error(request, " ".join(str(m) for m in form.errors.get("to", ["Enter an email address."])))
         return redirect("alert_outbox")
     # Anyone may test their own address; only superusers may mail someone else from the portal.
     to = form.cleaned_data["to"] if request.user.is_superuser else request.user.email
-    if not to:
+    context = {"sent_at": timezone.now(), "requested_by": request.user.get_username()}
+    queued = mail_outbox.queue_email("test_email", context, [to]) if to else None
+    if queued is None:  # no address to send to
         messages.error(request, "Your account has no email address: ask an admin to add one.")
         return redirect("alert_outbox")
-    row = mail_outbox.queue_email(
-        "test_email", {"sent_at": timezone.now(), "requested_by": request.user.get_username()}, [to]
-    )
-    row = mail_outbox.send_now(row.pk)
+    row = mail_outbox.send_now(queued.pk)
     if row.state == DeliveryState.SENT:
         where = f" It was written to {mail_outbox.mail_dir()}." if mail_outbox.mail_dir() else ""
         messages.success(request, f"Test email sent to {to}.{where}")

@@ -1,16 +1,16 @@
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from billing.forms.filters import AuditFilterForm
 from billing.models import AuditEntry
-from billing.permissions import audit_accounts_for, is_admin_anywhere
+from billing.permissions import AuthenticatedHttpRequest, audit_accounts_for, is_admin_anywhere
 
 PER_PAGE = 50
 
 
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Audit entries of the accounts the person administers (every entry for superusers)."""
     if not is_admin_anywhere(request.user):
         raise PermissionDenied("The audit log is for admins.")

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import operations
 from billing.figures import peak_daily_spend
+from billing.forms.fields import DollarsField, field_of
 from billing.forms.money import AutoTopUpForm
 from billing.limits import auto_topup_bounds, portal_max_cents
 from billing.models import BalanceSnapshot, Role
@@ -60,8 +61,8 @@ def _page(request, account, form, *, warnings=(), error=None, status=200) -> Htt
 def _form(account, data=None, initial=None) -> AutoTopUpForm:
     amount_bounds, threshold_bounds = auto_topup_bounds(account)
     form = AutoTopUpForm(data, initial=initial, max_cents=amount_bounds.max_cents)
-    form.fields["amount"].min_cents = amount_bounds.min_cents
-    form.fields["threshold"].min_cents = threshold_bounds.min_cents
+    field_of(form, "amount", DollarsField).min_cents = amount_bounds.min_cents
+    field_of(form, "threshold", DollarsField).min_cents = threshold_bounds.min_cents
     return form
 
 

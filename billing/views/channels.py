@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from billing.forms.channels import ChannelForm
 from billing.models import AlertSubscription, DeliveryState, NotificationChannel, Role
 from billing.notifications import channel_admin
-from billing.permissions import get_account_for
+from billing.permissions import AuthenticatedHttpRequest, get_account_for
 from billing.views.common import client_ip
 
 
@@ -98,7 +98,7 @@ def _send_test(request: HttpRequest, channel: NotificationChannel) -> None:
 
 
 @require_POST
-def account_subscription(request: HttpRequest, account_id: str) -> HttpResponse:
+def account_subscription(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
     """Subscribes (or unsubscribes) the manager to every alert of the account, by email."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     if not request.user.email:

@@ -4,8 +4,10 @@ spend by model and provider. Local tables only: a page view makes no API call.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
@@ -57,7 +59,7 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
     columns = [spend_over(account.pk, preset(key, now), "gateway", history=history) for key in COLUMNS]
     costs = [{group["gateway"]: group["total_cost"] for group in column.groups} for column in columns]
     month = {group["gateway"]: group for group in columns[-1].groups}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for gateway in account.gateways.prefetch_related("rules").order_by("-is_default", "gateway_id"):
         rows.append(
             {
@@ -83,7 +85,7 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
     return render(request, "billing/gateways.html", context)
 
 
-def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponse:
+def gateway_breakdown(request: HttpRequest, account_id: str) -> HttpResponseBase:
     account = get_account_for(request.user, account_id)
     form = SpendRangeForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True

@@ -14,7 +14,7 @@ from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
 from billing.views.common import account_context, client_ip
 
-SLIDING_SPAN = {
+SLIDING_SPAN: dict[str, str] = {
     LimitDuration.DAILY: "24 hours",
     LimitDuration.WEEKLY: "7 days",
     LimitDuration.MONTHLY: "30 days",

@@ -11,7 +11,7 @@ from billing.forms.money import TopUpConfirmForm, TopUpForm
 from billing.limits import Bounds, topup_bounds, topup_range_text
 from billing.models import BalanceSnapshot, Role, TopUpStatus
 from billing.money import cents_to_dollars, format_money
-from billing.permissions import get_account_for
+from billing.permissions import AuthenticatedHttpRequest, get_account_for
 from billing.views.common import account_context, client_ip
 
 PER_PAGE = 25
@@ -96,7 +96,7 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def topup_confirm(request: HttpRequest, account_id: str) -> HttpResponse:
+def topup_confirm(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
     """Sends the top-up, once per intent key however often the form is posted."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     if request.method == "GET":
@@ -105,7 +105,7 @@ def topup_confirm(request: HttpRequest, account_id: str) -> HttpResponse:
     confirm = TopUpConfirmForm(request.POST, bounds=bounds)
     if not confirm.is_valid():
         form = TopUpForm(bounds=bounds)
-        error = " ".join(message for errors in confirm.errors.values() for message in errors)
+        error = " ".join(str(message) for errors in confirm.errors.values() for message in errors)
         return _form_page(request, account, form, bounds, error=operations.OperationError(error), status=400)
     try:
         result = operations.start_topup(

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -39,7 +40,7 @@ CSV_BLOCK = 1000
 # The export's columns: each named once, with its unit; the local column's offset says the portal's zone.
 CSV_HEADER = "bucket_start_utc,bucket_start_local,window,usage_usd,partial\r\n"
 # Rows per page of the table (a week of hours; about three months of days).
-TABLE_ROWS = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
+TABLE_ROWS: dict[str, int] = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
 
 def _bounds(window: str, first, last) -> tuple[datetime, datetime]:
@@ -62,7 +63,7 @@ def range_label(first: date, last: date) -> str:
     return display.date_range(first, last)
 
 
-def usage(request: HttpRequest, account_id: str) -> HttpResponse:
+def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
     account = get_account_for(request.user, account_id)
     form = UsageFilterForm(request.GET or None)
     shown = form.resolve()
@@ -152,7 +153,7 @@ def _shown_query(shown: UsageRange, **extra: str) -> str:
 
 
 def _csv_refused(form: UsageFilterForm, shown: UsageRange) -> HttpResponse:
-    problems = [message for errors in form.errors.values() for message in errors] + list(shown.notices)
+    problems = [str(message) for errors in form.errors.values() for message in errors] + list(shown.notices)
     text = "The CSV was not made: " + " ".join(problems) + "\n"
     return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar, overload
 
 from billing.cloudflare.errors import InvalidResponseError
 
@@ -19,6 +19,7 @@ _MAX_DIGITS = 18
 _MAX_INT = 10**18
 
 _MISSING = object()
+_T = TypeVar("_T")
 
 
 def _bad(where: str, problem: str) -> NoReturn:
@@ -56,7 +57,7 @@ def _integer(value: Any, where: str) -> int:
     return result
 
 
-def as_int(value: Any) -> int | None:
+def as_int(value: object) -> int | None:
     """``value`` as an int when it is an integral JSON number of sane size (1000.0 counts), else None."""
     if isinstance(value, Decimal):
         if (
@@ -121,38 +122,77 @@ class Fields:
 
     Each read takes the field's wire spellings (first present wins) and returns None for an absent or null
     optional field; raises InvalidResponseError for a missing required field or a value of the wrong type.
+    The overloads say so to the type checker: a required read never returns None.
     """
 
     def __init__(self, value: Any, where: str) -> None:
         self.obj = _object(value, where)
         self.where = where
 
-    def _read(self, convert: Callable[[Any, str], Any], names: tuple[str, ...], required: bool) -> Any:
+    def _read(self, convert: Callable[[Any, str], _T], names: tuple[str, ...], required: bool) -> _T | None:
         value, path = _get(self.obj, self.where, *names, required=required)
         return None if value is None else convert(value, path)
 
-    def decimal(self, *names: str, required: bool = True) -> Any:
+    @overload
+    def decimal(self, *names: str, required: Literal[True] = True) -> Decimal: ...
+    @overload
+    def decimal(self, *names: str, required: bool) -> Decimal | None: ...
+    def decimal(self, *names: str, required: bool = True) -> Decimal | None:
         return self._read(number, names, required)
 
-    def integer(self, *names: str, required: bool = True) -> Any:
+    @overload
+    def integer(self, *names: str, required: Literal[True] = True) -> int: ...
+    @overload
+    def integer(self, *names: str, required: bool) -> int | None: ...
+    def integer(self, *names: str, required: bool = True) -> int | None:
         return self._read(_integer, names, required)
 
-    def text(self, *names: str, required: bool = True) -> Any:
+    @overload
+    def text(self, *names: str, required: Literal[True] = True) -> str: ...
+    @overload
+    def text(self, *names: str, required: bool) -> str | None: ...
+    def text(self, *names: str, required: bool = True) -> str | None:
         return self._read(string, names, required)
 
-    def flag(self, *names: str, required: bool = True) -> Any:
+    @overload
+    def flag(self, *names: str, required: Literal[True] = True) -> bool: ...
+    @overload
+    def flag(self, *names: str, required: bool) -> bool | None: ...
+    def flag(self, *names: str, required: bool = True) -> bool | None:
         return self._read(_flag, names, required)
 
-    def moment(self, *names: str, required: bool = True) -> Any:
+    @overload
+    def moment(self, *names: str, required: Literal[True] = True) -> datetime: ...
+    @overload
+    def moment(self, *names: str, required: bool) -> datetime | None: ...
+    def moment(self, *names: str, required: bool = True) -> datetime | None:
         return self._read(moment, names, required)
 
-    def object(self, *names: str, required: bool = True) -> Any:
+    @overload
+    def object(self, *names: str, required: Literal[True] = True) -> Mapping[str, Any]: ...
+    @overload
+    def object(self, *names: str, required: bool) -> Mapping[str, Any] | None: ...
+    def object(self, *names: str, required: bool = True) -> Mapping[str, Any] | None:
         return self._read(_object, names, required)
 
-    def nested(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
+    @overload
+    def nested(self, parse: Callable[[Any, str], _T], *names: str, required: Literal[True] = True) -> _T: ...
+    @overload
+    def nested(self, parse: Callable[[Any, str], _T], *names: str, required: bool) -> _T | None: ...
+    def nested(self, parse: Callable[[Any, str], _T], *names: str, required: bool = True) -> _T | None:
         return self._read(parse, names, required)
 
-    def items(self, parse: Callable[[Any, str], Any], *names: str, required: bool = True) -> Any:
+    @overload
+    def items(
+        self, parse: Callable[[Any, str], _T], *names: str, required: Literal[True] = True
+    ) -> tuple[_T, ...]: ...
+    @overload
+    def items(
+        self, parse: Callable[[Any, str], _T], *names: str, required: bool
+    ) -> tuple[_T, ...] | None: ...
+    def items(
+        self, parse: Callable[[Any, str], _T], *names: str, required: bool = True
+    ) -> tuple[_T, ...] | None:
         value, path = _get(self.obj, self.where, *names, required=required)
         if value is None:
             return None

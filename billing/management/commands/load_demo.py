@@ -6,16 +6,19 @@ sandbox's control API, which real Cloudflare does not have (there the step is sk
 
 import json
 import time
+from argparse import ArgumentParser
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.accounts import ensure_declared_accounts
-from billing.models import AccountAccess, BalanceSnapshot, Role
+from billing.models import Account, AccountAccess, BalanceSnapshot, Role
 from billing.money import balance_to_dollars, ms_to_datetime
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (the published demo log-in)
@@ -46,13 +49,13 @@ class Command(BaseCommand):
         "30 days of hourly balance history from the Cloudflare sandbox, so every page has data."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--wait-for-api", action="store_true", help="wait up to 60 s for the API to answer"
         )
         parser.add_argument("--no-sync", action="store_true", help="skip the first sync")
 
-    def handle(self, *args, wait_for_api: bool, no_sync: bool, **options):
+    def handle(self, *args: Any, wait_for_api: bool, no_sync: bool, **options: Any) -> None:
         accounts = ensure_declared_accounts()
         people = self._create_people()
         for user, role in people:
@@ -70,7 +73,7 @@ class Command(BaseCommand):
             )
         )
 
-    def _create_people(self):
+    def _create_people(self) -> list[tuple[User, Role]]:
         User = get_user_model()
         people = []
         for username, role, superuser in DEMO_PEOPLE:
@@ -98,7 +101,7 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         raise CommandError("The Cloudflare API (sandbox) did not answer within 60 seconds.")
 
-    def _first_sync(self, accounts) -> None:
+    def _first_sync(self, accounts: list[Account]) -> None:
         from billing import pipeline
 
         for account in accounts:
@@ -107,7 +110,7 @@ class Command(BaseCommand):
             self.stdout.write(f"First sync of {account.name}…")
             pipeline.sync_account(account)
 
-    def _backfill_balance_history(self, accounts) -> None:
+    def _backfill_balance_history(self, accounts: list[Account]) -> None:
         """Demo only: the balance chart draws the portal's own snapshots, taken every 5 minutes from now on.
 
         Cloudflare keeps no balance history, but the sandbox's demo seed simulated 90 days and recorded the

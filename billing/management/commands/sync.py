@@ -1,6 +1,8 @@
 """`manage.py sync [--account ID] [--backfill-days N]`: the sync jobs by hand, with a progress bar."""
 
 import threading
+from argparse import ArgumentParser
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -8,6 +10,7 @@ from tqdm import tqdm
 
 from billing import pipeline, sync
 from billing.models import Account, SyncJob
+from billing.sync import UnitResult
 
 
 class Command(BaseCommand):
@@ -16,7 +19,7 @@ class Command(BaseCommand):
         "active account (or one) from Cloudflare, with the same code as the scheduled jobs."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--account", metavar="ID", help="a Cloudflare account id (or the portal's account number)"
         )
@@ -36,7 +39,15 @@ class Command(BaseCommand):
             "--threads", type=int, default=settings.SYNC_THREADS, help="accounts synced at once"
         )
 
-    def handle(self, *args, account, backfill_days, job, threads, **options):
+    def handle(
+        self,
+        *args: Any,
+        account: str | None,
+        backfill_days: int | None,
+        job: str,
+        threads: int,
+        **options: Any,
+    ) -> None:
         if backfill_days is not None and backfill_days < 1:
             raise CommandError("--backfill-days must be at least 1.")
         ids = [self._find(account).pk] if account else sync.active_account_ids()
@@ -44,9 +55,12 @@ class Command(BaseCommand):
             self.stdout.write("No active accounts to sync.")
             return
         lock = threading.Lock()
-        with tqdm(total=len(ids), unit="account", file=self.stderr._out, disable=None) as bar:
+        # The wrapper's own stream (its write() would end every update with a newline); django-stubs does not
+        # declare OutputWrapper._out.
+        stream = self.stderr._out
+        with tqdm(total=len(ids), unit="account", file=stream, disable=None) as bar:  # type: ignore[call-overload]
 
-            def done(account_obj, results):
+            def done(account_obj: Account, results: list[UnitResult]) -> None:
                 with lock:
                     bar.set_postfix_str(account_obj.name[:30])
                     bar.update(1)
