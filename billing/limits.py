@@ -24,6 +24,8 @@ GATEWAY_RULE_MIN_CENTS = 1
 # A rule's window: Cloudflare's sandbox enforces windows under a minute per minute; a year is plenty.
 GATEWAY_RULE_WINDOW_MIN_SECONDS = 60
 GATEWAY_RULE_WINDOW_MAX_SECONDS = 366 * 86400
+# Cloudflare's documented maximum of spend-limit rules on one gateway; a 21st is refused before it is sent.
+GATEWAY_RULES_MAX = 20
 # Twelve digits of dollars is far past any real amount; longer input is refused before any arithmetic.
 MAX_DOLLAR_DIGITS = 12
 

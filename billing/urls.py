@@ -43,6 +43,11 @@ account_patterns = [
         name="gateway_rule_edit",
     ),
     path(
+        "gateways/<str:gateway_id>/spend-limits/enable/",
+        gateway_rule_actions.gateway_spend_limits_enable,
+        name="gateway_spend_limits_enable",
+    ),
+    path(
         "gateways/<str:gateway_id>/rules/<int:position>/toggle/",
         gateway_rule_actions.gateway_rule_toggle,
         name="gateway_rule_toggle",

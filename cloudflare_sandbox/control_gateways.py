@@ -133,7 +133,7 @@ def refusals(traffic: Traffic, now_ms: int) -> dict[str, Any]:
                     "in_force": rule in gateway.rules(),
                     "limit": Decimal(rule["limit"]),
                     "window": rule["window"],
-                    "technique": rule.get("technique", "fixed"),
+                    "technique": rule.get("technique", "sliding"),
                     "window_spend": spend.quantize(Decimal("0.000001")),
                     "reached": Decimal(rule["limit"]) - spend < CENT,
                     "blocked_requests": int(counter.requests) if counter else 0,

@@ -54,6 +54,8 @@ TYPES: dict[str, tuple[Any, ...]] = {
 }
 OPTIONAL = tuple(k for k in (*TYPES, *ENUMS) if k not in REQUIRED)
 RANGES = {"retry_delay": (0, 60_000), "retry_max_attempts": (1, 5)}
+# Cloudflare's documented maximum of spend-limit rules on one gateway.
+MAX_RULES = 20
 RULE_FIELDS = ("limit", "limitType", "window", "technique", "id", "enabled", "model", "provider", "metadata")
 
 
@@ -117,6 +119,8 @@ def check_spend_limits(value: dict[str, Any]) -> list[str]:
     rules = value.get("rules", [])
     if not isinstance(rules, list):
         return [*problems, "spend_limits.rules: must be a list"]
+    if len(rules) > MAX_RULES:
+        problems.append(f"spend_limits.rules: at most {MAX_RULES} rules per gateway, not {len(rules)}")
     ids = [r.get("id") for r in rules if isinstance(r, dict) and r.get("id") is not None]
     for n, rule in enumerate(rules):
         label = f"spend_limits.rules[{n}]"

@@ -25,7 +25,8 @@ Refusal = tuple[int, Decimal, tuple[str, str]]  # slice index, dollars refused, 
 
 
 def is_sliding(rule: dict[str, Any]) -> bool:
-    return rule.get("technique", "fixed") == "sliding"
+    """Cloudflare's spec: a rule without `technique` is a sliding window."""
+    return rule.get("technique", "sliding") == "sliding"
 
 
 def window_ms(rule: dict[str, Any]) -> int:

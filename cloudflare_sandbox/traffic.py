@@ -77,14 +77,15 @@ class Gateway:
     )
 
     def rules(self) -> list[dict[str, Any]]:
-        """The spend-limit rules in force: none when `spend_limits.enabled` is false or a rule is off.
+        """The spend-limit rules in force: none unless `spend_limits.enabled` is true (Cloudflare's spec
+        defaults it to false: rules stored without it are not enforced), and none that is off itself.
 
         A new config must be a new dict (as a PUT makes): that is what refreshes the cache.
         """
         if self._rules is not None and self._rules[0] is self.config:
             return self._rules[1]
         limits = self.config.get("spend_limits") or {}
-        rules = [] if limits.get("enabled", True) is False else limits.get("rules") or []
+        rules = (limits.get("rules") or []) if limits.get("enabled") is True else []
         in_force = [r for r in rules if r.get("enabled", True) is not False]
         self._rules = (self.config, in_force)
         return in_force

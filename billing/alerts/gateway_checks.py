@@ -50,7 +50,7 @@ def check_gateway_rule(rule: GatewayRule, alert: AlertRule, account_name: str, s
     """One rule's reading against the alert rule's threshold (percent of the budget used in the window)."""
     details = _details(rule)
     label = f"{account_name} / {details['gateway']} {details['rule']}"
-    if not rule.enabled or rule.gateway.spend_limits_enabled is False:
+    if not rule.enabled or not rule.gateway.spend_limits_on:
         return Check(False, True, f"Gateway rule off: {label}", "switched off", details)
     if rule.used_percent is None:
         return None

@@ -38,6 +38,7 @@ from billing.cloudflare.resources import (
 from billing.cloudflare.resources_analytics import GATEWAY_SPEND_QUERY
 from billing.cloudflare.resources_gateways import SERVER_OWNED_FIELDS
 from billing.cloudflare.results import (
+    DEFAULT_TECHNIQUE,
     CreditBalance,
     Gateway,
     GatewayPage,
@@ -66,6 +67,7 @@ from billing.cloudflare.results import (
 )
 
 __all__ = [
+    "DEFAULT_TECHNIQUE",
     "GATEWAY_SPEND_QUERY",
     "SERVER_OWNED_FIELDS",
     "APIConnectionError",

@@ -64,7 +64,7 @@ class RuleWindow:
 def window_bounds(technique: str, window_seconds: int, now: datetime) -> tuple[datetime, datetime]:
     """(start, resets_at) of the window containing `now`."""
     seconds = max(int(window_seconds), 1)
-    if technique == RuleTechnique.SLIDING:
+    if technique != RuleTechnique.FIXED:  # sliding, also when the rule does not say (Cloudflare's default)
         return now - timedelta(seconds=seconds), now + HOUR
     epoch = int(now.timestamp())
     start = datetime.fromtimestamp(epoch - epoch % seconds, UTC)
@@ -160,7 +160,7 @@ def draft_window(
         gateway=Gateway(account_id=account.pk, gateway_id=gateway_id),
         limit=limit,
         window_seconds=window_seconds,
-        technique=technique or RuleTechnique.FIXED,
+        technique=technique or RuleTechnique.SLIDING,
         models_filter=list(models or ()),
         providers_filter=list(providers or ()),
     )

@@ -111,7 +111,7 @@ class GatewayRuleForm(_Shown):
     technique = forms.ChoiceField(
         label="Window type",
         choices=RuleTechnique.choices,
-        initial=RuleTechnique.FIXED,
+        initial=RuleTechnique.SLIDING,  # Cloudflare's default for a rule that does not say
         help_text="Fixed: blocks of the window's length counted from the Unix epoch (a UTC day for 1 day). "
         "Sliding: the window's length up to each request.",
     )

@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     GATEWAY_RULE_EDIT = "gateway_rule.edit", "Gateway rule changed"
     GATEWAY_RULE_REMOVE = "gateway_rule.remove", "Gateway rule removed"
     GATEWAY_RULE_TOGGLE = "gateway_rule.toggle", "Gateway rule switched on or off"
+    GATEWAY_SPEND_LIMITS_ENABLE = "gateway_spend_limits.enable", "Gateway spend limits switched on"
     ALERT_CHANNEL_CHANGE = "alert_channel.change", "Notification channel changed"
     SIGNIN_LOCKOUT = "signin.lockout", "Sign-in locked after failures"
     SIGNIN_UNLOCK = "signin.unlock", "Sign-in unlocked"

@@ -30,6 +30,12 @@ class Gateway(models.Model):
     def __str__(self) -> str:
         return f"{self.account} / {self.gateway_id}"
 
+    @property
+    def spend_limits_on(self) -> bool:
+        """Whether Cloudflare enforces this gateway's rules: `spend_limits.enabled` true. Absent (None here)
+        is off, as Cloudflare's spec defaults it: rules are then stored and not enforced."""
+        return self.spend_limits_enabled is True
+
 
 class RuleTechnique(models.TextChoices):
     FIXED = "fixed", "Fixed window"
@@ -51,7 +57,8 @@ class GatewayRule(models.Model):
     rule_id = models.CharField(max_length=128, blank=True, default="")
     limit = money_field()
     window_seconds = models.PositiveIntegerField()
-    technique = models.CharField(max_length=16, choices=RuleTechnique.choices, default=RuleTechnique.FIXED)
+    # Cloudflare's default when a rule does not say.
+    technique = models.CharField(max_length=16, choices=RuleTechnique.choices, default=RuleTechnique.SLIDING)
     enabled = models.BooleanField(default=True)
     models_filter = models.JSONField(default=list, blank=True)  # [] = every model
     providers_filter = models.JSONField(default=list, blank=True)  # [] = every provider

@@ -1,10 +1,16 @@
-"""A gateway's spend-limit rules: add, edit, switch on or off, and remove one; audited, once per form.
+"""A gateway's spend-limit rules: add, edit, switch on or off, and remove one, and switch the gateway's spend
+limits on; audited, once per form.
 
 Cloudflare's gateway update replaces the whole gateway, so every change reads the gateway fresh, changes only
 its `spend_limits`, and sends every other field back as read. The form carries the `modified_at` it was shown
 with; when the fresh read differs, someone changed the gateway in between and nothing is sent. The intent key
 of the form is stored (unique) before Cloudflare is called, so a form posted twice sends one PUT. A PUT whose
 answer was lost is recorded as "unknown" and never sent again: the next sync tells what Cloudflare kept.
+
+Cloudflare enforces a gateway's rules only while its `spend_limits.enabled` is true, and reads it as false
+when absent, so every change that adds or switches on a rule sends `enabled: true` explicitly; other changes
+send it back as read. A gateway holds at most GATEWAY_RULES_MAX rules: one more is refused before anything
+is sent.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from billing.cloudflare import (
     SpendLimits,
 )
 from billing.figures.rule_windows import RuleWindow, draft_window
+from billing.limits import GATEWAY_RULES_MAX
 from billing.models import (
     Account,
     AuditAction,
@@ -113,6 +120,17 @@ class ConfirmationNeeded(OperationError):
         self.over_spend = over_spend
 
 
+class TooManyRules(OperationError):
+    """The gateway already holds Cloudflare's maximum of rules; nothing was sent."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"This gateway already has {count} spend-limit rules, the most Cloudflare allows on one gateway "
+            f"({GATEWAY_RULES_MAX}); remove one before adding another. Nothing was sent to Cloudflare."
+        )
+        self.count = count
+
+
 class GatewayChanged(OperationError):
     """The gateway changed in Cloudflare since the form was shown; nothing was sent."""
 
@@ -135,14 +153,24 @@ def add_rule(
     confirmed: bool = False,
     ip_address: str | None = None,
 ) -> RuleChangeResult:
-    """Appends a rule. Raises ConfirmationNeeded (nothing sent) when its window has already spent its budget
-    and `confirmed` is False; GatewayChanged or OperationError when nothing (or maybe something) was saved."""
+    """Appends a rule and switches the gateway's spend limits on. Raises TooManyRules (nothing sent, checked
+    on the stored rules and again on Cloudflare's) when the gateway holds GATEWAY_RULES_MAX rules;
+    ConfirmationNeeded (nothing sent) when its window has already spent its budget and `confirmed` is False;
+    GatewayChanged or OperationError when nothing (or maybe something) was saved."""
+    stored = GatewayRule.objects.filter(gateway__account=account, gateway__gateway_id=change.gateway_id)
+    count = stored.count()
+    if count >= GATEWAY_RULES_MAX:
+        raise TooManyRules(count)
     if not confirmed:
         _ask_when_over_spent(account, change.gateway_id, draft, None)
     new_rule = _rule_from_draft(draft)
-    return _apply(
-        account, actor, AuditAction.GATEWAY_RULE_ADD, change, lambda rules: (*rules, new_rule), ip_address
-    )
+
+    def append(rules: Rules) -> Rules:
+        if len(rules) >= GATEWAY_RULES_MAX:
+            raise TooManyRules(len(rules))
+        return (*rules, new_rule)
+
+    return _apply(account, actor, AuditAction.GATEWAY_RULE_ADD, change, append, ip_address, enable=True)
 
 
 def edit_rule(
@@ -155,16 +183,19 @@ def edit_rule(
     confirmed: bool = False,
     ip_address: str | None = None,
 ) -> RuleChangeResult:
-    """Changes one rule, keeping its id and any field the portal does not know; raises as `add_rule`."""
+    """Changes one rule, keeping its id and any field the portal does not know; a rule switched on by the edit
+    switches the gateway's spend limits on too. Raises as `add_rule` (never TooManyRules)."""
+    local = _local_rule(account, change.gateway_id, ref)
     if not confirmed:
-        _ask_when_over_spent(account, change.gateway_id, draft, _local_rule(account, change.gateway_id, ref))
+        _ask_when_over_spent(account, change.gateway_id, draft, local)
+    switched_on = draft.enabled and local is not None and not local.enabled
 
     def edit(rules: Rules) -> Rules:
         index = _locate(rules, ref)
         changed = dataclasses.replace(_rule_from_draft(draft), id=rules[index].id, raw=rules[index].raw)
         return (*rules[:index], changed, *rules[index + 1 :])
 
-    return _apply(account, actor, AuditAction.GATEWAY_RULE_EDIT, change, edit, ip_address)
+    return _apply(account, actor, AuditAction.GATEWAY_RULE_EDIT, change, edit, ip_address, enable=switched_on)
 
 
 def set_rule_enabled(
@@ -177,7 +208,8 @@ def set_rule_enabled(
     confirmed: bool = False,
     ip_address: str | None = None,
 ) -> RuleChangeResult:
-    """Switches one rule on or off; switching on a rule whose window is already spent asks first."""
+    """Switches one rule on or off; switching one on switches the gateway's spend limits on too, and asks
+    first when its window is already spent."""
     local = _local_rule(account, change.gateway_id, ref)
     if enabled and not confirmed and local is not None:
         _ask_when_over_spent(account, change.gateway_id, draft_of(local), local)
@@ -186,7 +218,7 @@ def set_rule_enabled(
         index = _locate(rules, ref)
         return (*rules[:index], dataclasses.replace(rules[index], enabled=enabled), *rules[index + 1 :])
 
-    return _apply(account, actor, AuditAction.GATEWAY_RULE_TOGGLE, change, toggle, ip_address)
+    return _apply(account, actor, AuditAction.GATEWAY_RULE_TOGGLE, change, toggle, ip_address, enable=enabled)
 
 
 def remove_rule(
@@ -199,6 +231,22 @@ def remove_rule(
         return (*rules[:index], *rules[index + 1 :])
 
     return _apply(account, actor, AuditAction.GATEWAY_RULE_REMOVE, change, remove, ip_address)
+
+
+def enable_spend_limits(
+    account: Account, actor: audit.Actor, change: RuleChange, *, ip_address: str | None = None
+) -> RuleChangeResult:
+    """Switches the gateway's spend limits on (`enabled: true`), its rules as read, so Cloudflare enforces
+    them; raises as `add_rule` (never ConfirmationNeeded: the rules' windows are shown beside the button)."""
+    return _apply(
+        account,
+        actor,
+        AuditAction.GATEWAY_SPEND_LIMITS_ENABLE,
+        change,
+        lambda rules: rules,
+        ip_address,
+        enable=True,
+    )
 
 
 def draft_of(rule: GatewayRule) -> RuleDraft:
@@ -274,9 +322,12 @@ def _apply(
     change: RuleChange,
     mutate: Callable[[Rules], Rules],
     ip_address: str | None,
+    *,
+    enable: bool = False,
 ) -> RuleChangeResult:
     """Claims the intent, reads the gateway fresh, refuses a concurrent change, sends the new spend limits
-    once, audits the outcome and stores the gateway Cloudflare answered with."""
+    once (`enabled: true` when `enable`, else as read), audits the outcome and stores the gateway Cloudflare
+    answered with."""
     intent = _claim(account, actor, action, change)
     if intent is None:
         existing = GatewayRuleChange.objects.get(intent_key=change.intent_key)
@@ -294,6 +345,7 @@ def _apply(
     except CloudflareError as exc:
         raise finish.failed(exc, permission=READ_PERMISSION) from exc
     parameters["before"] = wire_rules(fresh.spend_limits.rules)
+    parameters["enabled_before"] = fresh.spend_limits.enabled
     if fresh.modified_at != change.shown_modified_at:
         store_gateway(account, fresh)
         raise finish.refused(GatewayChanged(change.gateway_id, fresh.modified_at))
@@ -302,12 +354,15 @@ def _apply(
     except OperationError as exc:
         raise finish.refused(exc) from None
     parameters["after"] = wire_rules(rules)
-    limits = SpendLimits(enabled=fresh.spend_limits.enabled, rules=rules, raw=fresh.spend_limits.raw)
+    enabled = True if enable else fresh.spend_limits.enabled
+    parameters["enabled_after"] = enabled
+    limits = SpendLimits(enabled=enabled, rules=rules, raw=fresh.spend_limits.raw)
     try:
         saved = client.ai_gateway.update_spend_limits(fresh, limits, account_id=account.cloudflare_id)
     except CloudflareError as exc:
         raise finish.failed(exc, permission=EDIT_PERMISSION) from exc
     parameters["after"] = wire_rules(saved.spend_limits.rules)
+    parameters["enabled_after"] = saved.spend_limits.enabled
     parameters["modified_at"] = saved.modified_at.isoformat()
     finish.succeeded()
     stored = store_gateway(account, saved)

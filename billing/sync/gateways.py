@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.cloudflare import BillingClient, SpendLimitRule
+from billing.cloudflare import DEFAULT_TECHNIQUE, BillingClient, SpendLimitRule
 from billing.cloudflare import Gateway as RemoteGateway
 from billing.figures.rule_windows import refresh_rule_windows
 from billing.models import Account, Gateway, GatewayRule, SyncJob, SyncOutcome, SyncRun
@@ -123,7 +123,7 @@ def _replace_rules(gateway: Gateway, rules: Iterable[SpendLimitRule]) -> None:
             rule_id=text(rule.id, 128),
             limit=rule.limit,
             window_seconds=rule.window,
-            technique=rule.technique or "fixed",
+            technique=rule.technique or DEFAULT_TECHNIQUE,  # absent: sliding, as Cloudflare reads it
             enabled=rule.enabled is not False,
             models_filter=list(rule.models or ()),
             providers_filter=list(rule.providers or ()),

@@ -1,4 +1,5 @@
-"""Switching a gateway rule on or off, and removing it (after a confirmation page): managers only."""
+"""Switching a gateway rule on or off, removing it (after a confirmation page), and switching the gateway's
+spend limits on: managers only."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -116,3 +117,26 @@ def gateway_rule_toggle(
         )
 
     return _act(request, account, gateway, rule, "enable" if enable else "disable", toggle)
+
+
+@require_POST
+def gateway_spend_limits_enable(request: HttpRequest, account_id: str, gateway_id: str) -> HttpResponse:
+    """Switches the gateway's spend limits on, so Cloudflare enforces its rules."""
+    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    gateway = gateway_or_404(account, gateway_id)
+    form = GatewayRuleActionForm(request.POST)
+    if not form.is_valid():
+        damaged = operations.OperationError("The form is damaged; open the page again.")
+        return gateway_rules(request, account.cloudflare_id, gateway.gateway_id, error=damaged, status=400)
+    data = form.cleaned_data
+    change = operations.RuleChange(gateway.gateway_id, data["modified_at"], data["intent_key"])
+    try:
+        result = operations.enable_spend_limits(account, request.user, change, ip_address=client_ip(request))
+    except operations.OperationError as exc:
+        status = 409 if isinstance(exc, operations.GatewayChanged) else 502
+        return gateway_rules(request, account.cloudflare_id, gateway.gateway_id, error=exc, status=status)
+    if result.created:
+        messages.success(request, "Spend limits switched on in Cloudflare: the gateway's rules are enforced.")
+    else:
+        messages.info(request, "This change was already submitted; it was not sent again.")
+    return _back(account, gateway)

@@ -1,5 +1,6 @@
 """The spend-limit rules of one gateway: everyone with access sees them; managers add, edit, switch on or
-off and remove them. Pages read the local mirror; each change goes through `operations`."""
+off and remove them, and switch the gateway's spend limits on. Pages read the local mirror; each change goes
+through `operations`."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from billing import operations
 from billing.figures.rule_windows import seen_models_and_providers
 from billing.forms.gateway_rules import GatewayRuleActionForm, GatewayRuleForm
+from billing.limits import GATEWAY_RULES_MAX
 from billing.models import Gateway, GatewayRule, Role
 from billing.permissions import can_manage, get_account_for
 from billing.views.common import account_context, client_ip
@@ -65,8 +67,20 @@ def gateway_rules(
     """The gateway's rules as last read from Cloudflare, with their current window."""
     account = get_account_for(request.user, account_id)
     gateway = gateway_or_404(account, gateway_id)
+    manager = can_manage(account)
+    rows = _rows(gateway, manager)
+    enable_form = None
+    if manager and not gateway.spend_limits_on:
+        enable_form = GatewayRuleActionForm(initial=GatewayRuleActionForm.shown_initial(gateway.modified_at))
     context = account_context(
-        account, "gateways", gateway=gateway, rows=_rows(gateway, can_manage(account)), error=error
+        account,
+        "gateways",
+        gateway=gateway,
+        rows=rows,
+        error=error,
+        enable_form=enable_form,
+        at_rule_limit=len(rows) >= GATEWAY_RULES_MAX,
+        rule_limit=GATEWAY_RULES_MAX,
     )
     return render(request, "billing/gateway_rules.html", context, status=status)
 
@@ -122,6 +136,8 @@ def _save(request, account, gateway: Gateway, rule: GatewayRule | None) -> HttpR
             result = operations.edit_rule(
                 account, request.user, _change(gateway, form), ref, draft, **options
             )
+    except operations.TooManyRules as exc:
+        return gateway_rules(request, account.cloudflare_id, gateway.gateway_id, error=exc, status=409)
     except operations.ConfirmationNeeded as exc:
         confirm = _rule_form(account, gateway, rule, _again_same_key(request))
         confirm.is_valid()
@@ -165,6 +181,10 @@ def gateway_rule_add(request: HttpRequest, account_id: str, gateway_id: str) -> 
     gateway = gateway_or_404(account, gateway_id)
     if request.method == "POST":
         return _save(request, account, gateway, None)
+    count = gateway.rules.count()
+    if count >= GATEWAY_RULES_MAX:
+        error = operations.TooManyRules(count)
+        return gateway_rules(request, account.cloudflare_id, gateway.gateway_id, error=error, status=409)
     form = _rule_form(account, gateway, None, initial=GatewayRuleForm.shown_initial(gateway.modified_at))
     return _form_page(request, account, gateway, form)
 

@@ -40,6 +40,8 @@ CSV_COLUMNS = (
 )
 # The Gateways tab's spend columns: the breakdown's presets, so each figure reads the same there.
 COLUMNS = ("24h", "7d", "30d")
+# A gateway without traffic in the last 30 days counts zero (a template filter's argument must exist).
+NO_TRAFFIC = {"total_requests": 0, "total_errored_requests": 0, "total_cached_requests": 0}
 
 
 def rules_url(account: Account, gateway: Gateway) -> str | None:
@@ -67,7 +69,7 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
                 "costs": [
                     (key, cost.get(gateway.gateway_id, 0)) for key, cost in zip(COLUMNS, costs, strict=True)
                 ],
-                "month": month.get(gateway.gateway_id, {}),
+                "month": month.get(gateway.gateway_id, NO_TRAFFIC),
                 "rules": list(gateway.rules.all()),
                 "edit": rules_url(account, gateway),
             }

@@ -132,6 +132,16 @@ def test_gateway_without_spend_limits_has_no_rules(local, client):
     assert gateway.cache_ttl is None and gateway.rate_limiting_limit is None
 
 
+def test_absent_fields_of_spend_limits_read_as_cloudflare_defaults_them(local, client):
+    rules = gateway_wire()["spend_limits"]["rules"]
+    del rules[0]["technique"]
+    local.answer(reply(body=envelope(gateway_wire(spend_limits={"rules": rules}))))
+    limits = client.ai_gateway.get("prod", account_id=ACCOUNT).spend_limits
+    assert limits.rules[0].technique == "sliding"  # Cloudflare's spec: absent is a sliding window
+    assert limits.enabled is None and limits.in_force is False  # absent is off: rules not enforced
+    assert SpendLimits(enabled=True).in_force and not SpendLimits(enabled=False).in_force
+
+
 def test_gateway_id_is_percent_encoded_in_the_path(local, client):
     local.answer(reply(body=envelope(gateway_wire("a b/c"))))
     client.ai_gateway.get("a b/c", account_id=ACCOUNT)

@@ -2,6 +2,8 @@
 that change, once, audited; a concurrent change, a spent window, a 403 and a lost answer are handled."""
 
 import copy
+import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,8 +12,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.clients import client_for
-from billing.models import AuditAction, AuditEntry, AuditOutcome, GatewayRule, GatewaySpendHour
-from billing.sync.gateways import store_gateway
+from billing.models import (
+    AuditAction,
+    AuditEntry,
+    AuditOutcome,
+    Gateway,
+    GatewayRule,
+    GatewayRuleChange,
+    GatewaySpendHour,
+)
+from billing.sync.gateways import store_gateway, sync_gateways
 from tests.support.sandbox_fixtures import api_requests
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +263,188 @@ def test_the_spending_limit_page_says_account_limits_are_deprecated(as_manager, 
     text = as_manager.get(reverse("spending_limit", args=[account.cloudflare_id])).content.decode()
     assert "Cloudflare has deprecated the account-level spending limit" in text
     assert "HTTP 403" in text and url("gateway_rules", account) in text
+
+
+# ----------------------------------------------------------------------------- rules that are enforced
+OFF_NOTE = "Rules are not enforced: spend limits are off on this gateway."
+
+
+def without(gateway: dict, *names) -> dict:
+    return {k: v for k, v in gateway.items() if k not in names}
+
+
+def red_notes(html: str) -> list[str]:
+    """The text of each red notice on a page."""
+    return re.findall(r'<div class="notice bad"[^>]*>(.*?)</div>', html, re.S)
+
+
+def chat_app_limits(cloudflare, account) -> dict:
+    gateways = cloudflare.spend_limits(account.cloudflare_id)["gateways"]
+    return next(g for g in gateways if g["id"] == "chat-app")
+
+
+def test_a_rule_added_where_spend_limits_are_absent_sends_enabled_and_cloudflare_enforces_it(
+    as_manager, cloudflare, account
+):
+    cloudflare.put_account(account.cloudflare_id, balance=10_000, usage_per_hour=1, usage_rhythm=False)
+    cloudflare.put_gateways(
+        account.cloudflare_id,
+        gateways=[without(GATEWAY, "spend_limits"), {"id": "default"}],
+        mix=[("chat-app", "openai", "gpt-4o-mini", 1)],
+    )
+    gateway = store(account)
+    assert gateway.spend_limits_enabled is None and not gateway.spend_limits_on
+    cloudflare.clear_requests()
+    page = as_manager.get(url("gateway_rule_add", account))
+    assert "Adding this rule turns them on" in page.content.decode()
+    values = {**NEW_RULE, "limit": "0.25", "models_typed": ""}
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **values))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (put,) = puts(cloudflare)
+    assert put["body"]["spend_limits"]["enabled"] is True
+    assert remote(cloudflare, account)["spend_limits"]["enabled"] is True
+    gateway.refresh_from_db()
+    assert gateway.spend_limits_on
+    entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_RULE_ADD)
+    assert (entry.parameters["enabled_before"], entry.parameters["enabled_after"]) == (None, True)
+    # Cloudflare (the sandbox) now refuses what goes past $0.25 an hour of the $1 an hour of traffic.
+    cloudflare.advance(3600)
+    limits = chat_app_limits(cloudflare, account)
+    assert limits["rules"][0]["in_force"] is True and limits["blocked_requests"] > 0
+
+
+def test_spend_limits_off_is_said_in_red_and_turning_them_on_is_audited(as_manager, cloudflare, account):
+    rules = GATEWAY["spend_limits"]["rules"]
+    absent = {**GATEWAY, "spend_limits": {"rules": rules}}
+    off = {**GATEWAY, "id": "batch", "spend_limits": {"enabled": False, "rules": [{**rules[0], "id": "b"}]}}
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[absent, off, {"id": "default"}])
+    sync_gateways(account)
+    assert not Gateway.objects.get(gateway_id="chat-app").spend_limits_on
+    assert Gateway.objects.get(gateway_id="batch").spend_limits_enabled is False
+    cloudflare.clear_requests()
+    tab = as_manager.get(reverse("gateways", args=[account.cloudflare_id])).content.decode()
+    assert [OFF_NOTE in note for note in red_notes(tab)] == [True, True]  # batch and chat-app
+    assert "leaves “enabled” out, which it reads as off" in tab
+    page = as_manager.get(url("gateway_rules", account))
+    text = page.content.decode()
+    assert any(OFF_NOTE in note and "Turn spend limits on" in note for note in red_notes(text))
+    assert "not in force" in text
+    before = remote(cloudflare, account)
+    form = page.context["enable_form"]
+    data = {f.name: str(f.value()) for f in form.hidden_fields() if f.value()}
+    enable = reverse("gateway_spend_limits_enable", args=[account.cloudflare_id, "chat-app"])
+    done = as_manager.post(enable, data, follow=True)
+    assert done.status_code == 200
+    assert "Spend limits switched on in Cloudflare" in done.content.decode()
+    assert OFF_NOTE not in done.content.decode() and done.context["enable_form"] is None
+    (put,) = puts(cloudflare)
+    assert put["body"]["spend_limits"] == {"enabled": True, "rules": before["spend_limits"]["rules"]}
+    after = remote(cloudflare, account)
+    assert without(after, "modified_at", "spend_limits") == without(before, "modified_at", "spend_limits")
+    assert chat_app_limits(cloudflare, account)["rules"][0]["in_force"] is True
+    entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_SPEND_LIMITS_ENABLE)
+    assert entry.outcome == AuditOutcome.SUCCEEDED and entry.actor_name == "max-manager"
+    assert (entry.parameters["enabled_before"], entry.parameters["enabled_after"]) == (None, True)
+    assert entry.parameters["before"] == entry.parameters["after"]
+    assert [r["id"] for r in entry.parameters["after"]] == ["chat-weekly"]
+    again = as_manager.post(enable, data, follow=True)  # the same form again: not sent twice
+    assert b"already submitted; it was not sent again" in again.content and len(puts(cloudflare)) == 1
+    tab = as_manager.get(reverse("gateways", args=[account.cloudflare_id])).content.decode()
+    assert len(red_notes(tab)) == 1  # batch only
+
+
+def test_viewers_see_spend_limits_off_without_the_button(client, viewer, cloudflare, account):
+    absent = {**GATEWAY, "spend_limits": {"rules": GATEWAY["spend_limits"]["rules"]}}
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[absent, {"id": "default"}])
+    store(account)
+    client.force_login(viewer)
+    text = client.get(url("gateway_rules", account)).content.decode()
+    assert OFF_NOTE in text and "Turn spend limits on" not in text
+    enable = reverse("gateway_spend_limits_enable", args=[account.cloudflare_id, "chat-app"])
+    assert client.post(enable, {}).status_code == 403
+
+
+def test_turning_spend_limits_on_with_a_lost_answer_is_unknown_and_not_sent_again(
+    as_manager, cloudflare, account
+):
+    absent = {**GATEWAY, "spend_limits": {"rules": GATEWAY["spend_limits"]["rules"]}}
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[absent, {"id": "default"}])
+    store(account)
+    cloudflare.clear_requests()
+    cloudflare.add_fault(method="PUT", path_contains="/gateways/chat-app", body="reset", apply=True)
+    form = as_manager.get(url("gateway_rules", account)).context["enable_form"]
+    data = {f.name: str(f.value()) for f in form.hidden_fields() if f.value()}
+    enable = reverse("gateway_spend_limits_enable", args=[account.cloudflare_id, "chat-app"])
+    response = as_manager.post(enable, data)
+    assert response.status_code == 502
+    assert "We don&#x27;t know yet whether Cloudflare saved it" in response.content.decode()
+    entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_SPEND_LIMITS_ENABLE)
+    assert entry.outcome == AuditOutcome.UNKNOWN and entry.parameters["enabled_after"] is True
+    as_manager.post(enable, data)
+    assert len(puts(cloudflare)) == 1 and AuditEntry.objects.count() == 1
+
+
+def test_a_rule_without_technique_is_a_sliding_window_end_to_end(as_manager, cloudflare, account):
+    bare_rule = without(GATEWAY["spend_limits"]["rules"][0], "technique") | {"window": 86400}
+    gateway = {**GATEWAY, "spend_limits": {"enabled": True, "rules": [bare_rule]}}
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[gateway, {"id": "default"}])
+    # 14 hours ago is yesterday (UTC): inside a sliding day, outside the fixed (UTC) day.
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=14)
+    assert hour.date() < timezone.now().date()
+    GatewaySpendHour.objects.create(
+        account=account, hour=hour, gateway="chat-app", model="gpt-4o", cost=Decimal(7), synced_at=hour
+    )
+    sync_gateways(account)
+    rule = GatewayRule.objects.get()
+    assert rule.technique == "sliding" and rule.window_spend == Decimal(7)
+    assert rule.resets_at == rule.computed_at + timedelta(hours=1)  # a sliding window frees up gradually
+    assert "1 day, sliding window" in as_manager.get(url("gateway_rules", account)).content.decode()
+    tab = as_manager.get(reverse("gateways", args=[account.cloudflare_id])).content.decode()
+    assert "sliding</span>" in tab and "fixed</span>" not in tab
+    assert chat_app_limits(cloudflare, account)["rules"][0]["technique"] == "sliding"
+    page = as_manager.get(url("gateway_rule_edit", account, 0))
+    assert page.context["form"].initial["technique"] == "sliding"
+    cloudflare.clear_requests()
+    values = {"limit": "60", "window": "86400", "technique": "sliding", "enabled": "on"}
+    assert as_manager.post(url("gateway_rule_edit", account, 0), form_data(page, **values)).status_code == 302
+    (put,) = puts(cloudflare)
+    assert put["body"]["spend_limits"]["rules"][0]["technique"] == "sliding"
+
+
+def twenty_rules(cloudflare, account) -> None:
+    rules = [{"id": f"r{n}", "limit": 50, "limitType": "cost", "window": 3600} for n in range(20)]
+    gateway = {**GATEWAY, "spend_limits": {"enabled": True, "rules": rules}}
+    cloudflare.put_gateways(account.cloudflare_id, gateways=[gateway, {"id": "default"}])
+    store(account)
+    cloudflare.clear_requests()
+
+
+def test_a_21st_rule_is_refused_with_the_reason_before_anything_is_sent(as_manager, cloudflare, account):
+    twenty_rules(cloudflare, account)
+    listing = as_manager.get(url("gateway_rules", account)).content.decode()
+    assert "20 rules, the most Cloudflare allows on one gateway" in listing
+    assert url("gateway_rule_add", account) not in listing
+    page = as_manager.get(url("gateway_rule_add", account))
+    assert page.status_code == 409
+    assert "already has 20 spend-limit rules" in page.content.decode()
+    modified_at = Gateway.objects.get(gateway_id="chat-app").modified_at.isoformat()
+    data = {**NEW_RULE, "modified_at": modified_at, "intent_key": str(uuid.uuid4())}
+    response = as_manager.post(url("gateway_rule_add", account), data)
+    assert response.status_code == 409
+    assert "the most Cloudflare allows on one gateway (20)" in response.content.decode()
+    assert cloudflare.requests() == []  # not even a read
+    assert not AuditEntry.objects.exists() and not GatewayRuleChange.objects.exists()
+    assert len(remote(cloudflare, account)["spend_limits"]["rules"]) == 20
+
+
+def test_a_21st_rule_is_refused_on_cloudflares_count_too_with_no_put(as_manager, cloudflare, account):
+    twenty_rules(cloudflare, account)
+    GatewayRule.objects.filter(position=19).delete()  # the local copy lags: it shows 19
+    page = as_manager.get(url("gateway_rule_add", account))
+    assert page.status_code == 200
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+    assert response.status_code == 409
+    assert "already has 20 spend-limit rules" in response.content.decode()
+    assert puts(cloudflare) == [] and len(api_requests(cloudflare, "GET")) == 1
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == AuditOutcome.FAILED and "20 spend-limit rules" in entry.error

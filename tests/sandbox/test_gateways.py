@@ -188,3 +188,22 @@ def test_control_api_shapes_gateways_and_mix_and_refuses_bad_ones(sandbox):
             sandbox.put_gateways(ACCOUNT, **body)
         assert refused.value.status == 400 and refused.value.doc["error"].startswith(expected)
     assert sandbox.gateways(ACCOUNT) == state
+
+
+def test_more_than_twenty_rules_on_a_gateway_is_refused_like_cloudflare(sandbox, sandbox_api):
+    with_gateways(sandbox, "chat-app")
+    rules = [{**RULE, "id": f"r{n}"} for n in range(21)]
+    refused = put(sandbox_api, "chat-app", {**REQUIRED, "spend_limits": {"enabled": True, "rules": rules}})
+    assert refused.status_code == 400
+    doc = loads(refused.content)
+    assert doc["success"] is False and doc["result"] is None
+    assert doc["errors"] == [
+        {"code": 1001, "message": "spend_limits.rules: at most 20 rules per gateway, not 21"}
+    ]
+    gateway = sandbox_api.result(sandbox_api.session.get(sandbox_api.gateway_url(ACCOUNT, "chat-app")))
+    assert "spend_limits" not in gateway  # nothing kept
+    twenty = {**REQUIRED, "spend_limits": {"enabled": True, "rules": rules[:20]}}
+    assert len(sandbox_api.result(put(sandbox_api, "chat-app", twenty))["spend_limits"]["rules"]) == 20
+    with pytest.raises(ControlClientError) as control:
+        sandbox.put_gateways(ACCOUNT, gateways=[{"id": "chat-app", "spend_limits": {"rules": rules}}])
+    assert control.value.status == 400 and "at most 20 rules per gateway" in control.value.doc["error"]

@@ -193,3 +193,29 @@ def test_sdk_raises_its_typed_errors_for_gateways(sandbox, client):
             rate_limiting_interval=None,
             rate_limiting_limit=None,
         )
+
+
+def test_sdk_spend_limits_as_cloudflare_defaults_them_and_a_21st_rule_refused(sandbox, client):
+    sandbox.put_account(ACCOUNT)
+    required = {
+        "cache_invalidate_on_update": False,
+        "cache_ttl": None,
+        "collect_logs": True,
+        "rate_limiting_interval": None,
+        "rate_limiting_limit": None,
+    }
+    rule = {"limit": 5, "limit_type": "cost", "window": 3600}  # no technique, no enabled
+    updated = client.ai_gateway.update(
+        "default", account_id=ACCOUNT, **required, spend_limits={"rules": [rule]}
+    )
+    # Stored as sent: the SDK reads no defaults in; the sandbox enforces nothing (enabled absent is off)
+    # and would count the rule's window as sliding.
+    assert updated.spend_limits.enabled is None and updated.spend_limits.rules[0].technique is None
+    (state,) = sandbox.spend_limits(ACCOUNT)["gateways"][0]["rules"]
+    assert state["in_force"] is False and state["technique"] == "sliding"
+    with pytest.raises(cloudflare.BadRequestError) as refused:
+        client.ai_gateway.update(
+            "default", account_id=ACCOUNT, **required, spend_limits={"enabled": True, "rules": [rule] * 21}
+        )
+    assert "at most 20 rules per gateway, not 21" in str(refused.value)
+    assert client.ai_gateway.get("default", account_id=ACCOUNT).spend_limits.enabled is None

@@ -178,3 +178,27 @@ def test_demo_gateways_show_a_rule_near_its_limit_and_one_refusing_requests(sand
     sandbox_demo.advance(24 * HOUR)
     later = sandbox_demo.spend_limits(labs)["gateways"][0]["rules"][0]
     assert later["blocked_requests"] > sonnet["blocked_requests"]  # still refusing as time goes on
+
+
+def test_rules_are_enforced_only_once_spend_limits_are_enabled_as_cloudflare_defaults_them(
+    sandbox, sandbox_api
+):
+    # Cloudflare's spec: spend_limits.enabled absent means off; the rules are kept, not enforced.
+    start_at_window_boundary(sandbox, HOUR)
+    rule = {"id": "r", "limit": 0.5, "limitType": "cost", "window": HOUR, "technique": "fixed"}
+    body = {**CONFIG, "spend_limits": {"rules": [rule]}}
+    assert sandbox_api.session.put(sandbox_api.gateway_url(ACCOUNT, "default"), json=body).status_code == 200
+    assert hourly_billed(sandbox, sandbox_api, 1) == [1]
+    gateway, state = rule_state(sandbox)
+    assert state["in_force"] is False and gateway["blocked_requests"] == 0
+    set_rules(sandbox_api, rule)  # the same rule with enabled: true
+    assert hourly_billed(sandbox, sandbox_api, 1) == [Decimal("0.5")]
+    assert rule_state(sandbox)[1]["in_force"] is True
+
+
+def test_a_rule_without_technique_is_a_sliding_window(sandbox, sandbox_api):
+    # The calendar-alignment case of the test above: a rule that does not say behaves as the sliding one.
+    start_at_window_boundary(sandbox, 2 * HOUR, offset_seconds=HOUR)
+    set_rules(sandbox_api, {"id": "r", "limit": 1.5, "limitType": "cost", "window": 2 * HOUR})
+    assert hourly_billed(sandbox, sandbox_api, 3) == [1, Decimal("0.5"), 1]
+    assert rule_state(sandbox)[1]["technique"] == "sliding"

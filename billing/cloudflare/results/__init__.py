@@ -23,6 +23,7 @@ from billing.cloudflare.results.billing import (
     UsageSummary,
 )
 from billing.cloudflare.results.gateways import (
+    DEFAULT_TECHNIQUE,
     Gateway,
     GatewayPage,
     ResultInfo,
@@ -39,6 +40,7 @@ from billing.cloudflare.results.topup import (
 )
 
 __all__ = [
+    "DEFAULT_TECHNIQUE",
     "CreditBalance",
     "DatasetSettings",
     "Gateway",

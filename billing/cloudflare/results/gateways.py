@@ -3,6 +3,10 @@
 A gateway keeps ``raw``, the whole object as read, because Cloudflare's update replaces the whole gateway:
 a change to its spend limits must send every other field back exactly as read. Rule limits are US dollars
 (Decimal, as sent); ``window`` is an integer whose unit the SDK does not document (read as seconds).
+
+Absent fields mean what Cloudflare's API spec says they default to: a rule without ``technique`` is a
+``sliding`` window, and spend limits without ``enabled`` are off (``SpendLimits.in_force`` is False): their
+rules are stored and not enforced.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import Any
 
 from billing.cloudflare.results.wire import Fields, strings
 
-__all__ = ["Gateway", "GatewayPage", "ResultInfo", "SpendLimitRule", "SpendLimits"]
+__all__ = ["DEFAULT_TECHNIQUE", "Gateway", "GatewayPage", "ResultInfo", "SpendLimitRule", "SpendLimits"]
 
 _FILTER = "filter"
+# Cloudflare's spec: a rule whose `technique` is absent is enforced over a sliding window.
+DEFAULT_TECHNIQUE = "sliding"
 
 
 def _filter_values(value: Any, where: str) -> tuple[str, ...]:
@@ -36,7 +42,8 @@ def _set_or_drop(wire: dict[str, Any], name: str, value: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SpendLimitRule:
-    """One spend-limit rule: a budget of ``limit`` US dollars per ``window`` (seconds). ``models`` /
+    """One spend-limit rule: a budget of ``limit`` US dollars per ``window`` (seconds), over a ``fixed`` or
+    ``sliding`` window (``sliding`` when Cloudflare's answer leaves it out). ``models`` /
     ``providers``: the rule applies only to these (None: to all). ``metadata`` as sent (partition / filter
     per key). ``raw`` keeps fields this client does not know so that ``to_wire`` sends them back."""
 
@@ -44,7 +51,7 @@ class SpendLimitRule:
     window: int
     limit_type: str = "cost"
     id: str | None = None
-    technique: str | None = None
+    technique: str | None = None  # None only on a rule built without one: Cloudflare's default applies
     enabled: bool | None = None
     models: tuple[str, ...] | None = None
     providers: tuple[str, ...] | None = None
@@ -59,7 +66,7 @@ class SpendLimitRule:
             window=f.integer("window"),
             limit_type=f.text("limitType", "limit_type"),
             id=f.text("id", required=False),
-            technique=f.text("technique", required=False),
+            technique=f.text("technique", required=False) or DEFAULT_TECHNIQUE,
             enabled=f.flag("enabled", required=False),
             models=f.nested(_filter_values, "model", required=False),
             providers=f.nested(_filter_values, "provider", required=False),
@@ -83,11 +90,16 @@ class SpendLimitRule:
 
 @dataclass(frozen=True, slots=True)
 class SpendLimits:
-    """A gateway's spend limits. ``enabled`` None when Cloudflare did not say."""
+    """A gateway's spend limits. ``enabled`` None when Cloudflare did not say, which its spec reads as off."""
 
     enabled: bool | None = None
     rules: tuple[SpendLimitRule, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def in_force(self) -> bool:
+        """Whether Cloudflare enforces these rules: only when ``enabled`` is true (absent means off)."""
+        return self.enabled is True
 
     @classmethod
     def from_wire(cls, value: Any, where: str) -> SpendLimits:
