@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0017_topup_range'),
+        ('billing', '0018_rules_enforced'),
     ]
 
     operations = [
