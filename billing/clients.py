@@ -1,5 +1,5 @@
-"""Django-side glue for the API client: one client per token and base URL, sharing one request budget, and
-the counting of its calls.
+"""Django-side glue for the API client: one client per token and base URL, sharing its request budgets (the
+REST one and GraphQL's own quota), and the counting of its calls.
 
 Only `billing/sync/` and `billing/operations/` call this; views never do.
 
@@ -42,15 +42,25 @@ _run_calls: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("r
 
 
 # ------------------------------------------------------------------------------------------------- clients
-def _limiter():
-    key = (settings.REDIS_URL, settings.CLOUDFLARE_RATE_LIMIT, settings.CLOUDFLARE_RATE_PERIOD)
+def _limiter(limit: int, period: int, key_prefix: str):
+    key = (settings.REDIS_URL, limit, period, key_prefix)
     limiter = _limiters.get(key)
     if limiter is None:
-        limiter = make_rate_limiter(
-            settings.REDIS_URL or None, settings.CLOUDFLARE_RATE_LIMIT, settings.CLOUDFLARE_RATE_PERIOD
-        )
+        limiter = make_rate_limiter(settings.REDIS_URL or None, limit, period, key_prefix=key_prefix)
         _limiters[key] = limiter
     return limiter
+
+
+def _rest_budget():
+    """Cloudflare's REST budget of a token (1,200 requests per 5 minutes by default)."""
+    return _limiter(settings.CLOUDFLARE_RATE_LIMIT, settings.CLOUDFLARE_RATE_PERIOD, "cfbudget")
+
+
+def _graphql_budget():
+    """Cloudflare's GraphQL quota of a token (300 queries per 5 minutes by default), counted apart."""
+    return _limiter(
+        settings.CLOUDFLARE_GRAPHQL_RATE_LIMIT, settings.CLOUDFLARE_GRAPHQL_RATE_PERIOD, "cfbudget-graphql"
+    )
 
 
 def client_for_token(token: str) -> BillingClient:
@@ -71,7 +81,8 @@ def client_for_token(token: str) -> BillingClient:
                 base_url=settings.CLOUDFLARE_API_BASE_URL,
                 timeout=(settings.CLOUDFLARE_CONNECT_TIMEOUT, settings.CLOUDFLARE_READ_TIMEOUT),
                 max_retries=settings.CLOUDFLARE_MAX_RETRIES,
-                rate_limiter=_limiter(),
+                rate_limiter=_rest_budget(),
+                graphql_rate_limiter=_graphql_budget(),
                 # Counts every HTTP attempt for /metrics and for the SyncRun that made it.
                 on_call=record_api_call,
             )

@@ -117,7 +117,11 @@ def _slice_ok(s: Slice, filters: dict[str, Any]) -> bool:
         value = getattr(s, name)
         if name in filters and filters[name] is not None and value != filters[name]:
             return False
+        if filters.get(name + "_neq") is not None and value == filters[name + "_neq"]:
+            return False
         if filters.get(name + "_in") is not None and value not in filters[name + "_in"]:
+            return False
+        if filters.get(name + "_notin") is not None and value in filters[name + "_notin"]:
             return False
     return True
 

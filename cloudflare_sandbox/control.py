@@ -11,8 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from . import control_gateways
+from .analytics import SUMS
 from .api import topup_config_wire
 from .faults import parse_fault
+from .graphql_api import LIMIT_NAMES
 from .interface import Reply, Sandbox
 from .jsonutil import dumps, loads
 from .model import DURATIONS, HOUR_MS, STRATEGIES, ZERO, Account, ms_to_seconds
@@ -37,6 +39,10 @@ CONFIG_FIELDS = (
     "fee_percent",
     "analytics_read",
     "invoice_paging",
+    "graphql_rate_limit",
+    "analytics_limits",
+    "analytics_unknown_fields",
+    "analytics_empty",
 )
 
 
@@ -160,16 +166,19 @@ def _configure(sb: Sandbox, data: dict[str, Any]) -> None:
     for name in ("topup_delay_seconds", "speed", "fee_percent"):
         if name in data and _number(data, name, required=True) < 0:
             raise ControlError(400, f"{name}: must not be negative")
-    if "rate_limit" in data:
-        pair = data["rate_limit"]
+    for name in ("rate_limit", "graphql_rate_limit"):
+        if name not in data:
+            continue
+        pair = data[name]
         if (
             not isinstance(pair, list)
             or len(pair) != 2
             or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in pair)
         ):
-            raise ControlError(400, "rate_limit: must be [requests, seconds], two positive integers")
-        sb.rate_limit = (pair[0], pair[1])
+            raise ControlError(400, f"{name}: must be [requests, seconds], two positive integers")
+        setattr(sb, name, (pair[0], pair[1]))
         sb.restart_rate_window()
+    _configure_analytics(sb, data)
     for flag in ("accept_dashboard_writes", "analytics_read", "invoice_paging"):
         if flag in data and not isinstance(data[flag], bool):
             raise ControlError(400, f"{flag}: must be true or false")
@@ -186,6 +195,31 @@ def _configure(sb: Sandbox, data: dict[str, Any]) -> None:
     if "fee_percent" in data:
         sb.fee_percent = Decimal(data["fee_percent"])
     sb.apply_settings()
+
+
+def _configure_analytics(sb: Sandbox, data: dict[str, Any]) -> None:
+    """The dataset's limits (merged into those set before; null restores a default), the sums Cloudflare is
+    made not to know, and whether analytics answer no rows."""
+    if "analytics_limits" in data:
+        limits = _obj(data["analytics_limits"])
+        for name, value in limits.items():
+            if name not in LIMIT_NAMES:
+                raise ControlError(400, f"analytics_limits: {name} is not one of {', '.join(LIMIT_NAMES)}")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ControlError(400, f"analytics_limits: {name} must be a positive integer or null")
+        merged = {**sb.analytics_limits, **limits}
+        sb.analytics_limits = {name: value for name, value in merged.items() if value is not None}
+    if "analytics_unknown_fields" in data:
+        names = data["analytics_unknown_fields"]
+        if not isinstance(names, list) or not all(name in SUMS and name != "cost" for name in names):
+            raise ControlError(
+                400, f"analytics_unknown_fields: a list of sums other than cost ({', '.join(SUMS)})"
+            )
+        sb.analytics_unknown_fields = list(names)
+    if "analytics_empty" in data:
+        if not isinstance(data["analytics_empty"], bool):
+            raise ControlError(400, "analytics_empty: must be true or false")
+        sb.analytics_empty = data["analytics_empty"]
 
 
 def _account(sb: Sandbox, method: str, account_id: str, data: Any) -> tuple[int, Any]:

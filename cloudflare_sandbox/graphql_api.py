@@ -3,11 +3,20 @@
 A real schema built with graphql-core (Cloudflare's scalar names: `string`, `Time`, `Date`, `uint64`,
 `float64`) is parsed, validated and executed; resolvers read `analytics.groups()`. The answer is GraphQL's
 shape, not the REST envelope, and every problem is HTTP 200 with `{"data": null, "errors": [{message, path,
-extensions: {code}}]}`.
+extensions: {code, timestamp}}]}` (the quota aside: the server answers that one with HTTP 429).
+
+As at Cloudflare, the dataset wants its `filter` and `limit`, and answers within its limits, which the
+account's `settings` node tells (`maxDuration` and `notOlderThan` in seconds, `maxPageSize`,
+`maxNumberOfFields`; DEFAULT_LIMITS unless the control API sets others): a query beyond them gets
+Cloudflare's own messages ("query time range is too large …", "cannot request data older than …s",
+"number of fields cannot be more than …"). Sums named in `unknown_fields` are left out of the schema, as if
+Cloudflare had renamed or dropped them, and `empty` answers no rows at all (a token without the analytics
+permission, as one live report has it).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -18,6 +27,7 @@ from graphql import (
     FieldNode,
     FragmentSpreadNode,
     GraphQLArgument,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
@@ -40,9 +50,14 @@ from graphql import (
 
 from . import analytics
 from .jsonutil import loads
-from .model import Account, Billing
+from .model import DAY_MS, Account, Billing
 
 MAX_LIMIT = 10_000
+# The dataset's limits when the control API sets none (Cloudflare's for this dataset are not published:
+# these are the ones it documents for adaptive datasets on paid plans).
+DEFAULT_LIMITS = {"maxDuration": 3 * 86_400, "notOlderThan": 31 * 86_400, "maxPageSize": MAX_LIMIT}
+DEFAULT_LIMITS["maxNumberOfFields"] = 30
+LIMIT_NAMES = tuple(DEFAULT_LIMITS)
 log = logging.getLogger("cloudflare_sandbox")
 
 
@@ -111,32 +126,38 @@ def _filter_fields() -> dict[str, GraphQLInputField]:
             fields[prefix + suffix] = GraphQLInputField(kind)
     for name in analytics.SLICE_FIELDS:
         fields[name] = GraphQLInputField(STRING)
-        fields[name + "_in"] = GraphQLInputField(GraphQLList(GraphQLNonNull(STRING)))
+        fields[name + "_neq"] = GraphQLInputField(STRING)
+        for suffix in ("_in", "_notin"):
+            fields[name + suffix] = GraphQLInputField(GraphQLList(GraphQLNonNull(STRING)))
     return fields
 
 
-ORDER_KEYS = ("count", *(f"sum_{s}" for s in analytics.SUMS), *analytics.DIMENSIONS)
-ORDER_BY = GraphQLEnumType(
-    f"{PREFIX}OrderBy", {f"{k}_{d}": f"{k}_{d}" for k in ORDER_KEYS for d in ("ASC", "DESC")}
-)
-GROUP = GraphQLObjectType(
-    PREFIX,
-    {
-        "count": GraphQLField(GraphQLNonNull(UINT64)),
-        "sum": GraphQLField(
-            GraphQLObjectType(
-                f"{PREFIX}Sum",
-                {s: GraphQLField(GraphQLNonNull(FLOAT64 if s == "cost" else UINT64)) for s in analytics.SUMS},
-            )
-        ),
-        "dimensions": GraphQLField(
-            GraphQLObjectType(
-                f"{PREFIX}Dimensions",
-                {d: GraphQLField(GraphQLNonNull(t)) for d, t in DIMENSION_TYPES.items()},
-            )
-        ),
-    },
-)
+def _group_type(sums: tuple[str, ...]) -> GraphQLObjectType:
+    return GraphQLObjectType(
+        PREFIX,
+        {
+            "count": GraphQLField(GraphQLNonNull(UINT64)),
+            "sum": GraphQLField(
+                GraphQLObjectType(
+                    f"{PREFIX}Sum",
+                    {s: GraphQLField(GraphQLNonNull(FLOAT64 if s == "cost" else UINT64)) for s in sums},
+                )
+            ),
+            "dimensions": GraphQLField(
+                GraphQLObjectType(
+                    f"{PREFIX}Dimensions",
+                    {d: GraphQLField(GraphQLNonNull(t)) for d, t in DIMENSION_TYPES.items()},
+                )
+            ),
+        },
+    )
+
+
+def _order_by(sums: tuple[str, ...]) -> GraphQLEnumType:
+    keys = ("count", *(f"sum_{s}" for s in sums), *analytics.DIMENSIONS)
+    return GraphQLEnumType(
+        f"{PREFIX}OrderBy", {f"{k}_{d}": f"{k}_{d}" for k in keys for d in ("ASC", "DESC")}
+    )
 
 
 def _selected(selection_set: SelectionSetNode | None, info: GraphQLResolveInfo) -> Iterator[FieldNode]:
@@ -163,11 +184,66 @@ def _bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
+def _limit_error(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "LIMIT_EXCEEDED"})
+
+
+def _leaf_count(info: GraphQLResolveInfo) -> int:
+    """The fields a dataset query asks for, as maxNumberOfFields counts them: every leaf."""
+
+    def leaves(node: FieldNode) -> int:
+        children = list(_selected(node.selection_set, info))
+        return sum(leaves(child) for child in children) if children else 1
+
+    return sum(leaves(node) for node in info.field_nodes)
+
+
+def _time_span(filters: dict[str, Any]) -> tuple[float, float]:
+    """The earliest and latest instants (Unix ms) the time filters let through, open ends as infinities."""
+    lo, hi = float("-inf"), float("inf")
+    for prefix in analytics.TIME_FIELDS:
+        extra = DAY_MS - 1 if prefix == "date" else 0  # a date reaches to the end of its day
+        for suffix in ("", "_geq", "_gt", "_leq", "_lt"):
+            value = filters.get(prefix + suffix)
+            if value is None:
+                continue
+            if suffix in ("", "_geq", "_gt"):
+                lo = max(lo, value)
+            if suffix in ("", "_leq", "_lt"):
+                hi = min(hi, value + (extra if suffix != "_lt" else 0))
+    return lo, hi
+
+
+def _check_limits(account: Account, info: GraphQLResolveInfo, args: dict[str, Any]) -> None:
+    limits = info.context["limits"]
+    if args["limit"] > limits["maxPageSize"]:
+        raise _limit_error(f"limit must be less or equal to {limits['maxPageSize']}")
+    fields = _leaf_count(info)
+    if fields > limits["maxNumberOfFields"]:
+        raise _limit_error(f"number of fields cannot be more than {limits['maxNumberOfFields']}")
+    now = info.context["now_ms"]
+    lo, hi = _time_span(args["filter"])
+    oldest = now - limits["notOlderThan"] * 1000
+    if lo < oldest:
+        raise _limit_error(f"cannot request data older than {limits['notOlderThan']}s")
+    width = int((min(hi, now) - lo) // 1000)
+    if width > limits["maxDuration"]:
+        raise _limit_error(
+            f'query time range is too large for account "{account.id}". Time range can\'t be wider '
+            f"than {limits['maxDuration']}s, but it's {width}s"
+        )
+
+
 def resolve_groups(account: Account, info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
     if args.get("limit") is None:
         raise _bad_input(f"limit: required (1 to {MAX_LIMIT})")
     if args["limit"] > MAX_LIMIT:
         raise _bad_input(f"limit: must not exceed {MAX_LIMIT}")
+    if not args.get("filter"):
+        raise _bad_input("filter: required (a time range, e.g. datetimeHour_geq and datetimeHour_leq)")
+    _check_limits(account, info, args)
+    if info.context["empty"]:
+        return []
     query = analytics.Query(
         dimensions=_requested_dimensions(info),
         filters=args.get("filter") or {},
@@ -188,47 +264,85 @@ def resolve_accounts(_viewer: Any, info: GraphQLResolveInfo, **args: Any) -> lis
     return [account]
 
 
-ACCOUNT = GraphQLObjectType(
-    "Account",
+def _resolve_settings(account: Account, info: GraphQLResolveInfo) -> dict[str, Any]:
+    limits = info.context["limits"]
+    sums = [f"sum_{name}" for name in analytics.SUMS if name not in info.context["unknown_fields"]]
+    available = ["count", *sums, *(f"dimensions_{name}" for name in analytics.DIMENSIONS)]
+    return {"aiGatewayRequestsAdaptiveGroups": {"enabled": True, "availableFields": available, **limits}}
+
+
+SETTING_NODE = GraphQLObjectType(
+    "SettingNode",
     {
-        "aiGatewayRequestsAdaptiveGroups": GraphQLField(
-            GraphQLNonNull(GraphQLList(GraphQLNonNull(GROUP))),
-            args={
-                "limit": GraphQLArgument(
-                    UINT64
-                ),  # required, but Cloudflare's own examples declare it nullable
-                "filter": GraphQLArgument(
-                    GraphQLInputObjectType(f"{PREFIX}Filter_InputObject", _filter_fields())
-                ),
-                "orderBy": GraphQLArgument(GraphQLList(GraphQLNonNull(ORDER_BY))),
-            },
-            resolve=resolve_groups,
-        )
+        "enabled": GraphQLField(GraphQLNonNull(GraphQLBoolean)),
+        "availableFields": GraphQLField(GraphQLNonNull(GraphQLList(GraphQLNonNull(STRING)))),
+        **{name: GraphQLField(GraphQLNonNull(UINT64)) for name in LIMIT_NAMES},
     },
 )
+
+
+@functools.lru_cache(maxsize=16)
+def schema_for(unknown_fields: frozenset[str]) -> GraphQLSchema:
+    """The schema, without the sums Cloudflare is made not to know."""
+    sums = tuple(name for name in analytics.SUMS if name not in unknown_fields)
+    account = GraphQLObjectType(
+        "Account",
+        {
+            "aiGatewayRequestsAdaptiveGroups": GraphQLField(
+                GraphQLNonNull(GraphQLList(GraphQLNonNull(_group_type(sums)))),
+                args={
+                    # Both required (checked when run), but Cloudflare's own examples declare them nullable.
+                    "limit": GraphQLArgument(UINT64),
+                    "filter": GraphQLArgument(
+                        GraphQLInputObjectType(f"{PREFIX}Filter_InputObject", _filter_fields())
+                    ),
+                    "orderBy": GraphQLArgument(GraphQLList(GraphQLNonNull(_order_by(sums)))),
+                },
+                resolve=resolve_groups,
+            ),
+            "settings": GraphQLField(
+                GraphQLObjectType(
+                    "AccountSettings", {"aiGatewayRequestsAdaptiveGroups": GraphQLField(SETTING_NODE)}
+                ),
+                resolve=_resolve_settings,
+            ),
+        },
+    )
+    viewer = GraphQLObjectType(
+        "Viewer",
+        {
+            "accounts": GraphQLField(
+                GraphQLNonNull(GraphQLList(GraphQLNonNull(account))),
+                args={
+                    "filter": GraphQLArgument(GraphQLNonNull(ACCOUNT_FILTER)),
+                    "limit": GraphQLArgument(UINT64),
+                },
+                resolve=resolve_accounts,
+            )
+        },
+    )
+    return GraphQLSchema(
+        GraphQLObjectType("Query", {"viewer": GraphQLField(GraphQLNonNull(viewer), resolve=lambda *_: {})})
+    )
+
+
 ACCOUNT_FILTER = GraphQLInputObjectType(
     "AccountFilter_InputObject", {"accountTag": GraphQLInputField(STRING)}
 )
-VIEWER = GraphQLObjectType(
-    "Viewer",
-    {
-        "accounts": GraphQLField(
-            GraphQLNonNull(GraphQLList(GraphQLNonNull(ACCOUNT))),
-            args={
-                "filter": GraphQLArgument(GraphQLNonNull(ACCOUNT_FILTER)),
-                "limit": GraphQLArgument(UINT64),
-            },
-            resolve=resolve_accounts,
-        )
-    },
-)
-SCHEMA = GraphQLSchema(
-    GraphQLObjectType("Query", {"viewer": GraphQLField(GraphQLNonNull(VIEWER), resolve=lambda *_: {})})
-)
+SCHEMA = schema_for(frozenset())
 
 
 def _error(message: str, code: str, path: Any = None) -> dict[str, Any]:
-    return {"message": message, "path": path, "extensions": {"code": code}}
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {"message": message, "path": path, "extensions": {"code": code, "timestamp": stamp}}
+
+
+QUOTA_MESSAGE = "rate limiter budget depleted, try again after 5 minutes"
+
+
+def quota_answer() -> dict[str, Any]:
+    """The answer once the GraphQL quota is spent (the server sends it with HTTP 429 and retry-after)."""
+    return {"data": None, "errors": [_error(QUOTA_MESSAGE, "rate_limited")]}
 
 
 def _failed(*errors: dict[str, Any]) -> tuple[int, Any]:
@@ -264,12 +378,22 @@ def answer(billing: Billing, args: dict[str, Any]) -> tuple[int, Any]:
         document = parse(query)
     except GraphQLError as exc:
         return _failed(_error(exc.message, "GRAPHQL_PARSE_FAILED"))
-    problems = validate(SCHEMA, document)
+    options = args.get("analytics") or {}
+    unknown = frozenset(options.get("unknown_fields") or ())
+    schema = schema_for(unknown)
+    problems = validate(schema, document)
     if problems:
         return _failed(*(_error(e.message, "GRAPHQL_VALIDATION_FAILED") for e in problems))
-    context = {"billing": billing, "analytics_read": args.get("analytics_read", True)}
+    context = {
+        "billing": billing,
+        "analytics_read": args.get("analytics_read", True),
+        "limits": {**DEFAULT_LIMITS, **(options.get("limits") or {})},
+        "unknown_fields": unknown,
+        "empty": bool(options.get("empty")),
+        "now_ms": billing.now_ms,
+    }
     result = execute_sync(
-        SCHEMA, document, variable_values=variables, operation_name=operation, context_value=context
+        schema, document, variable_values=variables, operation_name=operation, context_value=context
     )
     if result.errors:
         return _failed(*(_error(e.message, _code(e), e.path) for e in result.errors))

@@ -42,6 +42,10 @@ class Sandbox(Protocol):
     fee_percent: Decimal
     analytics_read: bool
     invoice_paging: bool
+    graphql_rate_limit: tuple[int, int]
+    analytics_limits: dict[str, int]
+    analytics_unknown_fields: list[str]
+    analytics_empty: bool
     faults: list[Fault]
     request_log: deque[dict[str, Any]]
 

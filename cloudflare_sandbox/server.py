@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import api, routes
+from . import api, graphql_api, routes
 from .clock import Clock
 from .faults import Fault
 from .http_handler import Handler, HTTPServer
@@ -42,6 +42,7 @@ class _Settings:
 
     speed: float
     rate_limit: tuple[int, int]  # requests, per seconds
+    graphql_rate_limit: tuple[int, int]  # GraphQL queries, per seconds (a quota of their own)
     accept_dashboard_writes: bool
     topup_delay_seconds: float
     fee_percent: Decimal
@@ -59,6 +60,7 @@ class SandboxServer:
         state_file: str | os.PathLike[str] | None = None,
         speed: float = 1.0,
         rate_limit: tuple[int, int] = (1200, 300),
+        graphql_rate_limit: tuple[int, int] = (300, 300),
         accept_dashboard_writes: bool = False,
         topup_delay_seconds: float = 5.0,
         fee_percent: Decimal | int = 5,
@@ -73,6 +75,7 @@ class SandboxServer:
         self._defaults = _Settings(
             speed=float(speed),
             rate_limit=(int(rate_limit[0]), int(rate_limit[1])),
+            graphql_rate_limit=(int(graphql_rate_limit[0]), int(graphql_rate_limit[1])),
             accept_dashboard_writes=bool(accept_dashboard_writes),
             topup_delay_seconds=float(topup_delay_seconds),
             fee_percent=Decimal(fee_percent),
@@ -104,9 +107,17 @@ class SandboxServer:
         self.fee_percent = d.fee_percent
         self.analytics_read = True  # whether the token may read GraphQL analytics
         self.invoice_paging = True  # false: invoice-history ignores page / per_page, as a Cloudflare might
+        # GraphQL's own quota (Cloudflare: 300 queries per 5 minutes, apart from the REST budget), the
+        # dataset's limits where they differ from graphql_api.DEFAULT_LIMITS, sums Cloudflare does not know,
+        # and whether analytics answer no rows at all.
+        self.graphql_rate_limit = d.graphql_rate_limit
+        self.analytics_limits: dict[str, int] = {}
+        self.analytics_unknown_fields: list[str] = []
+        self.analytics_empty = False
         self.faults: list[Fault] = []
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._rate_window: tuple[float, int] = (time.monotonic(), 0)
+        self._graphql_window: tuple[float, int] = (time.monotonic(), 0)
 
     def _new_billing(self, seed_name: str) -> Billing:
         billing = Billing(self.clock.now_ms(), int(self.topup_delay_seconds * 1000), self.fee_percent)
@@ -138,6 +149,10 @@ class SandboxServer:
             "fee_percent": self.fee_percent,
             "analytics_read": self.analytics_read,
             "invoice_paging": self.invoice_paging,
+            "graphql_rate_limit": list(self.graphql_rate_limit),
+            "analytics_limits": dict(self.analytics_limits),
+            "analytics_unknown_fields": list(self.analytics_unknown_fields),
+            "analytics_empty": self.analytics_empty,
         }
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -293,8 +308,16 @@ class SandboxServer:
         try:
             self._authenticate(auth)
             route = routes.resolve(method, path)
+            graphql = path.rstrip("/") == routes.GRAPHQL_PATH
             with self.lock:
-                self._check_rate_limit()
+                if graphql:
+                    wait = self._take_graphql_query()
+                    if wait:
+                        body = dumps(graphql_api.quota_answer()).encode()
+                        headers = {"Content-Type": "application/json", "retry-after": str(wait)}
+                        return Reply(429, body, headers)
+                else:
+                    self._check_rate_limit()
                 self.billing.move_clock(self.clock.now_ms())  # the account it reads catches up
                 args = {
                     "query": dict(parse_qsl(query, keep_blank_values=True)),
@@ -304,6 +327,12 @@ class SandboxServer:
                     "analytics_read": self.analytics_read,
                     "invoice_paging": self.invoice_paging,
                 }
+                if graphql:
+                    args["analytics"] = {
+                        "limits": self.analytics_limits,
+                        "unknown_fields": self.analytics_unknown_fields,
+                        "empty": self.analytics_empty,
+                    }
                 status, doc = route(self.billing, args)
                 body = dumps(doc).encode()
             if method != "GET":
@@ -323,19 +352,19 @@ class SandboxServer:
             raise api.ApiError(403, [(api.CODE_AUTH, "Authentication error")])
 
     def restart_rate_window(self) -> None:
-        """Forget the requests counted so far in the current rate-limit window. Lock held by caller."""
+        """Forget the requests counted so far in the current rate-limit windows. Lock held by caller."""
         self._rate_window = (self._rate_window[0], 0)
+        self._graphql_window = (self._graphql_window[0], 0)
+
+    def _take_graphql_query(self) -> int:
+        """Count one GraphQL query against its own quota: 0, or the seconds until the window restarts when
+        the quota is spent. Lock held by caller."""
+        self._graphql_window, wait = _count_in(self._graphql_window, self.graphql_rate_limit)
+        return wait
 
     def _check_rate_limit(self) -> None:
-        limit, window = self.rate_limit
-        now = time.monotonic()
-        started, count = self._rate_window
-        if now - started >= window:
-            started, count = now, 0
-        count += 1
-        self._rate_window = (started, count)
-        if count > limit:
-            retry_after = max(1, math.ceil(started + window - now))
+        self._rate_window, retry_after = _count_in(self._rate_window, self.rate_limit)
+        if retry_after:
             raise api.ApiError(
                 429,
                 [
@@ -365,6 +394,19 @@ class SandboxServer:
         }
         with self.lock:
             self.request_log.append(entry)
+
+
+def _count_in(window: tuple[float, int], rule: tuple[int, int]) -> tuple[tuple[float, int], int]:
+    """One more request in a fixed window (started, count) under (limit, seconds): the window after it, and
+    0 or the seconds until the window restarts when the request is over the limit."""
+    limit, seconds = rule
+    now = time.monotonic()
+    started, count = window
+    if now - started >= seconds:
+        started, count = now, 0
+    count += 1
+    wait = max(1, math.ceil(started + seconds - now)) if count > limit else 0
+    return (started, count), wait
 
 
 def _wall_ms() -> int:

@@ -335,6 +335,9 @@ CLOUDFLARE_WEB_TIMEOUT = env.float("CLOUDFLARE_WEB_TIMEOUT", default=10.0)
 # Requests allowed per token per period, shared by every process through Redis when REDIS_URL is set.
 CLOUDFLARE_RATE_LIMIT = env.int("CLOUDFLARE_RATE_LIMIT", default=1200)
 CLOUDFLARE_RATE_PERIOD = env.int("CLOUDFLARE_RATE_PERIOD", default=300)
+# GraphQL analytics queries per token per period: Cloudflare's own quota, counted apart from the above.
+CLOUDFLARE_GRAPHQL_RATE_LIMIT = env.int("CLOUDFLARE_GRAPHQL_RATE_LIMIT", default=300)
+CLOUDFLARE_GRAPHQL_RATE_PERIOD = env.int("CLOUDFLARE_GRAPHQL_RATE_PERIOD", default=300)
 CLOUDFLARE_DASHBOARD_URL = env.str("CLOUDFLARE_DASHBOARD_URL", default="https://dash.cloudflare.com/")
 # Fernet keys (comma separated, newest first) that encrypt per-account API tokens at rest.
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])

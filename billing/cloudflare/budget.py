@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 1200
 DEFAULT_PERIOD = 300
+# Cloudflare's GraphQL analytics quota, counted apart from the REST budget.
+GRAPHQL_LIMIT = 300
+GRAPHQL_PERIOD = 300
 
 
 class RateLimiter(Protocol):
@@ -170,9 +173,13 @@ class RedisRateLimiter:
 
 
 def make_rate_limiter(
-    redis_url: str | None, limit: int = DEFAULT_LIMIT, period: float = DEFAULT_PERIOD
+    redis_url: str | None,
+    limit: int = DEFAULT_LIMIT,
+    period: float = DEFAULT_PERIOD,
+    key_prefix: str = "cfbudget",
 ) -> InProcessRateLimiter | RedisRateLimiter:
-    """A Redis-backed limiter when ``redis_url`` is set (budget shared by all processes), else in-process."""
+    """A Redis-backed limiter when ``redis_url`` is set (budget shared by all processes), else in-process.
+    Two budgets of one token (REST, GraphQL) need two ``key_prefix`` values."""
     if redis_url:
-        return RedisRateLimiter(redis_url, limit=limit, period=period)
+        return RedisRateLimiter(redis_url, limit=limit, period=period, key_prefix=key_prefix)
     return InProcessRateLimiter(limit=limit, period=period)

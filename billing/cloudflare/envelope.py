@@ -246,8 +246,14 @@ def _bad_request(r: _Refusal) -> APIStatusError:
 def _rate_limited(r: _Refusal) -> APIStatusError:
     wait = _retry_after(r.headers)
     hint = f"; retry after {wait:.0f} s" if wait is not None else ""
+    # GraphQL has a quota of its own, apart from the REST budget: say which one is spent.
+    what = (
+        "Cloudflare's GraphQL analytics quota for this token is spent"
+        if r.answer.op.reads == "graphql"
+        else "Cloudflare's rate limit for this token is reached"
+    )
     return RateLimitError(
-        f"Cloudflare's rate limit for this token is reached ({r.name}, HTTP 429{hint}). [{r.ray}]",
+        f"{what} ({r.name}, HTTP 429{hint}{r.suffix}). [{r.ray}]",
         retry_after=wait,
         **r.context(),
     )

@@ -147,7 +147,8 @@ GraphQLErrorDetail = tuple[str | None, str, str | None]
 
 class GraphQLError(CloudflareError):
     """Cloudflare's GraphQL API answered with ``errors`` (a bad field or filter, a limit), usually at HTTP
-    200. ``retryable`` only when an error's code says rate limit or timeout."""
+    200. ``retryable`` only when an error says rate limit, quota or timeout; ``unknown_fields`` names the
+    fields the schema does not know (a query asking for one is refused whole)."""
 
     def __init__(
         self,
@@ -157,6 +158,7 @@ class GraphQLError(CloudflareError):
         status_code: int,
         ray_id: str | None = None,
         retryable: bool = False,
+        unknown_fields: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
@@ -164,6 +166,7 @@ class GraphQLError(CloudflareError):
         self.status_code = status_code
         self.ray_id = ray_id
         self.retryable = retryable
+        self.unknown_fields = unknown_fields
 
 
 class GraphQLPermissionError(AuthenticationError):

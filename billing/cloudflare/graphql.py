@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from billing.cloudflare.answer import Answer
@@ -21,6 +22,13 @@ _PERMISSION_CODES = frozenset({"authz", "unauthorized", "forbidden"})
 _PERMISSION_WORDS = ("not authorized", "unauthorized")
 # Codes (lower-cased, substrings) meaning "the same query may work later".
 _TRANSIENT_CODES = ("ratelimit", "rate_limit", "rate-limit", "too_many", "timeout", "timedout", "throttl")
+# Cloudflare's errors carry no code (only a timestamp): its quota messages are known by their words
+# ("rate limiter budget depleted, try again after 5 minutes", "quota exceeded, please repeat your request").
+_TRANSIENT_WORDS = ("budget depleted", "quota exceeded", "rate limit", "too many requests")
+# "Cannot query field 'x' on type 'Y'" (graphql-core, graphql-js), 'unknown field "x"' (others).
+_UNKNOWN_FIELD = re.compile(
+    r"""(?:cannot query field|unknown field)\s*['"`]?([A-Za-z_][A-Za-z0-9_]*)""", re.I
+)
 
 
 def read_graphql(answer: Answer[ResultT], payload: Any) -> ResultT:
@@ -63,8 +71,15 @@ def _is_permission(detail: Detail) -> bool:
 
 
 def _is_transient(detail: Detail) -> bool:
-    code = (detail[0] or "").lower()
-    return any(word in code for word in _TRANSIENT_CODES)
+    code, message, _ = detail
+    return any(word in (code or "").lower() for word in _TRANSIENT_CODES) or any(
+        word in message.lower() for word in _TRANSIENT_WORDS
+    )
+
+
+def _unknown_fields(details: tuple[Detail, ...]) -> tuple[str, ...]:
+    found = (match.group(1) for _, message, _ in details for match in _UNKNOWN_FIELD.finditer(message))
+    return tuple(dict.fromkeys(found))
 
 
 def _describe(details: tuple[Detail, ...]) -> str:
@@ -102,5 +117,6 @@ def _graphql_error(answer: Answer[object], details: tuple[Detail, ...]) -> Cloud
         status_code=answer.status,
         ray_id=answer.ray_id,
         retryable=any(_is_transient(detail) for detail in details),
+        unknown_fields=_unknown_fields(details),
         **context,
     )

@@ -20,7 +20,7 @@ Nov 22 only" rather than present a shorter history as the whole range. Amounts a
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -30,13 +30,30 @@ from typing import Any
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
-from billing.models import Account, GatewaySpendDay, GatewaySpendHour, SyncJob, SyncOutcome, SyncRun
+from billing.models import (
+    Account,
+    AnalyticsSettings,
+    GatewaySpendDay,
+    GatewaySpendHour,
+    SyncJob,
+    SyncOutcome,
+    SyncRun,
+)
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MICRO = Decimal("0.000001")
 # What every group sums (the breakdown's columns, the CSV's, the Gateways tab's).
 SPEND_SUMS = ("requests", "cost", "tokens_in", "tokens_out", "cached_requests", "errored_requests")
+# How a sum Cloudflare may not answer is named where the pages say it is not available.
+SUM_LABELS = {
+    "tokens_in": "tokens in",
+    "tokens_out": "tokens out",
+    "cached_tokens_in": "cached tokens in",
+    "cached_tokens_out": "cached tokens out",
+    "cached_requests": "cache hits",
+    "errored_requests": "errors",
+}
 
 
 @dataclass(frozen=True)
@@ -101,14 +118,20 @@ def hourly_history_start(now: datetime) -> datetime:
 @dataclass(frozen=True)
 class History:
     """What the local analytics of an account hold: data from `starts` (None: none, or not asked) and hour
-    rows from `hours_from` (older days are kept as day rows only)."""
+    rows from `hours_from` (older days are kept as day rows only); the sums Cloudflare did not answer at the
+    last sync (`unavailable`: SPEND_SUMS names, shown as "not available from Cloudflare", not as zero) and
+    the UTC days with billed usage but no analytics rows (`silent_days`: the token may lack "Account
+    Analytics: Read")."""
 
     starts: datetime | None
     hours_from: datetime
+    unavailable: frozenset[str] = frozenset()
+    silent_days: tuple[date, ...] = ()
 
 
 def history_of(account_id: int, now: datetime) -> History:
-    """Where the account's analytics history starts, in one query: the earliest of its first stored day or
+    """Where the account's analytics history starts, in one query (and what the last sync found, in one
+    more): the earliest of its first stored day or
     hour and the hourly history its oldest successful analytics run read (the first sync reads
     GATEWAY_SPEND_BACKFILL_DAYS of whole UTC days, so a quiet first day is data too). Once that run is
     deleted (SYNC_RUN_RETENTION_DAYS) the stored rows say it."""
@@ -129,6 +152,11 @@ def history_of(account_id: int, now: datetime) -> History:
         .values("first_day", "first_hour", "first_run")
         .first()
     ) or {}
+    findings: Mapping[str, Any] = (
+        AnalyticsSettings.objects.filter(account_id=account_id)
+        .values("unavailable_sums", "silent_days")
+        .first()
+    ) or {}
     found = []
     if row.get("first_day") is not None:
         found.append(utc_midnight(row["first_day"]))
@@ -136,7 +164,12 @@ def history_of(account_id: int, now: datetime) -> History:
         found.append(row["first_hour"].astimezone(UTC).replace(hour=0))
     if row.get("first_run") is not None:
         found.append(hourly_history_start(row["first_run"]))
-    return History(min(found, default=None), hourly_history_start(now))
+    return History(
+        min(found, default=None),
+        hourly_history_start(now),
+        frozenset(findings.get("unavailable_sums") or ()),
+        tuple(date.fromisoformat(day) for day in findings.get("silent_days") or ()),
+    )
 
 
 # --- the one reading ----------------------------------------------------------------------------------
@@ -241,10 +274,17 @@ class GatewaySpend:
     source: str  # the rows read: "daily", "hourly", "daily+hourly" (whole days and cut ones) or "none"
     fields: tuple[str, ...]
     groups: list[dict]  # {field: value, "total_cost": …, "total_requests": …}, the costliest first
+    unavailable: frozenset[str] = frozenset()  # SPEND_SUMS Cloudflare did not answer: "not available"
+    silent_days: tuple[date, ...] = ()  # billed usage above zero, no analytics rows (see History)
 
     @property
     def clipped(self) -> bool:
         return self.data_from > self.range.start
+
+    @property
+    def unavailable_labels(self) -> list[str]:
+        """The sums Cloudflare did not answer, in words, in a fixed order."""
+        return [label for name, label in SUM_LABELS.items() if name in self.unavailable]
 
     @property
     def total(self) -> Decimal:
@@ -272,7 +312,16 @@ def spend_over(
     if history.starts is not None and history.starts > data_from:
         data_from, why = min(history.starts, span.end), BEFORE_HISTORY
     read = [name for name, parts in (("daily", plan.days), ("hourly", plan.hours)) if parts]
-    return GatewaySpend(span, data_from, why, "+".join(read) or "none", fields, groups)
+    return GatewaySpend(
+        span,
+        data_from,
+        why,
+        "+".join(read) or "none",
+        fields,
+        groups,
+        history.unavailable,
+        history.silent_days,
+    )
 
 
 def cost_between(

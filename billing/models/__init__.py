@@ -43,6 +43,7 @@ from billing.models.gateway_changes import (
     RuleChangeOutcome,
 )
 from billing.models.gateways import (
+    AnalyticsSettings,
     Gateway,
     GatewayRule,
     GatewaySpendDay,
@@ -86,6 +87,7 @@ __all__ = [
     "AlertKind",
     "AlertRule",
     "AlertSubscription",
+    "AnalyticsSettings",
     "ApiCallCount",
     "AppendOnlyError",
     "AuditAction",

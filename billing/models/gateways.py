@@ -134,3 +134,24 @@ class GatewaySpendDay(_SpendColumns):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.model} {self.day}: ${self.cost}"
+
+
+class AnalyticsSettings(models.Model):
+    """What the portal knows of the spend dataset for one account: its limits as Cloudflare's `settings` node
+    last answered them (read again once a day; the analytics queries are split to fit them), the sums the
+    last sync could not get (Cloudflare refused them as unknown fields, so pages say "not available from
+    Cloudflare" rather than show a zero), and the UTC days with billed usage but no analytics rows at all
+    (a token without "Account Analytics: Read" may get empty answers instead of an error)."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="analytics_settings")
+    max_duration_seconds = models.PositiveBigIntegerField(null=True)  # the widest time range of one query
+    not_older_than_seconds = models.PositiveBigIntegerField(null=True)  # how far back a query may start
+    max_page_size = models.PositiveIntegerField(null=True)  # the most groups one query returns
+    max_number_of_fields = models.PositiveIntegerField(null=True)  # the most fields one query may ask for
+    read_at = models.DateTimeField(null=True)  # when the limits were read (null: never)
+    unavailable_sums = models.JSONField(default=list)  # the spend columns Cloudflare did not answer
+    silent_days = models.JSONField(default=list)  # ISO dates: billed usage above zero, no analytics rows
+    checked_at = models.DateTimeField(null=True)  # the last analytics sync that set the two above
+
+    def __str__(self) -> str:
+        return f"analytics settings of {self.account}"

@@ -13,7 +13,14 @@ from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
 
 from billing.figures import charts
-from billing.figures.gateway_spend import GatewaySpend, history_of, preset, spend_over, spend_series
+from billing.figures.gateway_spend import (
+    SPEND_SUMS,
+    GatewaySpend,
+    history_of,
+    preset,
+    spend_over,
+    spend_series,
+)
 from billing.figures.series import bucket_label
 from billing.forms.spend_range import SpendRangeForm
 from billing.models import Account, Gateway, SyncJob, SyncRun
@@ -152,10 +159,12 @@ def _csv_lines(spend: GatewaySpend) -> Iterator[str]:
     yield ",".join(CSV_COLUMNS) + "\r\n"
     for row in spend.groups:
         names = [_cell(row["gateway"]), _cell(row["model"]), _cell(row["provider"])]
+        # A sum Cloudflare did not answer is an empty cell, never a zero that reads as "none".
+        sums = ["" if name in spend.unavailable else str(row[f"total_{name}"]) for name in SPEND_SUMS]
+        requests, cost, tokens_in, tokens_out, cached, errored = sums
         yield (
-            f"{span.start.isoformat()},{span.end.isoformat()},{spend.source},{','.join(names)},{row['total_requests']},"
-            f"{row['total_cost']},{row['total_tokens_in']},{row['total_tokens_out']},"
-            f"{row['total_cached_requests']},{row['total_errored_requests']},{about}\r\n"
+            f"{span.start.isoformat()},{span.end.isoformat()},{spend.source},{','.join(names)},{requests},"
+            f"{cost},{tokens_in},{tokens_out},{cached},{errored},{about}\r\n"
         )
 
 

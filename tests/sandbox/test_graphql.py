@@ -27,6 +27,17 @@ query ($accountId: string, $start: Time, $end: Time, $limit: uint64) {
 """
 
 
+# Wide enough for the whole demo history: these tests are about grouping, not the dataset's limits.
+WIDE = {"maxDuration": 3_650 * 86_400, "notOlderThan": 3_650 * 86_400}
+SINCE_EVER = 'filter: {datetime_geq: "2020-01-01T00:00:00Z"}'
+
+
+@pytest.fixture
+def sandbox_demo(sandbox_demo):
+    sandbox_demo.configure(analytics_limits=WIDE)
+    return sandbox_demo
+
+
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -47,6 +58,8 @@ def error_of(response) -> dict:
 
 
 def groups(sandbox_api, account, selection, args="limit: 10000", **variables):
+    if "filter" not in args:
+        args = f"{args}, {SINCE_EVER}"
     query = f"""query ($a: string) {{ viewer {{ accounts(filter: {{accountTag: $a}}) {{
         g: aiGatewayRequestsAdaptiveGroups({args}) {{ {selection} }} }} }} }}"""
     return data_of(sandbox_api.graphql(query, a=account, **variables))["g"]
@@ -105,7 +118,8 @@ def test_equality_filters_order_by_and_limit(sandbox_demo, sandbox_api):
         sandbox_api,
         PROD,
         "sum { cost } dimensions { model datetimeHour }",
-        'limit: 5, filter: {gateway: "chat-app", provider: "anthropic"}, orderBy: [datetimeHour_DESC]',
+        'limit: 5, filter: {gateway: "chat-app", provider: "anthropic", date_geq: "2020-01-01"}, '
+        "orderBy: [datetimeHour_DESC]",
     )
     assert len(rows) == 5 and {r["dimensions"]["model"] for r in rows} == {"claude-sonnet-4"}
     hours = [r["dimensions"]["datetimeHour"] for r in rows]
@@ -137,8 +151,10 @@ def test_datetime_filters_cut_hours_into_minutes_and_minute_groups_add_up(sandbo
 
 def test_aliases_and_variables_answer_two_datasets_in_one_query(sandbox_demo, sandbox_api):
     query = """query ($a: string, $gw: string) { viewer { accounts(filter: {accountTag: $a}) {
-        chat: aiGatewayRequestsAdaptiveGroups(limit: 10, filter: {gateway: $gw}) { total: count }
-        all: aiGatewayRequestsAdaptiveGroups(limit: 10) { total: count d: dimensions { gw: gateway } }
+        chat: aiGatewayRequestsAdaptiveGroups(limit: 10, filter: {gateway: $gw, date_geq: "2020-01-01"}) {
+            total: count }
+        all: aiGatewayRequestsAdaptiveGroups(limit: 10, filter: {date_geq: "2020-01-01"}) {
+            total: count d: dimensions { gw: gateway } }
     } } }"""
     account = data_of(sandbox_api.graphql(query, a=PROD, gw="chat-app"))
     by_gateway = {r["d"]["gw"]: r["total"] for r in account["all"]}
@@ -162,8 +178,9 @@ def test_refused_requests_show_as_errored_requests(sandbox_demo, sandbox_api):
         ("count sum { price }", "limit: 5", "GRAPHQL_VALIDATION_FAILED", "Cannot query field 'price'"),
         ("count", 'limit: 5, filter: {colour: "red"}', "GRAPHQL_VALIDATION_FAILED", "colour"),
         ("count", "limit: 5, orderBy: [price_ASC]", "GRAPHQL_VALIDATION_FAILED", "price_ASC"),
-        ("count", "limit: 5, orderBy: [model_ASC]", "BAD_USER_INPUT", "orderBy: model is not among"),
+        ("count", f"limit: 5, {SINCE_EVER}, orderBy: [model_ASC]", "BAD_USER_INPUT", "orderBy: model is not"),
         ("count", "", "BAD_USER_INPUT", "limit: required"),
+        ("count", "limit: 5", "BAD_USER_INPUT", "filter: required"),
         ("count", "limit: 10001", "BAD_USER_INPUT", "limit: must not exceed 10000"),
         ("count", 'limit: 5, filter: {datetime_geq: "yesterday"}', "GRAPHQL_VALIDATION_FAILED", "Time"),
     ],
@@ -193,15 +210,12 @@ def test_a_token_without_analytics_permission_or_a_foreign_account_is_not_author
     assert error_of(sandbox_api.graphql(QUERY, accountId="f" * 32, limit=5))["extensions"]["code"] == "authz"
     sandbox_demo.configure(analytics_read=False)
     error = error_of(sandbox_api.graphql(QUERY, accountId=PROD, limit=5))
-    assert error == {
-        "message": "not authorized for that account",
-        "path": ["viewer", "accounts"],
-        "extensions": {"code": "authz"},
-    }
+    assert (error["message"], error["path"]) == ("not authorized for that account", ["viewer", "accounts"])
+    assert error["extensions"]["code"] == "authz" and error["extensions"]["timestamp"].endswith("Z")
     assert sandbox_api.get(PROD, "credit-balance").status_code == 200  # the billing API is not affected
 
 
-def test_graphql_shares_auth_rate_limit_faults_and_the_request_log(sandbox, sandbox_api):
+def test_graphql_shares_auth_faults_and_the_request_log_but_has_its_own_quota(sandbox, sandbox_api):
     sandbox.put_account(ACCOUNT)
     sandbox.clear_requests()
     unauthenticated = sandbox_api.session.post(
@@ -212,12 +226,92 @@ def test_graphql_shares_auth_rate_limit_faults_and_the_request_log(sandbox, sand
     assert unauthenticated.status_code == 401
     sandbox.add_fault(path_contains="/graphql", status=502, body="html")
     assert sandbox_api.graphql(QUERY, accountId=ACCOUNT, limit=5).status_code == 502
-    sandbox.configure(rate_limit=[1, 300])
+    sandbox.configure(rate_limit=[1, 300])  # the REST budget: GraphQL does not count against it
     statuses = [sandbox_api.graphql(QUERY, accountId=ACCOUNT, limit=5).status_code for _ in range(3)]
-    assert statuses == [200, 429, 429]
+    assert statuses == [200, 200, 200]
+    sandbox.configure(rate_limit=[1200, 300], graphql_rate_limit=[1, 300])
+    answers = [sandbox_api.graphql(QUERY, accountId=ACCOUNT, limit=5) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 429, 429]
+    assert 200 < int(answers[-1].headers["retry-after"]) <= 300
+    assert (
+        answers[-1].json()["errors"][0]["message"]
+        == "rate limiter budget depleted, try again after 5 minutes"
+    )
+    assert sandbox_api.get(ACCOUNT, "credit-balance").status_code == 200
     log = sandbox.requests()
     assert [(e["path"], e["status"]) for e in log][:2] == [
         ("/client/v4/graphql", 401),
         ("/client/v4/graphql", 502),
     ]
-    assert log[-1]["body"]["variables"]["accountId"] == ACCOUNT
+    assert [e for e in log if e["path"].endswith("/graphql")][-1]["body"]["variables"]["accountId"] == ACCOUNT
+
+
+SETTINGS = """query ($a: string!) { viewer { accounts(filter: {accountTag: $a}) { settings {
+    aiGatewayRequestsAdaptiveGroups { enabled maxDuration maxNumberOfFields maxPageSize notOlderThan
+                                      availableFields } } } } }"""
+
+
+def test_the_settings_node_answers_the_limits_the_dataset_enforces(sandbox_demo, sandbox_api):
+    sandbox_demo.configure(analytics_limits={"maxDuration": 86_400, "notOlderThan": 7 * 86_400})
+    node = data_of(sandbox_api.graphql(SETTINGS, a=PROD))["settings"]["aiGatewayRequestsAdaptiveGroups"]
+    assert node["maxDuration"] == 86_400 and node["notOlderThan"] == 7 * 86_400 and node["enabled"]
+    assert (node["maxPageSize"], node["maxNumberOfFields"]) == (10_000, 30)
+    assert {"count", "sum_cost", "sum_cachedRequests", "dimensions_datetimeHour"} <= set(
+        node["availableFields"]
+    )
+    now = sandbox_demo.clock()["now_ms"]
+    hour = now // HOUR_MS * HOUR_MS
+    day = groups(
+        sandbox_api, PROD, "count", f'limit: 10, filter: {{datetime_geq: "{iso(hour - 23 * HOUR_MS)}"}}'
+    )
+    assert day[0]["count"] > 0
+    for window, message in (
+        (
+            f'datetime_geq: "{iso(hour - 48 * HOUR_MS)}", datetime_leq: "{iso(hour)}"',
+            "Time range can't be wider",
+        ),
+        (
+            f'datetime_geq: "{iso(now - 8 * 86_400_000)}", datetime_leq: "{iso(now - 7 * 86_400_000)}"',
+            "older",
+        ),
+    ):
+        query = f"""{{ viewer {{ accounts(filter: {{accountTag: "{PROD}"}}) {{
+            aiGatewayRequestsAdaptiveGroups(limit: 5, filter: {{{window}}}) {{ count }} }} }} }}"""
+        error = error_of(sandbox_api.graphql(query))
+        assert message in error["message"] and error["path"][-1] == "aiGatewayRequestsAdaptiveGroups"
+    sandbox_demo.configure(analytics_limits={"maxNumberOfFields": 2, "maxPageSize": 3})
+    too_many = groups_error(sandbox_api, "count sum { cost cachedRequests }", "limit: 3")
+    assert too_many == "number of fields cannot be more than 2"
+    assert groups_error(sandbox_api, "count", "limit: 4") == "limit must be less or equal to 3"
+
+
+def groups_error(sandbox_api, selection, args) -> str:
+    query = f"""{{ viewer {{ accounts(filter: {{accountTag: "{PROD}"}}) {{
+        aiGatewayRequestsAdaptiveGroups({args}, {SINCE_EVER}) {{ {selection} }} }} }} }}"""
+    return error_of(sandbox_api.graphql(query))["message"]
+
+
+def test_unknown_fields_empty_answers_and_negative_filters(sandbox_demo, sandbox_api):
+    rows = groups(
+        sandbox_api,
+        PROD,
+        "count dimensions { gateway }",
+        'limit: 10, filter: {gateway_neq: "default", date_geq: "2020-01-01"}',
+    )
+    assert {r["dimensions"]["gateway"] for r in rows} == {"chat-app", "batch-jobs"}
+    rows = groups(
+        sandbox_api,
+        PROD,
+        "count dimensions { gateway }",
+        'limit: 10, filter: {gateway_notin: ["default", "chat-app"], date_geq: "2020-01-01"}',
+    )
+    assert {r["dimensions"]["gateway"] for r in rows} == {"batch-jobs"}
+    sandbox_demo.configure(analytics_unknown_fields=["cachedTokensIn"])
+    assert groups_error(sandbox_api, "sum { cost cachedTokensIn }", "limit: 5").startswith(
+        "Cannot query field 'cachedTokensIn'"
+    )
+    node = data_of(sandbox_api.graphql(SETTINGS, a=PROD))["settings"]["aiGatewayRequestsAdaptiveGroups"]
+    assert "sum_cachedTokensIn" not in node["availableFields"] and "sum_cost" in node["availableFields"]
+    sandbox_demo.configure(analytics_empty=True)
+    assert groups(sandbox_api, PROD, "count sum { cost }") == []
+    assert sandbox_api.result(sandbox_api.get(PROD, "usage-history", value_grouping_window="day"))["history"]

@@ -165,9 +165,11 @@ def test_one_usage_slice_sends_only_its_accounts_calls_to_the_sandbox(
     ranges = [r for r in calls if r["path"].endswith("/topup/limits")]
     # Per account of the slice: billed usage by hour and by day, its gateways (first read), one GraphQL query,
     # and Cloudflare's top-up range (never fetched yet: any sync of the account asks for it).
-    assert (len(usage), len(gateways), len(graphql)) == (2 * len(mine), len(mine), len(mine))
+    # A first sync of the analytics: the dataset's settings, then 14 days and 10 hours in five queries of at
+    # most three days (the sandbox's maxDuration).
+    assert (len(usage), len(gateways), len(graphql)) == (2 * len(mine), len(mine), 6 * len(mine))
     assert len(ranges) == len(mine)
-    assert len(calls) == 5 * len(mine)
+    assert len(calls) == 10 * len(mine)
 
 
 # --- Invoice slices ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Every JSON number the SDK types as ``float`` stays a ``Decimal`` exactly as sent
 top-up limits are ``int``. Unit decisions live in ``billing/money.py``.
 """
 
-from billing.cloudflare.results.analytics import SpendGroup
+from billing.cloudflare.results.analytics import DatasetSettings, SpendGroup
 from billing.cloudflare.results.billing import (
     CreditBalance,
     Invoice,
@@ -42,6 +42,7 @@ from billing.cloudflare.results.topup import (
 __all__ = [
     "DEFAULT_TECHNIQUE",
     "CreditBalance",
+    "DatasetSettings",
     "Gateway",
     "GatewayPage",
     "Invoice",

@@ -10,9 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from billing.cloudflare.results.wire import Fields
+from billing.cloudflare.results.wire import Fields, strings
 
-__all__ = ["SpendGroup", "spend_groups"]
+__all__ = ["DatasetSettings", "SpendGroup", "dataset_settings", "spend_groups"]
 
 
 def _count(f: Fields, name: str) -> int:
@@ -67,3 +67,47 @@ def spend_groups(value: Any, where: str) -> tuple[SpendGroup, ...]:
     viewer = Fields(Fields(value, where).object("viewer"), f"{where}.viewer")
     accounts = viewer.items(_account_groups, "accounts")
     return tuple(group for groups in accounts for group in groups)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSettings:
+    """The dataset's limits for this token and account, as the ``settings`` node answers them: how wide a
+    query's time range may be (``max_duration``, seconds), how far back it may start (``not_older_than``,
+    seconds), how many groups one query returns (``max_page_size``) and how many fields it may ask for
+    (``max_number_of_fields``). ``available_fields`` is empty when Cloudflare did not list them."""
+
+    enabled: bool
+    max_duration: int
+    not_older_than: int
+    max_page_size: int
+    max_number_of_fields: int
+    available_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_wire(cls, value: Any, where: str) -> DatasetSettings:
+        f = Fields(value, where)
+        return cls(
+            enabled=f.flag("enabled", required=False) is not False,
+            max_duration=f.integer("maxDuration"),
+            not_older_than=f.integer("notOlderThan"),
+            max_page_size=f.integer("maxPageSize"),
+            max_number_of_fields=f.integer("maxNumberOfFields"),
+            available_fields=tuple(f.nested(strings, "availableFields", required=False) or ()),
+        )
+
+
+def _account_settings(value: Any, where: str) -> DatasetSettings | None:
+    settings = Fields(value, where).object("settings", required=False)
+    if settings is None:
+        return None
+    return Fields(settings, f"{where}.settings").nested(
+        DatasetSettings.from_wire, "aiGatewayRequestsAdaptiveGroups", required=False
+    )
+
+
+def dataset_settings(value: Any, where: str) -> DatasetSettings | None:
+    """The settings of ``aiGatewayRequestsAdaptiveGroups`` under ``data.viewer.accounts[0].settings`` (None
+    when Cloudflare sent none)."""
+    viewer = Fields(Fields(value, where).object("viewer"), f"{where}.viewer")
+    found = [item for item in viewer.items(_account_settings, "accounts") if item is not None]
+    return found[0] if found else None

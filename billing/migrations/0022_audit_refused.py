@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0020_topup_range_withdrawn'),
+        ('billing', '0021_analytics_settings'),
     ]
 
     operations = [
