@@ -7,12 +7,10 @@ status and the JSON document to send. Nothing here knows about sockets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from .jsonutil import Raw, decimal_text, loads
+from .jsonutil import Raw, decimal_text
 from .model import (
     AUTO_TOPUP_THRESHOLD_MIN_CENTS,
     DAY_MS,
@@ -31,136 +29,38 @@ from .model import (
     new_id,
     next_month_start_hour,
 )
+from .wire import (
+    CODE_AUTH,
+    CODE_BAD_ACCOUNT,
+    CODE_METHOD,
+    CODE_NO_FIRST_TOPUP,
+    CODE_NO_PAYMENT_METHOD,
+    CODE_NO_ROUTE,
+    CODE_TOPUP_NOT_FOUND,
+    ApiError,
+    Context,
+    Handler,
+    Result,
+    bad,
+    cents_problem,
+    choice_problem,
+    envelope,
+    json_body,
+    page_number,
+    query_ms,
+    raise_if,
+)
 
 API_PREFIX = "/client/v4"
 ROUTE_RE = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai-gateway/billing/(?P<op>[a-z/-]+?)/?$")
-
-# Cloudflare's error codes where it has one; the 1xxx codes are the sandbox's own.
-CODE_AUTH = 10000
-CODE_NO_ROUTE = 7000
-CODE_BAD_ACCOUNT = 7003
-CODE_RATE_LIMITED = 971
-CODE_METHOD = 10405
-CODE_VALIDATION = 1001
-CODE_NO_PAYMENT_METHOD = 1002
-CODE_TOPUP_NOT_FOUND = 1003
-CODE_NO_FIRST_TOPUP = 1004
 
 # invoice-history pages like Cloudflare's other lists: 20 a page unless `per_page` (1-100) says otherwise.
 INVOICES_PER_PAGE = 20
 INVOICES_MAX_PER_PAGE = 100
 
 
-class ApiError(Exception):
-    """An answer with `success: false`."""
-
-    def __init__(self, status: int, errors: list[tuple[int, str]], headers: dict[str, str] | None = None):
-        super().__init__(errors[0][1])
-        self.status = status
-        self.errors = errors
-        self.headers = headers or {}
-
-
-def envelope(result: Any, result_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    # Cloudflare's spec makes `result_info` an optional object: never null.
-    info = {} if result_info is None else result_info
-    return {"success": True, "errors": [], "messages": [], "result": result, "result_info": info}
-
-
-def error_envelope(errors: list[tuple[int, str]]) -> dict[str, Any]:
-    return {
-        "success": False,
-        "errors": [{"code": code, "message": message} for code, message in errors],
-        "messages": [],
-        "result": None,
-        "result_info": {},
-    }
-
-
-@dataclass
-class Context:
-    billing: Billing
-    account: Account
-    query: dict[str, str]
-    raw_body: bytes
-    root_url: str
-    accept_dashboard_writes: (
-        bool  # the demo's switch: let through what Cloudflare accepts from its dashboard only
-    )
-    analytics_read: bool = True  # may the token read GraphQL analytics (the control API's config says)
-    # Whether invoice-history honours `page` / `per_page` (the control API's `invoice_paging` says).
-    invoice_paging: bool = True
-
-    @property
-    def now_ms(self) -> int:
-        return self.billing.now_ms
-
-
 # Rendered directly: 90 days of hourly summaries are the sandbox's largest answer.
 SUMMARY = '{{"id":"{prefix}{start}","aggregated_value":{value},"start_time":{start},"end_time":{end}}}'
-
-Result = tuple[int, Any, Any]  # status, result, result_info
-Handler = Callable[[Context], Result]
-
-
-# -- validation helpers --------------------------------------------------------------------------
-
-
-def _bad(*messages: str) -> ApiError:
-    return ApiError(400, [(CODE_VALIDATION, m) for m in messages])
-
-
-def json_body(ctx: Context, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Parse the body as a JSON object holding exactly the allowed fields, or raise a 400."""
-    if not ctx.raw_body.strip():
-        raise _bad("request body: a JSON object is required")
-    try:
-        body = loads(ctx.raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(f"request body: not valid JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise _bad("request body: must be a JSON object")
-    problems = [f"{name}: required" for name in required if name not in body]
-    problems += [f"{name}: unknown field" for name in body if name not in required + optional]
-    if problems:
-        raise _bad(*problems)
-    return body
-
-
-def _cents(body: dict[str, Any], name: str, minimum: int, maximum: int | None = None) -> str | None:
-    value = body.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return f"{name}: must be an integer number of cents"
-    if value < minimum:
-        return f"{name}: must be at least {minimum} cents"
-    if maximum is not None and value > maximum:
-        return f"{name}: must be at most {maximum} cents"
-    return None
-
-
-def _choice(body: dict[str, Any], name: str, choices: tuple[str, ...]) -> str | None:
-    if body.get(name) not in choices:
-        return f"{name}: must be one of {', '.join(choices)}"
-    return None
-
-
-def _raise_if(*problems: str | None) -> None:
-    found = [p for p in problems if p]
-    if found:
-        raise _bad(*found)
-
-
-def _query_ms(ctx: Context, name: str) -> int | None:
-    text = ctx.query.get(name)
-    if text is None or text == "":
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0:
-        raise _bad(f"{name}: must be a Unix timestamp in milliseconds")
-    return int(value)
 
 
 def _dashboard_only(ctx: Context, why: str) -> None:
@@ -228,12 +128,12 @@ def credit_balance(ctx: Context) -> Result:
 def usage_history(ctx: Context) -> Result:
     window = ctx.query.get("value_grouping_window")
     if window is None:
-        raise _bad("value_grouping_window: required (day or hour)")
+        raise bad("value_grouping_window: required (day or hour)")
     if window not in ("day", "hour"):
-        raise _bad("value_grouping_window: must be one of day, hour")
-    start_ms, end_ms = _query_ms(ctx, "start_time"), _query_ms(ctx, "end_time")
+        raise bad("value_grouping_window: must be one of day, hour")
+    start_ms, end_ms = query_ms(ctx, "start_time"), query_ms(ctx, "end_time")
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
-        raise _bad("start_time: must not be after end_time")
+        raise bad("start_time: must not be after end_time")
     a = ctx.account
     first = a.usage_start_hour
     last = first + len(a.usage) - 1
@@ -257,21 +157,14 @@ def usage_history(ctx: Context) -> Result:
     return 200, {"history": items}, None
 
 
-def _page_number(ctx: Context, name: str, default: int, maximum: int) -> int:
-    text = ctx.query.get(name) or str(default)
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
-        raise _bad(f"{name}: must be an integer from 1 to {maximum}")
-    return int(text)
-
-
 def invoice_history(ctx: Context) -> Result:
     kind = ctx.query.get("type", "all") or "all"
     if kind not in ("auto", "all", "manual"):
-        raise _bad("type: must be one of auto, all, manual")
+        raise bad("type: must be one of auto, all, manual")
     invoices = [i for i in reversed(ctx.account.invoices) if kind == "all" or i.origin == kind]
     total = len(invoices)
-    page = _page_number(ctx, "page", 1, 1_000_000)
-    per_page = _page_number(ctx, "per_page", INVOICES_PER_PAGE, INVOICES_MAX_PER_PAGE)
+    page = page_number(ctx, "page", 1, 1_000_000)
+    per_page = page_number(ctx, "per_page", INVOICES_PER_PAGE, INVOICES_MAX_PER_PAGE)
     if not ctx.invoice_paging:
         # As a Cloudflare that ignores the paging parameters would: the first page, whatever was asked.
         page, per_page = 1, INVOICES_PER_PAGE
@@ -331,8 +224,8 @@ def invoice_preview(ctx: Context) -> Result:
 def topup_create(ctx: Context) -> Result:
     body = json_body(ctx, ("amount",), ("payment_method_id",))
     pm = body.get("payment_method_id")
-    _raise_if(
-        _cents(body, "amount", TOPUP_MIN_CENTS, TOPUP_MAX_CENTS),
+    raise_if(
+        cents_problem(body, "amount", TOPUP_MIN_CENTS, TOPUP_MAX_CENTS),
         "payment_method_id: must be a non-empty string"
         if "payment_method_id" in body and not (isinstance(pm, str) and pm)
         else None,
@@ -369,7 +262,7 @@ def topup_create(ctx: Context) -> Result:
 def topup_status(ctx: Context) -> Result:
     body = json_body(ctx, ("payment_intent_id",))
     ref = body["payment_intent_id"]
-    _raise_if(None if isinstance(ref, str) and ref else "payment_intent_id: must be a non-empty string")
+    raise_if(None if isinstance(ref, str) and ref else "payment_intent_id: must be a non-empty string")
     topup = ctx.billing.find_topup(ctx.account, ref)
     if topup is None:
         raise ApiError(404, [(CODE_TOPUP_NOT_FOUND, f"payment_intent_id: no top-up {ref} on this account")])
@@ -387,9 +280,9 @@ def topup_config_get(ctx: Context) -> Result:
 def topup_config_set(ctx: Context) -> Result:
     _dashboard_only(ctx, DASHBOARD_SESSIONS_ONLY)
     body = json_body(ctx, ("amount", "threshold"))
-    _raise_if(
-        _cents(body, "amount", TOPUP_MIN_CENTS),
-        _cents(body, "threshold", AUTO_TOPUP_THRESHOLD_MIN_CENTS),
+    raise_if(
+        cents_problem(body, "amount", TOPUP_MIN_CENTS),
+        cents_problem(body, "threshold", AUTO_TOPUP_THRESHOLD_MIN_CENTS),
     )
     ctx.billing.set_topup_config(ctx.account, body["amount"], body["threshold"])
     return 200, {"amount": body["amount"], "threshold": body["threshold"]}, None
@@ -411,10 +304,10 @@ def spending_limit_get(ctx: Context) -> Result:
 def spending_limit_set(ctx: Context) -> Result:
     _dashboard_only(ctx, SPENDING_LIMIT_DEPRECATED)
     body = json_body(ctx, ("amount", "duration", "strategy"))
-    _raise_if(
-        _cents(body, "amount", SPENDING_LIMIT_MIN_CENTS),
-        _choice(body, "duration", DURATIONS),
-        _choice(body, "strategy", STRATEGIES),
+    raise_if(
+        cents_problem(body, "amount", SPENDING_LIMIT_MIN_CENTS),
+        choice_problem(body, "duration", DURATIONS),
+        choice_problem(body, "strategy", STRATEGIES),
     )
     if not ctx.account.first_topup_success:
         raise ApiError(

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from .api import CODE_VALIDATION, ApiError, Context, Result, json_body
 from .traffic import Gateway, Traffic
+from .wire import CODE_VALIDATION, ApiError, Context, Result, json_body
 
 CODE_GATEWAY_NOT_FOUND = 1005
 REQUIRED = (

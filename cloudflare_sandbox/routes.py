@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from . import api, gateways, graphql_api
+from . import api, gateways, graphql_api, wire
 from .model import Billing
 
 GATEWAYS_RE = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai-gateway/gateways(?:/(?P<id>[^/]+))?/?$")
@@ -22,8 +22,8 @@ GRAPHQL_PATH = "/client/v4/graphql"
 Route = Callable[[Billing, dict[str, Any]], tuple[int, Any]]
 
 
-def _not_allowed(method: str, allowed: str) -> api.ApiError:
-    return api.ApiError(405, [(api.CODE_METHOD, f"Method {method} not allowed; use {allowed}")])
+def _not_allowed(method: str, allowed: str) -> wire.ApiError:
+    return wire.ApiError(405, [(wire.CODE_METHOD, f"Method {method} not allowed; use {allowed}")])
 
 
 def resolve(method: str, path: str) -> Route:
@@ -38,7 +38,7 @@ def resolve(method: str, path: str) -> Route:
         if gateway_id is None:
             if method != "GET":
                 raise _not_allowed(method, "GET")
-            handler: api.Handler = gateways.list_gateways
+            handler: wire.Handler = gateways.list_gateways
         elif method == "GET":
             handler = functools.partial(gateways.get_gateway, gateway_id=gateway_id)
         elif method == "PUT":
@@ -52,6 +52,6 @@ def resolve(method: str, path: str) -> Route:
 
 
 def _account_route(
-    billing: Billing, args: dict[str, Any], account_id: str, handler: api.Handler
+    billing: Billing, args: dict[str, Any], account_id: str, handler: wire.Handler
 ) -> tuple[int, Any]:
     return api.handle(billing, account_id, handler, args)

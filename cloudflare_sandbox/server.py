@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import api, graphql_api, routes
+from . import api, graphql_api, routes, wire
 from .clock import Clock
 from .faults import Fault
 from .http_handler import Handler, HTTPServer
@@ -338,18 +338,18 @@ class SandboxServer:
             if method != "GET":
                 self.mark_dirty()
             return Reply(status, body)
-        except api.ApiError as exc:
+        except wire.ApiError as exc:
             headers = {"Content-Type": "application/json", **exc.headers}
-            return Reply(exc.status, dumps(api.error_envelope(exc.errors)).encode(), headers)
+            return Reply(exc.status, dumps(wire.error_envelope(exc.errors)).encode(), headers)
 
     def _authenticate(self, auth: str | None) -> None:
         if not auth:
-            raise api.ApiError(401, [(api.CODE_AUTH, "Authentication error")])
+            raise wire.ApiError(401, [(wire.CODE_AUTH, "Authentication error")])
         scheme, _, presented = auth.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode(), self._token.encode()
         ):
-            raise api.ApiError(403, [(api.CODE_AUTH, "Authentication error")])
+            raise wire.ApiError(403, [(wire.CODE_AUTH, "Authentication error")])
 
     def restart_rate_window(self) -> None:
         """Forget the requests counted so far in the current rate-limit windows. Lock held by caller."""
@@ -365,11 +365,11 @@ class SandboxServer:
     def _check_rate_limit(self) -> None:
         self._rate_window, retry_after = _count_in(self._rate_window, self.rate_limit)
         if retry_after:
-            raise api.ApiError(
+            raise wire.ApiError(
                 429,
                 [
                     (
-                        api.CODE_RATE_LIMITED,
+                        wire.CODE_RATE_LIMITED,
                         "Rate limited: please wait and consider throttling your request speed",
                     )
                 ],

@@ -9,22 +9,18 @@ the new state at once. Views act only through this package.
 from billing.operations.auto_topup import auto_topup_refusal, remove_auto_topup, set_auto_topup
 from billing.operations.errors import OperationError, ai_gateway_dashboard_url, describe_error
 from billing.operations.gateway_rules import (
-    ConfirmationNeeded,
     GatewayChanged,
-    OverSpend,
     RuleChange,
     RuleChangeResult,
-    RuleDraft,
-    RuleRef,
     TooManyRules,
     add_rule,
-    draft_of,
     edit_rule,
     enable_spend_limits,
     remove_rule,
     set_rule_enabled,
 )
 from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
+from billing.operations.rule_drafts import ConfirmationNeeded, OverSpend, RuleDraft, RuleRef, draft_of
 from billing.operations.spending_limit import (
     remove_spending_limit,
     set_spending_limit,

@@ -19,14 +19,12 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from billing import audit
 from billing.clients import client_for
@@ -37,7 +35,6 @@ from billing.cloudflare import (
     SpendLimitRule,
     SpendLimits,
 )
-from billing.figures.rule_windows import RuleWindow, draft_window
 from billing.limits import GATEWAY_RULES_MAX
 from billing.models import (
     Account,
@@ -49,6 +46,13 @@ from billing.models import (
     RuleChangeOutcome,
 )
 from billing.operations.errors import OperationError, describe_error
+from billing.operations.rule_drafts import (
+    RuleDraft,
+    RuleRef,
+    ask_when_over_spent,
+    draft_of,
+    rule_from_draft,
+)
 from billing.sync.gateways import refresh_windows, store_gateway
 
 EDIT_PERMISSION = "AI Gateway Edit"
@@ -62,19 +66,6 @@ Rules = tuple[SpendLimitRule, ...]
 
 
 @dataclass(frozen=True)
-class RuleDraft:
-    """A rule as a person asked for it: budget in dollars, window in seconds, scope (None: every one)."""
-
-    limit: Decimal
-    window_seconds: int
-    technique: str
-    models: tuple[str, ...] | None = None
-    providers: tuple[str, ...] | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
 class RuleChange:
     """Which gateway, as of which `modified_at` the form showed it, and the form's one-time intent key."""
 
@@ -84,40 +75,11 @@ class RuleChange:
 
 
 @dataclass(frozen=True)
-class RuleRef:
-    """A rule as the form showed it: its position, and Cloudflare's id when it has one."""
-
-    position: int
-    rule_id: str = ""
-
-
-@dataclass(frozen=True)
-class OverSpend:
-    """The rule's window has already spent at least its new budget: traffic it covers is refused at once."""
-
-    limit: Decimal
-    window: RuleWindow
-    window_seconds: int
-    technique: str
-
-
-@dataclass(frozen=True)
 class RuleChangeResult:
     gateway: Gateway | None
     # False when this form had already been submitted (double click, re-post): nothing was sent again.
     created: bool
     outcome: str
-
-
-class ConfirmationNeeded(OperationError):
-    """The change would refuse traffic at once; ask the person, then call again with `confirmed=True`."""
-
-    def __init__(self, over_spend: OverSpend) -> None:
-        super().__init__(
-            f"This window has already spent ${over_spend.window.spend:.2f}, at least the new budget of "
-            f"${over_spend.limit:.2f}: Cloudflare would refuse the traffic this rule covers at once."
-        )
-        self.over_spend = over_spend
 
 
 class TooManyRules(OperationError):
@@ -162,8 +124,8 @@ def add_rule(
     if count >= GATEWAY_RULES_MAX:
         raise TooManyRules(count)
     if not confirmed:
-        _ask_when_over_spent(account, change.gateway_id, draft, None)
-    new_rule = _rule_from_draft(draft)
+        ask_when_over_spent(account, change.gateway_id, draft, None)
+    new_rule = rule_from_draft(draft)
 
     def append(rules: Rules) -> Rules:
         if len(rules) >= GATEWAY_RULES_MAX:
@@ -187,12 +149,12 @@ def edit_rule(
     switches the gateway's spend limits on too. Raises as `add_rule` (never TooManyRules)."""
     local = _local_rule(account, change.gateway_id, ref)
     if not confirmed:
-        _ask_when_over_spent(account, change.gateway_id, draft, local)
+        ask_when_over_spent(account, change.gateway_id, draft, local)
     switched_on = draft.enabled and local is not None and not local.enabled
 
     def edit(rules: Rules) -> Rules:
         index = _locate(rules, ref)
-        changed = dataclasses.replace(_rule_from_draft(draft), id=rules[index].id, raw=rules[index].raw)
+        changed = dataclasses.replace(rule_from_draft(draft), id=rules[index].id, raw=rules[index].raw)
         return (*rules[:index], changed, *rules[index + 1 :])
 
     return _apply(account, actor, AuditAction.GATEWAY_RULE_EDIT, change, edit, ip_address, enable=switched_on)
@@ -212,7 +174,7 @@ def set_rule_enabled(
     first when its window is already spent."""
     local = _local_rule(account, change.gateway_id, ref)
     if enabled and not confirmed and local is not None:
-        _ask_when_over_spent(account, change.gateway_id, draft_of(local), local)
+        ask_when_over_spent(account, change.gateway_id, draft_of(local), local)
 
     def toggle(rules: Rules) -> Rules:
         index = _locate(rules, ref)
@@ -246,71 +208,6 @@ def enable_spend_limits(
         lambda rules: rules,
         ip_address,
         enable=True,
-    )
-
-
-def draft_of(rule: GatewayRule) -> RuleDraft:
-    """A local rule row as a draft (what an edit form starts from)."""
-    return RuleDraft(
-        limit=rule.limit,
-        window_seconds=rule.window_seconds,
-        technique=rule.technique,
-        models=tuple(rule.models_filter) or None,
-        providers=tuple(rule.providers_filter) or None,
-        metadata=dict(rule.metadata or {}),
-        enabled=rule.enabled,
-    )
-
-
-# ------------------------------------------------------------------------------------------- over-spending
-def over_spend(
-    account: Account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None
-) -> OverSpend | None:
-    """The window spend when it is already at least the draft's budget (so traffic would be refused at once),
-    else None. The rule's stored window spend when its window and scope are unchanged, else local analytics.
-    Rules scoped by metadata are not checked: analytics has no metadata to read their spend from."""
-    if not draft.enabled or draft.metadata:
-        return None
-    now = timezone.now()
-    if (
-        existing is not None
-        and existing.window_spend is not None
-        and existing.resets_at is not None  # (stored together with the spend)
-        and _same_window(existing, draft)
-    ):
-        window = RuleWindow(
-            now, existing.resets_at, existing.window_spend, existing.used_percent, existing.state
-        )
-    else:
-        window = draft_window(
-            account,
-            gateway_id,
-            window_seconds=draft.window_seconds,
-            technique=draft.technique,
-            models=draft.models,
-            providers=draft.providers,
-            limit=draft.limit,
-            now=now,
-        )
-    if window.spend is None or window.spend <= 0 or draft.limit > window.spend:
-        return None
-    return OverSpend(draft.limit, window, draft.window_seconds, draft.technique)
-
-
-def _ask_when_over_spent(
-    account: Account, gateway_id: str, draft: RuleDraft, existing: GatewayRule | None
-) -> None:
-    found = over_spend(account, gateway_id, draft, existing)
-    if found is not None:
-        raise ConfirmationNeeded(found)
-
-
-def _same_window(rule: GatewayRule, draft: RuleDraft) -> bool:
-    return (
-        rule.window_seconds == draft.window_seconds
-        and rule.technique == draft.technique
-        and tuple(rule.models_filter) == (draft.models or ())
-        and tuple(rule.providers_filter) == (draft.providers or ())
     )
 
 
@@ -441,18 +338,6 @@ def _permission_message(exc: CloudflareError, permission: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------- helpers
-def _rule_from_draft(draft: RuleDraft) -> SpendLimitRule:
-    return SpendLimitRule(
-        limit=draft.limit,
-        window=draft.window_seconds,
-        technique=draft.technique,
-        enabled=draft.enabled,
-        models=draft.models or None,
-        providers=draft.providers or None,
-        metadata=dict(draft.metadata),
-    )
-
-
 def _locate(rules: Rules, ref: RuleRef) -> int:
     """The index of the rule the form showed; raises OperationError when Cloudflare no longer has it."""
     if ref.rule_id:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import audit, clients, pipeline, sync
-from billing.cloudflare import CloudflareError, OutcomeUnknownError
+from billing.cloudflare import CloudflareError, OutcomeUnknownError, TopupCreateResult
 from billing.models import (
     Account,
     AuditAction,
@@ -113,6 +113,14 @@ def start_topup(
         _mark(topup, status=TopUpStatus.FAILED, error=describe_error(exc))
         record(AuditOutcome.FAILED, exc.message)
         raise operation_error(exc) from exc
+    _mark_accepted(topup, result)
+    record(AuditOutcome.PENDING, payment_intent_id=result.payment_intent_id)
+    transaction.on_commit(lambda: _send_follow(topup.pk, 0))
+    return TopUpResult(topup, created=True)
+
+
+def _mark_accepted(topup: TopUp, result: TopupCreateResult) -> None:
+    """Cloudflare took the top-up: pending until its status says it settled; the first check is scheduled."""
     _mark(
         topup,
         payment_intent_id=result.payment_intent_id,
@@ -121,9 +129,6 @@ def start_topup(
         card_last4=result.last4 or topup.card_last4,
         next_check_at=topup.requested_at + timedelta(seconds=FIRST_STATUS_CHECK_SECONDS),
     )
-    record(AuditOutcome.PENDING, payment_intent_id=result.payment_intent_id)
-    transaction.on_commit(lambda: _send_follow(topup.pk, 0))
-    return TopUpResult(topup, created=True)
 
 
 def _send_follow(topup_id: int, step: int) -> bool:
