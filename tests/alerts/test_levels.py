@@ -8,12 +8,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from billing.models import AlertEvent, AlertKind, AlertRule, ChannelKind, Delivery
 from billing.notifications import channel_admin
 from billing.notifications import outbox as mail
 from billing.pipeline import evaluate_alerts
+from tests.support.alert_scenarios import ninety_of_a_hundred_spent
 from tests.support.alerts import BASE, deliver, only_rule, rule_form, run_together
 from tests.support.clock import SUITE_NOW
 from tests.support.history import snapshot
@@ -165,21 +165,10 @@ def test_a_one_level_rules_webhook_has_no_level(account, manager):
 
 
 def test_crossing_the_last_level_and_the_limit_at_once_sends_one_message(account, manager, smtp_server):
-    from billing.models import SpendingLimit
     from tests.support.history import day_usage, utc_midnight
 
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="50", hysteresis="5", further_levels=["80", "95"])
-    SpendingLimit.objects.create(
-        account=account,
-        enabled=True,
-        amount=Decimal(100),
-        duration="monthly",
-        strategy="sliding",
-        synced_at=timezone.now(),
-    )
-    for days_ago in (2, 3, 4):
-        day_usage(account, utc_midnight(days_ago), "30")
-    snapshot(account, "500")
+    ninety_of_a_hundred_spent(account)
     opened = evaluate_alerts(account)
     day_usage(account, utc_midnight(5), "15")
     snapshot(account, "500")

@@ -14,9 +14,9 @@ from billing.models import (
     AlertKind,
     AlertRule,
     Delivery,
-    SpendingLimit,
 )
 from billing.pipeline import evaluate_alerts, evaluate_all_alerts
+from tests.support.alert_scenarios import ninety_of_a_hundred_spent
 from tests.support.alerts import BASE, deliver, only_rule, run_together
 from tests.support.history import day_usage, failed_sync, snapshot, utc_midnight
 
@@ -243,17 +243,7 @@ def test_a_fresh_last_failed_time_alone_opens_an_alert(account, manager):
 
 def test_spending_limit_nearly_used(account, manager, smtp_server):
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="80", hysteresis="5")
-    SpendingLimit.objects.create(
-        account=account,
-        enabled=True,
-        amount=Decimal(100),
-        duration="monthly",
-        strategy="sliding",
-        synced_at=timezone.now(),
-    )
-    for days_ago in (2, 3, 4):
-        day_usage(account, utc_midnight(days_ago), "30")
-    snapshot(account, "500")
+    ninety_of_a_hundred_spent(account)
 
     changes = evaluate_alerts(account)
     deliver()

@@ -15,11 +15,11 @@ from billing.models import (
     BalanceSnapshot,
     InvoicePreview,
     InvoicePreviewLine,
-    SpendingLimit,
     TopUp,
     TopUpStatus,
 )
 from billing.pipeline import evaluate_alerts
+from tests.support.alert_scenarios import ninety_of_a_hundred_spent
 from tests.support.alerts import BASE, deliver, only_rule
 from tests.support.history import day_usage, snapshot, utc_midnight
 
@@ -63,17 +63,7 @@ def test_runway_reads_the_same_on_the_card_the_overview_the_alert_and_the_email(
 
 def test_spent_this_window_is_the_stored_figure_in_the_alert_and_on_the_card(client, account, manager):
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="80", hysteresis="5")
-    SpendingLimit.objects.create(
-        account=account,
-        enabled=True,
-        amount=Decimal(100),
-        duration="monthly",
-        strategy="sliding",
-        synced_at=timezone.now(),
-    )
-    for days_ago in (2, 3, 4):
-        day_usage(account, utc_midnight(days_ago), "30")
-    snapshot(account, "500")
+    ninety_of_a_hundred_spent(account)
     refresh_summary(account)
     # Usage arrives after the figures were stored: pages and the alert both still read $90.00 until the
     # next refresh, rather than one of them reading the history directly.
@@ -88,17 +78,7 @@ def test_spent_this_window_is_the_stored_figure_in_the_alert_and_on_the_card(cli
 
 def test_after_the_limit_is_lowered_the_banner_and_badge_say_exceeded(client, account, manager):
     only_rule(account, AlertKind.SPENDING_LIMIT, threshold="80", hysteresis="5")
-    limit = SpendingLimit.objects.create(
-        account=account,
-        enabled=True,
-        amount=Decimal(100),
-        duration="monthly",
-        strategy="sliding",
-        synced_at=timezone.now(),
-    )
-    for days_ago in (2, 3, 4):
-        day_usage(account, utc_midnight(days_ago), "30")
-    snapshot(account, "500")
+    limit = ninety_of_a_hundred_spent(account)
     evaluate_alerts(account)
     limit.amount = Decimal(72)
     limit.save()

@@ -44,6 +44,15 @@ def limited(account: Account, amount: str = "100") -> SpendingLimit:
     )[0]
 
 
+def ninety_of_a_hundred_spent(account: Account) -> SpendingLimit:
+    """A $100 monthly limit with $90 spent ($30 on each of three past UTC days) and a $500 balance."""
+    limit = limited(account, "100")
+    for days_ago in (2, 3, 4):
+        day_usage(account, utc_midnight(days_ago), "30")
+    snapshot(account, "500")
+    return limit
+
+
 def _gateway_rule(account: Account, used: str) -> None:
     gateway, _ = Gateway.objects.get_or_create(
         account=account,
