@@ -48,10 +48,15 @@ def days(value: Decimal | float | None) -> str:
 
 
 def percent(value: Decimal | float | None) -> str:
-    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached."""
+    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached, and
+    one just past it reads "over 100%"."""
     if value is None:
         return "–"
-    return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_DOWN)}%"
+    value = Decimal(value)
+    whole = value.quantize(Decimal(1), rounding=ROUND_DOWN)
+    if whole == 100 and value > 100:
+        return "over 100%"  # never "100%" beside "above 100%"
+    return f"{whole}%"
 
 
 def plain_number(value: Decimal | float) -> str:

@@ -57,7 +57,8 @@ def test_thresholds_and_quantities_keep_their_decimals_and_separators():
     [
         (Decimal("99.6"), "99%"),
         (Decimal("100"), "100%"),
-        (Decimal("100.4"), "100%"),
+        (Decimal("100.4"), "over 100%"),  # never "100%, above 100%"
+        (Decimal("101.7"), "101%"),
         (Decimal("80.000000"), "80%"),
     ],
 )
