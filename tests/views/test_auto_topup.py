@@ -4,6 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -241,6 +243,21 @@ def test_refresh_now_syncs_and_audits(
     assert AuditEntry.objects.get().action == "account.refresh"
     assert AuditEntry.objects.get().outcome == "queued"  # the request only queued it
     assert "Refresh done." in client.get(url("usage", account)).content.decode()
+
+
+def test_a_finished_refresh_is_told_only_to_who_asked_and_not_for_long(
+    client, manager, admin_user, account, cloudflare, eager_tasks, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("refresh", account))
+    assert "Refresh done." in client.get(url("account", account)).content.decode()
+
+    other = Client()
+    other.force_login(admin_user)
+    assert "Refresh done." not in other.get(url("account", account)).content.decode()
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert "Refresh done." not in client.get(url("account", account)).content.decode()
 
 
 def test_refresh_failure_is_explained_not_a_traceback(
