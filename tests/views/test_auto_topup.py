@@ -155,6 +155,17 @@ def test_after_a_refusal_the_spending_limit_page_leads_with_it(client, manager, 
     assert "Cloudflare refused" not in lead(client.get(url("auto_topup", account)).content.decode())
 
 
+def test_a_failing_auto_topup_can_be_changed_or_turned_off_and_reads_in_words(client, manager, account):
+    AutoTopUpConfig.objects.create(
+        account=account, amount=50, threshold=20, disabled_reason="no_payment_method", synced_at=timezone.now()
+    )
+    client.force_login(manager)
+    html = client.get(url("auto_topup", account)).content.decode()
+    assert "Change auto top-up" in html and "Set up auto top-up" not in html
+    assert url("auto_topup_remove", account) in html
+    assert "no card on file" in html and ": no_payment_method" not in html
+
+
 def test_remove_auto_topup_asks_first_then_removes(client, manager, account, cloudflare):
     cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     AutoTopUpConfig.objects.create(account=account, amount=50, threshold=20, synced_at=timezone.now())
