@@ -18,8 +18,8 @@ from billing.models import (
     AuditOutcome,
     Gateway,
     GatewayRule,
-    GatewayRuleChange,
     GatewaySpendHour,
+    WriteIntent,
 )
 from billing.sync.gateways import store_gateway, sync_gateways
 from tests.support.sandbox_fixtures import api_requests
@@ -236,10 +236,7 @@ def test_a_lost_answer_is_unknown_and_not_sent_again(as_manager, cloudflare, acc
     data = form_data(page, **NEW_RULE)
     response = as_manager.post(url("gateway_rule_add", account), data)
     assert response.status_code == 502
-    assert (
-        "We don&#x27;t know yet whether Cloudflare saved it; the next sync will tell"
-        in response.content.decode()
-    )
+    assert "We don&#x27;t know yet whether Cloudflare applied it" in response.content.decode()
     assert AuditEntry.objects.get().outcome == AuditOutcome.UNKNOWN
     as_manager.post(url("gateway_rule_add", account), data)
     assert len(puts(cloudflare)) == 1 and AuditEntry.objects.count() == 1
@@ -377,7 +374,7 @@ def test_turning_spend_limits_on_with_a_lost_answer_is_unknown_and_not_sent_agai
     enable = reverse("gateway_spend_limits_enable", args=[account.cloudflare_id, "chat-app"])
     response = as_manager.post(enable, data)
     assert response.status_code == 502
-    assert "We don&#x27;t know yet whether Cloudflare saved it" in response.content.decode()
+    assert "We don&#x27;t know yet whether Cloudflare applied it" in response.content.decode()
     entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_SPEND_LIMITS_ENABLE)
     assert entry.outcome == AuditOutcome.UNKNOWN and entry.parameters["enabled_after"] is True
     as_manager.post(enable, data)
@@ -433,7 +430,7 @@ def test_a_21st_rule_is_refused_with_the_reason_before_anything_is_sent(as_manag
     assert response.status_code == 409
     assert "the most Cloudflare allows on one gateway (20)" in response.content.decode()
     assert cloudflare.requests() == []  # not even a read
-    assert not AuditEntry.objects.exists() and not GatewayRuleChange.objects.exists()
+    assert not AuditEntry.objects.exists() and not WriteIntent.objects.exists()
     assert len(remote(cloudflare, account)["spend_limits"]["rules"]) == 20
 
 
