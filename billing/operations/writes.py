@@ -181,7 +181,7 @@ def settle_write(intent_id: int, now: datetime | None = None) -> bool:
         return False
     reader = READERS[intent.action]
     results = pipeline.run_for_account(reader.job, intent.account)
-    if not results or results[0].error is not None or results[0].run is None:
+    if not any(result.job == reader.job and result.succeeded for result in results):
         return False  # no read, no verdict: the next one will tell
     words, holds = reader.holds(intent.account, intent.target)
     applied = all(holds.get(key) == value for key, value in reader.asked(intent.parameters).items())
