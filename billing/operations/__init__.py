@@ -31,6 +31,7 @@ from billing.operations.topups import (
     FIRST_STATUS_CHECK_SECONDS,
     FOLLOW_GAPS_SECONDS,
     TopUpResult,
+    UnsettledTopUps,
     check_topup_now,
     due_topups,
     fee_cents,
@@ -39,6 +40,7 @@ from billing.operations.topups import (
     poll_due_topups,
     poll_topup,
     start_topup,
+    unsettled_topups,
 )
 from billing.operations.writes import (
     recently_settled,
@@ -61,6 +63,7 @@ __all__ = [
     "RuleRef",
     "TooManyRules",
     "TopUpResult",
+    "UnsettledTopUps",
     "WriteResult",
     "add_rule",
     "ai_gateway_dashboard_url",
@@ -91,5 +94,6 @@ __all__ = [
     "settle_write",
     "spending_limit_refusal",
     "start_topup",
+    "unsettled_topups",
     "unsettled_writes",
 ]
