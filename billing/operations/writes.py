@@ -136,6 +136,30 @@ def _cents(dollars: Decimal | None) -> int | None:
     return None if dollars is None else int(dollars * 100)
 
 
+def _same_fields(held: dict[str, Any], asked: dict[str, Any]) -> bool:
+    return all(held.get(key) == value for key, value in asked.items())
+
+
+def _same_rules(held: dict[str, Any], asked: dict[str, Any]) -> bool:
+    """Whether the gateway holds the rules sent: Cloudflare numbers a new rule (an id the request had not) and
+    may write a budget as a number where the portal sent a string."""
+    if held["enabled_after"] != asked.get("enabled_after"):
+        return False
+    sent, kept = asked.get("after") or [], held["after"]
+    return len(sent) == len(kept) and all(map(_same_rule, kept, sent))
+
+
+def _same_rule(kept: dict[str, Any], sent: dict[str, Any]) -> bool:
+    kept = dict(kept)
+    if "id" not in sent:
+        kept.pop("id", None)
+    if "limit" in sent and "limit" in kept:
+        return Decimal(str(kept.pop("limit"))) == Decimal(str(sent["limit"])) and kept == {
+            key: value for key, value in sent.items() if key != "limit"
+        }
+    return kept == sent
+
+
 @dataclass(frozen=True)
 class _Reader:
     """Which sync job reads what Cloudflare holds for a kind of write, and that state from the mirror."""
@@ -143,6 +167,7 @@ class _Reader:
     job: str
     holds: Callable[[Account, str], tuple[str, dict[str, Any]]]
     asked: Callable[[dict[str, Any]], dict[str, Any]]
+    same: Callable[[dict[str, Any], dict[str, Any]], bool] = _same_fields
 
 
 def _removed(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +182,7 @@ _GATEWAY = _Reader(
     SyncJob.GATEWAYS,
     _gateway_holds,
     lambda p: {"after": p.get("after"), "enabled_after": p.get("enabled_after")},
+    _same_rules,
 )
 READERS: dict[str, _Reader] = {
     AuditAction.AUTO_TOPUP_SET: _AUTO_SET,
@@ -184,7 +210,7 @@ def settle_write(intent_id: int, now: datetime | None = None) -> bool:
     if not any(result.job == reader.job and result.succeeded for result in results):
         return False  # no read, no verdict: the next one will tell
     words, holds = reader.holds(intent.account, intent.target)
-    applied = all(holds.get(key) == value for key, value in reader.asked(intent.parameters).items())
+    applied = reader.same(holds, reader.asked(intent.parameters))
     outcome = WriteOutcome.SUCCEEDED if applied else WriteOutcome.FAILED
     with transaction.atomic():
         changed = WriteIntent.objects.filter(pk=intent.pk, outcome=WriteOutcome.UNKNOWN).update(
