@@ -109,20 +109,7 @@ def start_topup(
         if existing is None:
             raise OperationError("This confirmation belongs to another account; start again.") from None
         return TopUpResult(existing, created=False)
-    # Checked after this row exists, so two managers buying at the same moment each see the other's.
-    others = list(unsettled_topups(account).exclude(pk=topup.pk))
-    if others and not checked_unsettled:
-        topup.delete()  # never sent: the intent may be submitted again, checked
-        raise UnsettledTopUps(others)
-    if others:
-        audit.record(
-            actor=actor,
-            account=account,
-            action=AuditAction.TOPUP_RECHECKED,
-            outcome=AuditOutcome.SUCCEEDED,
-            parameters={"intent_key": str(intent_key), "unsettled_topups": [other.pk for other in others]},
-            ip_address=ip_address,
-        )
+    _require_checked(topup, actor, checked_unsettled, ip_address)
 
     def record(outcome: str, error: str = "", **extra: object) -> None:
         audit.record(
@@ -157,6 +144,26 @@ def start_topup(
     record(AuditOutcome.PENDING, payment_intent_id=result.payment_intent_id)
     transaction.on_commit(lambda: _send_follow(topup.pk, 0))
     return TopUpResult(topup, created=True)
+
+
+def _require_checked(topup: TopUp, actor: User | None, checked: bool, ip_address: str | None) -> None:
+    """Refuses (deleting the unsent row) a top-up while others of the account are unsettled, unless the person
+    said they checked them, which is audited. Run after the row exists, so two managers buying at the same
+    moment each see the other's."""
+    others = list(unsettled_topups(topup.account).exclude(pk=topup.pk))
+    if not others:
+        return
+    if not checked:
+        topup.delete()  # never sent: the intent may be submitted again, checked
+        raise UnsettledTopUps(others)
+    audit.record(
+        actor=actor,
+        account=topup.account,
+        action=AuditAction.TOPUP_RECHECKED,
+        outcome=AuditOutcome.SUCCEEDED,
+        parameters={"intent_key": str(topup.intent_key), "unsettled_topups": [other.pk for other in others]},
+        ip_address=ip_address,
+    )
 
 
 def _mark_accepted(topup: TopUp, result: TopupCreateResult) -> None:
