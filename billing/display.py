@@ -31,8 +31,8 @@ def ago(moment: datetime | None) -> str:
 
 
 def moment(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A time in the reader's zone (the active one: a person's choice on pages, an email's recipient's or UTC),
-    naming it: "2026-03-18 11:20 CET"; "" for no time. The one way every page and email shows a time."""
+    """A time in the reader's zone (the active one: a person's choice on pages, an email's recipient's or
+    UTC), naming it: "2026-03-18 11:20 CET"; "" for no time. The one way every page and email shows a time."""
     if not isinstance(value, datetime):
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value

@@ -1,6 +1,6 @@
-"""Each person's time zone: one stored preference (`NotificationSettings.time_zone`, chosen on their settings
-page) that their pages, their digest and the emails addressed to them alone are shown in. Zones are IANA names,
-matched without regard to case ("europe/berlin" is Europe/Berlin)."""
+"""Each person's time zone: one stored preference (`NotificationSettings.time_zone`, chosen on their
+settings page) that their pages, their digest and the emails addressed to them alone are shown in. Zones are
+IANA names, matched without regard to case ("europe/berlin" is Europe/Berlin)."""
 
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,13 +47,10 @@ def zone_of(user) -> ZoneInfo:
 
 
 def zone_for_recipients(recipients: list[str]) -> ZoneInfo:
-    """An email's zone: its one recipient's choice when there is exactly one who chose; else UTC (several people
-    may read it, each in a different zone, so it names UTC)."""
+    """An email's zone: its one recipient's choice when there is exactly one who chose; else UTC (several
+    people may read it, each in a different zone, so it names UTC)."""
     if len(recipients) != 1:
         return UTC_ZONE
-    names = list(
-        NotificationSettings.objects.filter(user__email__iexact=recipients[0]).values_list(
-            "time_zone", flat=True
-        )
-    )
+    chosen = NotificationSettings.objects.filter(user__email__iexact=recipients[0])
+    names = list(chosen.values_list("time_zone", flat=True))
     return (_zone(names[0]) if len(names) == 1 else None) or UTC_ZONE

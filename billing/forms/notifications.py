@@ -14,8 +14,8 @@ class NotificationSettingsForm(forms.Form):
         label="Time zone",
         max_length=64,
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
-        help_text="Type to search the list (any case: “berlin” finds Europe/Berlin). Every time on these pages, "
-        "your digest and the emails sent to you alone are shown in it; days start at midnight there.",
+        help_text="Type to search the list (any case: “berlin” finds Europe/Berlin). Every time on these "
+        "pages, your digest and the emails sent to you alone are shown in it; days start at midnight there.",
     )
     digest_frequency = forms.ChoiceField(
         label="Digest email",

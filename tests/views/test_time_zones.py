@@ -1,6 +1,6 @@
 """Each person's time zone: picked from a case-insensitive list on their settings page, one stored preference
-(also their digest's), every time on their pages in it and naming it; emails in their one recipient's zone, else
-UTC named."""
+(also their digest's), every time on their pages in it and naming it; emails in their one recipient's zone,
+else UTC named."""
 
 from datetime import UTC, datetime
 
