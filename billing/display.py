@@ -39,6 +39,21 @@ def moment(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return f"{local.strftime(pattern)} {local.tzname() or timezone.get_current_timezone_name()}"
 
 
+def parameter_lines(parameters: dict | None, prefix: str = "") -> list[tuple[str, str]]:
+    """An audit entry's parameters as readable (key, value) pairs: nested objects flattened to "card.brand",
+    lists joined with commas, nothing left as a Python repr."""
+    lines: list[tuple[str, str]] = []
+    for key, value in (parameters or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines.extend(parameter_lines(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            lines.append((name, ", ".join(str(item) for item in value) or "–"))
+        else:
+            lines.append((name, "–" if value in (None, "") else str(value)))
+    return lines
+
+
 def days(value: Decimal | float | None) -> str:
     """A runway, rounded down so it never promises more than there is: "1.9 days" under ten days (a whole
     number of days would read 1.94 as "1 day"), "31 days" from ten on, "under 0.1 days", "0 days"; "–" when

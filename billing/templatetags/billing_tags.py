@@ -26,6 +26,7 @@ for _name in (
     "window_length",
     "resets_in",
     "moment",
+    "parameter_lines",
 ):
     register.filter(_name, getattr(display, _name))
 register.filter("rule_window", display.rule_window)

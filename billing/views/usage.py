@@ -1,3 +1,5 @@
+import csv
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal
@@ -38,7 +40,7 @@ HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
 # Rows per block of the streamed CSV export.
 CSV_BLOCK = 1000
 # The export's columns: each named once, with its unit; the local column's offset says the portal's zone.
-CSV_HEADER = "bucket_start_utc,bucket_start_local,window,usage_usd,partial\r\n"
+CSV_HEADER = "account_id,account_name,bucket_start_utc,bucket_start_local,window,usage_usd,partial\r\n"
 # Rows per page of the table (a week of hours; about three months of days).
 TABLE_ROWS: dict[str, int] = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
@@ -72,7 +74,9 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
         if form.errors or shown.notices:
             # A download is never quietly of another range than the one asked for.
             return _csv_refused(form, shown)
-        return _csv(account, window, *_bounds(window, first, last))
+        return _csv(account, window, first, last)
+    if form.errors:
+        return _range_refused(request, account, form)
     start, end = _bounds(window, first, last)
     hourly = window == UsageWindow.HOUR
     step_hours = bar_hours(start, end) if hourly else 1
@@ -118,6 +122,14 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
     return render(request, "billing/usage.html", context, status=400 if form.errors else 200)
 
 
+def _range_refused(request: HttpRequest, account: Account, form: UsageFilterForm) -> HttpResponse:
+    """The page for a range that cannot be used: its errors beside the fields, which keep what was typed, and
+    no figures (any range shown would be one nobody asked for)."""
+    window = form.data.get("window", UsageWindow.DAY)
+    context = account_context(account, "usage", form=form, typed=form.data, window=window, refused=True)
+    return render(request, "billing/usage.html", context, status=400)
+
+
 def _history_gap(account: Account, window: str, start: datetime) -> dict | None:
     """Where the local history of this window starts when the range asks for earlier buckets, and why: the
     first sync fetched USAGE_BACKFILL_DAYS of days and USAGE_BACKFILL_HOURS_DAYS of hours; the day view goes
@@ -158,13 +170,13 @@ def _csv_refused(form: UsageFilterForm, shown: UsageRange) -> HttpResponse:
     return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 
 
-def _csv(account: Account, window: str, start: datetime, end: datetime) -> StreamingHttpResponse:
-    """Every stored bucket of the range, oldest first (the table's rows, all pages): bucket start in UTC and
-    in the portal's zone (ISO 8601 with offset; each column named once), and the amount in USD. Streamed,
-    so a year of hours never sits in memory at once."""
-    filename = f"usage-{account.cloudflare_id[:8]}-{window}-{timezone.now():%Y%m%d}.csv"
+def _csv(account: Account, window: str, first: date, last: date) -> StreamingHttpResponse:
+    """Every stored bucket of the range, newest first like the page's table (all its pages): the account,
+    bucket start in UTC and in the reader's zone (ISO 8601 with offset; each column named once), and the
+    amount in USD. Named by the account and the range. Streamed, so a year of hours never sits in memory."""
+    filename = f"usage-{account.cloudflare_id[:8]}-{window}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
     # The zone is read now: the rows are written after the view has returned.
-    lines = _csv_lines(account, window, start, end, timezone.get_current_timezone())
+    lines = _csv_lines(account, window, *_bounds(window, first, last), timezone.get_current_timezone())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -172,6 +184,7 @@ def _csv(account: Account, window: str, start: datetime, end: datetime) -> Strea
 
 def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zone) -> Iterator[str]:
     yield CSV_HEADER
+    who = _csv_fields(account.cloudflare_id, account.name)
     # Bucket starts as whole seconds since the epoch: turning a year of timestamps into datetimes is quicker
     # from integers than through the database driver's and Django's conversions.
     rows = (
@@ -179,11 +192,12 @@ def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zo
         .annotate(epoch=BucketIndex("start", 0, 1))
         .values("epoch")
         .annotate(total=Sum("value"), partial=still_running())
-        .order_by("epoch")
+        .order_by("-epoch")
         .values_list("epoch", "total", "partial")
     )
     # Blocks of rows rather than a line at a time: each piece of a streamed response is a write to the
-    # client. The fields are our own timestamps, amounts and words: none needs CSV quoting.
+    # client. Past the account's fields (quoted once, above) they are our own timestamps, amounts and
+    # words: none needs CSV quoting.
     block: list[str] = []
     for epoch, total, partial in _driver_rows(rows):
         at = datetime.fromtimestamp(epoch, UTC)
@@ -191,12 +205,20 @@ def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zo
             total = _SUM_TO_DECIMAL(total)  # SQLite sums NUMERIC columns as floats, as Django converts them
         running = "yes" if partial else "no"
         block.append(
-            f"{at.isoformat()},{at.astimezone(zone).isoformat()},{window},{total.quantize(MICRO)},{running}\r\n"
+            f"{who},{at.isoformat()},{at.astimezone(zone).isoformat()},{window},{total.quantize(MICRO)},"
+            f"{running}\r\n"
         )
         if len(block) == CSV_BLOCK:
             yield "".join(block)
             block.clear()
     yield "".join(block)
+
+
+def _csv_fields(*values: str) -> str:
+    """`values` as CSV fields, quoted where they need it (an account's name may hold a comma)."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(values)
+    return line.getvalue()
 
 
 # How Django turns SQLite's float sums into decimals (15 significant digits, then the column's places).

@@ -147,10 +147,11 @@ def test_usage_csv_has_the_same_rows_as_the_table(client, viewer, account):
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
-    assert lines[0].startswith("bucket_start_utc,")
+    assert lines[0].startswith("account_id,account_name,bucket_start_utc,")
     assert len(lines) == 1 + 6  # five full days and today
-    assert lines[-1].endswith(",day,4.500000,yes")  # today: 4.50 + 0, still running
-    assert lines[1].endswith(",day,9.500000,no")  # five days ago: 4.50 + 5
+    # Newest first, like the table.
+    assert lines[1].endswith(",day,4.500000,yes")  # today: 4.50 + 0, still running
+    assert lines[-1].endswith(",day,9.500000,no")  # five days ago: 4.50 + 5
 
 
 def test_usage_empty_range(client, viewer, account):
