@@ -137,7 +137,7 @@ def test_csv_is_named_by_its_range_newest_first_like_the_page_with_the_account(c
     first, last = date(2026, 3, 15), date(2026, 3, 17)
     response = get(client, viewer, account, format="csv", window="day", start=str(first), end=str(last))
 
-    assert f"-day-20260315-20260317.csv" in response["Content-Disposition"]
+    assert "-day-20260315-20260317.csv" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     starts = [row["bucket_start_utc"] for row in rows]
     assert len(starts) == 3
