@@ -21,7 +21,14 @@ from billing.operations.gateway_rules import (
     set_rule_enabled,
 )
 from billing.operations.refresh import REFRESHES_ASKED, is_waiting, latest_refresh, queue_refresh, run_refresh
-from billing.operations.rule_drafts import ConfirmationNeeded, OverSpend, RuleDraft, RuleRef, draft_of
+from billing.operations.rule_drafts import (
+    ConfirmationNeeded,
+    OverSpend,
+    RuleDraft,
+    RuleRef,
+    draft_of,
+    never_seen,
+)
 from billing.operations.spending_limit import (
     remove_spending_limit,
     set_spending_limit,
@@ -72,6 +79,7 @@ __all__ = [
     "check_topup_now",
     "describe_error",
     "draft_of",
+    "never_seen",
     "due_topups",
     "edit_rule",
     "enable_spend_limits",

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -230,3 +230,18 @@ def test_no_gap_notice_when_the_history_covers_the_range(client, viewer, account
     page = client.get(f"/accounts/{account.cloudflare_id}/usage/", {"window": "day"})
 
     assert 'id="history-gap"' not in page.content.decode()
+
+
+def test_the_day_history_start_is_a_utc_day_not_a_local_time(client, viewer, account, settings):
+    from billing.models import UsageRecord
+
+    settings.TIME_ZONE = "Europe/Berlin"  # UTC midnight is 01:00 here: it must not read as a time
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    UsageRecord.objects.create(
+        account=account, window="day", start=day, end=day + timedelta(days=1), value="1", synced_at=day
+    )
+
+    text = get(client, viewer, account, window="day", start="2026-02-20", end="2026-03-10").content.decode()
+
+    assert "Local daily history starts Mar 1, 2026 (a UTC day)" in text
+    assert "01:00" not in text
