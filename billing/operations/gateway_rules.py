@@ -101,8 +101,9 @@ class GatewayChanged(OperationError):
 
     def __init__(self, gateway_id: str, modified_at: datetime, by: str = "") -> None:
         who = by or "outside the portal (Cloudflare's dashboard or API), so who did it is not known here"
+        when = display.moment(modified_at, "%Y-%m-%d %H:%M:%S")
         super().__init__(
-            f"The gateway {gateway_id} changed in Cloudflare at {display.moment(modified_at, '%Y-%m-%d %H:%M:%S')}"
+            f"The gateway {gateway_id} changed in Cloudflare at {when}"
             f" since you opened this form, {who}; nothing was sent. Review and save again."
         )
         self.modified_at = modified_at
