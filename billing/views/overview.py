@@ -9,9 +9,10 @@ tags.
 """
 
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -55,6 +56,15 @@ ALERT_COLUMNS = (
 AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
 
+# Rows per page of the overview: at 1,000 accounts the whole table would weigh over 300 KB; what needs
+# attention sorts first, so the first page is the one to read.
+PAGE_ROWS = 100
+# States the overview can be filtered by, with their labels.
+STATES = {"": "Any state", "attention": "Needs attention", "stale": "Stale data", "ok": "All well"}
+# Names of stale accounts listed in the banner before "and N more".
+STALE_NAMES_SHOWN = 10
+
+
 def overview(request: HttpRequest) -> HttpResponse:
     accounts = list(
         accounts_for(request.user)
@@ -67,22 +77,57 @@ def overview(request: HttpRequest) -> HttpResponse:
         .only(*ALERT_COLUMNS)
         .open_by_account([account["pk"] for account in accounts])
     )
+    states = {a["pk"]: _state(figures.get(a["pk"]), alerts.get(a["pk"])) for a in accounts}
+    query, state = request.GET.get("q", "").strip(), request.GET.get("state", "")
+    state = state if state in STATES else ""
+    shown = sorted(
+        (a for a in accounts if _matches(a, states[a["pk"]], query.lower(), state)),
+        key=lambda a: (STATE_ORDER[states[a["pk"]]], (a["name"] or a["cloudflare_id"]).lower()),
+    )
+    page = Paginator(shown, PAGE_ROWS).get_page(request.GET.get("page"))
     urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
-    rows = [
-        _row(account, figures.get(account["pk"]), alerts.get(account["pk"], []), urls) for account in accounts
-    ]
+    rows = [_row(a, figures.get(a["pk"]), alerts.get(a["pk"], []), urls) for a in page.object_list]
     moments = [f.data_as_of for f in figures.values() if f.data_as_of]
     oldest = min(moments) if moments else None
+    stale = [a["name"] or a["cloudflare_id"] for a in accounts if _is_stale(figures.get(a["pk"]))]
     context = {
         "rows": rows,
         "rows_html": _rows_html(rows),
+        "page": page,
+        "total_accounts": len(accounts),
+        "query": query,
+        "state": state,
+        "states": STATES,
+        "filter_query": urlencode({key: value for key, value in (("q", query), ("state", state)) if value}),
         "data_as_of": oldest,
         "next_sync": oldest + timedelta(seconds=settings.SYNC_BALANCE_INTERVAL) if oldest else None,
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,
-        "stale_accounts": [row["name"] for row in rows if row["stale"]],
+        "stale_accounts": stale[:STALE_NAMES_SHOWN],
+        "stale_more": max(0, len(stale) - STALE_NAMES_SHOWN),
         "sweeps": _sweeps(accounts),
     }
     return render(request, "billing/overview.html", context)
+
+
+# Attention first: open alerts, then stale data, then the rest.
+STATE_ORDER = {"attention": 0, "stale": 1, "ok": 2}
+
+
+def _is_stale(figures: AccountFigures | None) -> bool:
+    return figures is None or figures.is_stale
+
+
+def _state(figures: AccountFigures | None, alerts: list | None) -> str:
+    """ "attention" (an open alert), "stale" (no recent sync) or "ok": what the overview sorts by."""
+    if alerts:
+        return "attention"
+    return "stale" if _is_stale(figures) else "ok"
+
+
+def _matches(account: dict, state: str, query: str, wanted: str) -> bool:
+    if query and query not in (account["name"] or "").lower() and query not in account["cloudflare_id"]:
+        return False
+    return not wanted or wanted == state
 
 
 def _rows_html(rows: list[dict]) -> SafeString:
