@@ -66,6 +66,10 @@ from billing.models.history import (
     UsageRecord,
     UsageWindow,
 )
+from billing.models.people import (
+    AccessGeneration,
+    Invitation,
+)
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -80,6 +84,7 @@ from billing.models.topups import (
 )
 
 __all__ = [
+    "AccessGeneration",
     "Account",
     "AccountAccess",
     "AccountSummary",
@@ -105,6 +110,7 @@ __all__ = [
     "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
+    "Invitation",
     "Invoice",
     "InvoiceListing",
     "InvoicePreview",
