@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from billing.views import (
     account,
+    alert_attention,
     alerts,
     audit,
     auto_topup,
@@ -60,6 +61,12 @@ account_patterns = [
     ),
     path("alerts/", alerts.account_alerts, name="account_alerts"),
     path("alerts/subscription/", channels.account_subscription, name="account_alert_subscription"),
+    path(
+        "alerts/events/<int:pk>/acknowledge/",
+        alert_attention.alert_acknowledge,
+        name="account_alert_acknowledge",
+    ),
+    path("alerts/events/<int:pk>/snooze/", alert_attention.alert_snooze, name="account_alert_snooze"),
     path("alerts/<str:kind>/", alerts.account_rule_edit, name="account_alert_rule"),
     path("alerts/<str:kind>/reset/", alerts.account_rule_reset, name="account_alert_rule_reset"),
 ]

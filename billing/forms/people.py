@@ -1,11 +1,14 @@
 """People: inviting by email, giving or changing a role on an account, and the new person's log-in when
 they accept an invitation (validation only)."""
 
+from typing import Any
+
 from django import forms
-from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import BaseUserCreationForm, UsernameField
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from billing.forms.fields import field_of
 from billing.models import Account, AccountAccess, Role
 
 
@@ -22,9 +25,13 @@ class AccountForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, accounts: QuerySet[Account], **kwargs):
+    def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts
+        field_of(self, "account", forms.ModelChoiceField).queryset = accounts
+
+    def messages(self) -> str:
+        """Every error, as one sentence for a message on the page the person is sent back to."""
+        return " ".join(str(error) for errors in self.errors.values() for error in errors)
 
 
 class RoleForm(AccountForm):
@@ -42,8 +49,8 @@ class InviteForm(RoleForm):
     email = forms.EmailField(label="Email address", max_length=254)
     field_order = ["email", "account", "role"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         email, account = cleaned.get("email"), cleaned.get("account")
         if email and account:
             grant = AccountAccess.objects.filter(user__email__iexact=email, account=account).first()
@@ -59,9 +66,10 @@ class NewPersonForm(BaseUserCreationForm):
     """The log-in of a person accepting an invitation: a username and a password (the password validators
     apply); their email address is the invitation's."""
 
-    class Meta(BaseUserCreationForm.Meta):
+    class Meta:
         model = User
         fields = ("username",)
+        field_classes = {"username": UsernameField}
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]

@@ -69,7 +69,7 @@ def _valid_form(request: AuthenticatedHttpRequest, form_class: type[AccountForm]
     form = form_class(request.POST, accounts=_admin_accounts(request))
     if form.is_valid():
         return form
-    messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    messages.error(request, form.messages())
     return None
 
 
