@@ -57,7 +57,9 @@ def test_a_viewer_acknowledges_and_reminders_stop(client, account, viewer, open_
     event = AlertEvent.objects.get()
     assert event.acknowledged_by == viewer and event.acknowledged_by_name == "vera-viewer"
     page = client.get(reverse("account_alerts", args=[account.cloudflare_id])).content.decode()
-    assert f"Acknowledged by vera-viewer at {timezone.localtime(event.acknowledged_at):%Y-%m-%d %H:%M}" in page
+    assert (
+        f"Acknowledged by vera-viewer at {timezone.localtime(event.acknowledged_at):%Y-%m-%d %H:%M}" in page
+    )
     entry = AuditEntry.objects.get(action=AuditAction.ALERT_ACKNOWLEDGED)
     assert (entry.actor_name, entry.account, entry.parameters["before"]) == ("vera-viewer", account, None)
 

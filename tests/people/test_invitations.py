@@ -166,7 +166,10 @@ def test_the_invitation_form_refuses_bad_input_and_sends_nothing(
     cases = [
         ({"email": "not-an-address", "account": account.cloudflare_id, "role": "viewer"}, "valid email"),
         ({"email": viewer.email, "account": account.cloudflare_id, "role": "viewer"}, "already has access"),
-        ({"email": "x@example.com", "account": other_account.cloudflare_id, "role": "viewer"}, "you administer"),
+        (
+            {"email": "x@example.com", "account": other_account.cloudflare_id, "role": "viewer"},
+            "you administer",
+        ),
         ({"email": "x@example.com", "account": account.cloudflare_id, "role": "owner"}, "Choose viewer"),
     ]
     for data, said in cases:
@@ -186,4 +189,3 @@ def test_only_admins_invite(client, request, account, who, smtp_server):
     assert client.get(reverse("people")).status_code == 404
     assert _invite(client, account).status_code == 404
     assert smtp_server.messages == []
-
