@@ -296,14 +296,21 @@ def _before_after(meta: dict, before: dict, pages: dict) -> list[str]:
 
 def _people_section(people: dict) -> list[str]:
     rows = [
-        [who, _ms(f["p50_ms"]), _ms(f["p95_ms"]), _ms(f["max_ms"]), f"{f['bytes'] / 1024:.0f} KB"]
+        [
+            who,
+            _ms(f["p50_ms"]),
+            _ms(f["p95_ms"]),
+            _ms(f["max_ms"]),
+            f"{_ms(f.get('cpu_p50_ms'))} / {_ms(f.get('cpu_p95_ms'))}",
+            f"{f['bytes'] / 1024:.0f} KB",
+        ]
         for who, f in people["pages"].items()
     ]
     queries = [[who, *(str(n) for n in counts.values())] for who, counts in people["queries"].items()]
     return [
         f"### People page: {people['people']} people on {people['accounts']} accounts (bench/people.py)",
         "",
-        *_table(["Signed in as", "p50 ms", "p95 ms", "max ms", "Size"], rows),
+        *_table(["Signed in as", "p50 ms", "p95 ms", "max ms", "CPU p50 / p95 ms", "Size"], rows),
         *_table(["SQL queries", *next(iter(people["queries"].values())).keys()], queries),
     ]
 
