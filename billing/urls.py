@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from billing.views import (
     account,
+    alert_attention,
     alerts,
     audit,
     auto_topup,
@@ -12,6 +13,7 @@ from billing.views import (
     invoices,
     notifications,
     overview,
+    people,
     refresh,
     spending_limit,
     topups,
@@ -59,6 +61,12 @@ account_patterns = [
     ),
     path("alerts/", alerts.account_alerts, name="account_alerts"),
     path("alerts/subscription/", channels.account_subscription, name="account_alert_subscription"),
+    path(
+        "alerts/events/<int:pk>/acknowledge/",
+        alert_attention.alert_acknowledge,
+        name="account_alert_acknowledge",
+    ),
+    path("alerts/events/<int:pk>/snooze/", alert_attention.alert_snooze, name="account_alert_snooze"),
     path("alerts/<str:kind>/", alerts.account_rule_edit, name="account_alert_rule"),
     path("alerts/<str:kind>/reset/", alerts.account_rule_reset, name="account_alert_rule_reset"),
 ]
@@ -67,6 +75,11 @@ urlpatterns = [
     path("", overview.overview, name="overview"),
     path("accounts/<str:account_id>/", include(account_patterns)),
     path("audit/", audit.audit_log, name="audit"),
+    path("people/", people.people, name="people"),
+    path("people/<int:pk>/", people.person, name="person"),
+    path("people/<int:pk>/role/", people.person_role, name="person_role"),
+    path("people/<int:pk>/remove/", people.person_remove, name="person_remove"),
+    path("invitations/<str:token>/", people.invitation_accept, name="invitation_accept"),
     path("settings/notifications/", notifications.notification_settings, name="notification_settings"),
     path("alerts/", alerts.alert_history, name="alert_history"),
     path("alerts/outbox/", alerts.outbox, name="alert_outbox"),

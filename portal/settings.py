@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session whose person's access was removed since it signed in is signed out (billing/people/).
+    "portal.access.AccessGenerationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.two_factor.TwoFactorMiddleware",
@@ -395,6 +397,10 @@ ALERT_OPERATOR_EMAILS = env.list("ALERT_OPERATOR_EMAILS", default=[])
 # While the watchdog's portal-wide alert (background jobs stalled) stays open, a reminder this often; 0: off.
 PORTAL_ALERT_REMINDER_HOURS = env.float("PORTAL_ALERT_REMINDER_HOURS", default=4.0)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Hours an emailed invitation link stays valid (it is single-use either way).
+INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
+if INVITATION_VALID_HOURS < 1:
+    raise ImproperlyConfigured(f"INVITATION_VALID_HOURS must be at least 1, not {INVITATION_VALID_HOURS}")
 # Slack and webhook deliveries: seconds to connect, and to wait for the answer.
 ALERT_HTTP_CONNECT_TIMEOUT = env.float("ALERT_HTTP_CONNECT_TIMEOUT", default=5.0)
 ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)

@@ -62,6 +62,10 @@ from billing.models.history import (
     UsageRecord,
     UsageWindow,
 )
+from billing.models.people import (
+    AccessGeneration,
+    Invitation,
+)
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -80,6 +84,7 @@ from billing.models.writes import (
 )
 
 __all__ = [
+    "AccessGeneration",
     "Account",
     "AccountAccess",
     "AccountSummary",
@@ -104,6 +109,7 @@ __all__ = [
     "GatewayRule",
     "GatewaySpendDay",
     "GatewaySpendHour",
+    "Invitation",
     "Invoice",
     "InvoiceListing",
     "InvoicePreview",

@@ -32,6 +32,12 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
     TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
+    PERSON_INVITED = "person.invited", "Person invited"
+    INVITATION_ACCEPTED = "person.invitation_accepted", "Invitation accepted"
+    PERSON_ROLE_SET = "person.role_set", "Role given or changed"
+    PERSON_ACCESS_REMOVED = "person.access_removed", "Access removed"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
+    ALERT_SNOOZED = "alert.snoozed", "Alert snoozed"
 
 
 class AuditOutcome(models.TextChoices):

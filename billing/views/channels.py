@@ -1,5 +1,5 @@
 """Notification channels (superusers): list and create, a channel's page, send a test, rotate its secret,
-enable, remove; and a manager's own subscription to an account's alerts. A secret is shown once, in the
+enable, remove; and a person's own subscription to an account's alerts. A secret is shown once, in the
 answer to the request that made it; URLs never again in full."""
 
 from django.contrib import messages
@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing.forms.channels import ChannelForm
-from billing.models import AlertSubscription, DeliveryState, NotificationChannel, Role
+from billing.models import AlertSubscription, DeliveryState, NotificationChannel
 from billing.notifications import channel_admin
 from billing.permissions import AuthenticatedHttpRequest, get_account_for
 from billing.views.common import client_ip
@@ -108,8 +108,9 @@ def _send_test(request: HttpRequest, channel: NotificationChannel) -> None:
 
 @require_POST
 def account_subscription(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
-    """Subscribes (or unsubscribes) the manager to every alert of the account, by email."""
-    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    """Subscribes (or unsubscribes) the person, whatever their role, to every alert of the account by email:
+    their own address only, never a channel (so nothing of a channel's secrets is theirs to see)."""
+    account = get_account_for(request.user, account_id)
     if not request.user.email:
         messages.error(request, "Your account has no email address: ask an admin to add one.")
     elif request.POST.get("subscribe") == "1":

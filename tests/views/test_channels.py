@@ -135,13 +135,13 @@ def test_a_manager_subscribes_and_unsubscribes(client, account, manager):
     assert AlertSubscription.objects.count() == 0
 
 
-def test_viewers_cannot_subscribe(client, account, viewer):
-    login(client, viewer)
-    response = client.post(
-        reverse("account_alert_subscription", args=[account.cloudflare_id]), {"subscribe": "1"}
-    )
-    assert response.status_code in (403, 404)
+def test_only_people_who_see_the_account_subscribe(client, account, viewer, outsider):
+    # Viewers subscribe themselves by email (issue 23); someone without the account gets its 404.
+    url = reverse("account_alert_subscription", args=[account.cloudflare_id])
+    assert login(client, outsider).post(url, {"subscribe": "1"}).status_code == 404
     assert AlertSubscription.objects.count() == 0
+    assert login(client, viewer).post(url, {"subscribe": "1"}).status_code == 302
+    assert list(AlertSubscription.objects.values_list("user__username", flat=True)) == ["vera-viewer"]
 
 
 def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, receiver):
