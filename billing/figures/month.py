@@ -1,11 +1,12 @@
 """The month: billed usage so far this UTC month and the end-of-month forecast, and an account's budget
 against them.
 
-The forecast follows AWS Budgets' forecast alerts: what has been billed so far, plus the recent daily rate
-for the rest of the month (from the hour under way, to the cent). Here the rate is the mean of the last FORECAST_BASIS_DAYS complete UTC days of
-billed usage (Cloudflare's days), so a quiet start or a busy week moves it within days, not weeks. With fewer
-than MIN_HISTORY_DAYS complete days of usage history (counted from the account's first day of usage the
-portal holds) there is no forecast: pages say so instead of a number, and no alert is raised.
+The forecast follows AWS Budgets' forecast alerts: what has been billed so far, plus the recent daily rate for
+the rest of the month (from the hour under way, to the cent). Here the rate is the mean of the last
+FORECAST_BASIS_DAYS complete UTC days of billed usage (Cloudflare's days), so a quiet start or a busy week
+moves it within days, not weeks. With fewer than MIN_HISTORY_DAYS complete days of usage history (counted from
+the account's first day of usage the portal holds) there is no forecast: pages say so instead of a number, and
+no alert is raised.
 """
 
 from __future__ import annotations
