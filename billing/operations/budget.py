@@ -22,8 +22,8 @@ def set_monthly_budget(
         action=AuditAction.BUDGET_SET,
         outcome=AuditOutcome.SUCCEEDED,
         parameters={
-            "budget_before": None if before is None else str(before),
-            "budget_after": None if after is None else str(after),
+            "budget_before": None if before is None else f"{before:.2f}",
+            "budget_after": None if after is None else f"{after:.2f}",
         },
         ip_address=ip_address,
     )
