@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.common import ROOT
+from bench.report_focus import focus_section
 from bench.report_format import Measure
 from bench.report_format import ms as _ms
 from bench.report_format import table as _table
@@ -353,6 +354,7 @@ def render(results: dict) -> str:
     ]
     for db in results["databases"]:
         lines += _database_section(results, db)
+    lines += focus_section(results.get("focus"))
     lines += _analysis_section()
     return "\n".join(lines).rstrip() + "\n"
 

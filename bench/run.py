@@ -250,6 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     for db in [d.strip() for d in args.databases.split(",") if d.strip()]:
         results["databases"][db] = _benchmark_database(db, args)
+    if not args.skip_pages:
+        focus_file = VAR / "focus.json"
+        run_python(
+            ["-m", "bench.focus_export", "--accounts", str(args.accounts), "--out", str(focus_file)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        results["focus"] = json.loads(focus_file.read_text())
     results["load_end"] = _load()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     (VAR / "results.json").write_text(json.dumps(results, indent=2))

@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     PERSON_ACCESS_REMOVED = "person.access_removed", "Access removed"
     ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
     ALERT_SNOOZED = "alert.snoozed", "Alert snoozed"
+    BUDGET_SET = "budget.set", "Monthly budget changed"
 
 
 class AuditOutcome(models.TextChoices):
