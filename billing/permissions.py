@@ -7,7 +7,8 @@ Anyone else asking for an account gets 404, so the portal does not reveal which 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -88,3 +89,10 @@ def audit_accounts_for(user: User) -> QuerySet[Account]:
     if user.is_superuser:
         return Account.objects.all()
     return Account.objects.filter(grants__user=user, grants__role=Role.ADMIN)
+
+
+def sudo_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a view whose POSTs need the password and a current code again within a short window (sudo
+    mode, enforced by portal/sudo.py's middleware): what a stolen session must not be able to do."""
+    view.sudo_required = True  # type: ignore[attr-defined]
+    return view

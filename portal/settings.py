@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.two_factor.TwoFactorMiddleware",
+    "portal.sudo.SudoMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused log-in into the lock-out page.
@@ -150,6 +151,9 @@ AXES_DISABLE_ACCESS_LOG = True
 # admins when on; anyone may turn it on for themselves. On by default in production.
 REQUIRE_2FA = env.bool("REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="AI Gateway billing")
+# Seconds that turning two-factor off, new recovery codes, channel secrets (and role changes) stay allowed
+# after the password and a current code were asked for again (portal/sudo.py).
+SUDO_WINDOW_SECONDS = env.int("SUDO_WINDOW_SECONDS", default=300)
 
 # --- Locale and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

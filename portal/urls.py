@@ -11,6 +11,7 @@ urlpatterns = [
     path("two-factor/verify/", two_factor_views.verify, name="two_factor_verify"),
     path("two-factor/recovery-codes/", two_factor_views.renew_codes, name="two_factor_renew_codes"),
     path("two-factor/disable/", two_factor_views.disable, name="two_factor_disable"),
+    path("confirm-access/", two_factor_views.confirm_sudo, name="sudo"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),

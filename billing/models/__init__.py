@@ -73,10 +73,19 @@ from billing.models.runs import (
     SyncOutcome,
     SyncRun,
 )
+from billing.models.sso import (
+    SsoIdentity,
+    SsoRoleMapping,
+)
 from billing.models.topups import (
     TopUp,
     TopUpRange,
     TopUpStatus,
+)
+from billing.models.two_factor import (
+    Authenticator,
+    RecoveryCode,
+    RecoveryCodes,
 )
 
 __all__ = [
@@ -93,6 +102,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "Authenticator",
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
@@ -116,11 +126,15 @@ __all__ = [
     "NotificationSettings",
     "PortalAlert",
     "PortalAlertKind",
+    "RecoveryCode",
+    "RecoveryCodes",
     "Role",
     "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
+    "SsoIdentity",
+    "SsoRoleMapping",
     "SweepSlot",
     "SyncJob",
     "SyncOutcome",

@@ -30,6 +30,10 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
     TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
+    SUDO_CONFIRMED = "sudo.confirmed", "Password and code confirmed again"
+    SSO_SIGNIN = "sso.signin", "Signed in with single sign-on"
+    SSO_ROLES_CHANGED = "sso.roles_changed", "Roles changed by single sign-on groups"
+    SSO_MAPPING_CHANGE = "sso.mapping_change", "Single sign-on role mapping changed"
 
 
 class AuditOutcome(models.TextChoices):
