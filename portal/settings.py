@@ -129,7 +129,10 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # First, as django-axes asks: refuses locked usernames before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords, refused to all but superusers (break-glass) when SSO_ONLY is on.
+    "portal.sso.PasswordBackend",
+    # The OpenID Connect callback (answers nothing while single sign-on is off).
+    "portal.sso.ProviderBackend",
 ]
 # Failed log-ins (portal and admin alike) that lock a username, and how long the lock lasts, in seconds.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
@@ -154,6 +157,43 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="AI Gateway billing")
 # Seconds that turning two-factor off, new recovery codes, channel secrets (and role changes) stay allowed
 # after the password and a current code were asked for again (portal/sudo.py).
 SUDO_WINDOW_SECONDS = env.int("SUDO_WINDOW_SECONDS", default=300)
+
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc; portal/sso.py) -------------------------
+# Off unless a client id is set. The provider's endpoints are given one by one (its discovery document,
+# /.well-known/openid-configuration, lists them), so start-up never waits on the provider.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile groups")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5)
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # kept in the session only to end the provider's session at sign-out
+OIDC_AUTHENTICATE_CLASS = "portal.sso_views.SignInAtProvider"
+OIDC_CALLBACK_CLASS = "portal.sso_views.ProviderCallback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+# The claim whose values (a list, or one string) are matched against the groups → roles mapping.
+SSO_ROLES_CLAIM = env.str("SSO_ROLES_CLAIM", default="groups")
+# `amr` values that mean the provider itself asked for a second factor: then the portal does not ask again.
+SSO_MFA_AMR = env.list("SSO_MFA_AMR", default=["mfa", "otp", "hwk", "swk", "sms"])
+# Local passwords off for everyone but superusers (the break-glass accounts, still with two-factor).
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
+SSO_BUTTON_LABEL = env.str("SSO_BUTTON_LABEL", default="Sign in with single sign-on")
+if SSO_ENABLED:
+    _missing = [
+        name
+        for name in ("OIDC_OP_ISSUER", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT")
+        + ("OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT")
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"Single sign-on needs {', '.join(_missing)} (OIDC_RP_CLIENT_ID is set).")
 
 # --- Locale and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -84,6 +84,7 @@ from billing.models.topups import (
 )
 from billing.models.two_factor import (
     Authenticator,
+    ProviderSecondFactor,
     RecoveryCode,
     RecoveryCodes,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "NotificationSettings",
     "PortalAlert",
     "PortalAlertKind",
+    "ProviderSecondFactor",
     "RecoveryCode",
     "RecoveryCodes",
     "Role",

@@ -144,3 +144,17 @@ class RecoveryCode(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "digest"], name="one_digest_per_code")]
+
+
+class ProviderSecondFactor(Device):
+    """Stands for the identity provider's own second factor, when a single sign-on's `amr` claim says one
+    was used (SSO_MFA_AMR): the session is marked verified with it. It accepts no code typed in the portal."""
+
+    class Meta(Device.Meta):
+        verbose_name = "identity provider's second factor"
+
+    def verify_token(self, token: str) -> bool:
+        return False
+
+    def verify_is_allowed(self) -> tuple[bool, dict | None]:
+        return False, None
