@@ -7,6 +7,7 @@ everything embedded (SQLite, a file-system broker, mail written to files); produ
 
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import schedule
@@ -185,6 +186,14 @@ SSO_MFA_AMR = env.list("SSO_MFA_AMR", default=["mfa", "otp", "hwk", "swk", "sms"
 # Local passwords off for everyone but superusers (the break-glass accounts, still with two-factor).
 SSO_ONLY = env.bool("SSO_ONLY", default=False)
 SSO_BUTTON_LABEL = env.str("SSO_BUTTON_LABEL", default="Sign in with single sign-on")
+
+
+def sso_form_targets(logout_endpoint: str) -> list[str]:
+    """The provider's origin, which the sign-out form's redirect goes to (CSP form-action), if any."""
+    parts = urlsplit(logout_endpoint)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
 if SSO_ENABLED:
     _missing = [
         name
@@ -256,7 +265,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Sign-out's form is answered with a redirect to the identity provider's end_session_endpoint.
+        "form-action": [SELF, *sso_form_targets(OIDC_OP_LOGOUT_ENDPOINT if SSO_ENABLED else "")],
         "frame-ancestors": [NONE],
     }
 }

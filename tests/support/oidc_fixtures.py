@@ -21,6 +21,7 @@ import pytest
 import requests
 from django.urls import reverse
 
+from portal.settings import sso_form_targets
 from tests.support.clock import wait_for
 from tests.support.paths import ROOT
 
@@ -119,6 +120,9 @@ def sso(oidc_provider, settings):
     settings.OIDC_OP_USER_ENDPOINT = found["userinfo_endpoint"]
     settings.OIDC_OP_JWKS_ENDPOINT = found["jwks_uri"]
     settings.OIDC_OP_LOGOUT_ENDPOINT = found["end_session_endpoint"]
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    form_action = [*directives["form-action"], *sso_form_targets(found["end_session_endpoint"])]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**directives, "form-action": form_action}}
     oidc_provider.reset_users()
     return oidc_provider
 
