@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import jwt
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpRequest
@@ -39,7 +39,7 @@ USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 class PasswordBackend(ModelBackend):
     """Django's password check, refused to everyone but superusers while SSO_ONLY is on."""
 
-    def user_can_authenticate(self, user: AbstractBaseUser | None) -> bool:
+    def user_can_authenticate(self, user: User | AnonymousUser | None) -> bool:
         if settings.SSO_ONLY and not getattr(user, "is_superuser", False):
             return False
         return super().user_can_authenticate(user)
@@ -66,7 +66,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
     """The callback's authentication: the code exchanged, the ID token checked, the person found or made,
     their roles brought in line with their groups. Answers nothing while single sign-on is off."""
 
-    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
+    def authenticate(  # type: ignore[override]  # the callback passes nonce and code_verifier only
+        self, request: HttpRequest | None, **kwargs: Any
+    ) -> User | None:
         if not settings.SSO_ENABLED:
             return None
         return super().authenticate(request, **kwargs)
@@ -80,7 +82,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
     def _verify_jws(self, payload: str, key: Any) -> dict[str, Any]:
         algorithm = jwt.get_unverified_header(payload).get("alg")
         if algorithm != self.OIDC_RP_SIGN_ALGO:
-            raise SuspiciousOperation(f"the ID token is signed with {algorithm!r}, not {self.OIDC_RP_SIGN_ALGO}")
+            raise SuspiciousOperation(
+                f"the ID token is signed with {algorithm!r}, not {self.OIDC_RP_SIGN_ALGO}"
+            )
         try:
             return jwt.decode(
                 payload,
@@ -120,7 +124,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
 
 
 def _identity_for(claims: dict[str, Any]) -> SsoIdentity | None:
-    found = SsoIdentity.objects.select_related("user").filter(issuer=settings.OIDC_OP_ISSUER, subject=claims["sub"])
+    found = SsoIdentity.objects.select_related("user").filter(
+        issuer=settings.OIDC_OP_ISSUER, subject=claims["sub"]
+    )
     return found.first()
 
 
@@ -154,5 +160,9 @@ def provider_logout_url(request: HttpRequest) -> str | None:
     if not (settings.SSO_ENABLED and settings.OIDC_OP_LOGOUT_ENDPOINT and id_token):
         return None
     back = request.build_absolute_uri(resolve_url("login"))
-    query = {"id_token_hint": id_token, "post_logout_redirect_uri": back, "client_id": settings.OIDC_RP_CLIENT_ID}
+    query = {
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": back,
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+    }
     return f"{settings.OIDC_OP_LOGOUT_ENDPOINT}?{urlencode(query)}"

@@ -30,7 +30,9 @@ def roles_for(groups: list[str]) -> tuple[set[int], dict[int, str]]:
 def apply(user: User, groups: list[str]) -> list[dict[str, Any]]:
     """Brings `user`'s grants on the mapped accounts in line with `groups`; returns the changes made."""
     decided, wanted = roles_for(groups)
-    held = {grant.account_id: grant for grant in AccountAccess.objects.filter(user=user, account_id__in=decided)}
+    held = {
+        grant.account_id: grant for grant in AccountAccess.objects.filter(user=user, account_id__in=decided)
+    }
     changes: list[dict[str, Any]] = []
     with transaction.atomic():
         for account_id in sorted(decided):
@@ -51,7 +53,9 @@ def apply(user: User, groups: list[str]) -> list[dict[str, Any]]:
 
 
 def _audit_grants(user: User, groups: list[str], changes: list[dict[str, Any]]) -> None:
-    names = dict(Account.objects.filter(pk__in=[c["account_id"] for c in changes]).values_list("pk", "cloudflare_id"))
+    names = dict(
+        Account.objects.filter(pk__in=[c["account_id"] for c in changes]).values_list("pk", "cloudflare_id")
+    )
     for change in changes:
         change["account"] = names.get(change.pop("account_id"), "")
     audit.record(
@@ -63,9 +67,13 @@ def _audit_grants(user: User, groups: list[str], changes: list[dict[str, Any]]) 
     )
 
 
-def add_mapping(actor: User, group: str, account: Account, role: str, ip_address: str | None) -> SsoRoleMapping:
+def add_mapping(
+    actor: User, group: str, account: Account, role: str, ip_address: str | None
+) -> SsoRoleMapping:
     """Adds (or changes the role of) a group's mapping on an account; audited."""
-    mapping, created = SsoRoleMapping.objects.update_or_create(group=group, account=account, defaults={"role": role})
+    mapping, created = SsoRoleMapping.objects.update_or_create(
+        group=group, account=account, defaults={"role": role}
+    )
     _audit_mapping(actor, mapping, "added" if created else "changed", ip_address)
     return mapping
 

@@ -1,7 +1,7 @@
 """Pages of single sign-on: off to the provider, back from it, and the superusers' groups → roles mapping."""
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import requests
 from django import forms
@@ -86,18 +86,23 @@ class ProviderCallback(OIDCAuthenticationCallbackView):
             account=None,
             action=AuditAction.SSO_SIGNIN,
             outcome=AuditOutcome.SUCCEEDED,
-            parameters={"groups": getattr(user, "sso_groups", []), "provider_mfa": getattr(user, "sso_mfa", False)},
+            parameters={
+                "groups": getattr(user, "sso_groups", []),
+                "provider_mfa": getattr(user, "sso_mfa", False),
+            },
             ip_address=request.META.get("REMOTE_ADDR"),
         )
         return response
 
     def _open_sudo_if_fresh(self) -> None:
-        asked = self.request.session.pop(REAUTH_SESSION_KEY, None)
+        request = cast(AuthenticatedHttpRequest, self.request)
+        asked = request.session.pop(REAUTH_SESSION_KEY, None)
+        # The backend's user carries what the provider said (request.user may be another copy of them).
         auth_time = getattr(self.user, "sso_auth_time", None)
         if not asked or asked[0] != self.user.pk or not isinstance(auth_time, int):
             return
         if auth_time >= asked[1] - 5:  # signed in at the provider after the portal asked (a little skew)
-            sudo.open_window(self.request, how="identity provider sign-in")  # type: ignore[arg-type]
+            sudo.open_window(request, how="identity provider sign-in")
 
 
 class MappingForm(forms.Form):
@@ -131,7 +136,9 @@ def role_mapping(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         mapping = sso_roles.add_mapping(request.user, data["group"], data["account"], data["role"], ip)
-        messages.success(request, f"“{mapping.group}” gives {mapping.get_role_display()} on {mapping.account}.")
+        messages.success(
+            request, f"“{mapping.group}” gives {mapping.get_role_display()} on {mapping.account}."
+        )
         return redirect("sso_roles")
     context = {
         "form": form,

@@ -2,8 +2,9 @@
 code again, then stay open for a short window (SUDO_WINDOW_SECONDS), as GitHub does.
 
 A view is marked with `billing.permissions.sudo_required`; `SudoMiddleware` sends its POSTs (and other
-unsafe methods) outside the window to the confirmation page, which returns to the page the person came from. People who sign in with single sign-on
-and have no local password confirm with their authenticator code, or by signing in at the provider again.
+unsafe methods) outside the window to the confirmation page, which returns to the page the person came
+from. People who sign in with single sign-on and have no local password confirm with their authenticator
+code, or by signing in at the provider again.
 """
 
 from collections.abc import Callable

@@ -171,7 +171,8 @@ def throttle_refusal(devices: Any) -> Refusal | None:
             seconds = max(1, round((until - timezone.now()).total_seconds()))
             message = (
                 f"Too many wrong codes: the portal checks no code for {seconds} more second"
-                f"{'s' if seconds != 1 else ''} (a throttle against guessing). Wait, then type the current code."
+                f"{'s' if seconds != 1 else ''} (a throttle against guessing). "
+                "Wait, then type the current code."
             )
             return Refusal(message, until)
     return None

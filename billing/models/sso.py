@@ -10,7 +10,9 @@ class SsoIdentity(models.Model):
     """Links a portal user to the provider's subject (`iss` + `sub`), never to an email address that the
     provider or the person could change."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
     issuer = models.CharField(max_length=255)
     subject = models.CharField(max_length=255)
     last_groups = models.JSONField(default=list, blank=True)
@@ -36,7 +38,9 @@ class SsoRoleMapping(models.Model):
 
     class Meta:
         ordering = ["group", "account__name"]
-        constraints = [models.UniqueConstraint(fields=["group", "account"], name="one_role_per_group_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "account"], name="one_role_per_group_account")
+        ]
         verbose_name = "single sign-on role mapping"
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ import secrets
 import time
 from base64 import b32encode
 from binascii import unhexlify
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -49,7 +50,7 @@ class Authenticator(TimestampMixin, ThrottlingMixin, Device):
         self.key_encrypted = crypto.encrypt_token(hex_key)
 
     @classmethod
-    def new_for(cls, user: models.Model, *, confirmed: bool = False) -> "Authenticator":
+    def new_for(cls, user: Any, *, confirmed: bool = False) -> "Authenticator":
         device = cls(user=user, name="Authenticator", confirmed=confirmed)
         device.set_key(random_hex(TOTP_KEY_BYTES))
         device.save()
@@ -108,7 +109,9 @@ class RecoveryCodes(ThrottlingMixin, Device):
         self.salt = secrets.token_hex(16)
         self.save(update_fields=["salt"])
         self.codes.all().delete()
-        RecoveryCode.objects.bulk_create(RecoveryCode(device=self, digest=self.digest(code)) for code in codes)
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(device=self, digest=self.digest(code)) for code in codes
+        )
         return codes
 
     def digest(self, code: str) -> str:
@@ -144,6 +147,9 @@ class RecoveryCode(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "digest"], name="one_digest_per_code")]
+
+    def __str__(self) -> str:
+        return f"a recovery code of {self.device.user}"  # never the digest
 
 
 class ProviderSecondFactor(Device):

@@ -18,7 +18,9 @@ def sign_in_with_sso(tab, username: str, password: str) -> None:
     tab.wait_for_url(tab.base + "/")
 
 
-def test_sign_in_maps_groups_to_roles_and_sign_out_ends_the_provider_session(tab, sso, account, other_account):
+def test_sign_in_maps_groups_to_roles_and_sign_out_ends_the_provider_session(
+    tab, sso, account, other_account
+):
     SsoRoleMapping.objects.create(group="finance", account=other_account, role=Role.MANAGER)
     sign_in_with_sso(tab, "ben", "ben-pass-2026")
     assert tab.locator("main", has_text=other_account.name).is_visible()

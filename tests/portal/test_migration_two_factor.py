@@ -10,7 +10,11 @@ from django.db.migrations.executor import MigrationExecutor
 
 from billing.models import Authenticator, RecoveryCode, RecoveryCodes
 
-BEFORE = [("billing", "0022_audit_refused"), ("otp_totp", "0003_add_timestamps"), ("otp_static", "0003_add_timestamps")]
+BEFORE = [
+    ("billing", "0022_audit_refused"),
+    ("otp_totp", "0003_add_timestamps"),
+    ("otp_static", "0003_add_timestamps"),
+]
 HEX_KEY = "3132333435363738393031323334353637383930"
 
 
@@ -31,7 +35,9 @@ def before_0023(transactional_db):
 def test_clear_devices_become_encrypted_ones_that_still_work(before_0023, django_user_model):
     apps = before_0023
     user = apps.get_model("auth", "User").objects.create(username="vera")
-    apps.get_model("otp_totp", "TOTPDevice").objects.create(user=user, name="Phone", key=HEX_KEY, confirmed=True)
+    apps.get_model("otp_totp", "TOTPDevice").objects.create(
+        user=user, name="Phone", key=HEX_KEY, confirmed=True
+    )
     static = apps.get_model("otp_static", "StaticDevice").objects.create(user=user, name="Recovery codes")
     static.token_set.create(token="abcd2345")
 

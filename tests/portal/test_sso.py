@@ -38,7 +38,9 @@ def signed_in(client, response) -> bool:
     return response.status_code == 302 and "_auth_user_id" in client.session
 
 
-def test_first_sign_in_makes_the_person_with_the_roles_of_their_groups(client, mapped, account, other_account):
+def test_first_sign_in_makes_the_person_with_the_roles_of_their_groups(
+    client, mapped, account, other_account
+):
     callback = client.get(sign_in_at_provider(client, mapped, "ben"))
     assert signed_in(client, callback) and callback["Location"] == reverse("overview")
 
@@ -79,7 +81,9 @@ def test_accounts_no_mapping_names_keep_the_roles_given_in_the_portal(client, ss
     AccountAccess.objects.create(user=person, account=other_account, role=Role.VIEWER)
     client.post(reverse("logout"))
     client.get(sign_in_at_provider(client, sso, "ana"))
-    assert list(AccountAccess.objects.filter(user=person).values_list("account", flat=True)) == [other_account.pk]
+    assert list(AccountAccess.objects.filter(user=person).values_list("account", flat=True)) == [
+        other_account.pk
+    ]
 
 
 def test_an_expired_id_token_is_refused(client, mapped):
@@ -108,7 +112,9 @@ def test_a_tampered_id_token_is_refused(client, mapped):
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     forged = base64.urlsafe_b64encode(json.dumps({**claims, "sub": "ben"}).encode()).rstrip(b"=").decode()
     unsigned = jwt.encode({**claims, "sub": "ben"}, key=None, algorithm="none")
-    self_signed = jwt.encode({**claims, "sub": "ben"}, "guessed-secret-of-32-bytes-at-least!", algorithm="HS256")
+    self_signed = jwt.encode(
+        {**claims, "sub": "ben"}, "guessed-secret-of-32-bytes-at-least!", algorithm="HS256"
+    )
     for bad in (f"{header}.{forged}.{signature}", unsigned, self_signed, token[:-4] + "AAAA", "not-a-token"):
         with pytest.raises(SuspiciousOperation):
             backend.verify_token(bad, nonce=nonce)
@@ -137,7 +143,9 @@ def test_the_nonce_is_checked(client, mapped):
     assert "Single sign-on was refused" in refused.content.decode()
 
 
-def test_amr_with_a_second_factor_satisfies_two_factor_and_a_password_alone_does_not(client, mapped, settings):
+def test_amr_with_a_second_factor_satisfies_two_factor_and_a_password_alone_does_not(
+    client, mapped, settings
+):
     settings.REQUIRE_2FA = True
     client.get(sign_in_at_provider(client, mapped, "ana"))  # amr: pwd, mfa; an admin by her group
     assert client.get(reverse("overview")).status_code == 200
@@ -149,7 +157,9 @@ def test_amr_with_a_second_factor_satisfies_two_factor_and_a_password_alone_does
     assert asked.status_code == 302 and asked["Location"].startswith(reverse("two_factor"))
 
 
-def test_sso_only_refuses_local_passwords_except_break_glass_superusers(client, mapped, manager, superuser, settings):
+def test_sso_only_refuses_local_passwords_except_break_glass_superusers(
+    client, mapped, manager, superuser, settings
+):
     settings.SSO_ONLY = True
     page = client.get(reverse("login")).content.decode()
     assert "Break-glass sign-in (superusers only)" in page and 'id="sso-sign-in"' in page
@@ -170,7 +180,9 @@ def test_sign_out_ends_the_portal_session_and_the_providers(client, mapped):
     confirm = browser.get(out["Location"], timeout=10)
     action = re.search(r'action="([^"]+)"', confirm.text).group(1)
     hidden = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', confirm.text))
-    done = browser.post(urljoin(confirm.url, action), {**hidden, "logout": "yes"}, allow_redirects=False, timeout=10)
+    done = browser.post(
+        urljoin(confirm.url, action), {**hidden, "logout": "yes"}, allow_redirects=False, timeout=10
+    )
     assert done.headers["Location"] == "http://testserver/login/"
     # Signed out at the provider too: the next sign-in asks for the password again.
     start = client.get(reverse("oidc_authentication_init"))

@@ -47,7 +47,9 @@ def test_turning_two_factor_off_asks_for_the_password_and_a_code_again(client, v
     assert two_factor.is_enrolled(viewer)
 
     clock.shift(timedelta(seconds=31))
-    confirmed = client.post(reverse("sudo"), {"password": PASSWORD, "code": app.now(), "next": "/two-factor/"})
+    confirmed = client.post(
+        reverse("sudo"), {"password": PASSWORD, "code": app.now(), "next": "/two-factor/"}
+    )
     assert confirmed["Location"] == "/two-factor/"
     client.post(reverse("two_factor_disable"))
     assert not two_factor.is_enrolled(viewer)
@@ -55,7 +57,7 @@ def test_turning_two_factor_off_asks_for_the_password_and_a_code_again(client, v
 
 
 def test_new_recovery_codes_ask_again_and_the_window_closes(client, viewer, clock, signed_in, settings):
-    app, old_codes = signed_in
+    app, _ = signed_in
     assert client.post(reverse("two_factor_renew_codes"))["Location"].startswith(reverse("sudo"))
     assert RecoveryCode.objects.filter(device__user=viewer).count() == 10
 

@@ -31,7 +31,12 @@ SCRIPT = ROOT / "tests" / "support" / "oidc_provider.mjs"
 CLIENT_ID, CLIENT_SECRET = "billing-portal", "a-client-secret-for-the-tests-only"
 TEST_CLIENT_CALLBACK = "http://testserver/oidc/callback/"
 USERS = {
-    "ana": {"password": "ana-pass-2026", "email": "ana@corp.test", "groups": ["billing-admins"], "amr": ["pwd", "mfa"]},
+    "ana": {
+        "password": "ana-pass-2026",
+        "email": "ana@corp.test",
+        "groups": ["billing-admins"],
+        "amr": ["pwd", "mfa"],
+    },
     "ben": {"password": "ben-pass-2026", "email": "ben@corp.test", "groups": ["finance"], "amr": ["pwd"]},
 }
 
@@ -130,9 +135,11 @@ def sso(oidc_provider, settings):
 FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
 
 
-def sign_in_at_provider(client, provider: Provider, username: str, browser: requests.Session | None = None) -> str:
+def sign_in_at_provider(
+    client, provider: Provider, username: str, browser: requests.Session | None = None
+) -> str:
     """Starts single sign-on with `client`, signs in at the provider as `username` when it asks (with
-    `browser`, a requests session that keeps the provider's cookies), and returns the portal's callback URL."""
+    `browser`, a requests session keeping the provider's cookies); returns the portal's callback URL."""
     browser = browser or requests.Session()
     start = client.get(reverse("oidc_authentication_init"))
     assert start.status_code == 302, start
@@ -151,7 +158,9 @@ def through_provider(browser: requests.Session, provider: Provider, url: str, us
             action = FORM_ACTION.search(answer.text)
             assert action, answer.text
             form = {"login": username, "password": password}
-            answer = browser.post(urljoin(answer.url, action.group(1)), form, allow_redirects=False, timeout=10)
+            answer = browser.post(
+                urljoin(answer.url, action.group(1)), form, allow_redirects=False, timeout=10
+            )
         assert answer.is_redirect, (answer.status_code, answer.text)
         url = answer.headers["Location"]
     raise AssertionError("the provider never sent the browser back to the portal")
