@@ -164,7 +164,7 @@ def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, re
 
 
 def test_removing_a_channel_asks_first(client, superuser):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     client.post(reverse("alert_channels"), {"name": "Finance", "kind": "email", "emails": "fin@example.test"})
     channel = NotificationChannel.objects.get(name="Finance")
     delete = reverse("alert_channel_action", args=[channel.pk, "delete"])
