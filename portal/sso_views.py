@@ -110,12 +110,6 @@ class MappingForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.filter(is_active=True), label="Account")
     role = forms.ChoiceField(choices=Role.choices, label="Role")
 
-    def clean_group(self) -> str:
-        group = self.cleaned_data["group"].strip()
-        if "\x00" in group or not group:
-            raise forms.ValidationError("Type the group as the provider sends it.")
-        return group
-
 
 @sudo_required  # it grants roles
 @never_cache
