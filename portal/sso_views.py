@@ -98,8 +98,9 @@ class ProviderCallback(OIDCAuthenticationCallbackView):
         request = cast(AuthenticatedHttpRequest, self.request)
         asked = request.session.pop(REAUTH_SESSION_KEY, None)
         # The backend's user carries what the provider said (request.user may be another copy of them).
-        auth_time = getattr(self.user, "sso_auth_time", None)
-        if not asked or asked[0] != self.user.pk or not isinstance(auth_time, int):
+        user = self.user
+        auth_time = getattr(user, "sso_auth_time", None)
+        if user is None or not asked or asked[0] != user.pk or not isinstance(auth_time, int):
             return
         if auth_time >= asked[1] - 5:  # signed in at the provider after the portal asked (a little skew)
             sudo.open_window(request, how="identity provider sign-in")
