@@ -38,10 +38,6 @@ from billing.models.digests import (
 from billing.models.fields import (
     money_field,
 )
-from billing.models.gateway_changes import (
-    GatewayRuleChange,
-    RuleChangeOutcome,
-)
 from billing.models.gateways import (
     AnalyticsSettings,
     Gateway,
@@ -88,6 +84,10 @@ from billing.models.two_factor import (
     RecoveryCode,
     RecoveryCodes,
 )
+from billing.models.writes import (
+    WriteIntent,
+    WriteOutcome,
+)
 
 __all__ = [
     "Account",
@@ -113,7 +113,6 @@ __all__ = [
     "DigestRun",
     "Gateway",
     "GatewayRule",
-    "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
@@ -131,7 +130,6 @@ __all__ = [
     "RecoveryCode",
     "RecoveryCodes",
     "Role",
-    "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
@@ -146,5 +144,7 @@ __all__ = [
     "TopUpStatus",
     "UsageRecord",
     "UsageWindow",
+    "WriteIntent",
+    "WriteOutcome",
     "money_field",
 ]

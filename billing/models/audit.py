@@ -16,6 +16,8 @@ class AuditAction(models.TextChoices):
     SPENDING_LIMIT_SET = "spending_limit.set", "Spending limit set"
     SPENDING_LIMIT_DELETE = "spending_limit.delete", "Spending limit removed"
     TOPUP_RECONCILED = "topup.reconciled", "Top-up outcome settled"
+    TOPUP_RECHECKED = "topup.rechecked", "Unsettled top-ups checked before buying again"
+    WRITE_SETTLED = "write.settled", "Change outcome settled by a read"
     ACCOUNT_REFRESH = "account.refresh", "Refresh now"
     ALERT_RULE_CHANGE = "alert_rule.change", "Alert rule changed"
     GATEWAY_RULE_ADD = "gateway_rule.add", "Gateway rule added"
@@ -30,10 +32,10 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
     TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
-    SUDO_CONFIRMED = "sudo.confirmed", "Password and code confirmed again"
-    SSO_SIGNIN = "sso.signin", "Signed in with single sign-on"
-    SSO_ROLES_CHANGED = "sso.roles_changed", "Roles changed by single sign-on groups"
-    SSO_MAPPING_CHANGE = "sso.mapping_change", "Single sign-on role mapping changed"
+    SUDO_CONFIRMED = "sudo.confirmed", "Identity confirmed again"
+    SSO_SIGNIN = "sso.signin", "Signed in with SSO"
+    SSO_ROLES_CHANGED = "sso.roles_changed", "SSO groups changed roles"
+    SSO_MAPPING_CHANGE = "sso.mapping_change", "SSO role mapping changed"
 
 
 class AuditOutcome(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Migration 0023 moves django-otp's clear devices to encrypted ones: an authenticator enrolled before it
+"""Migration 0024 moves django-otp's clear devices to encrypted ones: an authenticator enrolled before it
 still gives the same codes, recovery codes still work once, and no clear key or code is left."""
 
 import base64
@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from billing.models import Authenticator, RecoveryCode, RecoveryCodes
 
 BEFORE = [
-    ("billing", "0022_audit_refused"),
+    ("billing", "0023_write_intents"),
     ("otp_totp", "0003_add_timestamps"),
     ("otp_static", "0003_add_timestamps"),
 ]
@@ -26,14 +26,14 @@ def migrate(target):
 
 
 @pytest.fixture
-def before_0023(transactional_db):
+def before_0024(transactional_db):
     apps = migrate(BEFORE)
     yield apps
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
-def test_clear_devices_become_encrypted_ones_that_still_work(before_0023, django_user_model):
-    apps = before_0023
+def test_clear_devices_become_encrypted_ones_that_still_work(before_0024, django_user_model):
+    apps = before_0024
     user = apps.get_model("auth", "User").objects.create(username="vera")
     apps.get_model("otp_totp", "TOTPDevice").objects.create(
         user=user, name="Phone", key=HEX_KEY, confirmed=True

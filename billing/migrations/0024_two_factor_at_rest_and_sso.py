@@ -39,7 +39,7 @@ def move_devices_to_encrypted_ones(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0022_audit_refused"),
+        ("billing", "0023_write_intents"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("otp_totp", "0003_add_timestamps"),
         ("otp_static", "0003_add_timestamps"),
@@ -57,6 +57,8 @@ class Migration(migrations.Migration):
                     ("spending_limit.set", "Spending limit set"),
                     ("spending_limit.delete", "Spending limit removed"),
                     ("topup.reconciled", "Top-up outcome settled"),
+                    ("topup.rechecked", "Unsettled top-ups checked before buying again"),
+                    ("write.settled", "Change outcome settled by a read"),
                     ("account.refresh", "Refresh now"),
                     ("alert_rule.change", "Alert rule changed"),
                     ("gateway_rule.add", "Gateway rule added"),
@@ -71,10 +73,10 @@ class Migration(migrations.Migration):
                     ("two_factor.disabled", "Two-factor turned off"),
                     ("two_factor.recovery_used", "Recovery code used"),
                     ("two_factor.recovery_renewed", "Recovery codes renewed"),
-                    ("sudo.confirmed", "Password and code confirmed again"),
-                    ("sso.signin", "Signed in with single sign-on"),
-                    ("sso.roles_changed", "Roles changed by single sign-on groups"),
-                    ("sso.mapping_change", "Single sign-on role mapping changed"),
+                    ("sudo.confirmed", "Identity confirmed again"),
+                    ("sso.signin", "Signed in with SSO"),
+                    ("sso.roles_changed", "SSO groups changed roles"),
+                    ("sso.mapping_change", "SSO role mapping changed"),
                 ],
                 max_length=32,
             ),
@@ -138,6 +140,34 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name": "authenticator",
+                "abstract": False,
+            },
+        ),
+        migrations.CreateModel(
+            name="ProviderSecondFactor",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(help_text="The human-readable name of this device.", max_length=64),
+                ),
+                ("confirmed", models.BooleanField(default=True, help_text="Is this device ready for use?")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        help_text="The user that this device belongs to.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "identity provider's second factor",
                 "abstract": False,
             },
         ),
@@ -273,34 +303,6 @@ class Migration(migrations.Migration):
                 "constraints": [
                     models.UniqueConstraint(fields=("group", "account"), name="one_role_per_group_account")
                 ],
-            },
-        ),
-        migrations.CreateModel(
-            name="ProviderSecondFactor",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(help_text="The human-readable name of this device.", max_length=64),
-                ),
-                ("confirmed", models.BooleanField(default=True, help_text="Is this device ready for use?")),
-                (
-                    "user",
-                    models.ForeignKey(
-                        help_text="The user that this device belongs to.",
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-            ],
-            options={
-                "verbose_name": "identity provider's second factor",
-                "abstract": False,
             },
         ),
         migrations.RunPython(move_devices_to_encrypted_ones, migrations.RunPython.noop),
