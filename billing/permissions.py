@@ -7,7 +7,8 @@ Anyone else asking for an account gets 404, so the portal does not reveal which 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -115,3 +116,10 @@ def still_has_access(user: User, generation: int) -> bool:
     """Whether a session (or an API token) issued to `user` at `generation` may still be used: the person is
     active and nobody has removed any of their access since. What they may see is then `accounts_for`."""
     return user.is_active and generation == access_generation(user)
+
+
+def sudo_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a view whose POSTs need the password and a current code again within a short window (sudo
+    mode, enforced by portal/sudo.py's middleware): what a stolen session must not be able to do."""
+    view.sudo_required = True  # type: ignore[attr-defined]
+    return view

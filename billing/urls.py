@@ -94,6 +94,7 @@ urlpatterns = [
     path("alerts/mail/<str:name>/", alerts.mail_file, name="alert_mail_file"),
     path("alerts/channels/", channels.channel_list, name="alert_channels"),
     path("alerts/channels/<int:pk>/", channels.channel_detail, name="alert_channel"),
+    path("alerts/channels/<int:pk>/rotate/", channels.channel_rotate, name="alert_channel_rotate"),
     path("alerts/channels/<int:pk>/<str:action>/", channels.channel_action, name="alert_channel_action"),
     path("alerts/rules/", alerts.default_rules, name="alert_defaults"),
     path("alerts/rules/<str:kind>/", alerts.default_rule_edit, name="alert_default_edit"),

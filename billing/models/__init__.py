@@ -73,10 +73,20 @@ from billing.models.runs import (
     SyncOutcome,
     SyncRun,
 )
+from billing.models.sso import (
+    SsoIdentity,
+    SsoRoleMapping,
+)
 from billing.models.topups import (
     TopUp,
     TopUpRange,
     TopUpStatus,
+)
+from billing.models.two_factor import (
+    Authenticator,
+    ProviderSecondFactor,
+    RecoveryCode,
+    RecoveryCodes,
 )
 from billing.models.writes import (
     WriteIntent,
@@ -98,6 +108,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "Authenticator",
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
@@ -121,10 +132,15 @@ __all__ = [
     "NotificationSettings",
     "PortalAlert",
     "PortalAlertKind",
+    "ProviderSecondFactor",
+    "RecoveryCode",
+    "RecoveryCodes",
     "Role",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
+    "SsoIdentity",
+    "SsoRoleMapping",
     "SweepSlot",
     "SyncJob",
     "SyncOutcome",

@@ -39,6 +39,10 @@ class AuditAction(models.TextChoices):
     ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
     ALERT_SNOOZED = "alert.snoozed", "Alert snoozed"
     BUDGET_SET = "budget.set", "Monthly budget changed"
+    SUDO_CONFIRMED = "sudo.confirmed", "Identity confirmed again"
+    SSO_SIGNIN = "sso.signin", "Signed in with SSO"
+    SSO_ROLES_CHANGED = "sso.roles_changed", "SSO groups changed roles"
+    SSO_MAPPING_CHANGE = "sso.mapping_change", "SSO role mapping changed"
 
 
 class AuditOutcome(models.TextChoices):

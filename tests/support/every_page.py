@@ -74,6 +74,8 @@ PAGES: dict[str, tuple[Args, str]] = {
     "two_factor": (lambda demo: [], ""),
     "people": (lambda demo: [], ""),
     "person": (lambda demo: [_first_person()], ""),
+    "sudo": (lambda demo: [], "?next=/two-factor/"),
+    "sso_roles": (lambda demo: [], ""),
 }
 
 # Routes that are not pages a person reads: a POST-only action, a redirect, a file or a machine endpoint.
@@ -102,6 +104,9 @@ NOT_PAGES = {
     "account_alert_acknowledge",
     "account_alert_snooze",
     "invitation_accept",  # exists only with an emailed token; tests/browser/test_people.py opens one
+    "alert_channel_rotate",
+    "oidc_authentication_init",  # a redirect to the identity provider (404 while single sign-on is off)
+    "oidc_authentication_callback",  # the provider's redirect back, checked in tests/portal/test_sso.py
 }
 
 
