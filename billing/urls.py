@@ -3,6 +3,7 @@ from django.urls import include, path
 from billing.views import (
     account,
     alerts,
+    api_tokens,
     audit,
     auto_topup,
     channels,
@@ -67,6 +68,8 @@ urlpatterns = [
     path("", overview.overview, name="overview"),
     path("accounts/<str:account_id>/", include(account_patterns)),
     path("audit/", audit.audit_log, name="audit"),
+    path("settings/api-tokens/", api_tokens.api_tokens, name="api_tokens"),
+    path("settings/api-tokens/<int:pk>/revoke/", api_tokens.api_token_revoke, name="api_token_revoke"),
     path("settings/notifications/", notifications.notification_settings, name="notification_settings"),
     path("alerts/", alerts.alert_history, name="alert_history"),
     path("alerts/outbox/", alerts.outbox, name="alert_outbox"),

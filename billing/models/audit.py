@@ -30,6 +30,8 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
     TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
+    API_TOKEN_CREATE = "api_token.create", "API token made"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
 
 
 class AuditOutcome(models.TextChoices):
