@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.support.browser_fixtures",
     "tests.support.smtp_sink",
     "tests.support.http_receiver",
+    "tests.support.api_fixtures",
 ]
 
 # The markers of tests that start a process, and the fixtures that start one (their tests need the marker).
