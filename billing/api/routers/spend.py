@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
+from pydantic import Field
 
 from billing.api.auth import account_of
 from billing.api.errors import BadInput, form_problems
@@ -18,6 +19,16 @@ from billing.forms.spend_range import SpendRangeForm
 router = Router(tags=["spend"])
 FIELDS = ("gateway", "model", "provider")
 COUNTS = tuple(name for name in SPEND_SUMS if name != "cost")
+
+
+class SpendQuery(Schema):
+    """The breakdown page's range, validated by its form (so each problem reads as on the page)."""
+
+    range: str | None = Field(None, description="24h, 7d (the default), 30d, 90d or custom")
+    start: str | None = Field(None, description="for custom: the first UTC day, YYYY-MM-DD")
+    end: str | None = Field(None, description="for custom: the last UTC day, included, YYYY-MM-DD")
+    gateway: str | None = Field(None, description="one gateway's id; all gateways when absent")
+    by: str = Field("gateway", description="comma-separated, any of gateway, model, provider")
 
 
 class SpendGroup(Schema):
@@ -43,8 +54,8 @@ class Spend(Schema):
     groups: list[SpendGroup]  # the costliest first
 
 
-def _by(request: HttpRequest) -> tuple[str, ...]:
-    asked = [name.strip() for name in request.GET.get("by", "gateway").split(",") if name.strip()]
+def _by(text: str) -> tuple[str, ...]:
+    asked = [name.strip() for name in text.split(",") if name.strip()]
     wrong = [name for name in asked if name not in FIELDS]
     if wrong or not asked:
         raise BadInput(
@@ -63,14 +74,12 @@ def _group(row: dict, by: tuple[str, ...], spend: GatewaySpend) -> SpendGroup:
     "/accounts/{account_id}/spend",
     response=Spend,
     summary="Gateway spend by gateway, model or provider",
-    description=(
-        "Query: range (24h, 7d, 30d, 90d or custom), start and end (UTC dates, for custom), gateway (one "
-        "gateway's id), by (comma-separated: gateway, model, provider; default gateway)."
-    ),
+    description="Cloudflare's analytics estimate, not the invoice. A preset ends with the last complete hour "
+    "(UTC); `range_meaning` says what the range covers and `data_from` where its data really starts.",
 )
-def spend(request: HttpRequest, account_id: str) -> Spend:
+def spend(request: HttpRequest, account_id: str, query: Query[SpendQuery]) -> Spend:
     account = account_of(request, account_id)
-    by = _by(request)
+    by = _by(query.by)
     form = SpendRangeForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         raise BadInput(form_problems(form))

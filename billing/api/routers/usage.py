@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
+from pydantic import Field
 
 from billing.api.auth import account_of
 from billing.api.errors import BadInput, form_problems
@@ -17,6 +18,14 @@ from billing.forms.filters import UsageFilterForm
 from billing.models import UsageWindow
 
 router = Router(tags=["usage"])
+
+
+class UsageQuery(Schema):
+    """The usage page's range, validated by its form (so each problem reads as on the page)."""
+
+    window: str | None = Field(None, description="day (UTC days, the default) or hour")
+    start: str | None = Field(None, description="the first day, YYYY-MM-DD (default: 30 days or 2 days back)")
+    end: str | None = Field(None, description="the last day, included, YYYY-MM-DD (default: today)")
 
 
 class UsageRow(Schema):
@@ -38,9 +47,10 @@ class Usage(Schema):
     "/accounts/{account_id}/usage",
     response=Usage,
     summary="Usage per day or hour",
-    description="Query: window (day, hour), start and end (YYYY-MM-DD, included), as the usage page takes.",
+    description="A range longer than 366 days keeps its last days, and a future end becomes today; "
+    "`notices` then says so.",
 )
-def usage(request: HttpRequest, account_id: str) -> Usage:
+def usage(request: HttpRequest, account_id: str, query: Query[UsageQuery]) -> Usage:
     account = account_of(request, account_id)
     form = UsageFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
