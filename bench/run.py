@@ -2,8 +2,8 @@
 
 For each database (SQLite and PostgreSQL by default) it seeds N accounts with a year of history
 (bench/seed.py), measures the pages in-process and through gunicorn under concurrent clients
-(bench/pages.py), and runs a full balance sweep of 1,000 accounts against the sandbox with 100 ms latency by
-1, 2 and 4 Celery workers on Redis (bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to
+(bench/pages.py) and the API's endpoints (bench/api.py), and runs a full balance sweep of 1,000 accounts
+against the sandbox with 100 ms latency by 1, 2 and 4 Celery workers on Redis (bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to
 var/bench/results.json). About 10-15 minutes on two cores with the defaults.
 
 Needs: PostgreSQL at 127.0.0.1:5432 (user postgres; the databases `bench` and `bench_sweep` are dropped and
@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--skip-api", action="store_true", help="skip the API endpoints (bench/api.py)")
     parser.add_argument("--profile", action="store_true", help="save a profile and query log of every page")
     parser.add_argument(
         "--before",
@@ -171,6 +172,23 @@ def _measure_pages(db: str, pages_url: str, args: argparse.Namespace, entry: dic
     entry["pages"] = json.loads(pages_file.read_text())
 
 
+def _measure_api(db: str, pages_url: str, args: argparse.Namespace, entry: dict) -> None:
+    entry["load"]["api"] = _load()
+    api_file = VAR / f"api-{db}.json"
+    command = [
+        "-m",
+        "bench.api",
+        "--database-url",
+        pages_url,
+        "--out",
+        str(api_file),
+        "--repeat",
+        str(args.repeat),
+    ]
+    run_python(command, env=bench_env(pages_url))
+    entry["api"] = json.loads(api_file.read_text())
+
+
 def _measure_sweep(db: str, sweep_url: str, args: argparse.Namespace, entry: dict) -> None:
     entry["load"]["sweep"] = _load()
     sweep_file = VAR / f"sweep-{db}.json"
@@ -206,6 +224,8 @@ def _benchmark_database(db: str, args: argparse.Namespace) -> dict:
     if not args.skip_pages:
         _seed_pages(db, pages_url, args, entry)
         _measure_pages(db, pages_url, args, entry)
+        if not args.skip_api:
+            _measure_api(db, pages_url, args, entry)
     if not args.skip_sweep:
         _measure_sweep(db, sweep_url, args, entry)
     return entry
