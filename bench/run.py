@@ -3,8 +3,9 @@
 For each database (SQLite and PostgreSQL by default) it seeds N accounts with a year of history
 (bench/seed.py), measures the pages in-process and through gunicorn under concurrent clients
 (bench/pages.py) and the API's endpoints (bench/api.py), and runs a full balance sweep of 1,000 accounts
-against the sandbox with 100 ms latency by 1, 2 and 4 Celery workers on Redis (bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to
-var/bench/results.json). About 10-15 minutes on two cores with the defaults.
+against the sandbox with 100 ms latency by 1, 2 and 4 Celery workers on Redis (bench/sweep.py). Results go to
+docs/benchmarks.md (and the raw figures to var/bench/results.json). About 10-15 minutes on two cores with the
+defaults.
 
 Needs: PostgreSQL at 127.0.0.1:5432 (user postgres; the databases `bench` and `bench_sweep` are dropped and
 created) and Redis at 127.0.0.1:6379 (database 9 only). Never part of the test suite.
