@@ -98,3 +98,17 @@ def test_a_refused_token_is_refused_before_the_rate_limit_counts(client, viewer,
     for _ in range(3):
         assert client.get("/api/v1/accounts", HTTP_AUTHORIZATION="Bearer agbp_wrong").status_code == 401
     assert client.get("/api/v1/accounts", **bearer(secret)).status_code == 200
+
+
+def test_a_superuser_revokes_anyone_s_token_in_the_admin_and_never_sees_its_secret(
+    client, superuser, viewer, account, make_token
+):
+    secret = make_token(viewer)
+    token = ApiToken.objects.get(user=viewer)
+    client.force_login(superuser)
+    listing = client.get(reverse("admin:billing_apitoken_changelist")).content.decode()
+    assert token.hint in listing and secret not in listing and token.digest not in listing
+    data = {"action": "revoke", "_selected_action": [token.pk]}
+    client.post(reverse("admin:billing_apitoken_changelist"), data)
+    assert client.get("/api/v1/accounts", **bearer(secret)).status_code == 401
+    assert AuditEntry.objects.filter(actor=superuser, action=AuditAction.API_TOKEN_REVOKE).count() == 1
