@@ -37,7 +37,12 @@ def create(
     *, user: User, name: str, days: int, accounts: Iterable[Account] = (), ip_address: str | None = None
 ) -> tuple[ApiToken, str]:
     """Makes a token for `user` valid for `days`, limited to `accounts` when any (of those the person may
-    see); returns it and its secret, which is never stored and cannot be shown again. Audited."""
+    see); returns it and its secret, which is never stored and cannot be shown again. Audited. Raises
+    ValueError when accounts are asked for and the person may see none of them (no token for "all" then)."""
+    asked = [account.pk for account in accounts]
+    chosen = list(accounts_for(user).filter(pk__in=asked))
+    if asked and not chosen:
+        raise ValueError("None of the chosen accounts is one you may see.")
     secret = PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     token = ApiToken.objects.create(
@@ -48,7 +53,6 @@ def create(
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
-    chosen = list(accounts_for(user).filter(pk__in=[account.pk for account in accounts]))
     token.accounts.set(chosen)
     audit.record(
         actor=user,

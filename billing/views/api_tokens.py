@@ -22,15 +22,9 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, user=request.user)
     secret = ""
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        _, secret = tokens.create(
-            user=request.user,
-            name=data["name"],
-            days=data["days"],
-            accounts=data["accounts"],
-            ip_address=client_ip(request),
-        )
-        form = ApiTokenForm(user=request.user)
+        secret = _create(request, form)
+        if secret:
+            form = ApiTokenForm(user=request.user)
     rows = ApiToken.objects.filter(user=request.user).prefetch_related("accounts")
     status = 400 if form.errors else 200
     context = {
@@ -41,6 +35,22 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
         "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
     }
     return render(request, "billing/api_tokens.html", context, status=status)
+
+
+def _create(request: AuthenticatedHttpRequest, form: ApiTokenForm) -> str:
+    """The new token's secret, or "" with the refusal on the form (access removed since it was shown)."""
+    data = form.cleaned_data
+    try:
+        return tokens.create(
+            user=request.user,
+            name=data["name"],
+            days=data["days"],
+            accounts=data["accounts"],
+            ip_address=client_ip(request),
+        )[1]
+    except ValueError as refusal:
+        form.add_error("accounts", str(refusal))
+        return ""
 
 
 @require_POST

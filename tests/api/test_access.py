@@ -113,9 +113,12 @@ def test_a_token_limited_to_fewer_accounts_reads_only_those(
     assert client.get(mine, **bearer(secret)).status_code == 404
 
 
-def test_a_token_cannot_be_limited_to_an_account_its_person_cannot_see(viewer, other_account):
-    token, _ = tokens.create(user=viewer, name="sneaky", days=5, accounts=[other_account])
-    assert list(token.accounts.all()) == []  # no accounts chosen: only what the person sees
+def test_a_token_is_never_made_for_accounts_its_person_cannot_see(viewer, account, other_account):
+    with pytest.raises(ValueError, match="None of the chosen accounts"):
+        tokens.create(user=viewer, name="sneaky", days=5, accounts=[other_account])
+    assert not ApiToken.objects.exists()  # and never widened to "all the person's accounts"
+    token, _ = tokens.create(user=viewer, name="mixed", days=5, accounts=[account, other_account])
+    assert list(token.accounts.all()) == [account]
 
 
 def test_a_superuser_token_reads_every_account(client, superuser, account, other_account, make_token):
