@@ -6,6 +6,8 @@ from pathlib import Path
 
 from bench.common import ROOT
 from bench.report_focus import focus_section
+from bench.report_api import TARGETS as API_TARGETS
+from bench.report_api import api_section
 from bench.report_format import Measure
 from bench.report_format import ms as _ms
 from bench.report_format import table as _table
@@ -86,6 +88,7 @@ def _target_measures() -> list[tuple[str, str, Measure]]:
     return [
         *rows,
         ("People page p95, 500 people", "≤ 100 ms", _people_p95),
+        *API_TARGETS,
         ("API calls per page view", "0", _api_calls),
         ("SQL queries, 10 vs 200 accounts", "equal", _queries_equal),
         ("Sweep of 1,000 accounts at 100 ms, 4 workers", "< 30 s", sweep_wall(4)),
@@ -329,6 +332,8 @@ def _database_section(results: dict, db: str) -> list[str]:
         lines += _before_after(results["before"], before, pages)
     if r.get("people"):
         lines += _people_section(r["people"])
+    if r.get("api"):
+        lines += api_section(r["api"])
     if r.get("sweep"):
         lines += sweep_section(r["sweep"])
         if r["sweep"].get("hour"):

@@ -2,10 +2,10 @@
 
 For each database (SQLite and PostgreSQL by default) it seeds N accounts with a year of history
 (bench/seed.py), measures the pages in-process and through gunicorn under concurrent clients
-(bench/pages.py) and the people page with 500 people (bench/people.py), and runs a full balance sweep of
-1,000 accounts against the sandbox with 100 ms latency by 1, 2 and 4 Celery workers on Redis
-(bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to var/bench/results.json). About
-10-15 minutes on two cores with the defaults.
+(bench/pages.py), the people page with 500 people (bench/people.py) and the API's endpoints (bench/api.py),
+and runs a full balance sweep of 1,000 accounts against the sandbox with 100 ms latency by 1, 2 and 4 Celery
+workers on Redis (bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to
+var/bench/results.json). About 10-15 minutes on two cores with the defaults.
 
 Needs: PostgreSQL at 127.0.0.1:5432 (user postgres; the databases `bench`, `bench_people` and `bench_sweep`
 are dropped and created) and Redis at 127.0.0.1:6379 (database 9 only). Never part of the test suite.
@@ -131,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-people", action="store_true", help="skip the people page with many people")
     parser.add_argument("--people", type=int, default=500, help="people of the people page benchmark")
+    parser.add_argument("--skip-api", action="store_true", help="skip the API endpoints (bench/api.py)")
     parser.add_argument("--profile", action="store_true", help="save a profile and query log of every page")
     parser.add_argument(
         "--before",
@@ -186,6 +187,23 @@ def _measure_people(db: str, args: argparse.Namespace, entry: dict) -> None:
     entry["people"] = json.loads(people_file.read_text())
 
 
+def _measure_api(db: str, pages_url: str, args: argparse.Namespace, entry: dict) -> None:
+    entry["load"]["api"] = _load()
+    api_file = VAR / f"api-{db}.json"
+    command = [
+        "-m",
+        "bench.api",
+        "--database-url",
+        pages_url,
+        "--out",
+        str(api_file),
+        "--repeat",
+        str(args.repeat),
+    ]
+    run_python(command, env=bench_env(pages_url))
+    entry["api"] = json.loads(api_file.read_text())
+
+
 def _measure_sweep(db: str, sweep_url: str, args: argparse.Namespace, entry: dict) -> None:
     entry["load"]["sweep"] = _load()
     sweep_file = VAR / f"sweep-{db}.json"
@@ -221,6 +239,8 @@ def _benchmark_database(db: str, args: argparse.Namespace) -> dict:
     if not args.skip_pages:
         _seed_pages(db, pages_url, args, entry)
         _measure_pages(db, pages_url, args, entry)
+        if not args.skip_api:
+            _measure_api(db, pages_url, args, entry)
     if not args.skip_people:
         _measure_people(db, args, entry)
     if not args.skip_sweep:

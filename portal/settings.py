@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "ninja",  # the API's docs page from its own static files (without it, ninja loads them from a CDN)
     "billing",
     "portal.apps.PortalConfig",
 ]
@@ -479,6 +480,14 @@ if not 0 <= DIGEST_DEFAULT_HOUR <= 23:
 # Pinged (GET) after each completed balance sweep chunk, e.g. a healthchecks.io check: a dead portal is
 # noticed from outside. Empty: no ping.
 DEADMAN_PING_URL = env.str("DEADMAN_PING_URL", default="")
+
+# --- The read-only API (/api/v1/) ----------------------------------------------------------------
+# Requests one personal access token may make per minute; more answer 429 with Retry-After.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+# The longest life a person may give a token, in days.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+if API_RATE_LIMIT_PER_MINUTE < 1 or API_TOKEN_MAX_DAYS < 1:
+    raise ImproperlyConfigured("API_RATE_LIMIT_PER_MINUTE and API_TOKEN_MAX_DAYS must be at least 1")
 
 # --- Metrics ------------------------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

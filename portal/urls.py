@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from billing.api.app import urls as api_urls
 from billing.views.metrics import metrics_view
 from portal import sso_views, two_factor_views, views
 
@@ -19,5 +20,6 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_urls()),
     path("", include("billing.urls")),
 ]

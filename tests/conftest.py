@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.support.http_receiver",
     "tests.support.two_factor_steps",
     "tests.support.oidc_fixtures",
+    "tests.support.api_fixtures",
 ]
 
 # The markers of tests that start a process, and the fixtures that start one (their tests need the marker).

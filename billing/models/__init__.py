@@ -15,6 +15,10 @@ from billing.models.alerts import (
     AlertKind,
     AlertRule,
 )
+from billing.models.api_tokens import (
+    ApiRequestCount,
+    ApiToken,
+)
 from billing.models.audit import (
     AppendOnlyError,
     AuditAction,
@@ -104,6 +108,8 @@ __all__ = [
     "AlertSubscription",
     "AnalyticsSettings",
     "ApiCallCount",
+    "ApiRequestCount",
+    "ApiToken",
     "AppendOnlyError",
     "AuditAction",
     "AuditEntry",

@@ -43,6 +43,8 @@ class AuditAction(models.TextChoices):
     SSO_SIGNIN = "sso.signin", "Signed in with SSO"
     SSO_ROLES_CHANGED = "sso.roles_changed", "SSO groups changed roles"
     SSO_MAPPING_CHANGE = "sso.mapping_change", "SSO role mapping changed"
+    API_TOKEN_CREATE = "api_token.create", "API token made"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
 
 
 class AuditOutcome(models.TextChoices):
