@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.common import ROOT
-from bench.report_focus import focus_section
 from bench.report_api import TARGETS as API_TARGETS
 from bench.report_api import api_section
+from bench.report_focus import focus_section
 from bench.report_format import Measure
 from bench.report_format import ms as _ms
 from bench.report_format import table as _table

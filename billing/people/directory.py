@@ -11,9 +11,8 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from billing.models import Account, AccountAccess, Invitation, Role
+from billing.models import Account, AccountAccess, Authenticator, Invitation, Role
 from billing.permissions import administered_accounts
 
 
@@ -21,7 +20,7 @@ def _people(admin: User) -> QuerySet[User]:
     """Everyone for a superuser, else the people with a role on an account the admin administers; by
     username, each with `two_factor` (a confirmed authenticator)."""
     people = get_user_model().objects.annotate(
-        two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        two_factor=Exists(Authenticator.objects.filter(user=OuterRef("pk"), confirmed=True))
     )
     if not admin.is_superuser:
         grants = AccountAccess.objects.filter(account__in=administered_accounts(admin))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from billing.forms.people import AccountForm, InviteForm, NewPersonForm, RoleForm
 from billing.models import Role
 from billing.people import access, directory, invitations
-from billing.permissions import AuthenticatedHttpRequest, administered_accounts
+from billing.permissions import AuthenticatedHttpRequest, administered_accounts, sudo_required
 from billing.views.common import client_ip
 
 
@@ -80,6 +80,7 @@ def _valid_form(request: AuthenticatedHttpRequest, form_class: type[AccountForm]
     return None
 
 
+@sudo_required  # roles grant access: a stolen session must not hand them out
 @require_POST
 @never_cache
 def person_role(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -99,6 +100,7 @@ def person_role(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return redirect("person", pk=shown.pk)
 
 
+@sudo_required
 @require_POST
 @never_cache
 def person_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:

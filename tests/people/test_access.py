@@ -6,27 +6,28 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from billing.models import AccountAccess, AuditAction, AuditEntry, Role
+from billing.models import AccountAccess, AuditAction, AuditEntry, Authenticator, Role
 from billing.permissions import access_generation, still_has_access
-from tests.support.people_fixtures import login
+from tests.support.people_fixtures import confirmed_again, login
 
 
 def _role(client, person, account, role):
+    confirmed_again(client)  # a sudo action: the password and a code were just given again
     return client.post(
         reverse("person_role", args=[person.pk]), {"account": account.cloudflare_id, "role": role}
     )
 
 
 def _remove(client, person, account):
+    confirmed_again(client)
     return client.post(reverse("person_remove", args=[person.pk]), {"account": account.cloudflare_id})
 
 
 def test_the_people_page_shows_roles_last_sign_in_and_two_factor(
     client, account, admin_user, viewer, manager, outsider
 ):
-    TOTPDevice.objects.create(user=manager, name="Authenticator", confirmed=True)
+    Authenticator.new_for(manager, confirmed=True)
     login(Client(), viewer)  # sets vera's last sign-in
     login(client, admin_user)
 
@@ -159,9 +160,21 @@ def test_viewers_and_managers_cannot_manage_people(client, request, account, who
 
 def test_bad_input_gives_a_message_not_an_error(client, account, admin_user, viewer):
     login(client, admin_user)
+    confirmed_again(client)
     response = client.post(
         reverse("person_role", args=[viewer.pk]), {"account": account.cloudflare_id}, follow=True
     )
     assert response.status_code == 200 and "This field is required" in response.content.decode()
     assert client.get(reverse("person_role", args=[viewer.pk])).status_code == 405
     assert AccountAccess.objects.get(user=viewer).role == Role.VIEWER
+
+
+def test_changing_a_role_asks_for_the_password_and_a_code_again(client, account, admin_user, viewer):
+    login(client, admin_user)
+    response = client.post(
+        reverse("person_role", args=[viewer.pk]), {"account": account.cloudflare_id, "role": Role.ADMIN}
+    )
+    assert response.status_code == 302 and reverse("sudo") in response["Location"]
+    assert AccountAccess.objects.get(user=viewer).role == Role.VIEWER
+    removed = client.post(reverse("person_remove", args=[viewer.pk]), {"account": account.cloudflare_id})
+    assert reverse("sudo") in removed["Location"] and AccountAccess.objects.filter(user=viewer).exists()
