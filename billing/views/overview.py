@@ -13,28 +13,23 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Exists, ExpressionWrapper, Min, OuterRef, Q
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import engines
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from billing import display
 from billing.alerts import headlines, watchdog
 from billing.alerts import text as alert_text
-from billing.figures import (
-    STORED_FIGURES_COLUMNS,
-    AccountFigures,
-    figures_for_accounts,
-    stored_figures_of_rows,
-)
+from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
+from billing.figures.totals import totals_of
 from billing.models import AlertEvent
 from billing.money import format_money
 from billing.notifications import portal_alerts
-from billing.permissions import accounts_for
+from billing.permissions import Person, accounts_for
 
 # What a row shows besides the stored figures.
 COLUMNS = [
@@ -45,6 +40,7 @@ COLUMNS = [
     "auto_topup__threshold",
     "auto_topup__error",
     "auto_topup__disabled_reason",
+    "monthly_budget",
 ]
 ALERT_COLUMNS = (
     "account_id",
@@ -62,34 +58,59 @@ ALERT_COLUMNS = (
 AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
 
+def overview_accounts(user: Person) -> list[dict]:
+    """Every account the person sees, as rows the overview and the accounts CSV read (one query)."""
+    return list(
+        accounts_for(user)
+        .annotate(last_sweep=watchdog.last_sweep_subquery(), joined=F("created_at"))
+        .values(*COLUMNS, *STORED_FIGURES_COLUMNS, "last_sweep", "joined")
+    )
+
+
 # Rows per page of the overview: at 1,000 accounts the whole table would weigh over 600 KB and take 150 ms;
 # what needs attention sorts first, so the first page is the one to read.
 PAGE_ROWS = 50
 # States the overview can be filtered by, with their labels.
 STATES = {"": "Any state", "attention": "Needs attention", "stale": "Stale data", "ok": "All well"}
+# Attention first: open alerts, then stale data, then the rest.
+STATE_ORDER = {"attention": 0, "stale": 1, "ok": 2}
 # Names of stale accounts listed in the banner before "and N more".
 STALE_NAMES_SHOWN = 10
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    visible = accounts_for(request.user)
-    every, computed = _light_rows(visible)
+    accounts = overview_accounts(request.user)
+    figures = stored_figures_of_rows(accounts)
+    alerting = set(
+        AlertEvent.objects.open()
+        .filter(account__in=accounts_for(request.user))
+        .values_list("account_id", flat=True)
+    )
+    states = {a["pk"]: _state(a["pk"] in alerting, figures.get(a["pk"])) for a in accounts}
     query, state = request.GET.get("q", "").strip(), request.GET.get("state", "")
     state = state if state in STATES else ""
     shown = sorted(
-        (row for row in every if _matches(row, query.lower(), state)),
-        key=lambda row: (STATE_ORDER[row["state"]], row["label"].lower()),
+        (a for a in accounts if _matches(a, states[a["pk"]], query.lower(), state)),
+        key=lambda a: (STATE_ORDER[states[a["pk"]]], _label(a).lower()),
     )
     page = Paginator(shown, PAGE_ROWS).get_page(request.GET.get("page"))
-    rows = _page_rows(visible, [row["pk"] for row in page.object_list], computed)
-    overall = visible.aggregate(oldest=Min("summary__data_as_of"), joined=Min("created_at"))
-    oldest = overall["oldest"]
-    stale = [row["label"] for row in every if row["stale"]]
+    on_page = list(page.object_list)
+    alerts = (
+        AlertEvent.objects.select_related("rule")
+        .only(*ALERT_COLUMNS)
+        .open_by_account([a["pk"] for a in on_page if a["pk"] in alerting])
+    )
+    urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
+    rows = [_row(a, figures.get(a["pk"]), alerts.get(a["pk"], []), urls) for a in on_page]
+    moments = [f.data_as_of for f in figures.values() if f.data_as_of]
+    oldest = min(moments) if moments else None
+    stale = [_label(a) for a in accounts if _is_stale(figures.get(a["pk"]))]
     context = {
         "rows": rows,
+        "totals": totals_of(figures.get(account["pk"]) for account in accounts),
         "rows_html": _rows_html(rows),
         "page": page,
-        "total_accounts": len(every),
+        "total_accounts": len(accounts),
         "query": query,
         "state": state,
         "states": STATES,
@@ -99,60 +120,31 @@ def overview(request: HttpRequest) -> HttpResponse:
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,
         "stale_accounts": stale[:STALE_NAMES_SHOWN],
         "stale_more": max(0, len(stale) - STALE_NAMES_SHOWN),
-        "sweeps": _sweeps(overall["joined"]) if every else watchdog.status_from(None, None),
+        "sweeps": _sweeps(accounts),
     }
     return render(request, "billing/overview.html", context)
 
 
-def _light_rows(visible) -> tuple[list[dict], dict[int, AccountFigures]]:
-    """Every visible account as little as sorting and filtering need (a thousand rows: no datetimes to
-    convert): its label, whether its data is stale, whether it has an open alert, and so its state; and the
-    figures it had to compute for accounts with none stored."""
-    stale_before = timezone.now() - timedelta(minutes=settings.STALE_AFTER_MINUTES)
-    rows = visible.annotate(
-        stale=ExpressionWrapper(Q(summary__data_as_of__lt=stale_before), output_field=BooleanField()),
-        summarised=ExpressionWrapper(Q(summary__account__isnull=False), output_field=BooleanField()),
-        alerting=Exists(AlertEvent.objects.open().filter(account=OuterRef("pk"))),
-    ).values_list("pk", "cloudflare_id", "name", "stale", "summarised", "alerting")
-    light = [
-        {"pk": pk, "cloudflare_id": cf_id, "label": name or cf_id, "stale": bool(stale), "alerting": alerting}
-        for pk, cf_id, name, stale, summarised, alerting in rows
-    ]
-    # Accounts without stored figures yet (never synced, or just added): their figures say.
-    unsummarised = [row[0] for row in rows if not row[4]]
-    computed = figures_for_accounts(unsummarised) if unsummarised else {}
-    if computed or unsummarised:
-        for row in light:
-            if row["pk"] in unsummarised:
-                figures = computed.get(row["pk"])
-                row["stale"] = figures is None or figures.is_stale
-    for row in light:
-        row["state"] = "attention" if row["alerting"] else "stale" if row["stale"] else "ok"
-    return light, computed
+def _label(account: dict) -> str:
+    return account["name"] or account["cloudflare_id"]
 
 
-def _page_rows(visible, pks: list[int], computed: dict[int, AccountFigures]) -> list[dict]:
-    """The rows of one page, with their stored figures (or those `computed` already) and open alerts, in
-    the order of `pks`."""
-    accounts = {
-        row["pk"]: row for row in visible.filter(pk__in=pks).values(*COLUMNS, *STORED_FIGURES_COLUMNS)
-    }
-    figures = stored_figures_of_rows(row for pk, row in accounts.items() if pk not in computed)
-    figures.update({pk: computed[pk] for pk in accounts if pk in computed})
-    alerts = AlertEvent.objects.select_related("rule").only(*ALERT_COLUMNS).open_by_account(pks)
-    urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
-    return [_row(accounts[pk], figures.get(pk), alerts.get(pk, []), urls) for pk in pks if pk in accounts]
+def _is_stale(figures: AccountFigures | None) -> bool:
+    return figures is None or figures.is_stale
 
 
-# Attention first: open alerts, then stale data, then the rest.
-STATE_ORDER = {"attention": 0, "stale": 1, "ok": 2}
+def _state(alerting: bool, figures: AccountFigures | None) -> str:
+    """ "attention" (an open alert), "stale" (no recent sync) or "ok": what the overview sorts by."""
+    if alerting:
+        return "attention"
+    return "stale" if _is_stale(figures) else "ok"
 
 
-def _matches(row: dict, query: str, wanted: str) -> bool:
-    """Whether a light row matches the name typed (any case, or part of the account id) and the state."""
-    if query and query not in row["label"].lower() and query not in row["cloudflare_id"]:
+def _matches(account: dict, state: str, query: str, wanted: str) -> bool:
+    """Whether the account matches the name typed (any case, or part of its id) and the state chosen."""
+    if query and query not in _label(account).lower() and query not in account["cloudflare_id"]:
         return False
-    return not wanted or wanted == row["state"]
+    return not wanted or wanted == state
 
 
 def _rows_html(rows: list[dict]) -> SafeString:
@@ -174,9 +166,13 @@ class _Urls:
         return self.prefix + quote(cloudflare_id, safe=RFC3986_SUBDELIMS + "/~:@") + self.suffix
 
 
-def _sweeps(oldest_joined) -> watchdog.SweepStatus:
-    """Whether the jobs are alive; a late reading is also where a dead beat gets noticed."""
-    sweeps = watchdog.status_from(watchdog.last_completed_sweep(), oldest_joined)
+def _sweeps(accounts: list[dict]) -> watchdog.SweepStatus:
+    """Whether the jobs are alive, from the accounts query's subquery (no query of its own); a late reading is
+    also where a dead beat gets noticed."""
+    if not accounts:
+        return watchdog.status_from(None, None)
+    oldest = min(account["joined"] for account in accounts)
+    sweeps = watchdog.status_from(accounts[0]["last_sweep"], oldest)
     portal_alerts.check_from_request(sweeps)
     return sweeps
 

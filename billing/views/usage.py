@@ -1,7 +1,7 @@
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from billing.figures import charts
 from billing.figures.series import (
     BucketIndex,
     bucket_label,
+    range_bounds,
     records,
     still_running,
     usage_buckets,
@@ -45,15 +46,6 @@ CSV_HEADER = "account_id,account_name,bucket_start_utc,bucket_start_local,window
 TABLE_ROWS: dict[str, int] = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
 
-def _bounds(window: str, first, last) -> tuple[datetime, datetime]:
-    """The instants a range of days covers: UTC days for day buckets (Cloudflare cuts days in UTC),
-    the portal's own days for hour buckets."""
-    zone = UTC if window == UsageWindow.DAY else timezone.get_current_timezone()
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return start, end
-
-
 def bar_hours(start: datetime, end: datetime) -> int:
     """Hours per bar of the hour chart: the narrowest step that keeps the range within MAX_BARS bars."""
     hours = -(-int((end - start).total_seconds()) // 3600)
@@ -77,7 +69,7 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
         return _csv(account, window, first, last)
     if form.errors:
         return _range_refused(request, account, form)
-    start, end = _bounds(window, first, last)
+    start, end = range_bounds(window, first, last)
     hourly = window == UsageWindow.HOUR
     step_hours = bar_hours(start, end) if hourly else 1
     bars = usage_buckets(account, window, start, end, step=timedelta(hours=step_hours) if hourly else None)
@@ -176,7 +168,7 @@ def _csv(account: Account, window: str, first: date, last: date) -> StreamingHtt
     amount in USD. Named by the account and the range. Streamed, so a year of hours never sits in memory."""
     filename = f"usage-{account.cloudflare_id[:8]}-{window}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
     # The zone is read now: the rows are written after the view has returned.
-    lines = _csv_lines(account, window, *_bounds(window, first, last), timezone.get_current_timezone())
+    lines = _csv_lines(account, window, *range_bounds(window, first, last), timezone.get_current_timezone())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
