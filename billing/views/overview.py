@@ -81,12 +81,13 @@ STALE_NAMES_SHOWN = 10
 def overview(request: HttpRequest) -> HttpResponse:
     accounts = overview_accounts(request.user)
     figures = stored_figures_of_rows(accounts)
-    alerting = set(
-        AlertEvent.objects.open()
-        .filter(account__in=accounts_for(request.user))
-        .values_list("account_id", flat=True)
+    # Open alerts of every visible account (few): what sorts first, and the badges of the page's rows.
+    alerts = (
+        AlertEvent.objects.select_related("rule")
+        .only(*ALERT_COLUMNS)
+        .open_by_account(accounts_for(request.user).values("pk"))
     )
-    states = {a["pk"]: _state(a["pk"] in alerting, figures.get(a["pk"])) for a in accounts}
+    states = {a["pk"]: _state(a["pk"] in alerts, figures.get(a["pk"])) for a in accounts}
     query, state = request.GET.get("q", "").strip(), request.GET.get("state", "")
     state = state if state in STATES else ""
     shown = sorted(
@@ -95,11 +96,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(shown, PAGE_ROWS).get_page(request.GET.get("page"))
     on_page = list(page.object_list)
-    alerts = (
-        AlertEvent.objects.select_related("rule")
-        .only(*ALERT_COLUMNS)
-        .open_by_account([a["pk"] for a in on_page if a["pk"] in alerting])
-    )
     urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
     rows = [_row(a, figures.get(a["pk"]), alerts.get(a["pk"], []), urls) for a in on_page]
     moments = [f.data_as_of for f in figures.values() if f.data_as_of]

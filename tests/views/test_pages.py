@@ -115,6 +115,15 @@ def test_account_page_shows_charts_cards_and_recent_topups(client, manager, acco
     assert "No top-ups from this portal yet" in html
 
 
+def test_every_chart_on_the_account_page_has_a_table_or_text_equivalent(client, manager, account):
+    seed_history(account)
+    html = page(client, manager, "account", account.cloudflare_id)
+    table = html[html.index("The balance as a table") : html.index("</details>")]
+    today = timezone.now().date()
+    assert f"<td>{today:%Y-%m-%d}</td>" in table and "$" in table
+    assert "Usage details</a>" in html  # the usage chart's table is the usage page
+
+
 def test_account_page_for_a_new_account_has_empty_states(client, viewer, account):
     html = page(client, viewer, "account", account.cloudflare_id)
     assert "No balance history yet" in html
