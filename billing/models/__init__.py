@@ -66,6 +66,7 @@ from billing.models.history import (
     UsageRecord,
     UsageWindow,
 )
+from billing.models.invoice_lines import InvoiceLine
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -106,6 +107,7 @@ __all__ = [
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
+    "InvoiceLine",
     "InvoiceListing",
     "InvoicePreview",
     "InvoicePreviewLine",
