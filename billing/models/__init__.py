@@ -30,6 +30,7 @@ from billing.models.channels import (
     PortalAlert,
     PortalAlertKind,
 )
+from billing.models.cost_centers import CostCenter
 from billing.models.digests import (
     DigestFrequency,
     DigestRun,
@@ -97,6 +98,7 @@ __all__ = [
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
+    "CostCenter",
     "Delivery",
     "DeliveryState",
     "DigestFrequency",
