@@ -128,9 +128,10 @@ def test_the_statement_of_a_synced_month_sums_to_billed_usage(account, itemised_
     assert set(by_row["Batch"]) == {"workers-ai/@cf/meta/llama-3.1-8b-instruct"}
     # gpt-4o-mini on batch-jobs is no cost center's: weights 3 (chat-app) to 2 (batch-jobs), give or take.
     assert set(by_row[NOT_ATTRIBUTED]) == {"openai/gpt-4o-mini"}
-    assert by_row["Support"]["anthropic/claude-sonnet-4"] == statement.usage.billed_by_model[
-        "anthropic/claude-sonnet-4"
-    ]
+    assert (
+        by_row["Support"]["anthropic/claude-sonnet-4"]
+        == statement.usage.billed_by_model["anthropic/claude-sonnet-4"]
+    )
     assert statement.total == statement.usage.billed_total == Decimal("80.00")
 
 
