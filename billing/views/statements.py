@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from billing.figures.reconciliation import UNITEMISED
 from billing.figures.statement import Statement, statement_for
-from billing.permissions import can_administer, get_account_for
+from billing.permissions import get_account_for
 from billing.views.common import account_context
 from billing.views.csv_stream import csv_response
 from billing.views.period import chosen_period
@@ -34,7 +34,6 @@ def statement(request: HttpRequest, account_id: str) -> HttpResponseBase:
         periods=periods,
         statement=found,
         not_itemised=NOT_ITEMISED,
-        can_administer=can_administer(account),
     )
     return render(request, template, context)
 
