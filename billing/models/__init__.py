@@ -39,10 +39,6 @@ from billing.models.digests import (
 from billing.models.fields import (
     money_field,
 )
-from billing.models.gateway_changes import (
-    GatewayRuleChange,
-    RuleChangeOutcome,
-)
 from billing.models.gateways import (
     AnalyticsSettings,
     Gateway,
@@ -80,6 +76,10 @@ from billing.models.topups import (
     TopUpRange,
     TopUpStatus,
 )
+from billing.models.writes import (
+    WriteIntent,
+    WriteOutcome,
+)
 
 __all__ = [
     "Account",
@@ -105,7 +105,6 @@ __all__ = [
     "DigestRun",
     "Gateway",
     "GatewayRule",
-    "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
@@ -121,7 +120,6 @@ __all__ = [
     "PortalAlert",
     "PortalAlertKind",
     "Role",
-    "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
@@ -134,5 +132,7 @@ __all__ = [
     "TopUpStatus",
     "UsageRecord",
     "UsageWindow",
+    "WriteIntent",
+    "WriteOutcome",
     "money_field",
 ]
