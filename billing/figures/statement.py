@@ -8,10 +8,10 @@ to NO_ANALYTICS. Usage not itemised by model (invoices before 2026-09-01) is sha
 model the invoice does not name.
 
 The statement sums **exactly** to billed usage, to the cent. Rounding rule: each model's billed amount is
-split in whole cents by the largest remainder method: every share gets the cents of its exact quota rounded
-down, and the cents left over go one each to the shares with the largest remainders (ties: the order of the
-rows, cost centers by name, then the two named rows). A slice that two cost centers cover is the first's by
-name, so no cent is counted twice.
+split in whole cents by the largest remainder method (`allocation.allocate` in cents): every share gets its
+exact quota rounded down to the cent, and the cents left over go one each to the shares with the largest
+remainders (ties: the order of the rows, cost centers by name, then the two named rows). A slice that two
+cost centers cover is the first's by name, so no cent is counted twice.
 """
 
 from __future__ import annotations
@@ -21,39 +21,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from billing.figures.allocation import allocate
 from billing.figures.reconciliation import UNITEMISED, PeriodUsage, model_key, period_usage
 from billing.models import Account, CostCenter
 
 NOT_ATTRIBUTED = "Not attributed to any cost center"
 NO_ANALYTICS = "Billed with no analytics"
-CENTS = Decimal(100)
-
-
-def split_cents(total_cents: int, weights: list[Decimal]) -> list[int]:
-    """`total_cents` shared by `weights` (none negative, one at least above zero) in whole cents summing to
-    it exactly: each quota rounded down, then a cent more to the largest remainders, earliest first."""
-    whole = sum(weights, Decimal(0))
-    quotas = [Decimal(total_cents) * weight / whole for weight in weights]
-    shares = [int(quota // 1) for quota in quotas]
-    left = total_cents - sum(shares)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - shares[i]), i))
-    for i in by_remainder[:left]:
-        shares[i] += 1
-    return shares
+CENT = Decimal("0.01")
 
 
 def _centers(account: Account) -> list[CostCenter]:
     return list(CostCenter.objects.filter(account=account).order_by("name", "pk"))
 
 
-def _lookup(centers: list[CostCenter]) -> Callable[[str, str, str], str]:
+# (gateway, model, provider) -> the name of the cost center that covers that spend, "" for none.
+CostCenterOf = Callable[[str, str, str], str]
+
+
+def _lookup(centers: list[CostCenter]) -> CostCenterOf:
     def of(gateway: str, model: str, provider: str) -> str:
         return next((c.name for c in centers if c.covers(gateway, model, provider)), "")
 
     return of
 
 
-def cost_center_lookup(account: Account) -> Callable[[str, str, str], str]:
+def cost_center_lookup(account: Account) -> CostCenterOf:
     """A function (gateway, model, provider) -> the name of the cost center that covers that spend ("" for
     none; the first by name when several do), reading the account's cost centers once: for exports that ask
     row by row (the FOCUS export's cost-center column)."""
@@ -86,7 +78,7 @@ class Statement:
         return sum((row.amount for row in self.rows), Decimal(0))
 
 
-def _weights(usage: PeriodUsage, of: Callable[[str, str, str], str]) -> dict[str, dict[str, Decimal]]:
+def _weights(usage: PeriodUsage, of: CostCenterOf) -> dict[str, dict[str, Decimal]]:
     """{billed model key: {cost center name or "": its estimate}}."""
     billed = usage.billed_by_model
     weights: dict[str, dict[str, Decimal]] = {key: {} for key in billed}
@@ -101,7 +93,7 @@ def _weights(usage: PeriodUsage, of: Callable[[str, str, str], str]) -> dict[str
     return weights
 
 
-def allocate(usage: PeriodUsage, centers: Iterable[str], of: Callable[[str, str, str], str]) -> Statement:
+def allocate_usage(usage: PeriodUsage, centers: Iterable[str], of: CostCenterOf) -> Statement:
     """The statement of `usage` over the cost centers named `centers` (see the module)."""
     rows = {name: StatementRow(name) for name in centers}
     rows[""] = StatementRow(NOT_ATTRIBUTED, named=True)
@@ -113,10 +105,9 @@ def allocate(usage: PeriodUsage, centers: Iterable[str], of: Callable[[str, str,
         if not owners:
             no_analytics.by_model[key] = amount
             continue
-        cents = int((amount * CENTS).to_integral_value())
-        shares = split_cents(cents, [weights[key][name] for name in owners])
+        shares = allocate(amount, [weights[key][name] for name in owners], unit=CENT)
         for name, share in zip(owners, shares, strict=True):
-            rows[name].by_model[key] = Decimal(share) / CENTS
+            rows[name].by_model[key] = share
     return Statement(usage, [*rows.values(), no_analytics])
 
 
@@ -127,4 +118,4 @@ def statement_for(account: Account, period_start: datetime, now: datetime) -> St
     if usage is None:
         return None
     centers = _centers(account)
-    return allocate(usage, [c.name for c in centers], _lookup(centers))
+    return allocate_usage(usage, [c.name for c in centers], _lookup(centers))

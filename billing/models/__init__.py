@@ -15,6 +15,10 @@ from billing.models.alerts import (
     AlertKind,
     AlertRule,
 )
+from billing.models.api_tokens import (
+    ApiRequestCount,
+    ApiToken,
+)
 from billing.models.audit import (
     AppendOnlyError,
     AuditAction,
@@ -64,6 +68,10 @@ from billing.models.history import (
     UsageWindow,
 )
 from billing.models.invoice_lines import InvoiceLine
+from billing.models.people import (
+    AccessGeneration,
+    Invitation,
+)
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -71,10 +79,20 @@ from billing.models.runs import (
     SyncOutcome,
     SyncRun,
 )
+from billing.models.sso import (
+    SsoIdentity,
+    SsoRoleMapping,
+)
 from billing.models.topups import (
     TopUp,
     TopUpRange,
     TopUpStatus,
+)
+from billing.models.two_factor import (
+    Authenticator,
+    ProviderSecondFactor,
+    RecoveryCode,
+    RecoveryCodes,
 )
 from billing.models.writes import (
     WriteIntent,
@@ -82,6 +100,7 @@ from billing.models.writes import (
 )
 
 __all__ = [
+    "AccessGeneration",
     "Account",
     "AccountAccess",
     "AccountSummary",
@@ -91,10 +110,13 @@ __all__ = [
     "AlertSubscription",
     "AnalyticsSettings",
     "ApiCallCount",
+    "ApiRequestCount",
+    "ApiToken",
     "AppendOnlyError",
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "Authenticator",
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
@@ -107,6 +129,7 @@ __all__ = [
     "GatewayRule",
     "GatewaySpendDay",
     "GatewaySpendHour",
+    "Invitation",
     "Invoice",
     "InvoiceLine",
     "InvoiceListing",
@@ -119,10 +142,15 @@ __all__ = [
     "NotificationSettings",
     "PortalAlert",
     "PortalAlertKind",
+    "ProviderSecondFactor",
+    "RecoveryCode",
+    "RecoveryCodes",
     "Role",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
+    "SsoIdentity",
+    "SsoRoleMapping",
     "SweepSlot",
     "SyncJob",
     "SyncOutcome",

@@ -7,14 +7,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from billing.figures.allocation import allocate
 from billing.figures.gateway_spend import GatewaySpend, Range
 from billing.figures.reconciliation import PeriodUsage
 from billing.figures.statement import (
+    CENT,
     NO_ANALYTICS,
     NOT_ATTRIBUTED,
-    allocate,
+    allocate_usage,
     cost_center_of,
-    split_cents,
     statement_for,
 )
 from billing.models import CostCenter, InvoiceLine
@@ -35,10 +36,10 @@ START, END = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC
         (99_999, [3, 7, 11, 13], [8823, 20588, 32353, 38235]),
     ],
 )
-def test_split_cents_sums_exactly_by_largest_remainder(cents, weights, shares):
-    result = split_cents(cents, [Decimal(w) for w in weights])
+def test_cents_are_split_exactly_by_largest_remainder(cents, weights, shares):
+    result = allocate(Decimal(cents) / 100, [Decimal(w) for w in weights], unit=CENT)
 
-    assert result == shares and sum(result) == cents
+    assert result == [Decimal(share) / 100 for share in shares] and sum(result) == Decimal(cents) / 100
 
 
 def usage_of(billed: dict[str, str], groups: list[tuple[str, str, str, str]]) -> PeriodUsage:
@@ -76,7 +77,7 @@ def amounts(statement) -> dict[str, Decimal]:
 def test_a_dollar_in_thirds_sums_to_the_dollar():
     usage = usage_of({"openai/gpt-4o": "1.00"}, [(g, "openai", "gpt-4o", "0.5") for g in "abc"])
 
-    statement = allocate(usage, ["Alpha", "Beta", "Gamma"], owner_of)
+    statement = allocate_usage(usage, ["Alpha", "Beta", "Gamma"], owner_of)
 
     assert amounts(statement) == {
         "Alpha": Decimal("0.34"),
@@ -101,7 +102,7 @@ def test_awkward_splits_over_several_models_sum_to_the_cent():
         ("a", "google", "gemini", "1"),
     ]
 
-    statement = allocate(usage_of(billed, groups), ["Alpha", "Beta", "Gamma"], owner_of)
+    statement = allocate_usage(usage_of(billed, groups), ["Alpha", "Beta", "Gamma"], owner_of)
 
     assert statement.total == Decimal("21.13") == statement.usage.billed_total
     assert amounts(statement)[NO_ANALYTICS] == Decimal("7.77")  # openai/o3 has no estimate
