@@ -76,6 +76,8 @@ PAGES: dict[str, tuple[Args, str]] = {
     "person": (lambda demo: [_first_person()], ""),
     "sudo": (lambda demo: [], "?next=/two-factor/"),
     "sso_roles": (lambda demo: [], ""),
+    "budget": (_account, ""),
+    "api_tokens": (lambda demo: [], ""),
 }
 
 # Routes that are not pages a person reads: a POST-only action, a redirect, a file or a machine endpoint.
@@ -99,6 +101,9 @@ NOT_PAGES = {
     "alert_test_email",
     "alert_mail_file",  # exists only once a mail file was written
     "alert_channel_action",
+    "api_token_revoke",
+    "accounts_csv",  # a CSV download
+    "focus_export",  # a CSV download
     "person_role",
     "person_remove",
     "account_alert_acknowledge",
