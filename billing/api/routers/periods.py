@@ -143,7 +143,7 @@ def reconciliation(request: HttpRequest, account_id: str, query: Query[PeriodQue
     out = ReconciliationOut(
         periods=[_period(p) for p in periods],
         period=_period(chosen) if chosen else None,
-        tolerance_percent=number(reconciled.TOLERANCE_PERCENT),
+        tolerance_percent=str(reconciled.TOLERANCE_PERCENT),
         tolerance_dollars=money(reconciled.TOLERANCE_DOLLARS),
     )
     if found is None:
