@@ -8,19 +8,21 @@ only makes the data stale, and stale data is mailed to the portal's operators.
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from billing import display
 from billing.alerts import headlines
 from billing.alerts.levels import Scale
-from billing.figures import daily_spend
-from billing.models import Account, AlertRule, BalanceSnapshot
+from billing.figures import daily_spend, ledger
+from billing.models import Account, AlertRule, BalanceSnapshot, LedgerDay
 from billing.money import format_money
 
 SPIKE_BASELINE_DAYS = 14
 # A median over fewer days than this says little about what a normal day is.
 SPIKE_MIN_BASELINE_DAYS = 7
+# The ledger alert reads the settled days of the last month.
+LEDGER_ALERT_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,20 @@ def check_usage_spike(reading: "Reading", rule: AlertRule, scale: Scale) -> Chec
     )
 
 
+def check_ledger(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
+    worst = reading.ledger_worst()
+    amount = abs(worst.difference or Decimal(0)) if worst else Decimal(0)
+    day = worst.day if worst else None
+    difference = worst.difference if worst else None
+    return Check(
+        firing=scale.reached(rule, amount) > 0,
+        cleared=scale.clears(rule, amount),
+        headline=headlines.ledger_unbalanced(reading.facts.name, day, difference),
+        value=format_money(difference) if worst else "balances",
+        details={"day": str(day) if day else None, "difference": str(difference) if worst else None},
+    )
+
+
 class Reading:
     """What the rules of one account read, fetched once per evaluation: the stored figures the pages show
     (`billing.figures.stored_figures`), so an alert and a card never disagree."""
@@ -169,12 +185,20 @@ class Reading:
         self.figures = self.facts.figures
         self.snapshot = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
         self._daily: list[tuple[date, Decimal]] | None = None
+        self._ledger: tuple[LedgerDay | None] | None = None
 
     def daily_spend(self) -> list[tuple[date, Decimal]]:
         """[(day, dollars)] oldest first, today (partial) last."""
         if self._daily is None:
             self._daily = daily_spend(self.account, SPIKE_BASELINE_DAYS + 1, self.now)
         return self._daily
+
+    def ledger_worst(self) -> LedgerDay | None:
+        """The settled day of the last LEDGER_ALERT_DAYS with the largest unexplained difference, if any."""
+        if self._ledger is None:
+            since = (self.now - timedelta(days=LEDGER_ALERT_DAYS)).astimezone(UTC).date()
+            self._ledger = (ledger.unexplained_since([self.account.pk], since).get(self.account.pk),)
+        return self._ledger[0]
 
     def auto_topup_state(self) -> str:
         """The auto top-up as every page words it ("On — failing: no card on file", "Off", …)."""

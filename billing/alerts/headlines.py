@@ -107,3 +107,9 @@ def usage_spike(name: str, day, spend: Decimal, factor: Decimal, baseline_days: 
         f"Usage spike: {name} spent {format_money(spend)} on {day}, "
         f"{display.number(factor)}x the {baseline_days}-day median {format_money(median)}"
     )
+
+
+def ledger_unbalanced(name: str, day, difference) -> str:
+    if day is None:
+        return f"Ledger of {name} balances"
+    return f"Ledger does not balance: {name} on {day:%Y-%m-%d}, {format_money(difference)} unexplained"

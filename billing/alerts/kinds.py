@@ -25,6 +25,7 @@ from billing.alerts.checks import (
     Check,
     Reading,
     check_auto_topup_failing,
+    check_ledger,
     check_low_balance,
     check_runway,
     check_spending_limit,
@@ -213,6 +214,16 @@ def _spend_today(reading: Reading, rule: AlertRule) -> str:
     return format_money(days[-1][1] if days else None)
 
 
+def _ledger_day(reading: Reading, rule: AlertRule) -> str | None:
+    worst = reading.ledger_worst()
+    return f"{worst.day:%Y-%m-%d}" if worst else None
+
+
+def _ledger_unexplained(reading: Reading, rule: AlertRule) -> str | None:
+    worst = reading.ledger_worst()
+    return format_money(worst.difference) if worst else None
+
+
 # --- headlines now ------------------------------------------------------------------------------------------
 # Each answers None without figures (live_headline then keeps the written headline, as it does itself).
 def _low_balance_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
@@ -380,6 +391,25 @@ KINDS: dict[str, Kind] = {
             fix=FixPage("Open the rules of {gateway}", "gateway_rules", args=("gateway",)),
             figures=(*BALANCE_FIGURES, AUTO_TOPUP),
             email_templates="gateway_rule",
+        ),
+        Kind(
+            kind=AlertKind.LEDGER_UNBALANCED,
+            check=check_ledger,
+            scale=Scale(DOLLARS, Direction.ABOVE),
+            bounds=(Decimal("0.01"), Decimal(10**6)),
+            threshold_help=(
+                "Alert when a settled day of the last 31 has an unexplained difference of at least this many "
+                "dollars (the balance fell more than billed usage and credit explain)."
+            ),
+            margin_help="Not used: the alert resolves once no settled day is that far out.",
+            defaults=Defaults("1", "0"),
+            fix=FixPage("Open the ledger of {account.name}", "ledger"),
+            figures=(
+                Figure("ledger_day", "Day", _ledger_day),
+                Figure("unexplained", "Unexplained", _ledger_unexplained),
+                BALANCE,
+                DATA_AS_OF,
+            ),
         ),
     )
 }

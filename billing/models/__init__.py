@@ -66,6 +66,10 @@ from billing.models.history import (
     UsageRecord,
     UsageWindow,
 )
+from billing.models.ledger import (
+    LedgerDay,
+    LedgerState,
+)
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -110,6 +114,8 @@ __all__ = [
     "InvoicePreview",
     "InvoicePreviewLine",
     "InvoiceType",
+    "LedgerDay",
+    "LedgerState",
     "LimitDuration",
     "LimitStrategy",
     "NotificationChannel",
