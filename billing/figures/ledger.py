@@ -193,18 +193,16 @@ def _verdict(
     end: datetime,
 ) -> tuple[str, str]:
     assert row.difference is not None
+    rose = f"balance rose by {format_money(row.other_credit)} with no top-up we know of"
+    if still_open:
+        return LedgerState.OPEN, rose if row.other_credit else "the day is still open"
     if row.other_credit:
-        return (
-            LedgerState.EXPLAINED,
-            f"balance rose by {format_money(row.other_credit)} with no top-up we know of",
-        )
+        return LedgerState.EXPLAINED, rose
     if abs(row.difference) <= allowance:
         return LedgerState.BALANCED, ""
     if residual > 0:
         refs = ", ".join(c.ref for c in in_flight)
         return LedgerState.EXPLAINED, f"a top-up in flight ({refs}) may have arrived before the portal saw it"
-    if still_open:
-        return LedgerState.OPEN, "the day is still open: usage is billed as it goes"
     if not row.settled:
         settles = end + settle_after()
         return LedgerState.EXPLAINED, f"usage not billed yet: the day settles at {settles:%Y-%m-%d %H:%M} UTC"
