@@ -407,8 +407,7 @@ KINDS: dict[str, Kind] = {
             figures=(
                 Figure("ledger_day", "Day", _ledger_day),
                 Figure("unexplained", "Unexplained", _ledger_unexplained),
-                BALANCE,
-                DATA_AS_OF,
+                *BALANCE_FIGURES,
             ),
         ),
     )
