@@ -8,7 +8,7 @@ only makes the data stale, and stale data is mailed to the portal's operators.
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from billing import display
@@ -21,8 +21,6 @@ from billing.money import format_money
 SPIKE_BASELINE_DAYS = 14
 # A median over fewer days than this says little about what a normal day is.
 SPIKE_MIN_BASELINE_DAYS = 7
-# The ledger alert reads the settled days of the last month.
-LEDGER_ALERT_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -194,10 +192,9 @@ class Reading:
         return self._daily
 
     def ledger_worst(self) -> LedgerDay | None:
-        """The settled day of the last LEDGER_ALERT_DAYS with the largest unexplained difference, if any."""
+        """The recent day whose ledger is furthest out (`ledger.unbalanced_recently`), if any."""
         if self._ledger is None:
-            since = (self.now - timedelta(days=LEDGER_ALERT_DAYS)).astimezone(UTC).date()
-            self._ledger = (ledger.unexplained_since([self.account.pk], since).get(self.account.pk),)
+            self._ledger = (ledger.unbalanced_recently([self.account.pk], self.now).get(self.account.pk),)
         return self._ledger[0]
 
     def auto_topup_state(self) -> str:

@@ -48,6 +48,8 @@ CENT = Decimal("0.01")
 DAY = timedelta(days=1)
 # A balance read further than this from midnight says too little about the balance at midnight.
 READING_REACH = timedelta(hours=2)
+# The days the overview's flag and the alert look back over: a month of settled days.
+RECENT_DAYS = 31
 # The amount columns of a row and of a month, in the order every view shows them.
 AMOUNTS = ("opening", "topups", "auto_topups", "other_credit", "usage", "expected", "observed", "difference")
 IN_FLIGHT = (TopUpStatus.REQUESTED, TopUpStatus.PENDING, TopUpStatus.UNKNOWN)
@@ -325,8 +327,10 @@ def days_of(account: Account, month: date) -> Month:
     return Month(month, list(rows))
 
 
-def unexplained_since(account_ids: list[int], since: date) -> dict[int, LedgerDay]:
-    """{account pk: its largest unexplained day since `since`} for the accounts that have one (one query)."""
+def unbalanced_recently(account_ids: list[int], now: datetime) -> dict[int, LedgerDay]:
+    """{account pk: its day with the largest unexplained difference among the last RECENT_DAYS} for the
+    accounts that have one (one query): what the overview flags and the `ledger_unbalanced` alert reads."""
+    since = (now - timedelta(days=RECENT_DAYS)).astimezone(UTC).date()
     worst: dict[int, LedgerDay] = {}
     rows = LedgerDay.objects.filter(account_id__in=account_ids, day__gte=since, state=LedgerState.UNEXPLAINED)
     for row in rows:

@@ -1,6 +1,6 @@
 """The ledger (billing/figures/ledger.py) over the sandbox through real syncs, the sandbox's clock and the
 portal's moved together across UTC days: a top-up made in the portal, credit added behind the portal's back,
-an auto top-up, a day whose usage is billed late, and a day that stays unexplained once settled (its alert)."""
+an auto top-up, a day whose usage is billed late, and a day still unexplained once settled (its alert)."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta

@@ -117,7 +117,7 @@ def _limit_nearly_used(account: Account) -> None:
 
 
 def _ledger_day(account: Account, state: str, difference: str) -> None:
-    """Yesterday's ledger row, settled, in `state` with that difference (as billing.figures.ledger writes it)."""
+    """Yesterday's ledger row, settled, in `state` with that difference (as figures.ledger writes it)."""
     LedgerDay.objects.update_or_create(
         account=account,
         day=utc_midnight(1).date(),
