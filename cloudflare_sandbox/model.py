@@ -199,10 +199,12 @@ class Account:
         self.balance_history.append(self.balance)
 
     def last_reported_hour(self) -> int:
-        """The newest epoch hour usage-history reports: the current one, less `usage_delay_hours`."""
+        """The newest epoch hour usage-history reports: the current one, or with `usage_delay_hours` the last
+        that ended that long ago (never one reported before the delay was set)."""
         if not self.usage_delay_hours:
             return self.usage_start_hour + len(self.usage) - 1
-        return max(self.usage_delay_floor_hour, self.accrued_until_ms // HOUR_MS - self.usage_delay_hours)
+        ended = self.accrued_until_ms // HOUR_MS - self.usage_delay_hours - 1
+        return max(self.usage_delay_floor_hour, ended)
 
     def pending_topups(self) -> list[TopUp]:
         return [t for t in self.topups.values() if t.status == "pending"]
