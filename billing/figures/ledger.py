@@ -224,15 +224,24 @@ def first_day(account: Account) -> date | None:
     return None if moment is None else moment.astimezone(UTC).date()
 
 
+def first_to_build(account: Account, now: datetime) -> date:
+    """The first day a rebuild writes: the oldest row not settled when it was written (a gap in the syncs
+    leaves some), else the day before the days that may still change; every day since the first snapshot
+    for an account with no rows yet."""
+    today = now.astimezone(UTC).date()
+    recent = (now - settle_after() - DAY).astimezone(UTC).date() - DAY
+    rows = LedgerDay.objects.filter(account=account).order_by("day")
+    oldest_open = rows.filter(settled=False).values_list("day", flat=True).first()
+    if oldest_open is not None:
+        return min(oldest_open, recent)
+    return recent if rows.exists() else (first_day(account) or today)
+
+
 def rebuild(account: Account, now: datetime | None = None, since: date | None = None) -> int:
-    """Writes the account's ledger rows from `since` (default: the days not settled yet, the day before them
-    too, and every day since the first snapshot when the account has no rows) to today. Returns the count."""
+    """Writes the ledger rows from `since` (default: `first_to_build`) to today; returns the count."""
     now = now or timezone.now()
     today = now.astimezone(UTC).date()
-    if since is None:
-        unsettled = (now - settle_after() - DAY).astimezone(UTC).date() - DAY
-        has_rows = LedgerDay.objects.filter(account=account).exists()
-        since = unsettled if has_rows else (first_day(account) or today)
+    since = since or first_to_build(account, now)
     inputs = read_inputs(account, since, today)
     rows = [compute_day(account, since + DAY * n, inputs, now) for n in range((today - since).days + 1)]
     fields = [f.name for f in LedgerDay._meta.concrete_fields if f.name not in ("id", "account", "day")]
