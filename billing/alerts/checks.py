@@ -197,6 +197,11 @@ class Reading:
             self._ledger = (ledger.unbalanced_recently([self.account.pk], self.now).get(self.account.pk),)
         return self._ledger[0]
 
+    def ledger_words(self) -> tuple[str | None, str | None]:
+        """(that day, its unexplained difference) as messages show them; (None, None) when all balance."""
+        worst = self.ledger_worst()
+        return (f"{worst.day:%Y-%m-%d}", format_money(worst.difference)) if worst else (None, None)
+
     def auto_topup_state(self) -> str:
         """The auto top-up as every page words it ("On — failing: no card on file", "Off", …)."""
         snapshot = self.snapshot

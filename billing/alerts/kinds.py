@@ -214,16 +214,6 @@ def _spend_today(reading: Reading, rule: AlertRule) -> str:
     return format_money(days[-1][1] if days else None)
 
 
-def _ledger_day(reading: Reading, rule: AlertRule) -> str | None:
-    worst = reading.ledger_worst()
-    return f"{worst.day:%Y-%m-%d}" if worst else None
-
-
-def _ledger_unexplained(reading: Reading, rule: AlertRule) -> str | None:
-    worst = reading.ledger_worst()
-    return format_money(worst.difference) if worst else None
-
-
 # --- headlines now ------------------------------------------------------------------------------------------
 # Each answers None without figures (live_headline then keeps the written headline, as it does itself).
 def _low_balance_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
@@ -405,8 +395,8 @@ KINDS: dict[str, Kind] = {
             defaults=Defaults("1", "0"),
             fix=FixPage("Open the ledger of {account.name}", "ledger"),
             figures=(
-                Figure("ledger_day", "Day", _ledger_day),
-                Figure("unexplained", "Unexplained", _ledger_unexplained),
+                Figure("ledger_day", "Day", lambda reading, rule: reading.ledger_words()[0]),
+                Figure("unexplained", "Unexplained", lambda reading, rule: reading.ledger_words()[1]),
                 *BALANCE_FIGURES,
             ),
         ),
