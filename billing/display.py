@@ -31,23 +31,32 @@ def ago(moment: datetime | None) -> str:
 
 
 def days(value: Decimal | float | None) -> str:
-    """A runway: "31 days", "1 day", "under 1 day", "0 days"; "–" when unknown (no spend, or no data)."""
+    """A runway, rounded down so it never promises more than there is: "1.9 days" under ten days (a whole
+    number of days would read 1.94 as "1 day"), "31 days" from ten on, "under 0.1 days", "0 days"; "–" when
+    unknown (no spend, or no data)."""
     if value is None:
         return "–"
-    if 0 < value < 1:
-        return "under 1 day"
-    whole = int(Decimal(value).to_integral_value(rounding="ROUND_FLOOR"))
-    whole = max(whole, 0)
-    if whole > 999:
+    value = max(Decimal(value), Decimal(0))
+    if value > 999:
         return "999+ days"
-    return f"{whole} day{'s' if whole != 1 else ''}"
+    places = Decimal("0.1") if value < 10 else Decimal(1)
+    shown = value.quantize(places, rounding=ROUND_DOWN)
+    if value > 0 and shown == 0:
+        return "under 0.1 days"
+    text = number(shown)
+    return f"{text} day" if text == "1" else f"{text} days"
 
 
 def percent(value: Decimal | float | None) -> str:
-    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached."""
+    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached, and
+    one just past it reads "over 100%"."""
     if value is None:
         return "–"
-    return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_DOWN)}%"
+    value = Decimal(value)
+    whole = value.quantize(Decimal(1), rounding=ROUND_DOWN)
+    if whole == 100 and value > 100:
+        return "over 100%"  # never "100%" beside "above 100%"
+    return f"{whole}%"
 
 
 def plain_number(value: Decimal | float) -> str:

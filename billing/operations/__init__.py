@@ -19,7 +19,7 @@ from billing.operations.gateway_rules import (
     remove_rule,
     set_rule_enabled,
 )
-from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
+from billing.operations.refresh import REFRESHES_ASKED, is_waiting, latest_refresh, queue_refresh, run_refresh
 from billing.operations.rule_drafts import ConfirmationNeeded, OverSpend, RuleDraft, RuleRef, draft_of
 from billing.operations.spending_limit import (
     remove_spending_limit,
@@ -43,6 +43,7 @@ from billing.operations.topups import (
 __all__ = [
     "FIRST_STATUS_CHECK_SECONDS",
     "FOLLOW_GAPS_SECONDS",
+    "REFRESHES_ASKED",
     "ConfirmationNeeded",
     "GatewayChanged",
     "OperationError",

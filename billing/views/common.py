@@ -16,8 +16,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-# A finished "Refresh now" stays on the account's pages this long; a waiting one reloads them this often.
-REFRESH_SHOWN_FOR = timedelta(minutes=10)
+# A finished "Refresh now" is shown to the person who asked (operations.REFRESHES_ASKED) this long; a
+# waiting one reloads the account's pages this often.
+REFRESH_SHOWN_FOR = timedelta(minutes=2)
 REFRESH_RELOAD_SECONDS = 3
 
 

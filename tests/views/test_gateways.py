@@ -69,6 +69,20 @@ def test_gateways_tab_shows_spend_rules_and_the_exceeded_rule_without_calling_th
     assert "style=" not in html and "<script>" not in html
 
 
+def test_gateways_are_listed_costliest_first(client, make_user, cloudflare):
+    user = make_user("ana")
+    (prod,) = demo_accounts(cloudflare, user, which=(0,))
+    client.force_login(user)
+    response = client.get(reverse("gateways", args=[prod.cloudflare_id]))
+    html = response.content.decode()
+
+    longest = [dict(row["costs"])["30d"] for row in response.context["rows"]]
+    names = [row["gateway"].gateway_id for row in response.context["rows"]]
+    assert len(set(longest)) >= 2 and longest == sorted(longest, reverse=True)
+    shown = [html.index(f"<strong>{name}</strong>") for name in names]
+    assert shown == sorted(shown)
+
+
 def test_breakdown_by_model_and_provider_with_chart_table_and_csv(client, make_user, cloudflare):
     user = make_user("ana")
     (prod,) = demo_accounts(cloudflare, user, which=(0,))
