@@ -157,7 +157,11 @@ def test_after_a_refusal_the_spending_limit_page_leads_with_it(client, manager, 
 
 def test_a_failing_auto_topup_can_be_changed_or_turned_off_and_reads_in_words(client, manager, account):
     AutoTopUpConfig.objects.create(
-        account=account, amount=50, threshold=20, disabled_reason="no_payment_method", synced_at=timezone.now()
+        account=account,
+        amount=50,
+        threshold=20,
+        disabled_reason="no_payment_method",
+        synced_at=timezone.now(),
     )
     client.force_login(manager)
     html = client.get(url("auto_topup", account)).content.decode()

@@ -3,7 +3,6 @@ billing/figures/ledger.py builds out of local snapshots, usage and invoices, wit
 
 import csv
 import io
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -11,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.figures import ledger
-from billing.models import Account, AccountAccess, Invoice, InvoiceType, Role
+from billing.models import Account, AccountAccess, Role
 from billing.views.ledger import safe_cell
-from tests.support.history import day_usage, snapshot, utc_midnight
+from tests.support.history import ledger_history, snapshot, utc_midnight
 
 pytestmark = pytest.mark.django_db
 
@@ -25,35 +24,13 @@ def _no_api(settings):
     settings.CLOUDFLARE_MAX_RETRIES = 0
 
 
-def five_days_back(account: Account) -> None:
-    """Settled days: one that balances with an auto top-up of $20 (invoice $21 with the 5 % fee), then one
-    where $5 left the balance with no usage to show for it."""
-    snapshot(account, "100", at=utc_midnight(5))
-    snapshot(account, "110", at=utc_midnight(4))
-    snapshot(account, "95", at=utc_midnight(3))
-    day_usage(account, utc_midnight(5), "10")
-    day_usage(account, utc_midnight(4), "10")
-    Invoice.objects.create(
-        account=account,
-        invoice_id="in_auto1",
-        invoice_type=InvoiceType.AUTO,
-        amount_due=Decimal("21"),
-        amount_paid=Decimal("21"),
-        amount_remaining=0,
-        status="paid",
-        created=utc_midnight(5).replace(hour=9),
-        synced_at=utc_midnight(5).replace(hour=9),
-    )
-    ledger.rebuild(account, since=utc_midnight(6).date())
-
-
 def get(client, user, name, account, **query):
     client.force_login(user)
     return client.get(reverse(name, args=[account.cloudflare_id]), query)
 
 
 def test_the_ledger_page_shows_each_day_and_flags_the_one_that_does_not_balance(client, viewer, account):
-    five_days_back(account)
+    ledger_history(account)
 
     html = get(client, viewer, "ledger", account, month=f"{utc_midnight(4):%Y-%m}").content.decode()
 
@@ -65,7 +42,7 @@ def test_the_ledger_page_shows_each_day_and_flags_the_one_that_does_not_balance(
 
 
 def test_the_csv_parses_and_adds_up(client, viewer, account):
-    five_days_back(account)
+    ledger_history(account)
 
     response = get(client, viewer, "ledger", account, month=f"{utc_midnight(5):%Y-%m}", format="csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -95,7 +72,7 @@ def test_a_cell_a_spreadsheet_would_run_is_neutralised():
 
 
 def test_the_print_view_has_the_month_and_no_navigation(client, viewer, account):
-    five_days_back(account)
+    ledger_history(account)
 
     html = get(client, viewer, "ledger_print", account, month=f"{utc_midnight(4):%Y-%m}").content.decode()
 
@@ -116,7 +93,7 @@ def test_someone_without_access_gets_not_found(client, make_user, account):
 
 
 def test_the_overview_flags_an_account_whose_ledger_does_not_balance(client, viewer, account):
-    five_days_back(account)
+    ledger_history(account)
     client.force_login(viewer)
 
     html = client.get(reverse("overview")).content.decode()
@@ -126,7 +103,7 @@ def test_the_overview_flags_an_account_whose_ledger_does_not_balance(client, vie
 
 
 def test_the_ledger_page_costs_the_same_queries_whatever_the_number_of_accounts(client, viewer, account):
-    five_days_back(account)
+    ledger_history(account)
     client.force_login(viewer)
     url = reverse("ledger", args=[account.cloudflare_id])
     client.get(url)  # the session and the first-request caches
