@@ -1,7 +1,7 @@
 """How figures read on every page, email and alert: the one formatting of a relative time, a runway, a
 percentage and a limit's window (money itself is formatted by `billing.money.format_money`)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
@@ -212,6 +212,17 @@ def resets_in(moment: datetime | None) -> str:
         return "–"
     delta = moment - timezone.now()
     return "now" if delta.total_seconds() <= 0 else f"in {_span(delta)}"
+
+
+def rule_resets(technique: str, resets_at: datetime | None, window_seconds: int | None) -> str:
+    """When a gateway rule's window frees up, the one wording of it (pages, emails, webhooks): a fixed
+    window "at 2026-03-18 12:00 UTC (in 1 hour)"; a sliding one has no reset time, its spend leaves it as it
+    turns a window old: "gradually, as spend turns 7 days old"."""
+    if technique != "fixed":
+        return f"gradually, as spend turns {rule_window(window_seconds)} old"
+    if resets_at is None:
+        return "–"
+    return f"at {resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({resets_in(resets_at)})"
 
 
 def share(part, whole) -> str:

@@ -38,10 +38,6 @@ from billing.models.digests import (
 from billing.models.fields import (
     money_field,
 )
-from billing.models.gateway_changes import (
-    GatewayRuleChange,
-    RuleChangeOutcome,
-)
 from billing.models.gateways import (
     AnalyticsSettings,
     Gateway,
@@ -82,6 +78,10 @@ from billing.models.topups import (
     TopUpRange,
     TopUpStatus,
 )
+from billing.models.writes import (
+    WriteIntent,
+    WriteOutcome,
+)
 
 __all__ = [
     "Account",
@@ -106,7 +106,6 @@ __all__ = [
     "DigestRun",
     "Gateway",
     "GatewayRule",
-    "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
@@ -123,7 +122,6 @@ __all__ = [
     "PortalAlert",
     "PortalAlertKind",
     "Role",
-    "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
@@ -136,5 +134,7 @@ __all__ = [
     "TopUpStatus",
     "UsageRecord",
     "UsageWindow",
+    "WriteIntent",
+    "WriteOutcome",
     "money_field",
 ]

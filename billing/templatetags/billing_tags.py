@@ -124,3 +124,9 @@ def alert_badges(alerts, alerts_url: str) -> str:
 def asked_in(run, request) -> bool:
     """Whether this person asked for this refresh in this session (only they are told it finished)."""
     return run is not None and run.pk in request.session.get(REFRESHES_ASKED, [])
+
+
+@register.simple_tag
+def rule_resets(rule) -> str:
+    """When a gateway rule's window frees up, in the one wording of `display.rule_resets`."""
+    return display.rule_resets(rule.technique, rule.resets_at, rule.window_seconds)
