@@ -23,7 +23,7 @@ def remove_default_rule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0022_audit_refused'),
+        ('billing', '0023_write_intents'),
     ]
 
     operations = [
