@@ -15,6 +15,10 @@ from billing.models.alerts import (
     AlertKind,
     AlertRule,
 )
+from billing.models.api_tokens import (
+    ApiRequestCount,
+    ApiToken,
+)
 from billing.models.audit import (
     AppendOnlyError,
     AuditAction,
@@ -66,6 +70,10 @@ from billing.models.ledger import (
     LedgerDay,
     LedgerState,
 )
+from billing.models.people import (
+    AccessGeneration,
+    Invitation,
+)
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -73,10 +81,20 @@ from billing.models.runs import (
     SyncOutcome,
     SyncRun,
 )
+from billing.models.sso import (
+    SsoIdentity,
+    SsoRoleMapping,
+)
 from billing.models.topups import (
     TopUp,
     TopUpRange,
     TopUpStatus,
+)
+from billing.models.two_factor import (
+    Authenticator,
+    ProviderSecondFactor,
+    RecoveryCode,
+    RecoveryCodes,
 )
 from billing.models.writes import (
     WriteIntent,
@@ -84,6 +102,7 @@ from billing.models.writes import (
 )
 
 __all__ = [
+    "AccessGeneration",
     "Account",
     "AccountAccess",
     "AccountSummary",
@@ -93,10 +112,13 @@ __all__ = [
     "AlertSubscription",
     "AnalyticsSettings",
     "ApiCallCount",
+    "ApiRequestCount",
+    "ApiToken",
     "AppendOnlyError",
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "Authenticator",
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
@@ -108,6 +130,7 @@ __all__ = [
     "GatewayRule",
     "GatewaySpendDay",
     "GatewaySpendHour",
+    "Invitation",
     "Invoice",
     "InvoiceListing",
     "InvoicePreview",
@@ -121,10 +144,15 @@ __all__ = [
     "NotificationSettings",
     "PortalAlert",
     "PortalAlertKind",
+    "ProviderSecondFactor",
+    "RecoveryCode",
+    "RecoveryCodes",
     "Role",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
+    "SsoIdentity",
+    "SsoRoleMapping",
     "SweepSlot",
     "SyncJob",
     "SyncOutcome",

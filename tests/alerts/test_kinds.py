@@ -120,6 +120,14 @@ V1_FIGURE_KEYS = {
     AlertKind.USAGE_SPIKE: ["spend_today", "balance", "spend_per_day", "runway"],
     AlertKind.GATEWAY_RULE: ["balance", "spend_per_day", "runway", "auto_top_up"],
     AlertKind.LEDGER_UNBALANCED: ["ledger_day", "unexplained", "balance", "spend_per_day", "runway"],
+    AlertKind.FORECAST_OVER_BUDGET: [
+        "month_to_date",
+        "month_forecast",
+        "monthly_budget",
+        "balance",
+        "spend_per_day",
+        "runway",
+    ],
 }
 
 

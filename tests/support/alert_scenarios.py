@@ -135,6 +135,19 @@ def _ledger_unbalanced(account: Account) -> None:
     _ledger_day(account, LedgerState.UNEXPLAINED, "-5")
 
 
+def budgeted(account: Account, budget: str) -> None:
+    account.monthly_budget = Decimal(budget)
+    account.save(update_fields=["monthly_budget"])
+
+
+def _forecast_over_budget(account: Account) -> None:
+    """$10 on each of the last ten UTC days and a $500 balance: the month is on course for well over $100."""
+    budgeted(account, "100")
+    for days_ago in range(1, 11):
+        day_usage(account, utc_midnight(days_ago), "10")
+    snapshot(account, "500")
+
+
 SCENARIOS: dict[str, Scenario] = {
     AlertKind.LOW_BALANCE: Scenario(
         rule=lambda account: the_rule(account, AlertKind.LOW_BALANCE, "10", "5", "5"),
@@ -187,5 +200,10 @@ SCENARIOS: dict[str, Scenario] = {
         rule=lambda account: the_rule(account, AlertKind.LEDGER_UNBALANCED, "1", "0"),
         open=_ledger_unbalanced,
         resolve=lambda account: _ledger_day(account, LedgerState.BALANCED, "0"),
+    ),
+    AlertKind.FORECAST_OVER_BUDGET: Scenario(
+        rule=lambda account: the_rule(account, AlertKind.FORECAST_OVER_BUDGET, "100", "5"),
+        open=_forecast_over_budget,
+        resolve=lambda account: budgeted(account, "10000"),
     ),
 }
