@@ -195,9 +195,9 @@ def test_overview_query_count_is_constant(client, make_user, summaries):
         assert html.count("$50.00 below $20.00") == count
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    # Session, person, accounts with their summaries, open alerts, the ledger's flags; three more only to
-    # compute missing ones.
-    assert counts[0] <= (7 if summaries else 10)
+    # Session, person, accounts with their summaries, open alerts, the totals' month, the ledger's flags;
+    # three more only to compute missing ones.
+    assert counts[0] <= (8 if summaries else 11)
 
 
 # --- the balance chart ------------------------------------------------------------------------------------
