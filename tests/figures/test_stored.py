@@ -195,7 +195,7 @@ def test_overview_query_count_is_constant(client, make_user, summaries):
         assert html.count("$50.00 below $20.00") == count
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    # Session, person, accounts with their summaries, open alerts, the totals' month, the ledger's flags;
+    # Session, person, accounts with summaries, open alerts, what else the page reads, the ledger's flags;
     # three more only to compute missing ones.
     assert counts[0] <= (8 if summaries else 11)
 
