@@ -44,6 +44,7 @@ from bench.seed_history import (
     usage_history,
     usage_rows,
 )
+from bench.seed_statements import seed_statements
 from bench.seed_tables import seed_people, seed_small_tables
 
 TEAM_WORDS = ["Prod", "Staging", "Labs", "Research", "Search", "Support", "Agents", "Mobile", "Data", "Edge"]
@@ -86,6 +87,8 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
         counts.update(seed_gateways(loader, ids, now, seed))
     with timed("ledger", timings):
         counts["ledger_days"] = _seed_ledger(ids, now)
+    with timed("usage invoice lines and cost centers", timings), transaction.atomic():
+        counts.update(seed_statements(ids, now, seed))
 
     _analyze(loader)
     return {

@@ -34,6 +34,7 @@ from billing.models.channels import (
     PortalAlert,
     PortalAlertKind,
 )
+from billing.models.cost_centers import CostCenter
 from billing.models.digests import (
     DigestFrequency,
     DigestRun,
@@ -66,6 +67,7 @@ from billing.models.history import (
     UsageRecord,
     UsageWindow,
 )
+from billing.models.invoice_lines import InvoiceLine
 from billing.models.ledger import (
     LedgerDay,
     LedgerState,
@@ -122,6 +124,7 @@ __all__ = [
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
+    "CostCenter",
     "Delivery",
     "DeliveryState",
     "DigestFrequency",
@@ -132,6 +135,7 @@ __all__ = [
     "GatewaySpendHour",
     "Invitation",
     "Invoice",
+    "InvoiceLine",
     "InvoiceListing",
     "InvoicePreview",
     "InvoicePreviewLine",

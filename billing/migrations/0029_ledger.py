@@ -23,7 +23,7 @@ def remove_default_rule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0027_api_tokens'),
+        ('billing', '0028_invoice_lines_cost_centers'),
     ]
 
     operations = [
@@ -36,11 +36,6 @@ class Migration(migrations.Migration):
             model_name='alertrule',
             name='kind',
             field=models.CharField(choices=[('low_balance', 'Low balance'), ('runway', 'Short runway'), ('auto_topup_failing', 'Auto top-up failing'), ('spending_limit', 'Spending limit nearly used'), ('stale_data', 'Stale data'), ('usage_spike', 'Usage spike'), ('gateway_rule', 'Gateway rule nearly used'), ('ledger_unbalanced', 'The ledger does not balance'), ('forecast_over_budget', 'Forecast over budget')], max_length=32),
-        ),
-        migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('topup.create', 'Top-up'), ('auto_topup.set', 'Auto top-up set'), ('auto_topup.delete', 'Auto top-up removed'), ('spending_limit.set', 'Spending limit set'), ('spending_limit.delete', 'Spending limit removed'), ('topup.reconciled', 'Top-up outcome settled'), ('topup.rechecked', 'Unsettled top-ups checked before buying again'), ('write.settled', 'Change outcome settled by a read'), ('account.refresh', 'Refresh now'), ('alert_rule.change', 'Alert rule changed'), ('gateway_rule.add', 'Gateway rule added'), ('gateway_rule.edit', 'Gateway rule changed'), ('gateway_rule.remove', 'Gateway rule removed'), ('gateway_rule.toggle', 'Gateway rule switched on or off'), ('gateway_spend_limits.enable', 'Gateway spend limits switched on'), ('alert_channel.change', 'Notification channel changed'), ('signin.lockout', 'Sign-in locked after failures'), ('signin.unlock', 'Sign-in unlocked'), ('two_factor.enrolled', 'Two-factor turned on'), ('two_factor.disabled', 'Two-factor turned off'), ('two_factor.recovery_used', 'Recovery code used'), ('two_factor.recovery_renewed', 'Recovery codes renewed'), ('person.invited', 'Person invited'), ('person.invitation_accepted', 'Invitation accepted'), ('person.role_set', 'Role given or changed'), ('person.access_removed', 'Access removed'), ('alert.acknowledged', 'Alert acknowledged'), ('alert.snoozed', 'Alert snoozed'), ('budget.set', 'Monthly budget changed'), ('sudo.confirmed', 'Identity confirmed again'), ('sso.signin', 'Signed in with SSO'), ('sso.roles_changed', 'SSO groups changed roles'), ('sso.mapping_change', 'SSO role mapping changed'), ('api_token.create', 'API token made'), ('api_token.revoke', 'API token revoked')], max_length=32),
         ),
         migrations.CreateModel(
             name='LedgerDay',
