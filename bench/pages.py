@@ -78,6 +78,9 @@ def page_list(cloudflare_id: str) -> list[dict]:
             "path": base + "gateways/breakdown/?range=90d",
             "target_ms": TARGET_ACCOUNT_MS,
         },
+        {"name": "ledger 13 months", "path": base + "ledger/", "target_ms": TARGET_ACCOUNT_MS},
+        {"name": "ledger CSV", "path": base + "ledger/?format=csv", "target_ms": TARGET_ACCOUNT_MS},
+        {"name": "ledger print", "path": base + "ledger/print/", "target_ms": TARGET_ACCOUNT_MS},
         {
             "name": "breakdown CSV 30 d",
             "path": base + "gateways/breakdown/?range=30d&format=csv",

@@ -31,6 +31,9 @@ ACCOUNT_PAGES = [
     "breakdown 7 d",
     "breakdown 90 d",
     "breakdown CSV 30 d",
+    "ledger 13 months",
+    "ledger CSV",
+    "ledger print",
 ]
 
 

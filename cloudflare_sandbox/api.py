@@ -136,7 +136,7 @@ def usage_history(ctx: Context) -> Result:
         raise bad("start_time: must not be after end_time")
     a = ctx.account
     first = a.usage_start_hour
-    last = first + len(a.usage) - 1
+    last = min(first + len(a.usage) - 1, a.last_reported_hour())
     if end_ms is not None:
         last = min(last, (end_ms - 1) // HOUR_MS)
     lo = first if start_ms is None else max(first, start_ms // HOUR_MS)
@@ -151,7 +151,7 @@ def usage_history(ctx: Context) -> Result:
         # A day is reported whole when any of it lies in the range, as Cloudflare's daily summaries are.
         for day in range(lo // 24, last // 24 + 1):
             s = day * DAY_MS
-            h0, h1 = max(day * 24, first), min(day * 24 + 24, first + len(a.usage))
+            h0, h1 = max(day * 24, first), min(day * 24 + 24, last + 1)
             value = decimal_text(sum(a.usage[h0 - first : h1 - first], ZERO))
             items.append(Raw(SUMMARY.format(prefix=prefix, start=s, value=value, end=s + DAY_MS)))
     return 200, {"history": items}, None

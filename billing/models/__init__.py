@@ -68,6 +68,10 @@ from billing.models.history import (
     UsageWindow,
 )
 from billing.models.invoice_lines import InvoiceLine
+from billing.models.ledger import (
+    LedgerDay,
+    LedgerState,
+)
 from billing.models.people import (
     AccessGeneration,
     Invitation,
@@ -136,6 +140,8 @@ __all__ = [
     "InvoicePreview",
     "InvoicePreviewLine",
     "InvoiceType",
+    "LedgerDay",
+    "LedgerState",
     "LimitDuration",
     "LimitStrategy",
     "NotificationChannel",

@@ -46,6 +46,8 @@ PAGES: dict[str, tuple[Args, str]] = {
     "account": (_account, ""),
     "usage": (_account, ""),
     "invoices": (_account, ""),
+    "ledger": (_account, ""),
+    "ledger_print": (_account, ""),
     "invoice_upcoming": (_account, ""),
     "topups": (_account, ""),
     "topup_new": (_account, ""),

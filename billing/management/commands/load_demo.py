@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.accounts import ensure_declared_accounts
+from billing.figures import ledger
 from billing.models import Account, AccountAccess, BalanceSnapshot, CostCenter, Gateway, Role
 from billing.money import balance_to_dollars, ms_to_datetime
 
@@ -177,4 +178,6 @@ class Command(BaseCommand):
                         BalanceSnapshot(account=account, taken_at=taken_at, balance=balance, **copied)
                     )
             BalanceSnapshot.objects.bulk_create(snapshots)
+            if snapshots:
+                ledger.rebuild(account, since=snapshots[0].taken_at.date())
             self.stdout.write(f"Balance history of {account.name}: {len(snapshots)} hourly snapshots.")
