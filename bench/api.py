@@ -44,6 +44,7 @@ def endpoint_list(cloudflare_id: str) -> list[dict]:
         {"name": "cost centers", "path": base + "/cost-centers"},
         {"name": "month", "path": base + "/month"},
         {"name": "totals", "path": "/api/v1/totals"},
+        {"name": "ledger", "path": base + "/ledger"},
         {"name": "alerts", "path": base + "/alerts"},
     ]
 

@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError
 
 from billing.api.auth import PersonalToken, RateLimited
 from billing.api.errors import BadInput
-from billing.api.routers import accounts, alerts, cost_centers, invoices, month, periods, spend, usage
+from billing.api.routers import accounts, alerts, cost_centers, invoices, ledger, month, periods, spend, usage
 
 ROUTERS = (
     accounts.router,
@@ -21,6 +21,7 @@ ROUTERS = (
     invoices.router,
     periods.router,
     cost_centers.router,
+    ledger.router,
     alerts.router,
 )
 

@@ -33,6 +33,7 @@ API_PATHS = (
     "/api/v1/accounts/{account_id}/statement",
     "/api/v1/accounts/{account_id}/cost-centers",
     "/api/v1/accounts/{account_id}/month",
+    "/api/v1/accounts/{account_id}/ledger",
     "/api/v1/accounts/{account_id}/alerts",
 )
 TOP_PATHS = ("/api/v1/accounts", "/api/v1/totals")
