@@ -5,10 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from billing.figures.invoices import period_totals, purchases_of
+from billing.forms.periods import period_from_slug
 from billing.models import InvoiceLine, SyncJob, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context
-from billing.views.period import period_from_slug
 
 
 def invoice_detail(request: HttpRequest, account_id: str, invoice_id: str) -> HttpResponse:

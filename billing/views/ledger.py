@@ -3,7 +3,7 @@ month view to print. Every figure comes from the stored rows of `billing.figures
 
 import csv
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from billing.figures import ledger
+from billing.forms.periods import chosen_month
 from billing.models import Account, LedgerDay, SyncJob, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context
@@ -33,20 +34,6 @@ CSV_COLUMNS = (
 )
 # A cell a spreadsheet would read as a formula (OWASP "CSV injection") starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def chosen_month(request: HttpRequest, today: date) -> tuple[date, str]:
-    """(the month asked for with ?month=YYYY-MM, else this month; why the one asked for was refused)."""
-    asked = request.GET.get("month", "")
-    if not asked:
-        return ledger.month_start(today), ""
-    try:
-        month = datetime.strptime(asked, "%Y-%m").date()
-    except ValueError:
-        return ledger.month_start(today), f"“{asked[:20]}” is not a month (YYYY-MM): showing this month."
-    if month > today or month.year < 2000:
-        return ledger.month_start(today), f"{asked} is outside the ledger: showing this month."
-    return month, ""
 
 
 def ledger_page(request: HttpRequest, account_id: str) -> HttpResponseBase:

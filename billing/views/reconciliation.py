@@ -7,11 +7,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from billing.figures import reconciliation as figure
+from billing.forms.periods import chosen_period
 from billing.money import round_cents
 from billing.permissions import get_account_for
 from billing.views.common import account_context
 from billing.views.csv_stream import csv_response
-from billing.views.period import chosen_period
 
 CSV_HEADER = (
     "period_start_utc",

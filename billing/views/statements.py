@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from billing.figures.reconciliation import UNITEMISED
 from billing.figures.statement import Statement, statement_for
+from billing.forms.periods import chosen_period
 from billing.permissions import get_account_for
 from billing.views.common import account_context
 from billing.views.csv_stream import csv_response
-from billing.views.period import chosen_period
 from billing.views.reconciliation import NOT_ITEMISED
 
 CSV_HEADER = ("period_start_utc", "period_end_utc", "row", "row_kind", "model", "amount_usd")

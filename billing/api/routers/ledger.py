@@ -15,8 +15,8 @@ from billing.api.auth import account_of
 from billing.api.errors import BadInput
 from billing.api.schemas import Money, money, utc
 from billing.figures import ledger
+from billing.forms.periods import chosen_month
 from billing.models import LedgerDay
-from billing.views.ledger import chosen_month
 
 router = Router(tags=["ledger"])
 

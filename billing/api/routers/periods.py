@@ -18,9 +18,9 @@ from billing.figures import reconciliation as reconciled
 from billing.figures.invoices import period_totals
 from billing.figures.reconciliation import UNITEMISED
 from billing.figures.statement import statement_for
+from billing.forms.periods import chosen_period, period_from_slug
 from billing.models import InvoiceLine
 from billing.models.invoice_lines import BillingPeriod
-from billing.views.period import chosen_period, period_from_slug
 
 router = Router(tags=["billing periods"])
 

@@ -1,8 +1,11 @@
-"""Which billing period a period page shows: `?period=YYYY-MM-DD` (the UTC day it starts), else the newest
-the portal keeps invoice lines of."""
+"""Which period a page (and the API) shows, from the query: a billing period by `?period=YYYY-MM-DD` (the UTC
+day it starts), else the newest the portal keeps invoice lines of; a ledger month by `?month=YYYY-MM`."""
+
+from datetime import date, datetime
 
 from django.http import Http404, HttpRequest
 
+from billing.figures import ledger
 from billing.models import Account, InvoiceLine
 from billing.models.invoice_lines import BillingPeriod
 
@@ -27,3 +30,17 @@ def chosen_period(request: HttpRequest, account: Account) -> tuple[BillingPeriod
             raise Http404("No such billing period.")
         return chosen, periods
     return (periods[0] if periods else None), periods
+
+
+def chosen_month(request: HttpRequest, today: date) -> tuple[date, str]:
+    """(the month asked for with ?month=YYYY-MM, else this month; why the one asked for was refused)."""
+    asked = request.GET.get("month", "")
+    if not asked:
+        return ledger.month_start(today), ""
+    try:
+        month = datetime.strptime(asked, "%Y-%m").date()
+    except ValueError:
+        return ledger.month_start(today), f"“{asked[:20]}” is not a month (YYYY-MM): showing this month."
+    if month > today or month.year < 2000:
+        return ledger.month_start(today), f"{asked} is outside the ledger: showing this month."
+    return month, ""
