@@ -32,6 +32,7 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
     TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
+    COST_CENTER_CHANGE = "cost_center.change", "Cost center changed"
     PERSON_INVITED = "person.invited", "Person invited"
     INVITATION_ACCEPTED = "person.invitation_accepted", "Invitation accepted"
     PERSON_ROLE_SET = "person.role_set", "Role given or changed"

@@ -18,15 +18,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import engines
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from billing import display
 from billing.alerts import headlines, watchdog
 from billing.alerts import text as alert_text
-from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
+from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, ledger, stored_figures_of_rows
 from billing.figures.totals import totals_of
-from billing.models import AlertEvent
+from billing.models import AlertEvent, LedgerDay
 from billing.money import format_money
 from billing.notifications import portal_alerts
 from billing.permissions import Person, accounts_for
@@ -96,8 +97,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(shown, PAGE_ROWS).get_page(request.GET.get("page"))
     on_page = list(page.object_list)
-    urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
+    urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts"), "ledger": _Urls("ledger")}
+    unbalanced = ledger.unbalanced_recently([account["pk"] for account in on_page], timezone.now())
     rows = [_row(a, figures.get(a["pk"]), alerts.get(a["pk"], []), urls) for a in on_page]
+    for account, row in zip(on_page, rows, strict=True):
+        row["ledger"] = _ledger_flag(unbalanced.get(account["pk"]), urls["ledger"](account["cloudflare_id"]))
     moments = [f.data_as_of for f in figures.values() if f.data_as_of]
     oldest = min(moments) if moments else None
     stale = [_label(a) for a in accounts if _is_stale(figures.get(a["pk"]))]
@@ -196,6 +200,13 @@ def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict
         "alerts": _shown_alerts(account, figures, auto_topup, alerts),
         "alerts_url": urls["account_alerts"](account["cloudflare_id"]),
     }
+
+
+def _ledger_flag(worst: LedgerDay | None, url: str) -> dict | None:
+    """The row's "ledger does not balance" flag: its link and words; None when every settled day balances."""
+    if worst is None:
+        return None
+    return {"url": f"{url}?month={worst.day:%Y-%m}#ledger-{worst.day:%Y-%m-%d}", "day": f"{worst.day:%b %-d}"}
 
 
 def _shown_alerts(account: dict, figures: AccountFigures | None, auto_topup: tuple, alerts: list) -> list:
