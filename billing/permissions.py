@@ -76,6 +76,12 @@ def can_manage(account: Account) -> bool:
     return rank(getattr(account, "user_role", None)) >= rank(Role.MANAGER)
 
 
+def can_administer(account: Account) -> bool:
+    """Whether the person may change the account's alert rules and their recipients (admins, as the README
+    says; the account came from `accounts_for`)."""
+    return rank(getattr(account, "user_role", None)) >= rank(Role.ADMIN)
+
+
 def is_admin_anywhere(user: Person) -> bool:
     """Admins of at least one account (and superusers) may read the audit log of their accounts."""
     if not user.is_authenticated:
