@@ -14,6 +14,7 @@ from billing.alerts import text as alert_text
 from billing.alerts.kinds import KINDS
 from billing.alerts.rules import operator_emails, rules_for
 from billing.forms.alerts import AlertRuleForm, TestEmailForm
+from billing.forms.fields import whole_number
 from billing.models import (
     Account,
     AlertEvent,
@@ -211,8 +212,9 @@ def outbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     if state in DeliveryState.values:
         emails = emails.filter(state=state)
     channel = request.GET.get("channel", "")
-    if channel.isdigit():
-        emails = emails.filter(channel_id=int(channel))
+    channel_id = whole_number(channel)
+    if channel_id is not None:
+        emails = emails.filter(channel_id=channel_id)
     page = Paginator(emails, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
