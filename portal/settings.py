@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.input_guard.RefuseNulMiddleware",
     "portal.quiet_errors.PortalNotFoundMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -141,6 +142,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_FAILURE_LIMIT = "portal.signin.failure_limit"
 AXES_COOLOFF_TIME = "portal.signin.cool_off"
 AXES_LOCKOUT_CALLABLE = "portal.signin.lockout_response"
+AXES_USERNAME_CALLABLE = "portal.signin.username_tried"
 # A lock lasts the cool-off from the failure that caused it; refused attempts while locked do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True

@@ -137,12 +137,12 @@ Target = tuple[str, str, tuple[tuple[str, str], ...]]
 def _targets(client: Client, args: dict[str, str]) -> list[Target]:
     """(method, URL, fields with the value the page offers) of every form on every page, and of every page
     with the query parameters its view reads; each once."""
-    targets: dict[Target, None] = {}
+    targets: dict[tuple, Target] = {}
     for _, route, view in _routes():
         path = _path_with(route, args)
-        parameters = _query_parameters(view)
+        parameters = tuple((name, "") for name in _query_parameters(view))
         if parameters:
-            targets[("get", path, tuple((name, "") for name in parameters))] = None
+            targets[("get", path, parameters)] = ("get", path, parameters)
         page = client.get(path)
         assert page.status_code != 500
         if page.status_code != 200 or "html" not in page.get("Content-Type", ""):
@@ -151,10 +151,12 @@ def _targets(client: Client, args: dict[str, str]) -> list[Target]:
         parser.feed(page.content.decode())
         for method, action, fields in parser.found:
             url = urljoin(path, action or path)
-            if not url.startswith(SIGNS_OUT) and url not in {target[1] for target in targets}:
-                targets[(method, url, tuple(sorted(fields.items())))] = None
+            if not url.startswith(SIGNS_OUT):
+                targets.setdefault(
+                    (method, url, *sorted(fields)), (method, url, tuple(sorted(fields.items())))
+                )
     # What removes a thing the other pages show goes last.
-    return sorted(targets, key=lambda target: target[1].endswith(("/delete/", "/remove/")))
+    return sorted(targets.values(), key=lambda target: target[1].endswith(("/delete/", "/remove/")))
 
 
 def _send(client: Client, method: str, url: str, data: dict[str, str]) -> None:
