@@ -9,13 +9,14 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 NUL = "\x00"
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 MESSAGE = "Bad request: it holds a NUL character (%00), which no address or field of the portal accepts.\n"
 
 
 def _holds_nul(request: HttpRequest) -> bool:
     if NUL in request.path_info:
         return True
-    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+    if request.method == "POST" and request.content_type in FORMS:
         sources = (request.GET, request.POST)
     else:
         sources = (request.GET,)

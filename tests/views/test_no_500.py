@@ -54,7 +54,7 @@ HOSTILE = [
     " ",
 ]
 # The ones issue 22 found, sent to every field at once (the rest are drawn by Hypothesis).
-KNOWN_BAD = ["a\x00b", "١٠٠", "２０", "²", "1e30", "9" * 5000, "x" * 300, "a/b"]
+KNOWN_BAD = ["a\x00b", "١٠٠", "²", "1e30", "9" * 5000]
 # Any text a browser could send: every character but surrogates (not encodable in UTF-8).
 ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 VALUES = st.one_of(st.sampled_from(HOSTILE), ANY_TEXT, st.integers().map(str))
@@ -190,7 +190,7 @@ def test_any_value_in_one_field_of_an_otherwise_good_form(client, portal):
     fields are clean (levels against the threshold, a window against its unit)."""
     targets = [target for target in _targets(client, portal) if target[2]]
 
-    @settings(max_examples=200, derandomize=True, database=None, deadline=None)
+    @settings(max_examples=150, derandomize=True, database=None, deadline=None)
     @given(target=st.sampled_from(targets), data=st.data())
     def one_field(target, data):
         method, url, fields = target
