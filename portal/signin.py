@@ -65,8 +65,10 @@ def record_lockout(
     failures = getattr(request, "axes_failures_since_start", None)
     if failures is None:
         return  # refused while already locked: axes did not count this attempt
+    # Who acted is whoever typed the password, not the person whose username it is: nobody signed in.
     audit.record(
-        actor=_user_named(username),
+        actor=None,
+        actor_name=f"not signed in, as “{(username or '')[:100]}”",
         account=None,
         action=AuditAction.SIGNIN_LOCKOUT,
         outcome=AuditOutcome.SUCCEEDED,
