@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from billing.models.accounts import Account
@@ -104,6 +104,19 @@ class AuditEntryQuerySet(models.QuerySet):
         return latest if latest is not None and latest.outcome == AuditOutcome.REFUSED else None
 
 
+# PostgreSQL advisory lock key of the audit chain (any constant the portal uses for nothing else).
+CHAIN_LOCK_KEY = 0x61756469  # "audi"
+
+
+def _lock_the_chain() -> None:
+    """Serialises appenders until the transaction ends: on PostgreSQL an advisory transaction lock (locking
+    the last row would let a waiter read it again, stale, once it is released); SQLite allows one writer
+    at a time by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
 class AuditEntry(models.Model):
     """Append-only: who did what to which account, when, with what outcome."""
 
@@ -137,13 +150,14 @@ class AuditEntry(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Appends the entry after the last one, chained to it. The last entry is locked (PostgreSQL) and
-        `previous_hash` is unique, so a second writer that read the same last entry fails with
-        IntegrityError (billing.audit tries it again); SQLite serialises writers itself."""
+        """Appends the entry after the last one, chained to it, holding the chain's lock until the
+        transaction ends; `previous_hash` is unique besides, so a writer that read a stale last entry fails
+        with IntegrityError (billing.audit tries it again) rather than forking the chain."""
         if self.pk is not None:
             raise AppendOnlyError("audit entries cannot be changed")
         with transaction.atomic():
-            last = AuditEntry.objects.select_for_update().order_by("-id").only("entry_hash").first()
+            _lock_the_chain()
+            last = AuditEntry.objects.order_by("-id").only("entry_hash").first()
             self.previous_hash = last.entry_hash if last else ""
             self.entry_hash = self.computed_hash()
             super().save(*args, **kwargs)
