@@ -16,10 +16,9 @@ MESSAGE = "Bad request: it holds a NUL character (%00), which no address or fiel
 def _holds_nul(request: HttpRequest) -> bool:
     if NUL in request.path_info:
         return True
+    sources = [request.GET]
     if request.method == "POST" and request.content_type in FORMS:
-        sources = (request.GET, request.POST)
-    else:
-        sources = (request.GET,)
+        sources.append(request.POST)
     return any(
         NUL in key or any(NUL in value for value in values)
         for data in sources

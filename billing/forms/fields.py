@@ -70,7 +70,7 @@ class DollarsField(forms.CharField):
         if text is None or text in self.empty_values:
             return None
         name = self.label or "Amount"
-        refuse_other_digits(text, name)
+        refuse_other_digits(text, str(name))
         text = text.replace(" ", "").replace("\u00a0", "")
         negative = text.startswith("-") or text.startswith("$-")
         text = text.lstrip("-").lstrip("$").lstrip("-")
@@ -126,7 +126,7 @@ class WholeNumberField(forms.IntegerField):
 class NumberField(forms.DecimalField):
     """A decimal number typed with the digits 0 to 9 only."""
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # stubs: IntegerField's
         if isinstance(value, str):
             refuse_other_digits(value, str(self.label or "This number"))
         return super().to_python(value)

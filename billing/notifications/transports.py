@@ -91,7 +91,8 @@ class PinnedAdapter(HTTPAdapter):
         request.headers["Host"] = parse_url(request.url).netloc or host
         host_params["host"] = str(address)
         if scheme == "https":
-            pool_kwargs.update(server_hostname=host, assert_hostname=host)
+            pool_kwargs["server_hostname"] = host  # type: ignore[typeddict-unknown-key]  # urllib3 takes it
+            pool_kwargs["assert_hostname"] = host  # type: ignore[typeddict-unknown-key]
         return host_params, pool_kwargs
 
 

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ EXPORT_COLUMNS = (
 )
 
 
-def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Audit entries of the accounts the person administers (every entry for superusers)."""
     if not is_admin_anywhere(request.user):
         raise PermissionDenied("The audit log is for admins.")

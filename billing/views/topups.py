@@ -97,7 +97,7 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def _posted(request: HttpRequest) -> dict[str, str]:
-    return {name: value[:100] for name, value in request.POST.items() if name != "csrfmiddlewaretoken"}
+    return {name: str(value)[:100] for name, value in request.POST.items() if name != "csrfmiddlewaretoken"}
 
 
 def topup_confirm(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
