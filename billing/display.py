@@ -1,7 +1,7 @@
 """How figures read on every page, email and alert: the one formatting of a relative time, a runway, a
 percentage and a limit's window (money itself is formatted by `billing.money.format_money`)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
@@ -31,23 +31,32 @@ def ago(moment: datetime | None) -> str:
 
 
 def days(value: Decimal | float | None) -> str:
-    """A runway: "31 days", "1 day", "under 1 day", "0 days"; "–" when unknown (no spend, or no data)."""
+    """A runway, rounded down so it never promises more than there is: "1.9 days" under ten days (a whole
+    number of days would read 1.94 as "1 day"), "31 days" from ten on, "under 0.1 days", "0 days"; "–" when
+    unknown (no spend, or no data)."""
     if value is None:
         return "–"
-    if 0 < value < 1:
-        return "under 1 day"
-    whole = int(Decimal(value).to_integral_value(rounding="ROUND_FLOOR"))
-    whole = max(whole, 0)
-    if whole > 999:
+    value = max(Decimal(value), Decimal(0))
+    if value > 999:
         return "999+ days"
-    return f"{whole} day{'s' if whole != 1 else ''}"
+    places = Decimal("0.1") if value < 10 else Decimal(1)
+    shown = value.quantize(places, rounding=ROUND_DOWN)
+    if value > 0 and shown == 0:
+        return "under 0.1 days"
+    text = number(shown)
+    return f"{text} day" if text == "1" else f"{text} days"
 
 
 def percent(value: Decimal | float | None) -> str:
-    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached."""
+    """Whole percents, rounded down: a limit 99.6 % used reads "99%", never "100%" before it is reached, and
+    one just past it reads "over 100%"."""
     if value is None:
         return "–"
-    return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_DOWN)}%"
+    value = Decimal(value)
+    whole = value.quantize(Decimal(1), rounding=ROUND_DOWN)
+    if whole == 100 and value > 100:
+        return "over 100%"  # never "100%" beside "above 100%"
+    return f"{whole}%"
 
 
 def plain_number(value: Decimal | float) -> str:
@@ -203,6 +212,17 @@ def resets_in(moment: datetime | None) -> str:
         return "–"
     delta = moment - timezone.now()
     return "now" if delta.total_seconds() <= 0 else f"in {_span(delta)}"
+
+
+def rule_resets(technique: str, resets_at: datetime | None, window_seconds: int | None) -> str:
+    """When a gateway rule's window frees up, the one wording of it (pages, emails, webhooks): a fixed
+    window "at 2026-03-18 12:00 UTC (in 1 hour)"; a sliding one has no reset time, its spend leaves it as it
+    turns a window old: "gradually, as spend turns 7 days old"."""
+    if technique != "fixed":
+        return f"gradually, as spend turns {rule_window(window_seconds)} old"
+    if resets_at is None:
+        return "–"
+    return f"at {resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({resets_in(resets_at)})"
 
 
 def share(part, whole) -> str:

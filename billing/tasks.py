@@ -170,7 +170,13 @@ def follow_topup(topup_id: int, step: int) -> bool:
 
 @shared_task(name="billing.tasks.poll_pending_topups", acks_late=True, soft_time_limit=50, time_limit=60)
 def poll_pending_topups() -> int:
-    return operations.poll_due_topups()
+    # The writes whose answer was lost are read about by the same periodic job.
+    return operations.poll_due_topups() + operations.settle_unknown_writes()
+
+
+@shared_task(name="billing.tasks.settle_write", acks_late=True, soft_time_limit=50, time_limit=60)
+def settle_write(intent_id: int) -> bool:
+    return operations.settle_write(intent_id)
 
 
 @shared_task(name="billing.tasks.apply_retention", acks_late=True, soft_time_limit=1800, time_limit=1900)

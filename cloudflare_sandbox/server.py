@@ -290,11 +290,15 @@ class SandboxServer:
     def serve_api(self, method: str, path: str, query: str, raw: bytes, auth: str | None) -> Reply | object:
         """Answer one API request, injected faults included, and record it in the request log."""
         fault = self.take_fault(method, path)
-        if fault and fault.latency_ms:
+        # A latency-only fault with `apply` takes effect at once and answers late ("applied, then timeout").
+        late = fault is not None and fault.apply and fault.latency_only
+        if fault and fault.latency_ms and not late:
             time.sleep(fault.latency_ms / 1000)
         if fault is None or fault.latency_only:
             reply = self._process(method, path, query, raw, auth)
             self._record(method, path, query, raw, reply.status, fault)
+            if late and fault is not None:
+                time.sleep(fault.latency_ms / 1000)
             return reply
         real = self._process(method, path, query, raw, auth) if fault.apply else None
         if fault.body == "reset":

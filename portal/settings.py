@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.input_guard.RefuseNulMiddleware",
+    # Every Cloudflare call a request makes ends within CLOUDFLARE_WEB_TIMEOUT (never a Retry-After's sleep).
+    "portal.web_deadline.CloudflareDeadlineMiddleware",
     "portal.quiet_errors.PortalNotFoundMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -332,8 +334,8 @@ if CLOUDFLARE_BALANCE_UNIT not in ("cents", "dollars"):
 CLOUDFLARE_CONNECT_TIMEOUT = env.float("CLOUDFLARE_CONNECT_TIMEOUT", default=5.0)
 CLOUDFLARE_READ_TIMEOUT = env.float("CLOUDFLARE_READ_TIMEOUT", default=30.0)
 CLOUDFLARE_MAX_RETRIES = env.int("CLOUDFLARE_MAX_RETRIES", default=2)
-# The one call a web request makes (the top-up POST): one attempt, answered within this many seconds after
-# connecting, else "we don't know yet". CONNECT + WEB must stay well inside gunicorn's --timeout (README).
+# What a web request may wait on Cloudflare, all its calls together (portal.web_deadline): one attempt each,
+# no Retry-After slept through; a lost answer is "we don't know yet". Well inside gunicorn's --timeout (60 s).
 CLOUDFLARE_WEB_TIMEOUT = env.float("CLOUDFLARE_WEB_TIMEOUT", default=10.0)
 # Requests allowed per token per period, shared by every process through Redis when REDIS_URL is set.
 CLOUDFLARE_RATE_LIMIT = env.int("CLOUDFLARE_RATE_LIMIT", default=1200)

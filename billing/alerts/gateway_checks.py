@@ -11,7 +11,7 @@ from decimal import Decimal
 from billing import display
 from billing.alerts.checks import Check, Reading
 from billing.alerts.levels import Scale
-from billing.display import rule_window
+from billing.display import rule_resets, rule_window
 from billing.models import AlertEvent, AlertRule, GatewayRule
 from billing.money import format_money as money_text
 
@@ -27,6 +27,7 @@ def _scope(rule: GatewayRule) -> str:
 
 def _details(rule: GatewayRule) -> dict:
     account_id = rule.gateway.account.cloudflare_id
+    fixed = rule.technique == "fixed"
     return {
         "gateway": rule.gateway.gateway_id,
         "rule": rule.rule_id or f"rule {rule.position + 1}",
@@ -40,8 +41,12 @@ def _details(rule: GatewayRule) -> dict:
         "spent": money_text(rule.window_spend),
         "used_percent": str(rule.used_percent) if rule.used_percent is not None else None,
         "state": rule.state,
-        "resets_at": rule.resets_at.isoformat() if rule.resets_at else None,
-        "resets_at_utc": f"{rule.resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if rule.resets_at else None,
+        # A sliding window has no reset time (the stored one is only when its figures are read again).
+        "resets_at": rule.resets_at.isoformat() if rule.resets_at and fixed else None,
+        "resets_at_utc": (
+            f"{rule.resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if rule.resets_at and fixed else None
+        ),
+        "resets": rule_resets(rule.technique, rule.resets_at, rule.window_seconds),
         "editor_path": f"/accounts/{account_id}/gateways/{rule.gateway.gateway_id}/rules/",
     }
 

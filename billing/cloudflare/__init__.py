@@ -14,6 +14,7 @@ from billing.cloudflare.budget import (
 )
 from billing.cloudflare.client import (
     RequestBudget,
+    deadline_scope,
     token_key,
 )
 from billing.cloudflare.errors import (
@@ -113,6 +114,7 @@ __all__ = [
     "TopupStatus",
     "UsageHistory",
     "UsageSummary",
+    "deadline_scope",
     "make_rate_limiter",
     "token_key",
 ]

@@ -8,11 +8,13 @@ Django or the rest of the portal.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Self
 
 import requests
@@ -31,13 +33,41 @@ from billing.cloudflare.errors import (
 )
 from billing.cloudflare.operation import Operation, ResultT
 
-__all__ = ["DEFAULT_BASE_URL", "RequestBudget", "Transport", "token_key"]
+__all__ = ["DEFAULT_BASE_URL", "RequestBudget", "Transport", "deadline_scope", "token_key"]
 
 # The name the module had before it became a package, so log configuration and filters keep working.
 logger = logging.getLogger("billing.cloudflare")
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# The monotonic moment by which every call made in this context must have ended (see `deadline_scope`).
+_scope_ends: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "cloudflare_deadline", default=None
+)
+
+
+@contextmanager
+def deadline_scope(seconds: float) -> Iterator[None]:
+    """Every call made inside the block is made for a caller that cannot wait (a web request): together they
+    end within about `seconds`, each one attempt, with no sleeping through a Retry-After or for the request
+    budget (those raise at once, nothing sent). A call started after the time is spent raises
+    APITimeoutError (sent=False) without sending anything."""
+    if seconds <= 0:
+        raise ValueError("seconds must be positive")
+    token = _scope_ends.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _scope_ends.reset(token)
+
+
+def _scoped_deadline(deadline: float | None) -> float | None:
+    """The call's own deadline, shortened to what is left of the scope's; 0 when the scope's time is spent."""
+    ends = _scope_ends.get()
+    if ends is None:
+        return deadline
+    left = max(ends - time.monotonic(), 0.0)
+    return left if deadline is None else min(deadline, left)
 
 
 def token_key(api_token: str) -> str:
@@ -160,6 +190,14 @@ class Transport:
                 raise ValueError(f"{name} must be a non-empty string")
         if deadline is not None and deadline <= 0:
             raise ValueError("deadline must be positive")
+        deadline = _scoped_deadline(deadline)
+        if deadline == 0:
+            raise APITimeoutError(
+                f"The time this page may wait on Cloudflare was spent before {op.name}; nothing was sent.",
+                sent=False,
+                operation=op.name,
+                account_id=account_id,
+            )
         url = f"{self.base_url}{op.url_path(account_id, path_params)}"
         data = encode_json(body) if body is not None else None
         timeout = self.timeout if deadline is None else _deadline_timeout(self.timeout, deadline)

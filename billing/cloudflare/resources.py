@@ -120,11 +120,18 @@ class BillingClient(Transport):
 
 
 _CONFIG_GET = Operation("topup.config.get", "GET", BILLING + "/topup/config", TopupConfig.from_wire)
+# Writes that change what Cloudflare charges or allows: never repeated once they may have reached Cloudflare
+# (a lost answer raises OutcomeUnknownError and a read settles it), like the top-up itself.
 _CONFIG_CREATE = Operation(
-    "topup.config.create", "POST", BILLING + "/topup/config", TopupConfigSet.from_wire, dashboard_only=True
+    "topup.config.create",
+    "POST",
+    BILLING + "/topup/config",
+    TopupConfigSet.from_wire,
+    idempotent=False,
+    dashboard_only=True,
 )
 _CONFIG_DELETE = Operation(
-    "topup.config.delete", "DELETE", BILLING + "/topup/config", nothing, dashboard_only=True
+    "topup.config.delete", "DELETE", BILLING + "/topup/config", nothing, idempotent=False, dashboard_only=True
 )
 
 
@@ -187,9 +194,16 @@ class _Topup:
 
 _LIMIT_GET = Operation("spending_limit.get", "GET", BILLING + "/spending-limit", SpendingLimit.from_wire)
 _LIMIT_CREATE = Operation(
-    "spending_limit.create", "POST", BILLING + "/spending-limit", nothing, dashboard_only=True
+    "spending_limit.create",
+    "POST",
+    BILLING + "/spending-limit",
+    nothing,
+    idempotent=False,
+    dashboard_only=True,
 )
-_LIMIT_DELETE = Operation("spending_limit.delete", "DELETE", BILLING + "/spending-limit", nothing)
+_LIMIT_DELETE = Operation(
+    "spending_limit.delete", "DELETE", BILLING + "/spending-limit", nothing, idempotent=False
+)
 
 
 class _SpendingLimitResource:

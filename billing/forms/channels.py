@@ -59,7 +59,11 @@ class ChannelForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         kind = data.get("kind")
-        if kind in (ChannelKind.SLACK, ChannelKind.WEBHOOK) and not data.get("url"):
+        if (
+            kind in (ChannelKind.SLACK, ChannelKind.WEBHOOK)
+            and not data.get("url")
+            and "url" not in self.errors
+        ):
             self.add_error("url", "A Slack or webhook channel needs its URL.")
         if kind == ChannelKind.EMAIL and not data.get("emails"):
             self.add_error("emails", "An email channel needs at least one address.")

@@ -35,6 +35,11 @@ class TopUpConfirmForm(forms.Form):
 
     amount_cents = WholeNumberField(widget=forms.HiddenInput, label="Amount")
     intent_key = forms.UUIDField(widget=forms.HiddenInput)
+    # Asked (and audited) only while other top-ups of the account are unsettled.
+    checked_unsettled = forms.BooleanField(
+        required=False,
+        label="I have checked the unsettled top-ups above in Cloudflare and still want to buy more",
+    )
 
     def __init__(self, *args: Any, bounds: Bounds, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

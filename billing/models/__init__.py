@@ -38,10 +38,6 @@ from billing.models.digests import (
 from billing.models.fields import (
     money_field,
 )
-from billing.models.gateway_changes import (
-    GatewayRuleChange,
-    RuleChangeOutcome,
-)
 from billing.models.gateways import (
     AnalyticsSettings,
     Gateway,
@@ -78,6 +74,10 @@ from billing.models.topups import (
     TopUpRange,
     TopUpStatus,
 )
+from billing.models.writes import (
+    WriteIntent,
+    WriteOutcome,
+)
 
 __all__ = [
     "Account",
@@ -102,7 +102,6 @@ __all__ = [
     "DigestRun",
     "Gateway",
     "GatewayRule",
-    "GatewayRuleChange",
     "GatewaySpendDay",
     "GatewaySpendHour",
     "Invoice",
@@ -117,7 +116,6 @@ __all__ = [
     "PortalAlert",
     "PortalAlertKind",
     "Role",
-    "RuleChangeOutcome",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
@@ -130,5 +128,7 @@ __all__ = [
     "TopUpStatus",
     "UsageRecord",
     "UsageWindow",
+    "WriteIntent",
+    "WriteOutcome",
     "money_field",
 ]

@@ -28,6 +28,8 @@ class AuditAction(models.TextChoices):
     SPENDING_LIMIT_SET = "spending_limit.set", "Spending limit set"
     SPENDING_LIMIT_DELETE = "spending_limit.delete", "Spending limit removed"
     TOPUP_RECONCILED = "topup.reconciled", "Top-up outcome settled"
+    TOPUP_RECHECKED = "topup.rechecked", "Unsettled top-ups checked before buying again"
+    WRITE_SETTLED = "write.settled", "Change outcome settled by a read"
     ACCOUNT_REFRESH = "account.refresh", "Refresh now"
     ALERT_RULE_CHANGE = "alert_rule.change", "Alert rule changed"
     GATEWAY_RULE_ADD = "gateway_rule.add", "Gateway rule added"

@@ -199,8 +199,13 @@ class AutoTopUpConfig(models.Model):
         return f"{self.account} auto top-up"
 
     @property
+    def configured(self) -> bool:
+        """Whether Cloudflare holds a setting (working or failing): it can be changed or turned off."""
+        return self.amount is not None and self.threshold is not None
+
+    @property
     def enabled(self) -> bool:
-        return self.amount is not None and self.threshold is not None and not self.disabled_reason
+        return self.configured and not self.disabled_reason
 
     @property
     def failing(self) -> bool:

@@ -36,6 +36,8 @@ class TopUp(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True)
     check_attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # What settled a top-up that had no id: the invoice or the balance rise it was matched with.
+    evidence = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         ordering = ["-requested_at", "-id"]

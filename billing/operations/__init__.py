@@ -7,6 +7,7 @@ the new state at once. Views act only through this package.
 """
 
 from billing.operations.auto_topup import auto_topup_refusal, remove_auto_topup, set_auto_topup
+from billing.operations.changes import UNKNOWN_MESSAGE, WriteResult
 from billing.operations.errors import OperationError, ai_gateway_dashboard_url, describe_error
 from billing.operations.gateway_rules import (
     GatewayChanged,
@@ -19,7 +20,7 @@ from billing.operations.gateway_rules import (
     remove_rule,
     set_rule_enabled,
 )
-from billing.operations.refresh import is_waiting, latest_refresh, queue_refresh, run_refresh
+from billing.operations.refresh import REFRESHES_ASKED, is_waiting, latest_refresh, queue_refresh, run_refresh
 from billing.operations.rule_drafts import ConfirmationNeeded, OverSpend, RuleDraft, RuleRef, draft_of
 from billing.operations.spending_limit import (
     remove_spending_limit,
@@ -30,6 +31,7 @@ from billing.operations.topups import (
     FIRST_STATUS_CHECK_SECONDS,
     FOLLOW_GAPS_SECONDS,
     TopUpResult,
+    UnsettledTopUps,
     check_topup_now,
     due_topups,
     fee_cents,
@@ -38,11 +40,20 @@ from billing.operations.topups import (
     poll_due_topups,
     poll_topup,
     start_topup,
+    unsettled_topups,
+)
+from billing.operations.writes import (
+    recently_settled,
+    settle_unknown_writes,
+    settle_write,
+    unsettled_writes,
 )
 
 __all__ = [
     "FIRST_STATUS_CHECK_SECONDS",
     "FOLLOW_GAPS_SECONDS",
+    "REFRESHES_ASKED",
+    "UNKNOWN_MESSAGE",
     "ConfirmationNeeded",
     "GatewayChanged",
     "OperationError",
@@ -53,6 +64,8 @@ __all__ = [
     "RuleRef",
     "TooManyRules",
     "TopUpResult",
+    "UnsettledTopUps",
+    "WriteResult",
     "add_rule",
     "ai_gateway_dashboard_url",
     "auto_topup_refusal",
@@ -70,6 +83,7 @@ __all__ = [
     "poll_due_topups",
     "poll_topup",
     "queue_refresh",
+    "recently_settled",
     "remove_auto_topup",
     "remove_rule",
     "remove_spending_limit",
@@ -77,6 +91,10 @@ __all__ = [
     "set_auto_topup",
     "set_rule_enabled",
     "set_spending_limit",
+    "settle_unknown_writes",
+    "settle_write",
     "spending_limit_refusal",
     "start_topup",
+    "unsettled_topups",
+    "unsettled_writes",
 ]

@@ -1,18 +1,32 @@
-"""Config-changing calls to Cloudflare: one call, its audit entry, and the stored figures refreshed after."""
+"""Config-changing calls to Cloudflare: once per intent, one call, its audit entry, and the stored figures
+refreshed after."""
 
 import logging
+import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from billing import audit, figures
 from billing.clients import client_for
 from billing.cloudflare import BillingClient, CloudflareError, OutcomeUnknownError
-from billing.models import Account, AuditOutcome
+from billing.models import Account, AuditOutcome, WriteIntent, WriteOutcome
 from billing.operations.errors import is_refusal, operation_error
+from billing.operations.writes import claim_intent, finish_intent
 
 logger = logging.getLogger("billing.operations")
 
-T = TypeVar("T")
+UNKNOWN_MESSAGE = (
+    "We don't know yet whether Cloudflare applied it: the request may have reached Cloudflare but its answer "
+    "was lost. It was not sent again; this page will say what Cloudflare holds once a read settles it."
+)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    # False when this form had already been submitted (double click, re-post): nothing was sent again.
+    created: bool
+    outcome: str  # a WriteOutcome: succeeded, or unknown when the answer was lost
 
 
 def _outcome_of(exc: CloudflareError) -> str:
@@ -26,34 +40,46 @@ def run_change(
     actor: audit.Actor,
     action: str,
     parameters: dict[str, Any],
-    call: Callable[[BillingClient], T],
+    call: Callable[[BillingClient], object],
     ip_address: str | None,
-) -> T:
-    """Calls Cloudflare once (`call(client)`), audits the outcome, and returns the call's result; raises
-    OperationError when it failed (outcome "refused" in the audit when Cloudflare answered 403, "unknown" when
-    the answer was lost)."""
+    intent_key: uuid.UUID,
+) -> WriteResult:
+    """Calls Cloudflare once per `intent_key` (`call(client)`) and audits the outcome. Returns the result
+    (outcome unknown when the answer was lost: never sent again, read about later); raises OperationError when
+    Cloudflare refused or failed it (audited "refused" on a 403)."""
+    intent = claim_intent(account, actor, action, intent_key, parameters)
+    if intent is None:
+        existing = WriteIntent.objects.get(intent_key=intent_key)
+        return WriteResult(created=False, outcome=existing.outcome)
+    audited = {**parameters, "intent_key": str(intent_key)}
     try:
-        result = call(client_for(account))
+        call(client_for(account))
     except CloudflareError as exc:
+        outcome = _outcome_of(exc)
         audit.record(
             actor=actor,
             account=account,
             action=action,
-            outcome=_outcome_of(exc),
-            parameters=parameters,
+            outcome=outcome,
+            parameters=audited,
             error=exc.message,
             ip_address=ip_address,
         )
+        if outcome == AuditOutcome.UNKNOWN:
+            finish_intent(intent, WriteOutcome.UNKNOWN, exc.message)
+            return WriteResult(created=True, outcome=WriteOutcome.UNKNOWN)
+        finish_intent(intent, WriteOutcome.FAILED, exc.message)
         raise operation_error(exc) from exc
     audit.record(
         actor=actor,
         account=account,
         action=action,
         outcome=AuditOutcome.SUCCEEDED,
-        parameters=parameters,
+        parameters=audited,
         ip_address=ip_address,
     )
-    return result
+    finish_intent(intent, WriteOutcome.SUCCEEDED)
+    return WriteResult(created=True, outcome=WriteOutcome.SUCCEEDED)
 
 
 def refresh_figures(account: Account) -> None:

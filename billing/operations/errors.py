@@ -1,8 +1,18 @@
 """What an operation tells a person when Cloudflare refused or failed it, and where to go instead."""
 
-from django.conf import settings
+from datetime import timedelta
 
-from billing.cloudflare import APIStatusError, AuthenticationError, CloudflareError, OutcomeUnknownError
+from django.conf import settings
+from django.utils import timezone
+
+from billing.cloudflare import (
+    APIStatusError,
+    AuthenticationError,
+    CloudflareError,
+    OutcomeUnknownError,
+    RateLimitBudgetExceeded,
+    RateLimitError,
+)
 
 # Cloudflare's own deep link (":account" lets the dashboard pick the account): the AI Gateway page, whose
 # "Credits Available › Manage" sets auto top-up, and whose gateways hold the spend limits that replace the
@@ -32,6 +42,8 @@ class OperationError(Exception):
 
 def describe_error(exc: CloudflareError) -> str:
     """A sentence for people: Cloudflare's own messages where it sent some, else the client's summary."""
+    if isinstance(exc, RateLimitError | RateLimitBudgetExceeded):
+        return _asked_to_wait(exc)
     if isinstance(exc, AuthenticationError) and exc.dashboard_only:
         if exc.operation == "spending_limit.create":
             return (
@@ -47,6 +59,18 @@ def describe_error(exc: CloudflareError) -> str:
         if said:
             return f"Cloudflare said: {said} (HTTP {exc.status_code})."
     return exc.message
+
+
+def _asked_to_wait(exc: RateLimitError | RateLimitBudgetExceeded) -> str:
+    """A 429 (or the portal's own request budget) answered at once, never slept through on a web request."""
+    who = "Cloudflare" if isinstance(exc, RateLimitError) else "The portal's request budget for Cloudflare"
+    if exc.retry_after is None:
+        return f"{who} asked to wait before the next request. Nothing was sent; try again in a minute."
+    until = timezone.now() + timedelta(seconds=exc.retry_after)
+    return (
+        f"{who} asked to wait {exc.retry_after:.0f} s, until {until:%H:%M:%S} UTC. Nothing was sent; "
+        "try again after that."
+    )
 
 
 def operation_error(exc: CloudflareError) -> OperationError:

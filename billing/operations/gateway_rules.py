@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
 
 from billing import audit
 from billing.clients import client_for
@@ -42,8 +41,8 @@ from billing.models import (
     AuditOutcome,
     Gateway,
     GatewayRule,
-    GatewayRuleChange,
-    RuleChangeOutcome,
+    WriteIntent,
+    WriteOutcome,
 )
 from billing.operations.errors import OperationError, describe_error
 from billing.operations.rule_drafts import (
@@ -53,12 +52,14 @@ from billing.operations.rule_drafts import (
     draft_of,
     rule_from_draft,
 )
+from billing.operations.writes import claim_intent, finish_intent
 from billing.sync.gateways import refresh_windows, store_gateway
 
 EDIT_PERMISSION = "AI Gateway Edit"
 READ_PERMISSION = "AI Gateway Read"
 UNKNOWN_MESSAGE = (
-    "We don't know yet whether Cloudflare saved it; the next sync will tell. Check the rules before you "
+    "We don't know yet whether Cloudflare applied it: its answer was lost, and it was not sent again. A read "
+    "of the gateway settles it within minutes (the next sync at the latest); check the rules before you "
     "submit it again."
 )
 
@@ -225,9 +226,9 @@ def _apply(
     """Claims the intent, reads the gateway fresh, refuses a concurrent change, sends the new spend limits
     once (`enabled: true` when `enable`, else as read), audits the outcome and stores the gateway Cloudflare
     answered with."""
-    intent = _claim(account, actor, action, change)
+    intent = claim_intent(account, actor, action, change.intent_key, {}, target=change.gateway_id)
     if intent is None:
-        existing = GatewayRuleChange.objects.get(intent_key=change.intent_key)
+        existing = WriteIntent.objects.get(intent_key=change.intent_key)
         local = Gateway.objects.filter(account=account, gateway_id=change.gateway_id).first()
         return RuleChangeResult(local, created=False, outcome=existing.outcome)
     parameters: dict[str, object] = {
@@ -254,6 +255,10 @@ def _apply(
     enabled = True if enable else fresh.spend_limits.enabled
     parameters["enabled_after"] = enabled
     limits = SpendLimits(enabled=enabled, rules=rules, raw=fresh.spend_limits.raw)
+    # What a later read compares with, should the answer be lost.
+    asked = {"after": parameters["after"], "enabled_after": enabled}
+    WriteIntent.objects.filter(pk=intent.pk).update(parameters=asked)
+    intent.parameters = asked
     try:
         saved = client.ai_gateway.update_spend_limits(fresh, limits, account_id=account.cloudflare_id)
     except CloudflareError as exc:
@@ -264,26 +269,7 @@ def _apply(
     finish.succeeded()
     stored = store_gateway(account, saved)
     refresh_windows(account)  # the new budget's % used and state, from the local spend
-    return RuleChangeResult(stored, created=True, outcome=RuleChangeOutcome.SUCCEEDED)
-
-
-def _claim(account: Account, actor: audit.Actor, action: str, change: RuleChange) -> GatewayRuleChange | None:
-    """The new intent row, or None when this intent key was submitted before."""
-    person = actor if actor is not None and actor.is_authenticated else None
-    try:
-        with transaction.atomic():
-            return GatewayRuleChange.objects.create(
-                intent_key=change.intent_key,
-                account=account,
-                gateway_id=change.gateway_id,
-                action=action,
-                requested_by=person,
-            )
-    except IntegrityError:
-        existing = GatewayRuleChange.objects.filter(intent_key=change.intent_key).first()
-        if existing is None or existing.account_id != account.pk or existing.gateway_id != change.gateway_id:
-            raise OperationError("This form belongs to another gateway; open it again.") from None
-        return None
+    return RuleChangeResult(stored, created=True, outcome=WriteOutcome.SUCCEEDED)
 
 
 @dataclass
@@ -293,7 +279,7 @@ class _Finisher:
     account: Account
     actor: audit.Actor
     action: str
-    intent: GatewayRuleChange
+    intent: WriteIntent
     parameters: dict[str, object]
     ip_address: str | None
 
@@ -307,7 +293,7 @@ class _Finisher:
             error=error,
             ip_address=self.ip_address,
         )
-        GatewayRuleChange.objects.filter(pk=self.intent.pk).update(outcome=outcome, error=error)
+        finish_intent(self.intent, outcome, error)
 
     def succeeded(self) -> None:
         self._record(AuditOutcome.SUCCEEDED)

@@ -24,6 +24,8 @@ logger = logging.getLogger("billing.operations")
 # The task that runs a queued refresh, by name: tasks import operations, never the other way round.
 SYNC_ACCOUNT_TASK = "billing.tasks.sync_account"
 OPEN = (SyncOutcome.QUEUED, SyncOutcome.RUNNING)
+# The session key of the refreshes a person asked for: only they are told when one has finished.
+REFRESHES_ASKED = "refreshes_asked"
 
 
 def latest_refresh(account: Account) -> SyncRun | None:

@@ -32,9 +32,11 @@ from billing.models import (
     TopUpStatus,
 )
 from billing.operations.errors import OperationError, describe_error, operation_error
+from billing.operations.topup_evidence import evidence_for
 
 logger = logging.getLogger("billing.operations")
 
+UNSETTLED = (TopUpStatus.REQUESTED, TopUpStatus.PENDING, TopUpStatus.UNKNOWN)
 FIRST_STATUS_CHECK_SECONDS = 5
 # A fresh top-up is followed closely by its own task (asked about this many seconds after each previous
 # check), so the result page settles within seconds; after that the periodic status job takes over.
@@ -62,6 +64,28 @@ class TopUpResult:
     created: bool
 
 
+class UnsettledTopUps(OperationError):
+    """Other top-ups of the account are not settled and the person did not say they checked; nothing sent."""
+
+    def __init__(self, topups: list[TopUp]) -> None:
+        super().__init__(
+            f"{len(topups)} other top-up(s) of this account are not settled yet (listed above). Check the "
+            "account's invoices and balance in the Cloudflare dashboard, then tick “I have checked” to buy "
+            "more. Nothing was sent."
+        )
+        self.topups = topups
+
+
+def unsettled_topups(account: Account):
+    """The account's top-ups whose outcome is not known yet (sent or being sent, not completed or refused),
+    oldest first: what every manager sees before buying more."""
+    return (
+        TopUp.objects.filter(account=account, status__in=UNSETTLED)
+        .select_related("requested_by")
+        .order_by("requested_at", "pk")
+    )
+
+
 def start_topup(
     account: Account,
     actor: User | None,
@@ -69,12 +93,14 @@ def start_topup(
     intent_key: uuid.UUID,
     *,
     ip_address: str | None = None,
+    checked_unsettled: bool = False,
 ) -> TopUpResult:
     """Buy `amount_cents` of credit once per `intent_key`.
 
     Returns the row: pending on success, unknown when the answer was lost, or the existing row (created False)
-    when this intent was submitted before. Raises OperationError when Cloudflare refused (the row is then
-    marked failed: nothing was charged).
+    when this intent was submitted before. Raises UnsettledTopUps (nothing sent) when other top-ups of the
+    account are unsettled and `checked_unsettled` is False (when True, that is audited); OperationError when
+    Cloudflare refused (the row is then marked failed: nothing was charged).
     """
     try:
         topup = _new_topup(account, actor, amount_cents, intent_key)
@@ -83,6 +109,7 @@ def start_topup(
         if existing is None:
             raise OperationError("This confirmation belongs to another account; start again.") from None
         return TopUpResult(existing, created=False)
+    _require_checked(topup, actor, checked_unsettled, ip_address)
 
     def record(outcome: str, error: str = "", **extra: object) -> None:
         audit.record(
@@ -117,6 +144,26 @@ def start_topup(
     record(AuditOutcome.PENDING, payment_intent_id=result.payment_intent_id)
     transaction.on_commit(lambda: _send_follow(topup.pk, 0))
     return TopUpResult(topup, created=True)
+
+
+def _require_checked(topup: TopUp, actor: User | None, checked: bool, ip_address: str | None) -> None:
+    """Refuses (deleting the unsent row) a top-up while others of the account are unsettled, unless the person
+    said they checked them, which is audited. Run after the row exists, so two managers buying at the same
+    moment each see the other's."""
+    others = list(unsettled_topups(topup.account).exclude(pk=topup.pk))
+    if not others:
+        return
+    if not checked:
+        topup.delete()  # never sent: the intent may be submitted again, checked
+        raise UnsettledTopUps(others)
+    audit.record(
+        actor=actor,
+        account=topup.account,
+        action=AuditAction.TOPUP_RECHECKED,
+        outcome=AuditOutcome.SUCCEEDED,
+        parameters={"intent_key": str(topup.intent_key), "unsettled_topups": [other.pk for other in others]},
+        ip_address=ip_address,
+    )
 
 
 def _mark_accepted(topup: TopUp, result: TopupCreateResult) -> None:
@@ -197,8 +244,9 @@ def needs_check(topup: TopUp) -> bool:
 
 def check_topup_now(topup: TopUp) -> bool:
     """Asks Cloudflare about this top-up now (a person's "Check status now"): brings its next scheduled check
-    forward and polls it once. Returns False when there is nothing to ask (no id, or already settled)."""
-    if not topup.payment_intent_id or topup.status not in (TopUpStatus.PENDING, TopUpStatus.UNKNOWN):
+    forward and polls it once (one without an id: fetches the balance and invoices and looks for evidence).
+    Returns False when it is settled already."""
+    if topup.status not in (TopUpStatus.PENDING, TopUpStatus.UNKNOWN):
         return False
     now = timezone.now()
     TopUp.objects.filter(pk=topup.pk, status=topup.status).update(next_check_at=now)
@@ -216,9 +264,6 @@ def due_topups(now: datetime | None = None):
     return (
         TopUp.objects.filter(status__in=[TopUpStatus.REQUESTED, TopUpStatus.PENDING, TopUpStatus.UNKNOWN])
         .filter(next_check_at__lte=now)
-        # Unknown ones are asked about only when Cloudflare gave them an id; requested ones without an id are
-        # checked only to be marked unknown in time.
-        .exclude(status=TopUpStatus.UNKNOWN, payment_intent_id="")
         .order_by("next_check_at", "pk")
     )
 
@@ -247,11 +292,7 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
         return False
     overdue = now - topup.requested_at >= timedelta(minutes=settings.TOPUP_UNKNOWN_AFTER_MINUTES)
     if not topup.payment_intent_id:
-        # No id: the create call is in flight or its answer was lost; only time can tell us which.
-        if overdue:
-            _settle(topup, TopUpStatus.UNKNOWN, now, "No answer from Cloudflare to the top-up request.")
-        else:
-            TopUp.objects.filter(pk=topup.pk).update(next_check_at=now + _poll_gap(1))
+        _check_without_id(topup, now, overdue)
         return True
     status, error = _ask_status(topup)
     if status == "completed":
@@ -271,6 +312,25 @@ def poll_topup(topup_id: int, now: datetime | None = None) -> bool:
     if overdue and topup.status != TopUpStatus.UNKNOWN:
         _settle(topup, TopUpStatus.UNKNOWN, now, note or "Still pending at Cloudflare.")
     return True
+
+
+def _check_without_id(topup: TopUp, now: datetime, overdue: bool) -> None:
+    """A top-up Cloudflare gave no id: in flight until overdue (then unknown), and, once its answer is known
+    lost, settled from evidence (a new invoice of its amount, or the balance rising by it) fetched afresh;
+    without evidence it stays unknown, never "failed", and is looked at again, ever less often, for a week."""
+    attempts = topup.check_attempts + 1
+    next_check: datetime | None = now + _poll_gap(attempts)
+    if now - topup.requested_at >= TOPUP_POLL_GIVE_UP:
+        next_check = None
+    TopUp.objects.filter(pk=topup.pk).update(check_attempts=attempts, next_check_at=next_check)
+    if topup.status == TopUpStatus.REQUESTED and not overdue:
+        return  # the create call may still be in flight
+    _refresh_after_completion(topup.account)
+    evidence = evidence_for(topup)
+    if evidence:
+        _settle(topup, TopUpStatus.COMPLETED, now, "", evidence=evidence)
+    elif topup.status != TopUpStatus.UNKNOWN:
+        _settle(topup, TopUpStatus.UNKNOWN, now, "No answer from Cloudflare to the top-up request.")
 
 
 def _refresh_after_completion(account: Account) -> None:
@@ -315,11 +375,12 @@ def _ask_status(topup: TopUp) -> tuple[str | None, CloudflareError | None]:
     return status, error
 
 
-def _settle(topup: TopUp, status: str, now: datetime, error: str) -> bool:
-    """Moves the top-up to `status` once (conditional update) and audits it; False if it had moved already."""
+def _settle(topup: TopUp, status: str, now: datetime, error: str, evidence: str = "") -> bool:
+    """Moves the top-up to `status` once (conditional update) and audits it (with the evidence that settled
+    it, for a top-up without an id); False if it had moved already."""
     completed = status == TopUpStatus.COMPLETED
     reason = "" if completed else error[:4000]
-    fields: dict[str, object] = {"status": status, "error": reason}
+    fields: dict[str, object] = {"status": status, "error": reason, "evidence": evidence[:300]}
     if completed:
         fields["completed_at"] = now
     with transaction.atomic():
@@ -336,6 +397,7 @@ def _settle(topup: TopUp, status: str, now: datetime, error: str) -> bool:
                 "amount_cents": topup.amount_cents,
                 "from": topup.status,
                 "to": status,
+                **({"evidence": evidence} if evidence else {}),
             },
             outcome=AuditOutcome.SUCCEEDED if status == TopUpStatus.COMPLETED else AuditOutcome.UNKNOWN,
             error=reason,

@@ -45,6 +45,10 @@ def account_units(account: Account, backfill_days: int | None = None) -> list[Un
 
 JOB_UNITS: dict[str, Callable[..., list[UnitResult]]] = {
     SyncJob.BALANCE: lambda account, backfill_days=None: balance_units(account),
+    # The balance with the spending limit whether due or not (the read that settles a limit change).
+    SyncJob.SPENDING_LIMIT: lambda account, backfill_days=None: balance_units(
+        account, always_fetch_limit=True
+    ),
     SyncJob.USAGE: usage_units,
     SyncJob.INVOICES: invoice_units,
     SyncJob.GATEWAYS: gateway_units,

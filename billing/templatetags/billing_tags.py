@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 
 from billing import display
 from billing.money import cents_to_dollars, format_money
+from billing.operations.refresh import REFRESHES_ASKED
 
 register = template.Library()
 
@@ -117,3 +118,15 @@ def auto_topup_state(config) -> str:
 def alert_badges(alerts, alerts_url: str) -> str:
     """Open alerts as badges, as the overview draws them (templates/jinja2/billing/alerts/_badges.html)."""
     return _jinja_partial("billing/alerts/_badges.html", alerts=alerts, alerts_url=alerts_url)
+
+
+@register.filter
+def asked_in(run, request) -> bool:
+    """Whether this person asked for this refresh in this session (only they are told it finished)."""
+    return run is not None and run.pk in request.session.get(REFRESHES_ASKED, [])
+
+
+@register.simple_tag
+def rule_resets(rule) -> str:
+    """When a gateway rule's window frees up, in the one wording of `display.rule_resets`."""
+    return display.rule_resets(rule.technique, rule.resets_at, rule.window_seconds)

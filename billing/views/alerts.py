@@ -25,6 +25,7 @@ from billing.models import (
     DeliveryState,
     Role,
 )
+from billing.notifications import mail_file_view
 from billing.notifications import outbox as mail_outbox
 from billing.permissions import (
     AuthenticatedHttpRequest,
@@ -280,4 +281,8 @@ def mail_file(request: HttpRequest, name: str) -> HttpResponse:
     text = mail_outbox.read_mail_file(name)
     if text is None:
         raise Http404("No such mail file.")
-    return render(request, "billing/alerts/mail_file.html", {"name": name, "text": text, "section": "mail"})
+    return render(
+        request,
+        "billing/alerts/mail_file.html",
+        {"name": name, "text": text, "messages": mail_file_view.messages_in(text), "section": "mail"},
+    )

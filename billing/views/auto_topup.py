@@ -1,4 +1,3 @@
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -8,10 +7,19 @@ from billing.figures import peak_daily_spend
 from billing.forms.fields import DollarsField, field_of
 from billing.forms.money import AutoTopUpForm
 from billing.limits import auto_topup_bounds, portal_max_cents
-from billing.models import BalanceSnapshot, Role
+from billing.models import AuditAction, BalanceSnapshot, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.views.common import account_context, client_ip
+from billing.views.common import (
+    STALE_FORM,
+    account_context,
+    client_ip,
+    intent_key_of,
+    write_context,
+    write_messages,
+)
+
+WRITES = (AuditAction.AUTO_TOPUP_SET, AuditAction.AUTO_TOPUP_DELETE)
 
 PEAK_DAYS = 14
 
@@ -39,9 +47,14 @@ def warnings_for(account, amount_cents: int, threshold_cents: int) -> list[str]:
 
 def _page(request, account, form, *, warnings=(), error=None, status=200) -> HttpResponse:
     amount_bounds, threshold_bounds = auto_topup_bounds(account)
+    writes = write_context(account, WRITES)
+    if warnings:
+        # Accepting the warnings submits the same intent.
+        writes["intent_key"] = intent_key_of(request) or writes["intent_key"]
     context = account_context(
         account,
         "auto_topup",
+        **writes,
         config=account.one_to_one("auto_topup"),
         refusal=operations.auto_topup_refusal(account),
         snapshot=BalanceSnapshot.objects.latest_for(account),
@@ -83,23 +96,27 @@ def auto_topup(request: HttpRequest, account_id: str) -> HttpResponse:
         return _page(request, account, form, status=400)
     amount, threshold = form.cleaned_data["amount"], form.cleaned_data["threshold"]
     warnings = warnings_for(account, amount, threshold)
+    intent_key = intent_key_of(request)
+    if intent_key is None:
+        return _page(request, account, form, error=STALE_FORM, status=400)
     if warnings and not form.cleaned_data["accept_warnings"]:
         return _page(request, account, form, warnings=warnings)
     try:
-        operations.set_auto_topup(
+        result = operations.set_auto_topup(
             account,
             request.user,
             amount_cents=amount,
             threshold_cents=threshold,
+            intent_key=intent_key,
             ip_address=client_ip(request),
         )
     except operations.OperationError as exc:
         return _page(request, account, form, error=exc, status=502)
-    messages.success(
-        request,
+    done = (
         f"Auto top-up is on: {format_money(cents_to_dollars(amount))} whenever the balance falls below "
-        f"{format_money(cents_to_dollars(threshold))}.",
+        f"{format_money(cents_to_dollars(threshold))}."
     )
+    write_messages(request, result, done)
     return redirect("auto_topup", account_id=account.cloudflare_id)
 
 
@@ -109,16 +126,22 @@ def auto_topup_remove(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     error = None
     if request.method == "POST":
+        intent_key = intent_key_of(request)
         try:
-            operations.remove_auto_topup(account, request.user, ip_address=client_ip(request))
+            if intent_key is None:
+                raise STALE_FORM
+            result = operations.remove_auto_topup(
+                account, request.user, intent_key=intent_key, ip_address=client_ip(request)
+            )
         except operations.OperationError as exc:
             error = exc
         else:
-            messages.success(request, "Auto top-up is off.")
+            write_messages(request, result, "Auto top-up is off.")
             return redirect("auto_topup", account_id=account.cloudflare_id)
     context = account_context(
         account,
         "auto_topup",
+        **write_context(account, WRITES),
         config=account.one_to_one("auto_topup"),
         refusal=operations.auto_topup_refusal(account),
         error=error,

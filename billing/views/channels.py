@@ -5,6 +5,7 @@ answer to the request that made it; URLs never again in full."""
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -53,7 +54,13 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "billing/alerts/channel_detail.html",
-        {"channel": channel, "deliveries": deliveries, "rules": channel.rules.all(), "section": "channels"},
+        {
+            "channel": channel,
+            "deliveries": deliveries,
+            "rules": channel.rules.all(),
+            "section": "channels",
+            "confirm_remove": request.GET.get("remove") == "1",
+        },
     )
 
 
@@ -75,6 +82,8 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     elif action in ("enable", "disable"):
         channel_admin.set_enabled(request.user, channel, action == "enable", ip_address=ip)
     elif action == "delete":
+        if request.POST.get("confirm") != "yes":  # removing stops its alerts: the page asks first
+            return redirect(f"{reverse('alert_channel', args=[pk])}?remove=1")
         channel_admin.delete_channel(request.user, channel, ip_address=ip)
         messages.success(request, f"Channel “{channel.name}” removed.")
         return redirect("alert_channels")

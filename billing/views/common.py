@@ -1,8 +1,10 @@
 """What several pages share: the account header context (with its data-as-of figures), the client address."""
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -16,8 +18,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-# A finished "Refresh now" stays on the account's pages this long; a waiting one reloads them this often.
-REFRESH_SHOWN_FOR = timedelta(minutes=10)
+# A finished "Refresh now" is shown to the person who asked (operations.REFRESHES_ASKED) this long; a
+# waiting one reloads the account's pages this often.
+REFRESH_SHOWN_FOR = timedelta(minutes=2)
 REFRESH_RELOAD_SECONDS = 3
 
 
@@ -46,4 +49,37 @@ def account_context(account: Account, section: str, **extra) -> dict:
         "stale_after_minutes": settings.STALE_AFTER_MINUTES,
         "fee_percent": settings.TOPUP_FEE_PERCENT,
         **extra,
+    }
+
+
+STALE_FORM = operations.OperationError("This form is out of date (it has no valid key); nothing was sent.")
+
+
+def intent_key_of(request: HttpRequest) -> uuid.UUID | None:
+    """The one-time key a write form was rendered with (every page renders one); a post without one (a
+    script's) is one intent of its own; None when the key is garbled."""
+    if not request.POST.get("intent_key"):
+        return uuid.uuid4()
+    try:
+        return uuid.UUID(request.POST["intent_key"])
+    except ValueError:
+        return None
+
+
+def write_messages(request: HttpRequest, result: operations.WriteResult, done: str) -> None:
+    """What the page says after a write: done, not sent again, or not known yet."""
+    if not result.created:
+        messages.info(request, "This form was already submitted; it was not sent again.")
+    elif result.outcome == "unknown":
+        messages.warning(request, operations.UNKNOWN_MESSAGE)
+    else:
+        messages.success(request, done)
+
+
+def write_context(account: Account, actions: tuple[str, ...]) -> dict:
+    """The page's writes of these kinds not settled yet, and those a read settled lately."""
+    return {
+        "unsettled_writes": operations.unsettled_writes(account, actions).select_related("requested_by"),
+        "settled_writes": operations.recently_settled(account, actions)[:3],
+        "intent_key": uuid.uuid4(),
     }

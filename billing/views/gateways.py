@@ -70,7 +70,7 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
     costs = [{group["gateway"]: group["total_cost"] for group in column.groups} for column in columns]
     month = {group["gateway"]: group for group in columns[-1].groups}
     rows: list[dict[str, Any]] = []
-    for gateway in account.gateways.prefetch_related("rules").order_by("-is_default", "gateway_id"):
+    for gateway in account.gateways.prefetch_related("rules"):
         rows.append(
             {
                 "gateway": gateway,
@@ -82,6 +82,8 @@ def gateways(request: HttpRequest, account_id: str) -> HttpResponse:
                 "edit": rules_url(account, gateway),
             }
         )
+    # Costliest first over the longest column (then the one before it, ...), as a finance reader scans it.
+    rows.sort(key=lambda row: (*(-cost for _, cost in reversed(row["costs"])), row["gateway"].gateway_id))
     # Spend of gateways no longer listed (deleted since) still counts: shown apart.
     listed = {row["gateway"].gateway_id for row in rows}
     context = account_context(

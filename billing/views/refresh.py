@@ -15,7 +15,10 @@ def refresh(request: HttpRequest, account_id: str) -> HttpResponse:
     """Queues a full sync of one account ("Refresh now", managers) and goes back to where the person was;
     that page shows the refresh as queued, running, done or failed, and reloads itself until it ends."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
-    _, queued = operations.queue_refresh(account, request.user, ip_address=client_ip(request))
+    run, queued = operations.queue_refresh(account, request.user, ip_address=client_ip(request))
+    # Only the person who asked is told when it is done (not everyone who opens the account meanwhile).
+    asked = operations.REFRESHES_ASKED
+    request.session[asked] = [*request.session.get(asked, [])[-4:], run.pk]
     if not queued:
         messages.info(request, f"A refresh of {account.name} is already under way.")
     target = request.POST.get("next", "")

@@ -1,6 +1,5 @@
 from datetime import datetime, time, timedelta
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -9,10 +8,19 @@ from django.views.decorators.http import require_http_methods
 from billing import operations
 from billing.figures import limit_window_start, spend_in_limit_window
 from billing.forms.money import SpendingLimitForm
-from billing.models import BalanceSnapshot, LimitDuration, LimitStrategy, Role
+from billing.models import AuditAction, BalanceSnapshot, LimitDuration, LimitStrategy, Role
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
-from billing.views.common import account_context, client_ip
+from billing.views.common import (
+    STALE_FORM,
+    account_context,
+    client_ip,
+    intent_key_of,
+    write_context,
+    write_messages,
+)
+
+WRITES = (AuditAction.SPENDING_LIMIT_SET, AuditAction.SPENDING_LIMIT_DELETE)
 
 SLIDING_SPAN: dict[str, str] = {
     LimitDuration.DAILY: "24 hours",
@@ -64,9 +72,13 @@ def warnings_for(account, amount_cents: int, duration: str, strategy: str) -> li
 def _page(request, account, form, *, warnings=(), error=None, status=200) -> HttpResponse:
     snapshot = BalanceSnapshot.objects.latest_for(account)
     limit = account.one_to_one("spending_limit")
+    writes = write_context(account, WRITES)
+    if warnings:
+        writes["intent_key"] = intent_key_of(request) or writes["intent_key"]
     context = account_context(
         account,
         "spending_limit",
+        **writes,
         limit=limit if limit and limit.enabled else None,
         refusal=operations.spending_limit_refusal(account),
         snapshot=snapshot,
@@ -101,15 +113,19 @@ def spending_limit(request: HttpRequest, account_id: str) -> HttpResponse:
         return _page(request, account, form, status=400)
     data = form.cleaned_data
     warnings = warnings_for(account, data["amount"], data["duration"], data["strategy"])
+    intent_key = intent_key_of(request)
+    if intent_key is None:
+        return _page(request, account, form, error=STALE_FORM, status=400)
     if warnings and request.POST.get("confirmed") != form.fingerprint():
         return _page(request, account, form, warnings=warnings)
     try:
-        operations.set_spending_limit(
+        result = operations.set_spending_limit(
             account,
             request.user,
             amount_cents=data["amount"],
             duration=data["duration"],
             strategy=data["strategy"],
+            intent_key=intent_key,
             ip_address=client_ip(request),
         )
     except operations.OperationError as exc:
@@ -117,7 +133,7 @@ def spending_limit(request: HttpRequest, account_id: str) -> HttpResponse:
     window = LimitDuration(data["duration"]).label.lower()
     strategy = LimitStrategy(data["strategy"]).label.lower()
     amount = format_money(cents_to_dollars(data["amount"]))
-    messages.success(request, f"Spending limit set: {amount} per {window} window ({strategy}).")
+    write_messages(request, result, f"Spending limit set: {amount} per {window} window ({strategy}).")
     return redirect("spending_limit", account_id=account.cloudflare_id)
 
 
@@ -127,13 +143,20 @@ def spending_limit_remove(request: HttpRequest, account_id: str) -> HttpResponse
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
     error = None
     if request.method == "POST":
+        intent_key = intent_key_of(request)
         try:
-            operations.remove_spending_limit(account, request.user, ip_address=client_ip(request))
+            if intent_key is None:
+                raise STALE_FORM
+            result = operations.remove_spending_limit(
+                account, request.user, intent_key=intent_key, ip_address=client_ip(request)
+            )
         except operations.OperationError as exc:
             error = exc
         else:
-            messages.success(request, "The spending limit is removed.")
+            write_messages(request, result, "The spending limit is removed.")
             return redirect("spending_limit", account_id=account.cloudflare_id)
     limit = account.one_to_one("spending_limit")
-    context = account_context(account, "spending_limit", limit=limit, error=error)
+    context = account_context(
+        account, "spending_limit", limit=limit, error=error, **write_context(account, WRITES)
+    )
     return render(request, "billing/spending_limit_remove.html", context, status=502 if error else 200)

@@ -37,9 +37,33 @@ def _form_page(
         bounds=bounds,
         range_text=topup_range_text(bounds),
         snapshot=BalanceSnapshot.objects.latest_for(account),
+        unsettled=operations.unsettled_topups(account),
         error=error,
     )
     return render(request, "billing/topup_new.html", context, status=status)
+
+
+def _confirm_page(request, account, confirm: TopUpConfirmForm, amount: int, error=None, status=200):
+    """The confirmation: amount, fee, total, card, and every unsettled top-up of the account with the
+    "I have checked" box they require."""
+    fee = operations.fee_cents(amount)
+    snapshot = BalanceSnapshot.objects.latest_for(account)
+    unsettled = operations.unsettled_topups(account)
+    if confirm.is_bound and confirm.is_valid():
+        unsettled = unsettled.exclude(intent_key=confirm.cleaned_data["intent_key"])
+    context = account_context(
+        account,
+        "topups",
+        confirm=confirm,
+        amount_cents=amount,
+        fee_cents=fee,
+        total_cents=amount + fee,
+        snapshot=snapshot,
+        no_card=snapshot is not None and not snapshot.has_default_payment_method,
+        unsettled=unsettled,
+        error=error,
+    )
+    return render(request, "billing/topup_confirm.html", context, status=status)
 
 
 def _shown_bounds(data, bounds: Bounds) -> Bounds:
@@ -77,22 +101,10 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
             form.add_error("amount", _changed_range(shown, bounds))
         return _form_page(request, account, form, bounds, status=400)
     amount = form.cleaned_data["amount"]
-    fee = operations.fee_cents(amount)
-    snapshot = BalanceSnapshot.objects.latest_for(account)
     confirm = TopUpConfirmForm(
         initial={"amount_cents": amount, "intent_key": TopUpConfirmForm.new_intent_key()}, bounds=bounds
     )
-    context = account_context(
-        account,
-        "topups",
-        confirm=confirm,
-        amount_cents=amount,
-        fee_cents=fee,
-        total_cents=amount + fee,
-        snapshot=snapshot,
-        no_card=snapshot is not None and not snapshot.has_default_payment_method,
-    )
-    return render(request, "billing/topup_confirm.html", context)
+    return _confirm_page(request, account, confirm, amount)
 
 
 @require_http_methods(["GET", "POST"])
@@ -120,7 +132,10 @@ def topup_confirm(request: AuthenticatedHttpRequest, account_id: str) -> HttpRes
             confirm.cleaned_data["amount_cents"],
             confirm.cleaned_data["intent_key"],
             ip_address=client_ip(request),
+            checked_unsettled=confirm.cleaned_data["checked_unsettled"],
         )
+    except operations.UnsettledTopUps as exc:
+        return _confirm_page(request, account, confirm, confirm.cleaned_data["amount_cents"], exc, status=409)
     except operations.OperationError as exc:
         amount = f"{cents_to_dollars(confirm.cleaned_data['amount_cents']):.2f}"
         form = TopUpForm(initial={"amount": amount}, bounds=bounds)

@@ -28,7 +28,18 @@ def _portal(settings):
 # --- rule 1: one formatter per quantity --------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("value", "words"),
-    [(Decimal("1.9"), "1 day"), (Decimal("18.6"), "18 days"), (Decimal("0.4"), "under 1 day"), (None, "–")],
+    [
+        (Decimal("1.9354"), "1.9 days"),  # $4.20 at $2.17/day: never "1 day"
+        (Decimal("1"), "1 day"),
+        (Decimal("9.99"), "9.9 days"),
+        (Decimal("18.6"), "18 days"),
+        (Decimal("0.4"), "0.4 days"),
+        (Decimal("0.04"), "under 0.1 days"),
+        (Decimal("0"), "0 days"),
+        (Decimal("-3"), "0 days"),
+        (Decimal("1200"), "999+ days"),
+        (None, "–"),
+    ],
 )
 def test_a_runway_reads_the_same_wherever_it_is_shown(value, words):
     assert display.days(value) == words
@@ -46,7 +57,8 @@ def test_thresholds_and_quantities_keep_their_decimals_and_separators():
     [
         (Decimal("99.6"), "99%"),
         (Decimal("100"), "100%"),
-        (Decimal("100.4"), "100%"),
+        (Decimal("100.4"), "over 100%"),  # never "100%, above 100%"
+        (Decimal("101.7"), "101%"),
         (Decimal("80.000000"), "80%"),
     ],
 )

@@ -52,13 +52,14 @@ def test_runway_reads_the_same_on_the_card_the_overview_the_alert_and_the_email(
     deliver()
 
     headline = AlertEvent.objects.get().headline
-    assert "has 1 day of credit left" in headline
-    assert "Runway:         1 day" in smtp_server.text_of(smtp_server.messages[0])
-    assert "1.9" not in smtp_server.text_of(smtp_server.messages[0])
+    assert "has 1.9 days of credit left" in headline
+    email = smtp_server.text_of(smtp_server.messages[0])
+    assert "Runway:         1.9 days" in email
+    assert "1.90" not in email and "1 day " not in email
     card = html_of(client, manager, "account", account.cloudflare_id)
     overview = html_of(client, manager, "overview")
-    assert '<div class="value">1 day</div>' in card and "has 1 day of credit left" in card
-    assert ">1 day</td>" in overview
+    assert '<div class="value">1.9 days</div>' in card and "has 1.9 days of credit left" in card
+    assert ">1.9 days</td>" in overview
 
 
 def test_spent_this_window_is_the_stored_figure_in_the_alert_and_on_the_card(client, account, manager):

@@ -3,6 +3,7 @@ that change, once, audited; a concurrent change, a spent window, a 403 and a los
 
 import copy
 import re
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import operations
 from billing.clients import client_for
 from billing.models import (
     AuditAction,
@@ -18,8 +20,8 @@ from billing.models import (
     AuditOutcome,
     Gateway,
     GatewayRule,
-    GatewayRuleChange,
     GatewaySpendHour,
+    WriteIntent,
 )
 from billing.sync.gateways import store_gateway, sync_gateways
 from tests.support.sandbox_fixtures import api_requests
@@ -236,13 +238,47 @@ def test_a_lost_answer_is_unknown_and_not_sent_again(as_manager, cloudflare, acc
     data = form_data(page, **NEW_RULE)
     response = as_manager.post(url("gateway_rule_add", account), data)
     assert response.status_code == 502
-    assert (
-        "We don&#x27;t know yet whether Cloudflare saved it; the next sync will tell"
-        in response.content.decode()
-    )
+    assert "We don&#x27;t know yet whether Cloudflare applied it" in response.content.decode()
     assert AuditEntry.objects.get().outcome == AuditOutcome.UNKNOWN
     as_manager.post(url("gateway_rule_add", account), data)
     assert len(puts(cloudflare)) == 1 and AuditEntry.objects.count() == 1
+
+
+def test_a_lost_answer_is_settled_by_reading_the_gateway(as_manager, cloudflare, account, gw):
+    cloudflare.add_fault(method="PUT", path_contains="/gateways/chat-app", body="truncated", apply=True)
+    page = as_manager.get(url("gateway_rule_add", account))
+    as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+    intent = WriteIntent.objects.get()
+    assert intent.outcome == "unknown"
+
+    assert operations.settle_write(intent.pk)
+
+    intent.refresh_from_db()
+    assert intent.outcome == "succeeded"
+    assert intent.cloudflare_holds == "2 spend-limit rule(s) on chat-app, spend limits on"
+    settled = AuditEntry.objects.get(action=AuditAction.WRITE_SETTLED)
+    assert settled.outcome == AuditOutcome.SUCCEEDED
+    assert len(puts(cloudflare)) == 1
+
+
+def test_a_long_retry_after_on_the_put_is_answered_at_once(as_manager, cloudflare, account, gw, settings):
+    from billing import clients
+
+    settings.CLOUDFLARE_MAX_RETRIES = 2  # a background job would wait out a Retry-After this long
+    clients.reset_clients()
+    cloudflare.add_fault(
+        method="PUT", path_contains="/gateways/chat-app", status=429, retry_after=45, count=2
+    )
+    page = as_manager.get(url("gateway_rule_add", account))
+
+    started = time.monotonic()
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+
+    assert time.monotonic() - started < 2
+    assert re.search(
+        r"Cloudflare asked to wait 45 s, until 10:2\d:\d\d UTC\. Nothing was sent", response.content.decode()
+    )
+    assert len(puts(cloudflare)) == 1
 
 
 def test_viewers_get_403_on_every_form(client, viewer, account, gw):
@@ -377,7 +413,7 @@ def test_turning_spend_limits_on_with_a_lost_answer_is_unknown_and_not_sent_agai
     enable = reverse("gateway_spend_limits_enable", args=[account.cloudflare_id, "chat-app"])
     response = as_manager.post(enable, data)
     assert response.status_code == 502
-    assert "We don&#x27;t know yet whether Cloudflare saved it" in response.content.decode()
+    assert "We don&#x27;t know yet whether Cloudflare applied it" in response.content.decode()
     entry = AuditEntry.objects.get(action=AuditAction.GATEWAY_SPEND_LIMITS_ENABLE)
     assert entry.outcome == AuditOutcome.UNKNOWN and entry.parameters["enabled_after"] is True
     as_manager.post(enable, data)
@@ -433,7 +469,7 @@ def test_a_21st_rule_is_refused_with_the_reason_before_anything_is_sent(as_manag
     assert response.status_code == 409
     assert "the most Cloudflare allows on one gateway (20)" in response.content.decode()
     assert cloudflare.requests() == []  # not even a read
-    assert not AuditEntry.objects.exists() and not GatewayRuleChange.objects.exists()
+    assert not AuditEntry.objects.exists() and not WriteIntent.objects.exists()
     assert len(remote(cloudflare, account)["spend_limits"]["rules"]) == 20
 
 

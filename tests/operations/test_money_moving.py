@@ -92,7 +92,8 @@ def test_refused_topup_is_failed_and_raises_with_cloudflares_message(cloudflare,
 
 def test_auto_topup_set_and_remove_update_the_local_row_and_the_sandbox(cloudflare, account, manager):
     cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
-    config = operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
+    operations.set_auto_topup(account, manager, amount_cents=5000, threshold_cents=2000)
+    config = AutoTopUpConfig.objects.get(account=account)
     assert (config.amount, config.threshold) == (50, 20)
     assert cloudflare.account(account.cloudflare_id)["topup_config"]["amount"] == 5000
 
@@ -138,7 +139,12 @@ def test_deprecated_spending_limit_is_refused_and_says_what_replaces_it(cloudfla
     assert not SpendingLimit.objects.filter(account=account).exists()
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.outcome) == (AuditAction.SPENDING_LIMIT_SET, AuditOutcome.REFUSED)
-    assert entry.parameters == {"amount_cents": 50000, "duration": "monthly", "strategy": "fixed"}
+    assert entry.parameters | {"intent_key": "-"} == {
+        "amount_cents": 50000,
+        "duration": "monthly",
+        "strategy": "fixed",
+        "intent_key": "-",
+    }
     assert operations.spending_limit_refusal(account) == entry
     assert operations.auto_topup_refusal(account) is None  # a refusal belongs to its own page
 
@@ -154,9 +160,8 @@ def test_a_later_success_ends_the_standing_refusal(cloudflare, account, manager)
 
 def test_spending_limit_set_and_remove(cloudflare, account, manager):
     cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
-    limit = operations.set_spending_limit(
-        account, manager, amount_cents=50000, duration="monthly", strategy="fixed"
-    )
+    operations.set_spending_limit(account, manager, amount_cents=50000, duration="monthly", strategy="fixed")
+    limit = SpendingLimit.objects.get(account=account)
     assert limit.enabled and limit.amount == 500
     assert len(api_requests(cloudflare, "POST", "/spending-limit")) == 1
 

@@ -154,3 +154,15 @@ def test_request_log_records_method_path_query_body_and_status(sandbox, sandbox_
 def test_request_log_keeps_unparseable_bodies_as_text(sandbox, sandbox_api, account):
     sandbox_api.post(account, "topup", data=b"amount=5000")
     assert sandbox.requests()[0]["body"] == "amount=5000"
+
+
+def test_latency_fault_with_apply_takes_effect_at_once_and_answers_late(sandbox, sandbox_api, account):
+    sandbox.configure(accept_dashboard_writes=True)
+    sandbox.add_fault(method="POST", path_contains="topup/config", latency_ms=1500, apply=True)
+    with pytest.raises(requests.Timeout):
+        sandbox_api.session.post(
+            sandbox_api.url(account, "topup/config"), json={"amount": 5000, "threshold": 2000}, timeout=0.2
+        )
+    # Applied before the answer was due: the client timed out on a change Cloudflare had made.
+    assert sandbox.account(account)["topup_config"]["amount"] == 5000
+    assert statuses(sandbox) == [200]

@@ -125,6 +125,7 @@ def test_renamed_tasks_keep_the_names_queued_messages_carry():
         "billing.tasks.sync_account",
         "billing.tasks.follow_topup",
         "billing.tasks.poll_pending_topups",
+        "billing.tasks.settle_write",
         "billing.tasks.apply_retention",
         "billing.tasks.evaluate_alerts",
         "billing.tasks.send_outbox",

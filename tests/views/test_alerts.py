@@ -213,6 +213,10 @@ def test_mail_files_are_listed_for_superusers_only(client, settings, tmp_path, s
 
     assert "Test email from AI Gateway billing" in listing
     assert "ops@example.com" in message
+    # Read as mail, not as MIME: the subject as a heading, the body decoded, the source tucked away.
+    assert "<h2>Test email from AI Gateway billing</h2>" in message
+    readable = message.split("<details")[0]
+    assert "Content-Transfer-Encoding" not in readable and "alert emails reach you" in readable
     assert client.get(reverse("alert_mail_file", args=["nope.log"])).status_code == 404
     client.logout()
     login(client, manager)

@@ -4,6 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -153,6 +155,21 @@ def test_after_a_refusal_the_spending_limit_page_leads_with_it(client, manager, 
     assert "Cloudflare refused" not in lead(client.get(url("auto_topup", account)).content.decode())
 
 
+def test_a_failing_auto_topup_can_be_changed_or_turned_off_and_reads_in_words(client, manager, account):
+    AutoTopUpConfig.objects.create(
+        account=account,
+        amount=50,
+        threshold=20,
+        disabled_reason="no_payment_method",
+        synced_at=timezone.now(),
+    )
+    client.force_login(manager)
+    html = client.get(url("auto_topup", account)).content.decode()
+    assert "Change auto top-up" in html and "Set up auto top-up" not in html
+    assert url("auto_topup_remove", account) in html
+    assert "no card on file" in html and ": no_payment_method" not in html
+
+
 def test_remove_auto_topup_asks_first_then_removes(client, manager, account, cloudflare):
     cloudflare.configure(accept_dashboard_writes=True)  # the demo switch: Cloudflare refuses these to tokens
     AutoTopUpConfig.objects.create(account=account, amount=50, threshold=20, synced_at=timezone.now())
@@ -241,6 +258,21 @@ def test_refresh_now_syncs_and_audits(
     assert AuditEntry.objects.get().action == "account.refresh"
     assert AuditEntry.objects.get().outcome == "queued"  # the request only queued it
     assert "Refresh done." in client.get(url("usage", account)).content.decode()
+
+
+def test_a_finished_refresh_is_told_only_to_who_asked_and_not_for_long(
+    client, manager, admin_user, account, cloudflare, eager_tasks, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("refresh", account))
+    assert "Refresh done." in client.get(url("account", account)).content.decode()
+
+    other = Client()
+    other.force_login(admin_user)
+    assert "Refresh done." not in other.get(url("account", account)).content.decode()
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert "Refresh done." not in client.get(url("account", account)).content.decode()
 
 
 def test_refresh_failure_is_explained_not_a_traceback(

@@ -58,6 +58,7 @@ def test_channel_form_needs_the_right_destination(client, superuser):
 
     assert "needs its URL" in no_url.content.decode()
     assert "http:// or https://" in bad_url.content.decode()
+    assert "needs its URL" not in bad_url.content.decode()  # one message for a URL that was given
     assert "at least one address" in no_emails.content.decode()
     assert NotificationChannel.objects.count() == 0
 
@@ -160,3 +161,18 @@ def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, re
     assert reverse("alert_outbox_retry", args=[row.pk]) in page
     assert mail.send_outbox().sent == 1
     assert Delivery.objects.get(pk=row.pk).state == DeliveryState.SENT
+
+
+def test_removing_a_channel_asks_first(client, superuser):
+    login(client, superuser)
+    client.post(reverse("alert_channels"), {"name": "Finance", "kind": "email", "emails": "fin@example.test"})
+    channel = NotificationChannel.objects.get(name="Finance")
+    delete = reverse("alert_channel_action", args=[channel.pk, "delete"])
+
+    unconfirmed = client.post(delete)
+    asked = client.get(unconfirmed["Location"]).content.decode()
+    assert NotificationChannel.objects.filter(pk=channel.pk).exists()
+    assert "Remove “Finance”?" in asked and 'name="confirm" value="yes"' in asked
+
+    client.post(delete, {"confirm": "yes"})
+    assert not NotificationChannel.objects.filter(pk=channel.pk).exists()

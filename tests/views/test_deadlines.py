@@ -112,3 +112,24 @@ def test_a_refresh_the_broker_refuses_says_so_at_once(
     assert response.status_code == 302
     assert SyncRun.objects.get(job="refresh").outcome == "failed"
     assert "could not be queued" in client.get(response["Location"]).content.decode()
+
+
+def test_the_calls_of_one_request_share_one_deadline_and_a_spent_one_sends_nothing(own_cloudflare, account):
+    from billing.cloudflare import APITimeoutError, deadline_scope
+
+    own_cloudflare.add_fault(method="GET", path_contains="/credit-balance", latency_ms=SILENCE_MS)
+    client = BillingClient(
+        own_cloudflare.token, base_url=django_settings.CLOUDFLARE_API_BASE_URL, max_retries=5
+    )
+    started = time.monotonic()
+    with deadline_scope(0.4):
+        with pytest.raises(APITimeoutError):
+            client.credit_balance(account_id=account.cloudflare_id)  # one attempt, never the five retries
+        with pytest.raises(APITimeoutError) as spent:
+            client.spending_limit.get(account_id=account.cloudflare_id)
+    assert time.monotonic() - started < 2
+    assert not spent.value.sent and "nothing was sent" in spent.value.message
+    assert [
+        entry["path"].rsplit("/", 1)[-1] for entry in own_cloudflare.requests()
+    ] == []  # the slow one answers later
+    client.close()

@@ -62,11 +62,30 @@ def test_gateways_tab_shows_spend_rules_and_the_exceeded_rule_without_calling_th
 
     assert cloudflare.requests() == []
     assert "chat-app" in html and "batch-jobs" in html and "chat-weekly" in html
-    assert "nearly used" in html and "7 days" in html and "gradually" in html
+    assert "nearly used" in html and "7 days" in html
+    # A sliding window frees up gradually, with no reset time: the same words here, on the rules page and
+    # in the email (display.rule_resets).
+    assert "gradually, as spend turns 7 days old" in html
+    rules_page = client.get(reverse("gateway_rules", args=[prod.cloudflare_id, "chat-app"])).content.decode()
+    assert "gradually, as spend turns" in rules_page and "sliding</td>" not in rules_page
     assert "sonnet-daily" in labs_html and "exceeded" in labs_html
     assert "requests are being refused (HTTP 429)" in labs_html
     assert 'aria-current="page">Gateways' in html
     assert "style=" not in html and "<script>" not in html
+
+
+def test_gateways_are_listed_costliest_first(client, make_user, cloudflare):
+    user = make_user("ana")
+    (prod,) = demo_accounts(cloudflare, user, which=(0,))
+    client.force_login(user)
+    response = client.get(reverse("gateways", args=[prod.cloudflare_id]))
+    html = response.content.decode()
+
+    longest = [dict(row["costs"])["30d"] for row in response.context["rows"]]
+    names = [row["gateway"].gateway_id for row in response.context["rows"]]
+    assert len(set(longest)) >= 2 and longest == sorted(longest, reverse=True)
+    shown = [html.index(f"<strong>{name}</strong>") for name in names]
+    assert shown == sorted(shown)
 
 
 def test_breakdown_by_model_and_provider_with_chart_table_and_csv(client, make_user, cloudflare):

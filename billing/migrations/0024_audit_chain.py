@@ -19,7 +19,7 @@ def chain_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0022_audit_refused"),
+        ("billing", "0023_write_intents"),
     ]
 
     operations = [
@@ -54,6 +54,8 @@ class Migration(migrations.Migration):
                     ("spending_limit.set", "Spending limit set"),
                     ("spending_limit.delete", "Spending limit removed"),
                     ("topup.reconciled", "Top-up outcome settled"),
+                    ("topup.rechecked", "Unsettled top-ups checked before buying again"),
+                    ("write.settled", "Change outcome settled by a read"),
                     ("account.refresh", "Refresh now"),
                     ("alert_rule.change", "Alert rule changed"),
                     ("gateway_rule.add", "Gateway rule added"),
