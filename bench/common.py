@@ -25,6 +25,8 @@ SQLITE_URL = f"sqlite:///{VAR / 'bench.sqlite3'}"
 SQLITE_SWEEP_URL = f"sqlite:///{VAR / 'sweep.sqlite3'}"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench"
 POSTGRES_SWEEP_URL = "postgres://postgres@127.0.0.1:5432/bench_sweep"
+SQLITE_PEOPLE_URL = f"sqlite:///{VAR / 'people.sqlite3'}"
+POSTGRES_PEOPLE_URL = "postgres://postgres@127.0.0.1:5432/bench_people"
 # Databases the benchmark must never create, drop or write to.
 PROTECTED_DATABASES = {"test", "test_test", "postgres", "template0", "template1"}
 # Cloudflare's request budget per token: this many requests in any RATE_PERIOD seconds.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.common import ROOT
+from bench.report_api import TARGETS as API_TARGETS
+from bench.report_api import api_section
+from bench.report_focus import focus_section
 from bench.report_format import Measure
 from bench.report_format import ms as _ms
 from bench.report_format import table as _table
@@ -45,6 +48,14 @@ def _page_p95(name: str, limit: float) -> Measure:
     return measure
 
 
+def _people_p95(r: dict) -> tuple[str, bool | None]:
+    people = r.get("people")
+    if not people:
+        return "not run", None
+    worst = max(figures["p95_ms"] for figures in people["pages"].values())
+    return f"{_ms(worst)} ms", worst <= people["target_ms"]
+
+
 def _api_calls(r: dict) -> tuple[str, bool | None]:
     calls = (r.get("pages") or {}).get("api_calls")
     if not calls:
@@ -76,6 +87,8 @@ def _target_measures() -> list[tuple[str, str, Measure]]:
     ]
     return [
         *rows,
+        ("People page p95, 500 people", "≤ 100 ms", _people_p95),
+        *API_TARGETS,
         ("API calls per page view", "0", _api_calls),
         ("SQL queries, 10 vs 200 accounts", "equal", _queries_equal),
         ("Sweep of 1,000 accounts at 100 ms, 4 workers", "< 30 s", sweep_wall(4)),
@@ -285,6 +298,27 @@ def _before_after(meta: dict, before: dict, pages: dict) -> list[str]:
     )
 
 
+def _people_section(people: dict) -> list[str]:
+    rows = [
+        [
+            who,
+            _ms(f["p50_ms"]),
+            _ms(f["p95_ms"]),
+            _ms(f["max_ms"]),
+            f"{_ms(f.get('cpu_p50_ms'))} / {_ms(f.get('cpu_p95_ms'))}",
+            f"{f['bytes'] / 1024:.0f} KB",
+        ]
+        for who, f in people["pages"].items()
+    ]
+    queries = [[who, *(str(n) for n in counts.values())] for who, counts in people["queries"].items()]
+    return [
+        f"### People page: {people['people']} people on {people['accounts']} accounts (bench/people.py)",
+        "",
+        *_table(["Signed in as", "p50 ms", "p95 ms", "max ms", "CPU p50 / p95 ms", "Size"], rows),
+        *_table(["SQL queries", *next(iter(people["queries"].values())).keys()], queries),
+    ]
+
+
 def _database_section(results: dict, db: str) -> list[str]:
     r = results["databases"][db]
     lines = [f"## {DB_LABEL[db]}", ""]
@@ -296,6 +330,10 @@ def _database_section(results: dict, db: str) -> list[str]:
     before = ((results.get("before") or {}).get("databases") or {}).get(db)
     if pages and before:
         lines += _before_after(results["before"], before, pages)
+    if r.get("people"):
+        lines += _people_section(r["people"])
+    if r.get("api"):
+        lines += api_section(r["api"])
     if r.get("sweep"):
         lines += sweep_section(r["sweep"])
         if r["sweep"].get("hour"):
@@ -321,6 +359,7 @@ def render(results: dict) -> str:
     ]
     for db in results["databases"]:
         lines += _database_section(results, db)
+    lines += focus_section(results.get("focus"))
     lines += _analysis_section()
     return "\n".join(lines).rstrip() + "\n"
 

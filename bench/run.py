@@ -2,12 +2,13 @@
 
 For each database (SQLite and PostgreSQL by default) it seeds N accounts with a year of history
 (bench/seed.py), measures the pages in-process and through gunicorn under concurrent clients
-(bench/pages.py), and runs a full balance sweep of 1,000 accounts against the sandbox with 100 ms latency by
-1, 2 and 4 Celery workers on Redis (bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to
+(bench/pages.py), the people page with 500 people (bench/people.py) and the API's endpoints (bench/api.py),
+and runs a full balance sweep of 1,000 accounts against the sandbox with 100 ms latency by 1, 2 and 4 Celery
+workers on Redis (bench/sweep.py). Results go to docs/benchmarks.md (and the raw figures to
 var/bench/results.json). About 10-15 minutes on two cores with the defaults.
 
-Needs: PostgreSQL at 127.0.0.1:5432 (user postgres; the databases `bench` and `bench_sweep` are dropped and
-created) and Redis at 127.0.0.1:6379 (database 9 only). Never part of the test suite.
+Needs: PostgreSQL at 127.0.0.1:5432 (user postgres; the databases `bench`, `bench_people` and `bench_sweep`
+are dropped and created) and Redis at 127.0.0.1:6379 (database 9 only). Never part of the test suite.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ if __package__ in (None, ""):
 from bench import report
 from bench.common import (
     DEFAULT_REDIS_URL,
+    POSTGRES_PEOPLE_URL,
     POSTGRES_SWEEP_URL,
     POSTGRES_URL,
     ROOT,
+    SQLITE_PEOPLE_URL,
     SQLITE_SWEEP_URL,
     SQLITE_URL,
     VAR,
@@ -40,6 +43,7 @@ from bench.common import (
 )
 
 URLS = {"sqlite": (SQLITE_URL, SQLITE_SWEEP_URL), "postgresql": (POSTGRES_URL, POSTGRES_SWEEP_URL)}
+PEOPLE_URLS = {"sqlite": SQLITE_PEOPLE_URL, "postgresql": POSTGRES_PEOPLE_URL}
 
 
 def _load() -> str:
@@ -125,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--skip-people", action="store_true", help="skip the people page with many people")
+    parser.add_argument("--people", type=int, default=500, help="people of the people page benchmark")
+    parser.add_argument("--skip-api", action="store_true", help="skip the API endpoints (bench/api.py)")
     parser.add_argument("--profile", action="store_true", help="save a profile and query log of every page")
     parser.add_argument(
         "--before",
@@ -171,6 +178,32 @@ def _measure_pages(db: str, pages_url: str, args: argparse.Namespace, entry: dic
     entry["pages"] = json.loads(pages_file.read_text())
 
 
+def _measure_people(db: str, args: argparse.Namespace, entry: dict) -> None:
+    entry["load"]["people"] = _load()
+    people_file = VAR / f"people-{db}.json"
+    url = PEOPLE_URLS[db]
+    command = ["-m", "bench.people", "--database-url", url, "--out", str(people_file)]
+    run_python([*command, "--people", str(args.people), "--repeat", str(args.repeat)], env=bench_env(url))
+    entry["people"] = json.loads(people_file.read_text())
+
+
+def _measure_api(db: str, pages_url: str, args: argparse.Namespace, entry: dict) -> None:
+    entry["load"]["api"] = _load()
+    api_file = VAR / f"api-{db}.json"
+    command = [
+        "-m",
+        "bench.api",
+        "--database-url",
+        pages_url,
+        "--out",
+        str(api_file),
+        "--repeat",
+        str(args.repeat),
+    ]
+    run_python(command, env=bench_env(pages_url))
+    entry["api"] = json.loads(api_file.read_text())
+
+
 def _measure_sweep(db: str, sweep_url: str, args: argparse.Namespace, entry: dict) -> None:
     entry["load"]["sweep"] = _load()
     sweep_file = VAR / f"sweep-{db}.json"
@@ -206,6 +239,10 @@ def _benchmark_database(db: str, args: argparse.Namespace) -> dict:
     if not args.skip_pages:
         _seed_pages(db, pages_url, args, entry)
         _measure_pages(db, pages_url, args, entry)
+        if not args.skip_api:
+            _measure_api(db, pages_url, args, entry)
+    if not args.skip_people:
+        _measure_people(db, args, entry)
     if not args.skip_sweep:
         _measure_sweep(db, sweep_url, args, entry)
     return entry
@@ -233,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     for db in [d.strip() for d in args.databases.split(",") if d.strip()]:
         results["databases"][db] = _benchmark_database(db, args)
+    if not args.skip_pages:
+        focus_file = VAR / "focus.json"
+        run_python(
+            ["-m", "bench.focus_export", "--accounts", str(args.accounts), "--out", str(focus_file)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        results["focus"] = json.loads(focus_file.read_text())
     results["load_end"] = _load()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     (VAR / "results.json").write_text(json.dumps(results, indent=2))

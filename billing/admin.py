@@ -5,9 +5,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from billing.api import tokens
 from billing.models import (
     Account,
     AccountAccess,
+    ApiToken,
     AuditEntry,
     AutoTopUpConfig,
     BalanceSnapshot,
@@ -173,3 +175,20 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class SyncRunAdmin(ReadOnlyAdmin):
     list_display = ["job", "account", "started_at", "finished_at", "outcome", "api_calls"]
     list_filter = ["job", "outcome"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Every person's API tokens (never their secrets, which the portal does not keep); a superuser may
+    revoke any of them."""
+
+    list_display = ("name", "user", "hint", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "user__username", "hint")
+    exclude = ("digest",)
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        revoked = sum(tokens.revoke(token, actor=request.user) for token in queryset.select_related("user"))
+        self.message_user(request, f"Revoked {revoked} token(s).")

@@ -11,4 +11,7 @@ def portal(request: HttpRequest) -> dict:
         "PORTAL_TIME_ZONE": settings.TIME_ZONE,
         "CLOUDFLARE_DASHBOARD_URL": settings.CLOUDFLARE_DASHBOARD_URL,
         "CLOUDFLARE_AI_GATEWAY_URL": ai_gateway_dashboard_url(),
+        "SSO_ENABLED": settings.SSO_ENABLED,
+        "SSO_ONLY": settings.SSO_ENABLED and settings.SSO_ONLY,
+        "SSO_BUTTON_LABEL": settings.SSO_BUTTON_LABEL,
     }

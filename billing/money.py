@@ -143,6 +143,16 @@ def format_money(amount: Decimal | None, currency: str = "usd") -> str:
     return f"{sign}{digits} {code.upper()}"
 
 
+def decimal_text(amount: Decimal) -> str:
+    """An amount as the API writes it: a plain decimal string, every stored place that is not a trailing zero
+    and at least cents ("1204.50", "0.000125", "-1.35"), never an exponent."""
+    value = to_decimal(amount)
+    trimmed = value.normalize()
+    if trimmed.as_tuple().exponent > -2:  # type: ignore[operator]  # (finite amounts: an int)
+        trimmed = value.quantize(CENT)
+    return f"{trimmed:f}"
+
+
 # A gateway rule's window: people pick minutes, hours or days; Cloudflare's integer is read as seconds (the
 # SDK does not document its unit), and this is the one place that converts.
 WINDOW_UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}

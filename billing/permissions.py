@@ -7,14 +7,15 @@ Anyone else asking for an account gets 404, so the portal does not reveal which 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.http import Http404, HttpRequest
 
-from billing.models import Account, AccountAccess, Role
+from billing.models import AccessGeneration, Account, AccountAccess, Role
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -94,3 +95,37 @@ def audit_accounts_for(user: User) -> QuerySet[Account]:
     if user.is_superuser:
         return Account.objects.all()
     return Account.objects.filter(grants__user=user, grants__role=Role.ADMIN)
+
+
+def administered_accounts(user: Person) -> QuerySet[Account]:
+    """Active accounts whose people the person manages (invite, change roles, remove): those they are an
+    admin of, every one for superusers."""
+    accounts = Account.objects.filter(is_active=True)
+    if not user.is_authenticated:
+        return accounts.none()
+    if user.is_superuser:
+        return accounts
+    return accounts.filter(grants__user=user, grants__role=Role.ADMIN)
+
+
+# Where a signed-in session keeps the access generation it was signed in at.
+SESSION_GENERATION_KEY = "access_generation"
+
+
+def access_generation(user: User) -> int:
+    """The person's current access generation: raised each time someone removes some of their access."""
+    value = AccessGeneration.objects.filter(user=user).values_list("value", flat=True).first()
+    return value or 0
+
+
+def still_has_access(user: User, generation: int) -> bool:
+    """Whether a session (or an API token) issued to `user` at `generation` may still be used: the person is
+    active and nobody has removed any of their access since. What they may see is then `accounts_for`."""
+    return user.is_active and generation == access_generation(user)
+
+
+def sudo_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a view whose POSTs need the password and a current code again within a short window (sudo
+    mode, enforced by portal/sudo.py's middleware): what a stolen session must not be able to do."""
+    view.sudo_required = True  # type: ignore[attr-defined]
+    return view

@@ -9,7 +9,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from portal import signin  # noqa: F401  (connects the lock-out receiver)
+        from portal import access, signin  # noqa: F401  (connect the generation and lock-out receivers)
 
 
 class PortalAdminConfig(AdminConfig):

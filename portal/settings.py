@@ -7,6 +7,7 @@ everything embedded (SQLite, a file-system broker, mail written to files); produ
 
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import schedule
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "ninja",  # the API's docs page from its own static files (without it, ninja loads them from a CDN)
     "billing",
     "portal.apps.PortalConfig",
 ]
@@ -70,9 +72,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.audit_requests.AuditRequestMiddleware",
+    # A session whose person's access was removed since it signed in is signed out (billing/people/).
+    "portal.access.AccessGenerationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.two_factor.TwoFactorMiddleware",
+    "portal.sudo.SudoMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused log-in into the lock-out page.
@@ -132,7 +137,10 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # First, as django-axes asks: refuses locked usernames before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords, refused to all but superusers (break-glass) when SSO_ONLY is on.
+    "portal.sso.PasswordBackend",
+    # The OpenID Connect callback (answers nothing while single sign-on is off).
+    "portal.sso.ProviderBackend",
 ]
 # Failed log-ins (portal and admin alike) that lock a username, and how long the lock lasts, in seconds.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
@@ -155,6 +163,59 @@ AXES_DISABLE_ACCESS_LOG = True
 # admins when on; anyone may turn it on for themselves. On by default in production.
 REQUIRE_2FA = env.bool("REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="AI Gateway billing")
+# Seconds that turning two-factor off, new recovery codes, channel secrets (and role changes) stay allowed
+# after the password and a current code were asked for again (portal/sudo.py).
+SUDO_WINDOW_SECONDS = env.int("SUDO_WINDOW_SECONDS", default=300)
+
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc; portal/sso.py) -------------------------
+# Off unless a client id is set. The provider's endpoints are given one by one (its discovery document,
+# /.well-known/openid-configuration, lists them), so start-up never waits on the provider.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile groups")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5)
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # kept in the session only to end the provider's session at sign-out
+OIDC_AUTHENTICATE_CLASS = "portal.sso_views.SignInAtProvider"
+OIDC_CALLBACK_CLASS = "portal.sso_views.ProviderCallback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+# The claim whose values (a list, or one string) are matched against the groups → roles mapping.
+SSO_ROLES_CLAIM = env.str("SSO_ROLES_CLAIM", default="groups")
+# `amr` values that mean the provider itself asked for a second factor: then the portal does not ask again.
+SSO_MFA_AMR = env.list("SSO_MFA_AMR", default=["mfa", "otp", "hwk", "swk", "sms"])
+# Local passwords off for everyone but superusers (the break-glass accounts, still with two-factor).
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
+SSO_BUTTON_LABEL = env.str("SSO_BUTTON_LABEL", default="Sign in with single sign-on")
+
+
+def sso_form_targets(logout_endpoint: str) -> list[str]:
+    """The provider's origin, which the sign-out form's redirect goes to (CSP form-action), if any."""
+    parts = urlsplit(logout_endpoint)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+if SSO_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_OP_ISSUER",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"Single sign-on needs {', '.join(_missing)} (OIDC_RP_CLIENT_ID is set).")
 
 # --- Locale and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -217,7 +278,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Sign-out's form is answered with a redirect to the identity provider's end_session_endpoint.
+        "form-action": [SELF, *sso_form_targets(OIDC_OP_LOGOUT_ENDPOINT if SSO_ENABLED else "")],
         "frame-ancestors": [NONE],
     }
 }
@@ -398,6 +460,10 @@ ALERT_OPERATOR_EMAILS = env.list("ALERT_OPERATOR_EMAILS", default=[])
 # While the watchdog's portal-wide alert (background jobs stalled) stays open, a reminder this often; 0: off.
 PORTAL_ALERT_REMINDER_HOURS = env.float("PORTAL_ALERT_REMINDER_HOURS", default=4.0)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Hours an emailed invitation link stays valid (it is single-use either way).
+INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
+if INVITATION_VALID_HOURS < 1:
+    raise ImproperlyConfigured(f"INVITATION_VALID_HOURS must be at least 1, not {INVITATION_VALID_HOURS}")
 # Slack and webhook deliveries: seconds to connect, and to wait for the answer.
 ALERT_HTTP_CONNECT_TIMEOUT = env.float("ALERT_HTTP_CONNECT_TIMEOUT", default=5.0)
 ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)
@@ -417,6 +483,14 @@ if not 0 <= DIGEST_DEFAULT_HOUR <= 23:
 # Pinged (GET) after each completed balance sweep chunk, e.g. a healthchecks.io check: a dead portal is
 # noticed from outside. Empty: no ping.
 DEADMAN_PING_URL = env.str("DEADMAN_PING_URL", default="")
+
+# --- The read-only API (/api/v1/) ----------------------------------------------------------------
+# Requests one personal access token may make per minute; more answer 429 with Retry-After.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+# The longest life a person may give a token, in days.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+if API_RATE_LIMIT_PER_MINUTE < 1 or API_TOKEN_MAX_DAYS < 1:
+    raise ImproperlyConfigured("API_RATE_LIMIT_PER_MINUTE and API_TOKEN_MAX_DAYS must be at least 1")
 
 # --- Metrics ------------------------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -7,6 +7,8 @@ no page before the code step, and sends those who must use two-factor but are no
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 import segno
@@ -15,18 +17,16 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django_otp import login as otp_login
 from django_otp import match_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing import audit
-from billing.models import AccountAccess, AuditAction, AuditOutcome, Role
+from billing.models import AccountAccess, AuditAction, AuditOutcome, Authenticator, RecoveryCodes, Role
 from billing.permissions import AuthenticatedHttpRequest, Person
 
-RECOVERY_CODE_COUNT = 10
 MONEY_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
@@ -51,7 +51,7 @@ def must_use(user: Person) -> bool:
 
 
 def is_enrolled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return Authenticator.objects.filter(user=user, confirmed=True).exists()
 
 
 def is_satisfied(request: HttpRequest) -> bool:
@@ -65,35 +65,49 @@ def is_satisfied(request: HttpRequest) -> bool:
 
 
 # --- Enrolment ----------------------------------------------------------------------------------
-def pending_device(user: User) -> TOTPDevice:
+def pending_device(user: User) -> Authenticator:
     """The authenticator being enrolled (not yet confirmed); made on first call, the same one after."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+    device = Authenticator.objects.filter(user=user, confirmed=False).order_by("id").first()
+    return device or Authenticator.new_for(user)
 
 
-def secret_text(device: TOTPDevice) -> str:
+def secret_text(device: Authenticator) -> str:
     """The device's secret as an authenticator app takes it typed in: base32, in groups of four."""
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def qr_svg(device: TOTPDevice) -> SafeString:
+def qr_svg(device: Authenticator) -> SafeString:
     """The otpauth:// address as an inline SVG QR code, drawn here (no request leaves the server)."""
     svg = segno.make(device.config_url, error="m").svg_inline(scale=5, border=2, svgclass="qr-code")
     return mark_safe(svg)  # noqa: S308  (segno's own markup; the address is XML-escaped by segno)
 
 
-def confirm(request: AuthenticatedHttpRequest, device: TOTPDevice, code: str) -> list[str] | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why a code was not accepted, as the person is told."""
+
+    message: str
+    throttled_until: datetime | None = None
+
+
+WRONG_CODE = Refusal("That code is not right (or was used already). Try the current one.")
+
+
+def confirm(request: AuthenticatedHttpRequest, device: Authenticator, code: str) -> list[str] | Refusal:
     """Confirms the pending authenticator with a current code and verifies this session. Returns the new
-    recovery codes (to be shown once), or None when the code is wrong."""
+    recovery codes (to be shown once), or why the code was refused."""
+    throttled = throttle_refusal([device])
+    if throttled is not None:
+        return throttled
     if not device.verify_token(_clean(code)):
-        return None
+        return Refusal("That code is not right. Check the clock of your phone and try again.")
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+        Authenticator.objects.filter(user=device.user, confirmed=False).delete()
         codes = _replace_recovery_codes(device.user)
-    otp_login(request, device)
+    _verified(request, device)
     _audit(request, AuditAction.TWO_FACTOR_ENROLLED)
     return codes
 
@@ -111,32 +125,63 @@ def disable(request: AuthenticatedHttpRequest) -> bool:
     if must_use(user):
         return False
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        RecoveryCodes.objects.filter(user=user).delete()
     _audit(request, AuditAction.TWO_FACTOR_DISABLED)
     return True
 
 
 def _replace_recovery_codes(user: User) -> list[str]:
-    device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    return codes
+    device, _ = RecoveryCodes.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
+    return device.replace_codes()
 
 
 # --- The second step ----------------------------------------------------------------------------
-def verify(request: AuthenticatedHttpRequest, code: str) -> bool:
-    """Checks a code from the authenticator, or a recovery code (used up by this), and on success marks
-    the session verified. django-otp throttles repeated failures per device."""
-    device = match_token(request.user, _clean(code))
-    if device is None:
-        return False
-    otp_login(request, device)
-    if isinstance(device, StaticDevice):
-        remaining = device.token_set.count()
+def verify(request: AuthenticatedHttpRequest, code: str) -> Refusal | None:
+    """Checks a code from the authenticator, or a recovery code (used up by this); on success marks the
+    session verified under a new session key and returns None, else why the code was refused."""
+    device = check_code(request.user, code)
+    if isinstance(device, Refusal):
+        return device
+    _verified(request, device)
+    if isinstance(device, RecoveryCodes):
+        remaining = device.codes.count()
         _audit(request, AuditAction.TWO_FACTOR_RECOVERY_USED, {"recovery_codes_left": remaining})
-    return True
+    return None
+
+
+def check_code(user: User, code: str) -> Authenticator | RecoveryCodes | Refusal:
+    """The device that accepts `code`, or why none did. django-otp throttles each device after a wrong
+    code (1, 2, 4 … seconds); a code sent while the authenticator is throttled is not even compared."""
+    throttled = throttle_refusal(Authenticator.objects.filter(user=user, confirmed=True))
+    if throttled is not None:
+        return throttled
+    device = match_token(user, _clean(code))
+    if device is None:
+        return WRONG_CODE
+    return cast(Authenticator | RecoveryCodes, device)
+
+
+def throttle_refusal(devices: Any) -> Refusal | None:
+    """A refusal that names the throttle and how long it lasts, when any of `devices` is throttled."""
+    for device in devices:
+        allowed, details = device.verify_is_allowed()
+        if not allowed and details and details.get("locked_until"):
+            until = details["locked_until"]
+            seconds = max(1, round((until - timezone.now()).total_seconds()))
+            message = (
+                f"Too many wrong codes: the portal checks no code for {seconds} more second"
+                f"{'s' if seconds != 1 else ''} (a throttle against guessing). "
+                "Wait, then type the current code."
+            )
+            return Refusal(message, until)
+    return None
+
+
+def _verified(request: AuthenticatedHttpRequest, device: Authenticator | RecoveryCodes) -> None:
+    otp_login(request, device)
+    # A new session key at each step up, as at the password step: a key seen before it is worth nothing.
+    request.session.cycle_key()
 
 
 def _clean(code: str) -> str:

@@ -1,9 +1,11 @@
 """Views of the project itself: log in / log out and the health check (two-factor: two_factor_views.py)."""
 
+from typing import Any
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.utils.decorators import method_decorator
@@ -11,6 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from billing.alerts import watchdog
 from billing.notifications import portal_alerts
+from portal import sso
 from portal.celery import app as celery_app
 
 
@@ -25,7 +28,13 @@ class LoginView(auth_views.LoginView):
 
 @method_decorator(login_not_required, name="dispatch")
 class LogoutView(auth_views.LogoutView):
-    pass
+    """Ends the portal's session and, for a single sign-on session whose provider has an
+    end_session_endpoint, the provider's too (it sends the browser back to the log-in page)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        at_provider = sso.provider_logout_url(request)  # read before the session is flushed
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(at_provider) if at_provider else response
 
 
 def _database_status() -> str:

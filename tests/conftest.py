@@ -23,11 +23,14 @@ pytest_plugins = [
     "tests.support.browser_fixtures",
     "tests.support.smtp_sink",
     "tests.support.http_receiver",
+    "tests.support.two_factor_steps",
+    "tests.support.oidc_fixtures",
+    "tests.support.api_fixtures",
 ]
 
 # The markers of tests that start a process, and the fixtures that start one (their tests need the marker).
 PROCESS_MARKERS = ("worker", "browser", "process")
-MARKER_OF_FIXTURE = {"celery_worker_on_redis": "worker", "chromium": "browser"}
+MARKER_OF_FIXTURE = {"celery_worker_on_redis": "worker", "chromium": "browser", "oidc_provider": "process"}
 
 
 @pytest.fixture(autouse=True)

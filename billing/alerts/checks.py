@@ -15,6 +15,7 @@ from billing import display
 from billing.alerts import headlines
 from billing.alerts.levels import Scale
 from billing.figures import daily_spend
+from billing.figures.month import budget_of
 from billing.models import Account, AlertRule, BalanceSnapshot
 from billing.money import format_money
 
@@ -153,6 +154,29 @@ def check_usage_spike(reading: "Reading", rule: AlertRule, scale: Scale) -> Chec
         headline=headlines.usage_spike(reading.facts.name, day, latest, factor, len(baseline), median),
         value=f"{format_money(latest)} ({display.number(factor)}x median)",
         details={"day": str(day), "spend": str(latest), "median": str(median), "factor": str(factor)},
+    )
+
+
+def check_forecast_over_budget(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
+    """The end-of-month forecast as a percent of the account's monthly budget; None (no alert either way)
+    without a budget or a forecast (too little history)."""
+    month = reading.figures.month
+    budget = budget_of(
+        reading.account.monthly_budget, month.to_date if month else None, month.forecast if month else None
+    )
+    if budget is None or budget.forecast_percent is None or month is None or month.forecast is None:
+        return None
+    percent = budget.forecast_percent
+    return Check(
+        firing=scale.reached(rule, percent) > 0,
+        cleared=scale.clears(rule, percent),
+        headline=headlines.forecast_over_budget(reading.facts.name, month.forecast, budget.amount, percent),
+        value=display.percent(percent),
+        details={
+            "forecast": str(month.forecast),
+            "budget": str(budget.amount),
+            "to_date": str(month.to_date),
+        },
     )
 
 

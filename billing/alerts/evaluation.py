@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from billing.alerts import attention
 from billing.alerts.checks import Change, Check, Reading
 from billing.alerts.kinds import KINDS
 from billing.alerts.rules import rules_for
@@ -85,7 +86,7 @@ def _open(notify: Notify, reading: Reading, rule: AlertRule, check: Check, subje
 def _remind(
     notify: Notify, reading: Reading, rule: AlertRule, check: Check, event: AlertEvent
 ) -> Change | None:
-    if not rule.reminder_hours:
+    if not rule.reminder_hours or attention.reminders_paused(event, reading.now):
         return None
     last = event.last_notified_at or event.opened_at
     if reading.now - last < timedelta(hours=rule.reminder_hours):
@@ -165,7 +166,15 @@ def _raise_level(
         claimed = AlertEvent.objects.filter(
             pk=event.pk, resolved_at__isnull=True, level__lt=level.index
         ).update(
-            level=level.index, last_notified_at=reading.now, headline=check.headline[:300], details=details
+            level=level.index,
+            last_notified_at=reading.now,
+            headline=check.headline[:300],
+            details=details,
+            # Worse than when someone said they were on it: told, and reminded again from here.
+            acknowledged_at=None,
+            acknowledged_by=None,
+            acknowledged_by_name="",
+            snoozed_until=None,
         )
         if claimed != 1:
             return None

@@ -107,3 +107,10 @@ def usage_spike(name: str, day, spend: Decimal, factor: Decimal, baseline_days: 
         f"Usage spike: {name} spent {format_money(spend)} on {day}, "
         f"{display.number(factor)}x the {baseline_days}-day median {format_money(median)}"
     )
+
+
+def forecast_over_budget(name: str, forecast: Decimal, budget: Decimal, percent: Decimal) -> str:
+    return (
+        f"Forecast over budget: {name} is on course for {format_money(forecast)} this month, "
+        f"{display.percent(percent)} of its {format_money(budget)} budget"
+    )

@@ -25,6 +25,7 @@ from billing.alerts.checks import (
     Check,
     Reading,
     check_auto_topup_failing,
+    check_forecast_over_budget,
     check_low_balance,
     check_runway,
     check_spending_limit,
@@ -213,6 +214,25 @@ def _spend_today(reading: Reading, rule: AlertRule) -> str:
     return format_money(days[-1][1] if days else None)
 
 
+def _month_words(reading: Reading, rule: AlertRule) -> str | None:
+    month = reading.figures.month
+    return format_money(month.to_date) if month else None
+
+
+def _forecast_words(reading: Reading, rule: AlertRule) -> str | None:
+    month = reading.figures.month
+    return format_money(month.forecast) if month and month.forecast is not None else None
+
+
+MONTH_FIGURES = (
+    Figure("month_to_date", "Billed this month", _month_words),
+    Figure("month_forecast", "Forecast for the month", _forecast_words),
+    Figure(
+        "monthly_budget", "Monthly budget", lambda reading, rule: format_money(reading.account.monthly_budget)
+    ),
+)
+
+
 # --- headlines now ------------------------------------------------------------------------------------------
 # Each answers None without figures (live_headline then keeps the written headline, as it does itself).
 def _low_balance_now(facts: Facts, rule: AlertRule, scale: Scale, now: datetime) -> str | None:
@@ -380,6 +400,20 @@ KINDS: dict[str, Kind] = {
             fix=FixPage("Open the rules of {gateway}", "gateway_rules", args=("gateway",)),
             figures=(*BALANCE_FIGURES, AUTO_TOPUP),
             email_templates="gateway_rule",
+        ),
+        Kind(
+            kind=AlertKind.FORECAST_OVER_BUDGET,
+            check=check_forecast_over_budget,
+            scale=Scale(PERCENT, Direction.ABOVE),
+            bounds=(Decimal(50), Decimal(1000)),
+            threshold_help=(
+                "Alert when the end-of-month forecast is above this % of the account's monthly budget."
+            ),
+            margin_help="Resolve only once the forecast is this many points (%) below the threshold.",
+            defaults=Defaults("100", "5"),
+            warning=True,
+            fix=FixPage("Review the budget of {account.name}", "budget"),
+            figures=(*MONTH_FIGURES, *BALANCE_FIGURES),
         ),
     )
 }

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from billing.figures.month import Month, month_of, month_spans
 from billing.figures.spend import (
     DAY,
     MICRO,
@@ -51,6 +52,7 @@ class _Latest(TypedDict):
     latest_taken_at: datetime | None
     data_as_of: datetime | None
     usage_synced: bool
+    first_usage_at: datetime | None
 
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class AccountFigures:
     limit_used_percent: Decimal | None
     data_as_of: datetime | None  # finished_at of the last successful balance SyncRun
     is_stale: bool  # data_as_of older than STALE_AFTER_MINUTES, or never synced
+    month: Month | None = None  # the UTC month so far and its forecast (billing.figures.month)
 
 
 # --- single-account figures -------------------------------------------------------------------------------
@@ -122,10 +125,11 @@ def compute(ids: list[int], now: datetime) -> tuple[dict[int, AccountFigures], d
     if not accounts_by_id:
         return {}, {}
     spans, limits = _spans_of(accounts_by_id, now)
-    usage = _usage_of(ids, spans, now)
+    month = month_spans(now)
+    usage = _usage_of(ids, {pk: [*account_spans, *month] for pk, account_spans in spans.items()}, now)
     stale_before = now - timedelta(minutes=settings.STALE_AFTER_MINUTES)
     figures = {
-        pk: _figures_of(row, usage.get(pk, Usage()), spans[pk], limits.get(pk), stale_before)
+        pk: _figures_of(row, usage.get(pk, Usage()), spans[pk], limits.get(pk), stale_before, now)
         for pk, row in accounts_by_id.items()
     }
     return figures, limits
@@ -145,6 +149,11 @@ def _account_rows(ids: list[int]) -> dict[int, AccountRow]:
             latest_balance=Subquery(latest.values("balance")[:1]),
             latest_taken_at=Subquery(latest.values("taken_at")[:1]),
             data_as_of=Subquery(balance_runs.values("finished_at")[:1]),
+            first_usage_at=Subquery(
+                UsageRecord.objects.filter(account=OuterRef("pk"), window=UsageWindow.DAY)
+                .order_by("start")
+                .values("start")[:1]
+            ),
             usage_synced=Exists(
                 SyncRun.objects.filter(
                     account=OuterRef("pk"), job=SyncJob.USAGE, outcome=SyncOutcome.SUCCEEDED
@@ -225,6 +234,7 @@ def _figures_of(
     spans: list[tuple[datetime, datetime]],
     limit: SpendingLimit | None,
     stale_before: datetime,
+    now: datetime,
 ) -> AccountFigures:
     spend_per_day = None
     if row.usage_synced or not usage.empty:
@@ -245,4 +255,5 @@ def _figures_of(
         limit_used_percent=limit_used,
         data_as_of=row.data_as_of,
         is_stale=row.data_as_of is None or row.data_as_of < stale_before,
+        month=month_of(usage, row.first_usage_at, now) if row.usage_synced or not usage.empty else None,
     )

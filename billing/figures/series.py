@@ -6,7 +6,7 @@ Local tables only, a fixed number of queries each; the per-account "latest" read
 and a reverse one-to-one row is `Account.one_to_one`.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -83,6 +83,15 @@ def bucket_label(window: str, start: datetime) -> str:
     if window == UsageWindow.HOUR:
         return timezone.localtime(start).strftime("%Y-%m-%d %H:%M")
     return start.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def range_bounds(window: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """The instants the days first..last (both included) cover: UTC days for day buckets (Cloudflare cuts days
+    in UTC), the portal's own days for hour buckets. The usage page's, its CSV's and the API's range."""
+    zone = UTC if window == UsageWindow.DAY else timezone.get_current_timezone()
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
 
 
 def records(account: Account, window: str, start: datetime, end: datetime | None = None):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.figures.compute import AccountFigures, compute, figures_for_accounts
+from billing.figures.month import Month, current_month_start
 from billing.figures.spend import DURATIONS, STRATEGIES, local_today, runway, spending_limit_of
 from billing.models import (
     Account,
@@ -31,6 +32,10 @@ SUMMARY_FIELDS = [
     "limit_duration",
     "limit_strategy",
     "data_as_of",
+    "month_start",
+    "month_to_date",
+    "month_forecast",
+    "month_history_days",
     "computed_at",
 ]
 
@@ -59,6 +64,7 @@ def refresh_summaries(accounts: Iterable, now: datetime | None = None, batch: in
         rows = []
         for pk, figure in figures.items():
             limit = limits.get(pk)
+            month = figure.month
             amount, duration, strategy = (
                 NO_LIMIT if limit is None else _limit_key(True, limit.amount, limit.duration, limit.strategy)
             )
@@ -75,6 +81,10 @@ def refresh_summaries(accounts: Iterable, now: datetime | None = None, batch: in
                     limit_duration=duration,
                     limit_strategy=strategy,
                     data_as_of=figure.data_as_of,
+                    month_start=month.start if month else current_month_start(now),
+                    month_to_date=month.to_date if month else None,
+                    month_forecast=month.forecast if month else None,
+                    month_history_days=month.history_days if month else 0,
                     computed_at=now,
                 )
             )
@@ -105,11 +115,16 @@ def refresh_balance(account: Account | int, data_as_of: datetime | None, now: da
     more than SPEND_FIGURES_MAX_AGE ago (sliding windows), or when the account has no summary yet."""
     now = now or timezone.now()
     pk = account.pk if isinstance(account, Account) else int(account)
-    stored = AccountSummary.objects.filter(account_id=pk).values_list("spend_per_day", "computed_at").first()
+    stored = (
+        AccountSummary.objects.filter(account_id=pk)
+        .values_list("spend_per_day", "computed_at", "month_start")
+        .first()
+    )
     if (
         stored is None
         or stored[1] < now - SPEND_FIGURES_MAX_AGE
         or local_today(stored[1]) != local_today(now)
+        or stored[2] != current_month_start(now)
     ):
         refresh_summaries([pk], now)
         return
@@ -169,6 +184,7 @@ def stored_figures_of_rows(rows: Iterable[dict], now: datetime | None = None) ->
     accounts reads them without building four model instances per account."""
     now = now or timezone.now()
     stale_before = now - timedelta(minutes=settings.STALE_AFTER_MINUTES)
+    this_month = current_month_start(now)
     figures: dict[int, AccountFigures] = {}
     missing = []
     for row in rows:
@@ -187,7 +203,8 @@ def stored_figures_of_rows(rows: Iterable[dict], now: datetime | None = None) ->
             row["summary__limit_duration"],
             row["summary__limit_strategy"],
         )
-        if limit != stored:
+        # A summary of another month (or written before the month figures) is computed again.
+        if limit != stored or row["summary__month_start"] != this_month:
             missing.append(pk)
             continue
         data_as_of = row["summary__data_as_of"]
@@ -201,10 +218,23 @@ def stored_figures_of_rows(rows: Iterable[dict], now: datetime | None = None) ->
             limit_used_percent=row["summary__limit_used_percent"],
             data_as_of=data_as_of,
             is_stale=data_as_of is None or data_as_of < stale_before,
+            month=_stored_month(row),
         )
     if missing:
         figures.update(figures_for_accounts(missing, now))
     return figures
+
+
+def _stored_month(row: dict) -> Month | None:
+    """The month figures as stored; None for an account without usage (as compute leaves it)."""
+    if row["summary__month_to_date"] is None:
+        return None
+    return Month(
+        row["summary__month_start"],
+        row["summary__month_to_date"],
+        row["summary__month_forecast"],
+        row["summary__month_history_days"],
+    )
 
 
 def _summary_of(account: Account) -> AccountSummary | None:

@@ -1,6 +1,7 @@
 """Forms for alert rules and the test email: validation only."""
 
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -8,7 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
+from django.utils import timezone
 
+from billing.alerts import attention
 from billing.alerts.kinds import KINDS
 from billing.alerts.levels import MAX_LEVELS, Direction
 from billing.forms.fields import (
@@ -329,3 +332,26 @@ class TestEmailForm(forms.Form):
         label="Send to",
         error_messages={"invalid": "Enter a valid email address, like name@example.com."},
     )
+
+
+class SnoozeForm(forms.Form):
+    """Until when an open alert's reminders wait: a time ahead, at most MAX_SNOOZE_DAYS away (TIME_ZONE)."""
+
+    until = forms.DateTimeField(
+        label="Snooze until",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "invalid": "Enter a date and time, like 2026-03-18 14:00.",
+            "required": "Enter a time.",
+        },
+    )
+
+    def clean_until(self) -> datetime:
+        until = self.cleaned_data["until"]
+        now = timezone.now()
+        if until <= now:
+            raise ValidationError("Choose a time ahead: that one has passed.")
+        if until > now + timedelta(days=attention.MAX_SNOOZE_DAYS):
+            raise ValidationError(f"Snooze for at most {attention.MAX_SNOOZE_DAYS} days.")
+        return until

@@ -15,6 +15,10 @@ from billing.models.alerts import (
     AlertKind,
     AlertRule,
 )
+from billing.models.api_tokens import (
+    ApiRequestCount,
+    ApiToken,
+)
 from billing.models.audit import (
     AppendOnlyError,
     AuditAction,
@@ -62,6 +66,10 @@ from billing.models.history import (
     UsageRecord,
     UsageWindow,
 )
+from billing.models.people import (
+    AccessGeneration,
+    Invitation,
+)
 from billing.models.runs import (
     ApiCallCount,
     SweepSlot,
@@ -69,10 +77,20 @@ from billing.models.runs import (
     SyncOutcome,
     SyncRun,
 )
+from billing.models.sso import (
+    SsoIdentity,
+    SsoRoleMapping,
+)
 from billing.models.topups import (
     TopUp,
     TopUpRange,
     TopUpStatus,
+)
+from billing.models.two_factor import (
+    Authenticator,
+    ProviderSecondFactor,
+    RecoveryCode,
+    RecoveryCodes,
 )
 from billing.models.writes import (
     WriteIntent,
@@ -80,6 +98,7 @@ from billing.models.writes import (
 )
 
 __all__ = [
+    "AccessGeneration",
     "Account",
     "AccountAccess",
     "AccountSummary",
@@ -89,10 +108,13 @@ __all__ = [
     "AlertSubscription",
     "AnalyticsSettings",
     "ApiCallCount",
+    "ApiRequestCount",
+    "ApiToken",
     "AppendOnlyError",
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "Authenticator",
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
@@ -104,6 +126,7 @@ __all__ = [
     "GatewayRule",
     "GatewaySpendDay",
     "GatewaySpendHour",
+    "Invitation",
     "Invoice",
     "InvoiceListing",
     "InvoicePreview",
@@ -115,10 +138,15 @@ __all__ = [
     "NotificationSettings",
     "PortalAlert",
     "PortalAlertKind",
+    "ProviderSecondFactor",
+    "RecoveryCode",
+    "RecoveryCodes",
     "Role",
     "RuleState",
     "RuleTechnique",
     "SpendingLimit",
+    "SsoIdentity",
+    "SsoRoleMapping",
     "SweepSlot",
     "SyncJob",
     "SyncOutcome",

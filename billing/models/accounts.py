@@ -5,6 +5,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from billing import crypto
+from billing.models.fields import money_field
 
 
 class Role(models.TextChoices):
@@ -20,6 +21,9 @@ class Account(models.Model):
     api_token_ciphertext = models.TextField(blank=True, default="", editable=False)
     api_token_last4 = models.CharField(max_length=4, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The portal's own monthly budget in dollars (Cloudflare has none): set by the account's admins, audited,
+    # read against the month-to-date billed usage and its forecast (billing.figures.month).
+    monthly_budget = money_field(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "cloudflare_id"]

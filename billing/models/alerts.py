@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -20,6 +21,7 @@ class AlertKind(models.TextChoices):
     STALE_DATA = "stale_data", "Stale data"
     USAGE_SPIKE = "usage_spike", "Usage spike"
     GATEWAY_RULE = "gateway_rule", "Gateway rule nearly used"
+    FORECAST_OVER_BUDGET = "forecast_over_budget", "Forecast over budget"
 
 
 class AlertRule(models.Model):
@@ -109,6 +111,16 @@ class AlertEvent(models.Model):
     level = models.PositiveSmallIntegerField(default=1)
     # Figures at opening and resolution (money as strings), for the history page and the emails.
     details = models.JSONField(default=dict, blank=True)
+    # Someone who can see the alert said they are on it: reminders stop until a more severe level is reached
+    # (billing/alerts/attention.py). The name is copied so it outlives the person.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_by_name = models.CharField(max_length=150, blank=True, default="")
+    # Reminders paused until then (a more severe level is still told, and ends the pause).
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_by_name = models.CharField(max_length=150, blank=True, default="")
 
     objects = AlertEventQuerySet.as_manager()
 

@@ -46,6 +46,19 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
     # A POST on a money route that the portal refused: no permission (403), or a tampered form.
     REQUEST_REFUSED = "request.refused", "Request refused by the portal"
+    PERSON_INVITED = "person.invited", "Person invited"
+    INVITATION_ACCEPTED = "person.invitation_accepted", "Invitation accepted"
+    PERSON_ROLE_SET = "person.role_set", "Role given or changed"
+    PERSON_ACCESS_REMOVED = "person.access_removed", "Access removed"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
+    ALERT_SNOOZED = "alert.snoozed", "Alert snoozed"
+    BUDGET_SET = "budget.set", "Monthly budget changed"
+    SUDO_CONFIRMED = "sudo.confirmed", "Identity confirmed again"
+    SSO_SIGNIN = "sso.signin", "Signed in with SSO"
+    SSO_ROLES_CHANGED = "sso.roles_changed", "SSO groups changed roles"
+    SSO_MAPPING_CHANGE = "sso.mapping_change", "SSO role mapping changed"
+    API_TOKEN_CREATE = "api_token.create", "API token made"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
 
 
 class AuditOutcome(models.TextChoices):

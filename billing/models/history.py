@@ -261,6 +261,12 @@ class AccountSummary(models.Model):
     limit_duration = models.CharField(max_length=16, blank=True, default="")
     limit_strategy = models.CharField(max_length=16, blank=True, default="")
     data_as_of = models.DateTimeField(null=True, blank=True)
+    # The UTC month these were computed in (a summary of an earlier month is not used), its billed usage so
+    # far, the end-of-month forecast (null: too little history) and the complete days of history behind it.
+    month_start = models.DateField(null=True, blank=True)
+    month_to_date = money_field(null=True, blank=True)
+    month_forecast = money_field(null=True, blank=True)
+    month_history_days = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField()
 
     class Meta:

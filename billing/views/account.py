@@ -24,6 +24,7 @@ from billing.models import (
 )
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import get_account_for
+from billing.views.budget import month_context
 from billing.views.common import account_context
 
 CHART_DAYS = 30
@@ -149,4 +150,5 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         **_open_alerts(account),
         **where_the_money_goes(account, bars, since),
     )
+    context.update(month_context(account, context["figures"]))
     return render(request, "billing/account.html", context)

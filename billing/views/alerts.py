@@ -1,5 +1,7 @@
 """Alert pages: rules per account, alert history, the outbox, mail written to files, the test email."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -37,6 +39,8 @@ from billing.permissions import (
 from billing.views.common import client_ip
 
 HISTORY_PAGE_SIZE = 50
+# What the snooze field offers first: a working day's pause.
+SNOOZE_DEFAULT_HOURS = 8
 
 
 def _superuser_only(request: HttpRequest) -> None:
@@ -100,6 +104,8 @@ def account_alerts(request: AuthenticatedHttpRequest, account_id: str) -> HttpRe
             "emails": Delivery.objects.filter(account=account).select_related("channel")[:20],
             "subscribed": AlertSubscription.objects.filter(account=account, user=request.user).exists(),
             "operators": operator_emails(),
+            "now": timezone.now(),
+            "snooze_default": timezone.localtime() + timedelta(hours=SNOOZE_DEFAULT_HOURS),
             "section": "alerts",
         },
     )

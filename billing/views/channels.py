@@ -1,5 +1,5 @@
 """Notification channels (superusers): list and create, a channel's page, send a test, rotate its secret,
-enable, remove; and a manager's own subscription to an account's alerts. A secret is shown once, in the
+enable, remove; and a person's own subscription to an account's alerts. A secret is shown once, in the
 answer to the request that made it; URLs never again in full."""
 
 from django.contrib import messages
@@ -10,9 +10,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing.forms.channels import ChannelForm
-from billing.models import AlertSubscription, DeliveryState, NotificationChannel, Role
+from billing.models import AlertSubscription, DeliveryState, NotificationChannel
 from billing.notifications import channel_admin
-from billing.permissions import AuthenticatedHttpRequest, get_account_for
+from billing.permissions import AuthenticatedHttpRequest, get_account_for, sudo_required
 from billing.views.common import client_ip
 
 
@@ -29,6 +29,7 @@ def _secret_page(request: HttpRequest, channel: NotificationChannel, secret: str
     )
 
 
+@sudo_required  # creating a channel makes a secret (a webhook's, a Slack URL)
 @never_cache
 def channel_list(request: HttpRequest) -> HttpResponse:
     _superuser_only(request)
@@ -64,6 +65,17 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@sudo_required
+@require_POST
+@never_cache
+def channel_rotate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A new signing secret for a webhook channel, shown once (a sudo action: it hands out a secret)."""
+    _superuser_only(request)
+    channel = get_object_or_404(NotificationChannel, pk=pk, kind="webhook")
+    secret = channel_admin.rotate_secret(request.user, channel, ip_address=client_ip(request))
+    return _secret_page(request, channel, secret, "rotated")
+
+
 @require_POST
 @never_cache
 def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -72,10 +84,6 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     ip = client_ip(request)
     if action == "test":
         _send_test(request, channel)
-    elif action == "rotate" and channel.kind == "webhook":
-        return _secret_page(
-            request, channel, channel_admin.rotate_secret(request.user, channel, ip_address=ip), "rotated"
-        )
     elif action == "finish-rotation":
         if channel_admin.finish_rotation(request.user, channel, ip_address=ip):
             messages.success(request, "The old secret is retired: only the new one signs now.")
@@ -108,8 +116,9 @@ def _send_test(request: HttpRequest, channel: NotificationChannel) -> None:
 
 @require_POST
 def account_subscription(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
-    """Subscribes (or unsubscribes) the manager to every alert of the account, by email."""
-    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    """Subscribes (or unsubscribes) the person, whatever their role, to every alert of the account by email:
+    their own address only, never a channel (so nothing of a channel's secrets is theirs to see)."""
+    account = get_account_for(request.user, account_id)
     if not request.user.email:
         messages.error(request, "Your account has no email address: ask an admin to add one.")
     elif request.POST.get("subscribe") == "1":

@@ -24,10 +24,11 @@ from billing import display
 from billing.alerts import headlines, watchdog
 from billing.alerts import text as alert_text
 from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
+from billing.figures.totals import totals_of
 from billing.models import AlertEvent
 from billing.money import format_money
 from billing.notifications import portal_alerts
-from billing.permissions import accounts_for
+from billing.permissions import Person, accounts_for
 
 # What a row shows besides the stored figures.
 COLUMNS = [
@@ -38,6 +39,7 @@ COLUMNS = [
     "auto_topup__threshold",
     "auto_topup__error",
     "auto_topup__disabled_reason",
+    "monthly_budget",
 ]
 ALERT_COLUMNS = (
     "account_id",
@@ -55,12 +57,17 @@ ALERT_COLUMNS = (
 AUTO_TOPUP_FIELDS = ("amount", "threshold", "error", "disabled_reason")
 
 
-def overview(request: HttpRequest) -> HttpResponse:
-    accounts = list(
-        accounts_for(request.user)
+def overview_accounts(user: Person) -> list[dict]:
+    """Every account the person sees, as rows the overview and the accounts CSV read (one query)."""
+    return list(
+        accounts_for(user)
         .annotate(last_sweep=watchdog.last_sweep_subquery(), joined=F("created_at"))
         .values(*COLUMNS, *STORED_FIGURES_COLUMNS, "last_sweep", "joined")
     )
+
+
+def overview(request: HttpRequest) -> HttpResponse:
+    accounts = overview_accounts(request.user)
     figures = stored_figures_of_rows(accounts)
     alerts = (
         AlertEvent.objects.select_related("rule")
@@ -75,6 +82,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     oldest = min(moments) if moments else None
     context = {
         "rows": rows,
+        "totals": totals_of(figures.get(account["pk"]) for account in accounts),
         "rows_html": _rows_html(rows),
         "data_as_of": oldest,
         "next_sync": oldest + timedelta(seconds=settings.SYNC_BALANCE_INTERVAL) if oldest else None,

@@ -1,5 +1,5 @@
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from billing.figures import charts
 from billing.figures.series import (
     BucketIndex,
     bucket_label,
+    range_bounds,
     records,
     still_running,
     usage_buckets,
@@ -43,15 +44,6 @@ CSV_HEADER = ("bucket_start_utc", "bucket_start_local", "window", "usage_usd", "
 TABLE_ROWS: dict[str, int] = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
 
-def _bounds(window: str, first, last) -> tuple[datetime, datetime]:
-    """The instants a range of days covers: UTC days for day buckets (Cloudflare cuts days in UTC),
-    the portal's own days for hour buckets."""
-    zone = UTC if window == UsageWindow.DAY else timezone.get_current_timezone()
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return start, end
-
-
 def bar_hours(start: datetime, end: datetime) -> int:
     """Hours per bar of the hour chart: the narrowest step that keeps the range within MAX_BARS bars."""
     hours = -(-int((end - start).total_seconds()) // 3600)
@@ -72,8 +64,8 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
         if form.errors or shown.notices:
             # A download is never quietly of another range than the one asked for.
             return _csv_refused(form, shown)
-        return _csv(account, window, *_bounds(window, first, last))
-    start, end = _bounds(window, first, last)
+        return _csv(account, window, *range_bounds(window, first, last))
+    start, end = range_bounds(window, first, last)
     hourly = window == UsageWindow.HOUR
     step_hours = bar_hours(start, end) if hourly else 1
     bars = usage_buckets(account, window, start, end, step=timedelta(hours=step_hours) if hourly else None)

@@ -224,15 +224,17 @@ def test_refresh_now_is_followed_until_done(tab, manager, account, monkeypatch):
     """The account page shows a queued refresh and reloads itself (static JS, no inline script) until the
     worker has finished it."""
     from billing.models import SyncOutcome, SyncRun
+    from billing.operations import refresh as refresh_operation
     from billing.views import common
 
     monkeypatch.setattr(common, "REFRESH_RELOAD_SECONDS", 1)
+    monkeypatch.setattr(refresh_operation, "_send", lambda account_id, run_id: None)  # no worker here
     snapshot(account, "50")
-    run = SyncRun.objects.create(
-        job="refresh", account=account, started_at=timezone.now(), outcome=SyncOutcome.QUEUED
-    )
     log_in(tab, manager.username, PASSWORD)
     tab.goto(f"{tab.base}/accounts/{account.cloudflare_id}/")
+    tab.get_by_role("button", name="Refresh now").click()
+    tab.wait_for_selector(".refresh-status")
     assert tab.locator(".refresh-status").inner_text().startswith("Refresh queued")
+    run = SyncRun.objects.get(job="refresh", account=account)
     SyncRun.objects.filter(pk=run.pk).update(outcome=SyncOutcome.SUCCEEDED, finished_at=timezone.now())
     tab.wait_for_selector("text=Refresh done.", timeout=8000)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import display, figures, sync
-from billing.figures.series import MAX_LINE_POINTS, balance_points
+from billing.figures.series import MAX_LINE_POINTS, balance_points, range_bounds
 from billing.models import (
     Account,
     AccountAccess,
@@ -272,7 +272,7 @@ def test_summed_hour_bars_add_up_to_the_hours_they_cover(client, viewer, account
         {"window": "hour", "start": str(first), "end": str(today)},
     )
     assert "Usage per 2 hours" in response.content.decode()
-    start, end = usage_view._bounds("hour", first, today)
+    start, end = range_bounds("hour", first, today)
     expected = sum(
         UsageRecord.objects.filter(
             account=account, window="hour", start__gte=start, start__lt=end
@@ -292,7 +292,7 @@ def test_csv_streams_every_hour_of_the_range(client, viewer, account):
     )
     assert response.streaming
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
-    start, end = usage_view._bounds("hour", today - timedelta(days=365), today)
+    start, end = range_bounds("hour", today - timedelta(days=365), today)
     stored = UsageRecord.objects.filter(account=account, window="hour", start__gte=start, start__lt=end)
     assert len(lines) == 1 + stored.count() > 365 * 24
     assert lines[1] < lines[-1]  # oldest first

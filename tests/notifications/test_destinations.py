@@ -10,7 +10,7 @@ from django.urls import reverse
 from billing.models import ChannelKind, DeliveryState, NotificationChannel
 from billing.notifications import channel_admin, destinations
 from billing.notifications import outbox as mail
-from tests.support.people_fixtures import login
+from tests.support.people_fixtures import confirmed_again, login
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_a_name_that_does_not_resolve_is_told_apart():
 def test_the_channel_form_refuses_a_private_url_naming_the_rule_and_the_setting(
     client, superuser, public_only
 ):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     page = client.post(
         reverse("alert_channels"),
         {"name": "Metadata", "kind": "webhook", "url": "http://169.254.169.254/latest/meta-data/"},
@@ -69,7 +69,7 @@ def test_the_channel_form_refuses_a_private_url_naming_the_rule_and_the_setting(
 
 
 def test_the_channel_form_accepts_a_host_that_does_not_resolve_yet(client, superuser, public_only):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     client.post(
         reverse("alert_channels"),
         {"name": "Later", "kind": "webhook", "url": "https://hooks.example.invalid/x"},

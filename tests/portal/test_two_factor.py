@@ -3,50 +3,17 @@ single-use recovery codes, REQUIRE_2FA for everyone who can move money, and the 
 
 from datetime import timedelta
 
-import pyotp
 import pytest
-import time_machine
 from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import timezone
 
 from billing.models import AuditAction, AuditEntry
 from portal import two_factor
 from tests.support.people_fixtures import PASSWORD
+from tests.support.two_factor_steps import confirm_again, enrol, password_login
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    """A frozen clock that tests move by hand: TOTP codes and django-otp's throttle both read it."""
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
-
-
-def authenticator(response) -> pyotp.TOTP:
-    """What an authenticator app holds after the secret shown on the enrolment page is typed in."""
-    return pyotp.TOTP(response.context["secret"].replace(" ", ""))
-
-
-def enrol(client, user, clock):
-    """Enrols `user` through the pages; returns their authenticator and recovery codes, logged out after."""
-    client.force_login(user)
-    page = client.get(reverse("two_factor"))
-    app = authenticator(page)
-    done = client.post(reverse("two_factor"), {"code": app.now()})
-    assert done.status_code == 200
-    codes = done.context["codes"]
-    client.post(reverse("logout"))
-    clock.shift(timedelta(seconds=31))  # the code used to enrol may not be used again
-    return app, codes
-
-
-def password_login(client, user):
-    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302
-    return response
 
 
 def test_enrolment_page_draws_the_qr_code_locally_and_shows_the_secret(client, viewer):
@@ -126,6 +93,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, viewer, clock):
     app, old = enrol(client, viewer, clock)
     password_login(client, viewer)
     client.post(reverse("two_factor_verify"), {"code": app.now()})
+    confirm_again(client, app, clock)
     new = client.post(reverse("two_factor_renew_codes")).context["codes"]
     assert len(new) == 10 and not set(new) & set(old)
     client.post(reverse("logout"))
@@ -163,6 +131,7 @@ def test_disabling_is_refused_when_two_factor_is_required(client, manager, setti
     settings.REQUIRE_2FA = True
     password_login(client, manager)
     client.post(reverse("two_factor_verify"), {"code": app.now()})
+    confirm_again(client, app, clock)
     response = client.post(reverse("two_factor_disable"), follow=True)
     assert b"cannot be turned off" in response.content
     assert two_factor.is_enrolled(manager)
@@ -172,6 +141,7 @@ def test_a_viewer_may_disable_their_own_two_factor(client, viewer, clock):
     app, _ = enrol(client, viewer, clock)
     password_login(client, viewer)
     client.post(reverse("two_factor_verify"), {"code": app.now()})
+    confirm_again(client, app, clock)
     client.post(reverse("two_factor_disable"))
     assert not two_factor.is_enrolled(viewer)
     assert AuditEntry.objects.filter(action=AuditAction.TWO_FACTOR_DISABLED).count() == 1

@@ -114,6 +114,19 @@ def _limit_nearly_used(account: Account) -> None:
     snapshot(account, "500")
 
 
+def budgeted(account: Account, budget: str) -> None:
+    account.monthly_budget = Decimal(budget)
+    account.save(update_fields=["monthly_budget"])
+
+
+def _forecast_over_budget(account: Account) -> None:
+    """$10 on each of the last ten UTC days and a $500 balance: the month is on course for well over $100."""
+    budgeted(account, "100")
+    for days_ago in range(1, 11):
+        day_usage(account, utc_midnight(days_ago), "10")
+    snapshot(account, "500")
+
+
 SCENARIOS: dict[str, Scenario] = {
     AlertKind.LOW_BALANCE: Scenario(
         rule=lambda account: the_rule(account, AlertKind.LOW_BALANCE, "10", "5", "5"),
@@ -161,5 +174,10 @@ SCENARIOS: dict[str, Scenario] = {
         open=_rule_nearly_used,
         escalate=lambda account: _gateway_rule(account, "97"),
         resolve=lambda account: _gateway_rule(account, "10"),
+    ),
+    AlertKind.FORECAST_OVER_BUDGET: Scenario(
+        rule=lambda account: the_rule(account, AlertKind.FORECAST_OVER_BUDGET, "100", "5"),
+        open=_forecast_over_budget,
+        resolve=lambda account: budgeted(account, "10000"),
     ),
 }

@@ -3,13 +3,16 @@
 - `account` ("Acme Prod") and `other_account` ("Other Team"): two local accounts.
 - `viewer`, `manager`, `admin_user`: vera, max and ada, each with that role on `account`; `superuser`: sam;
   `outsider`: olga, a manager of `other_account` only. `make_user(name, **extra)` makes anyone else.
-- `login(client, user)` signs in through the log-in checks (django-axes), with `PASSWORD`.
+- `login(client, user)` signs in through the log-in checks (django-axes), with `PASSWORD`;
+  `confirmed_again(client)` opens that session's sudo window.
 """
 
 import pytest
 from django.http import HttpRequest
+from django.utils import timezone
 
 from billing.models import Account, AccountAccess, Role
+from portal import sudo
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -68,4 +71,13 @@ def outsider(make_user, other_account):
 def login(client, user):
     # django-axes checks every authentication against a request, so the test client is given one.
     assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
+    return client
+
+
+def confirmed_again(client):
+    """Opens the sudo window of the client's session, as if the person had just given their password and
+    a code again (portal/sudo.py): for tests of what comes after that step, not of the step itself."""
+    session = client.session
+    session[sudo.SESSION_KEY] = timezone.now().timestamp() + 3600
+    session.save()
     return client

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from billing import clients
-from billing.models import Account, AccountAccess, BalanceSnapshot, Role, SyncRun
+from billing.figures import figures_for
+from billing.models import Account, AccountAccess, AuditEntry, BalanceSnapshot, Role, SyncRun
 from cloudflare_sandbox import DEMO_ACCOUNTS
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,14 @@ def test_without_the_sandbox_control_api_the_backfill_is_skipped_in_one_line(dem
     output = load_demo()
     assert BalanceSnapshot.objects.count() == len(DEMO_ACCOUNTS)
     assert output.count("No balance history to back-fill") == 1
+
+
+def test_load_demo_gives_acme_prod_a_budget_with_a_forecast_once(demo_portal):
+    load_demo()
+    load_demo()
+
+    budgeted = Account.objects.exclude(monthly_budget=None)
+    assert [(a.name, a.monthly_budget) for a in budgeted] == [("Acme Prod", Decimal(1500))]
+    month = figures_for(budgeted[0]).month
+    assert month is not None and month.forecast is not None, "90 days of demo history: enough to forecast"
+    assert AuditEntry.objects.filter(action="budget.set").count() == 1

@@ -22,7 +22,7 @@ from billing.notifications import channel_admin
 from billing.notifications import outbox as mail
 from tests.support.alerts import RULE_POST, rule_url
 from tests.support.http_receiver import Answer
-from tests.support.people_fixtures import login
+from tests.support.people_fixtures import confirmed_again, login
 
 
 def create_webhook(client, receiver, **extra):
@@ -32,7 +32,7 @@ def create_webhook(client, receiver, **extra):
 
 
 def test_a_webhook_secret_is_shown_once_and_the_url_never_again(client, superuser, receiver):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
 
     created = create_webhook(client, receiver)
 
@@ -51,7 +51,7 @@ def test_a_webhook_secret_is_shown_once_and_the_url_never_again(client, superuse
 
 
 def test_channel_form_needs_the_right_destination(client, superuser):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     no_url = client.post(reverse("alert_channels"), {"name": "S", "kind": "slack"})
     bad_url = client.post(reverse("alert_channels"), {"name": "S", "kind": "slack", "url": "ftp://x"})
     no_emails = client.post(reverse("alert_channels"), {"name": "E", "kind": "email"})
@@ -70,7 +70,7 @@ def test_only_superusers_manage_channels(client, person, request):
 
 
 def test_send_test_and_rotation_from_the_channel_page(client, superuser, receiver):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     create_webhook(client, receiver)
     channel = NotificationChannel.objects.get()
     receiver.script = [Answer(410, "gone")]
@@ -135,13 +135,13 @@ def test_a_manager_subscribes_and_unsubscribes(client, account, manager):
     assert AlertSubscription.objects.count() == 0
 
 
-def test_viewers_cannot_subscribe(client, account, viewer):
-    login(client, viewer)
-    response = client.post(
-        reverse("account_alert_subscription", args=[account.cloudflare_id]), {"subscribe": "1"}
-    )
-    assert response.status_code in (403, 404)
+def test_only_people_who_see_the_account_subscribe(client, account, viewer, outsider):
+    # Viewers subscribe themselves by email (issue 23); someone without the account gets its 404.
+    url = reverse("account_alert_subscription", args=[account.cloudflare_id])
+    assert login(client, outsider).post(url, {"subscribe": "1"}).status_code == 404
     assert AlertSubscription.objects.count() == 0
+    assert login(client, viewer).post(url, {"subscribe": "1"}).status_code == 302
+    assert list(AlertSubscription.objects.values_list("user__username", flat=True)) == ["vera-viewer"]
 
 
 def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, receiver):
@@ -151,7 +151,7 @@ def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, re
     row = mail.queue_message(hook, {"n": 1}, "A webhook message", template="webhook")
     receiver.script = [Answer(400, "bad payload")]
     mail.send_outbox()
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
 
     page = client.get(reverse("alert_outbox")).content.decode()
     client.post(reverse("alert_outbox_retry", args=[row.pk]))
@@ -164,7 +164,7 @@ def test_outbox_lists_every_channels_deliveries_with_retry(client, superuser, re
 
 
 def test_removing_a_channel_asks_first(client, superuser):
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     client.post(reverse("alert_channels"), {"name": "Finance", "kind": "email", "emails": "fin@example.test"})
     channel = NotificationChannel.objects.get(name="Finance")
     delete = reverse("alert_channel_action", args=[channel.pk, "delete"])

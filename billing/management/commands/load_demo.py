@@ -22,6 +22,8 @@ from billing.models import Account, AccountAccess, BalanceSnapshot, Role
 from billing.money import balance_to_dollars, ms_to_datetime
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (the published demo log-in)
+# Acme Prod's demo budget: about its usual month, so the forecast sits near it.
+DEMO_BUDGET_CENTS = 1_500_00
 BACKFILL_DAYS = 30
 # A snapshot's fields other than the balance, copied from the one real snapshot into the back-filled ones.
 COPIED_FIELDS = (
@@ -66,6 +68,7 @@ class Command(BaseCommand):
         if not no_sync:
             self._first_sync(accounts)
             self._backfill_balance_history(accounts)
+        self._demo_budget(accounts)
         self.stdout.write(
             self.style.SUCCESS(
                 "\n  AI Gateway billing portal: http://127.0.0.1:8000/\n"
@@ -100,6 +103,14 @@ class Command(BaseCommand):
             except requests.RequestException:
                 time.sleep(0.5)
         raise CommandError("The Cloudflare API (sandbox) did not answer within 60 seconds.")
+
+    def _demo_budget(self, accounts: list[Account]) -> None:
+        """Demo only: a monthly budget on the first account (Acme Prod), so its page shows the month so far
+        and the forecast against a budget. Set once (audited as the system); one changed since is kept."""
+        from billing.operations.budget import set_monthly_budget
+
+        if accounts and accounts[0].monthly_budget is None:
+            set_monthly_budget(accounts[0], None, DEMO_BUDGET_CENTS)
 
     def _first_sync(self, accounts: list[Account]) -> None:
         from billing import pipeline

@@ -19,7 +19,7 @@ def chain_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0023_write_intents"),
+        ("billing", "0027_api_tokens"),
     ]
 
     operations = [
@@ -71,6 +71,19 @@ class Migration(migrations.Migration):
                     ("two_factor.recovery_used", "Recovery code used"),
                     ("two_factor.recovery_renewed", "Recovery codes renewed"),
                     ("request.refused", "Request refused by the portal"),
+                    ("person.invited", "Person invited"),
+                    ("person.invitation_accepted", "Invitation accepted"),
+                    ("person.role_set", "Role given or changed"),
+                    ("person.access_removed", "Access removed"),
+                    ("alert.acknowledged", "Alert acknowledged"),
+                    ("alert.snoozed", "Alert snoozed"),
+                    ("budget.set", "Monthly budget changed"),
+                    ("sudo.confirmed", "Identity confirmed again"),
+                    ("sso.signin", "Signed in with SSO"),
+                    ("sso.roles_changed", "SSO groups changed roles"),
+                    ("sso.mapping_change", "SSO role mapping changed"),
+                    ("api_token.create", "API token made"),
+                    ("api_token.revoke", "API token revoked"),
                 ],
                 max_length=32,
             ),
