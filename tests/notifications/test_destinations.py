@@ -154,7 +154,7 @@ def test_the_channel_form_refuses_backslashes_and_user_info_even_where_private_i
     client, superuser, settings, template
 ):
     settings.ALERT_ALLOW_PRIVATE_URLS = True
-    login(client, superuser)
+    confirmed_again(login(client, superuser))
     page = client.post(
         reverse("alert_channels"), {"name": "Smuggled", "kind": "webhook", "url": template.format(port=9)}
     ).content.decode()
