@@ -37,7 +37,7 @@ def username_tried(request: HttpRequest, credentials: dict[str, Any] | None) -> 
     """The username a sign-in tried, as axes records it (AXES_USERNAME_CALLABLE): cut to the longest
     username there can be, so an overlong one is one more wrong username, not a failed database write."""
     typed = (credentials or {}).get("username") or request.POST.get("username") or ""
-    return str(typed)[: User._meta.get_field("username").max_length]
+    return str(typed).replace("\x00", "")[: User._meta.get_field("username").max_length]
 
 
 def lockout_response(

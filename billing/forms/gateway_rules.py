@@ -57,6 +57,8 @@ class CommaListField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # typed text cleaned to a list
         text = super().to_python(value) or ""
+        if "\x00" in text:
+            raise forms.ValidationError(f"{self.label}: null characters are not allowed.")
         items = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
         if len(items) > MAX_LIST_ITEMS:
             raise forms.ValidationError(f"{self.label}: at most {MAX_LIST_ITEMS} names.")
