@@ -37,8 +37,28 @@ def endpoint_list(cloudflare_id: str) -> list[dict]:
         {"name": "spend 90 d by model", "path": base + "/spend?range=90d&by=model,provider"},
         {"name": "invoices", "path": base + "/invoices"},
         {"name": "upcoming invoice", "path": base + "/invoices/upcoming"},
+        {"name": "invoice", "path": base + "/invoices/{invoice_id}"},
+        {"name": "usage invoice", "path": base + "/invoices/usage/{period}"},
+        {"name": "reconciliation", "path": base + "/reconciliation"},
+        {"name": "statement", "path": base + "/statement?period={period}"},
+        {"name": "cost centers", "path": base + "/cost-centers"},
+        {"name": "month", "path": base + "/month"},
+        {"name": "totals", "path": "/api/v1/totals"},
+        {"name": "ledger", "path": base + "/ledger"},
         {"name": "alerts", "path": base + "/alerts"},
     ]
+
+
+def _named(cloudflare_id: str) -> dict[str, str]:
+    """The newest invoice and billing period of the account the endpoints read, for the paths naming one."""
+    from billing.models import Account, InvoiceLine
+
+    account = Account.objects.get(cloudflare_id=cloudflare_id)
+    invoice = account.invoices.first()
+    periods = InvoiceLine.objects.periods(account)
+    if invoice is None or not periods:
+        raise RuntimeError(f"the seeded account {cloudflare_id} has no invoices or invoice lines")
+    return {"invoice_id": invoice.invoice_id, "period": periods[0].slug}
 
 
 def _tokens() -> dict[str, str]:
@@ -117,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     from django.utils import timezone
 
     week_ago = f"{timezone.localdate() - timedelta(days=6):%Y-%m-%d}"
-    endpoints = [dict(e, path=e["path"].format(week_ago=week_ago)) for e in endpoint_list(args.account)]
+    named = _named(args.account)
+    endpoints = [
+        dict(e, path=e["path"].format(week_ago=week_ago, **named)) for e in endpoint_list(args.account)
+    ]
     # The steady state the 5-minute sweep leaves (fresh runs, stored figures), as the pages are measured in
     # (done by bench/pages.py before this step in `make bench`; again here when this runs on its own).
     from bench.pages import _sweep_just_finished

@@ -40,6 +40,7 @@ from bench.common import (
 # Targets of the issue (ms, p95), by page family.
 TARGET_OVERVIEW_MS = 50
 TARGET_ACCOUNT_MS = 100
+TARGET_PERIOD_MS = 150  # the reconciliation and the statement (issue 21)
 
 
 def page_list(cloudflare_id: str) -> list[dict]:
@@ -77,11 +78,16 @@ def page_list(cloudflare_id: str) -> list[dict]:
             "path": base + "gateways/breakdown/?range=90d",
             "target_ms": TARGET_ACCOUNT_MS,
         },
+        {"name": "ledger 13 months", "path": base + "ledger/", "target_ms": TARGET_ACCOUNT_MS},
+        {"name": "ledger CSV", "path": base + "ledger/?format=csv", "target_ms": TARGET_ACCOUNT_MS},
+        {"name": "ledger print", "path": base + "ledger/print/", "target_ms": TARGET_ACCOUNT_MS},
         {
             "name": "breakdown CSV 30 d",
             "path": base + "gateways/breakdown/?range=30d&format=csv",
             "target_ms": TARGET_ACCOUNT_MS,
         },
+        {"name": "reconciliation", "path": base + "reconciliation/", "target_ms": TARGET_PERIOD_MS},
+        {"name": "statement", "path": base + "statement/", "target_ms": TARGET_PERIOD_MS},
     ]
 
 

@@ -44,6 +44,7 @@ from bench.seed_history import (
     usage_history,
     usage_rows,
 )
+from bench.seed_statements import seed_statements
 from bench.seed_tables import seed_people, seed_small_tables
 
 TEAM_WORDS = ["Prod", "Staging", "Labs", "Research", "Search", "Support", "Agents", "Mobile", "Data", "Edge"]
@@ -84,6 +85,10 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
         counts["people"] = seed_people(ids)
     with timed("gateways and their spend", timings), transaction.atomic():
         counts.update(seed_gateways(loader, ids, now, seed))
+    with timed("ledger", timings):
+        counts["ledger_days"] = _seed_ledger(ids, now)
+    with timed("usage invoice lines and cost centers", timings), transaction.atomic():
+        counts.update(seed_statements(ids, now, seed))
 
     _analyze(loader)
     return {
@@ -93,6 +98,19 @@ def seed_pages(accounts: int, usage_days: int, snapshot_days: int, sync_run_days
         "sample_account": account_cloudflare_id(0),
         "now": now.isoformat(),
     }
+
+
+def _seed_ledger(ids: list[int], now: datetime) -> int:
+    """The ledger as the syncs leave it: 13 months of days for the measured account (days before its
+    snapshots have no balance reading), the unsettled days for every other one."""
+    from billing.figures import ledger
+    from billing.models import Account
+
+    measured = Account.objects.get(cloudflare_id=account_cloudflare_id(0))
+    built = ledger.rebuild(measured, now, since=(now - timedelta(days=400)).date())
+    unsettled = (now - timedelta(days=3)).date()
+    others = Account.objects.filter(pk__in=ids).exclude(pk=measured.pk)
+    return built + sum(ledger.rebuild(account, now, since=unsettled) for account in others)
 
 
 def _create_accounts(rng: random.Random, accounts: int) -> list[int]:

@@ -78,8 +78,7 @@ def can_manage(account: Account) -> bool:
 
 
 def can_administer(account: Account) -> bool:
-    """Whether the person may change the account's alert rules and their recipients (admins, as the README
-    says; the account came from `accounts_for`)."""
+    """Whether the person is an admin of the account (the account came from `accounts_for`)."""
     return rank(getattr(account, "user_role", None)) >= rank(Role.ADMIN)
 
 

@@ -18,12 +18,15 @@ from datetime import datetime
 from billing import alerts, sync
 from billing.alerts.evaluation import Change, EvaluationSummary
 from billing.cloudflare import CloudflareError
+from billing.figures import ledger
 from billing.models import Account, SyncJob, SyncRun
 from billing.notifications.notify import queue_alert
 
 logger = logging.getLogger("billing.sync")
 
 ALERTING_JOBS = frozenset({SyncJob.BALANCE, SyncJob.ACCOUNT})
+# The jobs that change what the ledger reads (balance snapshots, usage, invoices).
+LEDGER_JOBS = frozenset({SyncJob.BALANCE, SyncJob.USAGE, SyncJob.INVOICES, SyncJob.ACCOUNT})
 
 
 class SyncFailed(Exception):
@@ -44,6 +47,23 @@ def evaluate_alerts(account: Account, now: datetime | None = None) -> list[Chang
 def evaluate_all_alerts(now: datetime | None = None) -> EvaluationSummary:
     """`evaluate_alerts` for every active account; one account's error is logged, the others go on."""
     return alerts.evaluate_all(notify=queue_alert, now=now)
+
+
+def rebuild_ledger_after(job: str, account: Account, results: list[sync.UnitResult]) -> None:
+    """Rebuilds the account's unsettled ledger days when `job` changed what they read and its main unit
+    succeeded; an error is logged (the sync itself succeeded)."""
+    if job not in LEDGER_JOBS or not results or not results[0].succeeded:
+        return
+    try:
+        ledger.rebuild(account)
+    except Exception:
+        logger.exception("ledger rebuild failed for account %s (the sync itself succeeded)", account)
+
+
+def after_units(job: str, account: Account, results: list[sync.UnitResult]) -> None:
+    """What follows a job's units for one account: its ledger, then its alerts (which read the ledger)."""
+    rebuild_ledger_after(job, account, results)
+    evaluate_alerts_after(job, account, results)
 
 
 def evaluate_alerts_after(job: str, account: Account, results: list[sync.UnitResult]) -> None:
@@ -75,14 +95,14 @@ def run(
         backfill_days=backfill_days,
         stop=stop,
         on_done=on_done,
-        after_account=evaluate_alerts_after,
+        after_account=after_units,
     )
 
 
 def run_for_account(job: str, account: Account, backfill_days: int | None = None) -> list[sync.UnitResult]:
     """`job` for one account, here and now, followed by its alerts; returns the units' results."""
     results = sync.run_units(job, account, backfill_days)
-    evaluate_alerts_after(job, account, results)
+    after_units(job, account, results)
     return results
 
 

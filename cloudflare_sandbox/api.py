@@ -7,9 +7,9 @@ status and the JSON document to send. Nothing here knows about sockets.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
+from .invoice_lines import invoice_lines
 from .jsonutil import Raw, decimal_text
 from .model import (
     AUTO_TOPUP_THRESHOLD_MIN_CENTS,
@@ -136,7 +136,7 @@ def usage_history(ctx: Context) -> Result:
         raise bad("start_time: must not be after end_time")
     a = ctx.account
     first = a.usage_start_hour
-    last = first + len(a.usage) - 1
+    last = min(first + len(a.usage) - 1, a.last_reported_hour())
     if end_ms is not None:
         last = min(last, (end_ms - 1) // HOUR_MS)
     lo = first if start_ms is None else max(first, start_ms // HOUR_MS)
@@ -151,7 +151,7 @@ def usage_history(ctx: Context) -> Result:
         # A day is reported whole when any of it lies in the range, as Cloudflare's daily summaries are.
         for day in range(lo // 24, last // 24 + 1):
             s = day * DAY_MS
-            h0, h1 = max(day * 24, first), min(day * 24 + 24, first + len(a.usage))
+            h0, h1 = max(day * 24, first), min(day * 24 + 24, last + 1)
             value = decimal_text(sum(a.usage[h0 - first : h1 - first], ZERO))
             items.append(Raw(SUMMARY.format(prefix=prefix, start=s, value=value, end=s + DAY_MS)))
     return 200, {"history": items}, None
@@ -185,35 +185,17 @@ def invoice_preview(ctx: Context) -> Result:
     p0, p1 = month_start_hour(now_hour), next_month_start_hour(now_hour)
     first = a.usage_start_hour
     dollars = sum(a.usage[max(0, p0 - first) : max(0, p1 - first)], ZERO)
-    amount = int((dollars * 100).quantize(Decimal(1)))
-    # Prepaid credits pay for usage; only what a negative balance leaves uncovered is due.
-    uncovered = int(max(ZERO, -a.balance).quantize(Decimal(1)))
-    credited = max(0, amount - uncovered)
+    lines = invoice_lines(a, p0, p1, dollars)
+    amount = sum(line["amount"] for line in lines)
+    credited = sum(line["pretax_credit_amounts"][0]["amount"] for line in lines)
     due = amount - credited
-    period = {"start": p0 * 3600, "end": p1 * 3600}
-    line = {
-        "amount": amount,
-        "currency": "usd",
-        "description": "AI Gateway usage",
-        "period": period,
-        "pricing": {"unit_amount_decimal": "0.0001"},
-        "quantity": int((dollars * 1_000_000).quantize(Decimal(1))),
-        "pretax_credit_amounts": [
-            {
-                "amount": credited,
-                "type": "credit_balance_transaction",
-                "credit_balance_transaction": f"cbtxn_{a.id[:12]}{p0}",
-                "discount": None,
-            }
-        ],
-    }
     result = {
         "id": f"upcoming_in_{a.id[:12]}_{p0}",
         "amount_due": due,
         "amount_paid": 0,
         "amount_remaining": due,
         "currency": "usd",
-        "invoice_lines": [line],
+        "invoice_lines": lines,
         "period_start": p0 * 3600,
         "period_end": p1 * 3600,
         "status": "draft",

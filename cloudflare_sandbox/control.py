@@ -28,6 +28,7 @@ ACCOUNT_FIELDS = (
     "first_topup_success",
     "usage_per_hour",
     "usage_rhythm",
+    "usage_delay_hours",
     "topup_config",
     "spending_limit",
 )
@@ -98,6 +99,8 @@ def _route(sb: Sandbox, method: str, parts: list[str], data: Any) -> tuple[int, 
             raise ControlError(404, str(exc)) from None
         sb.mark_dirty()
         return status, doc
+    if method == "POST" and parts[:1] == ["accounts"] and parts[2:] == ["credit"]:
+        return 200, _credit(sb, parts[1], _obj(data))
     if method == "GET" and parts[:1] == ["accounts"] and parts[2:] == ["balance-history"]:
         return 200, _balance_history(sb, parts[1])
     if key == ("GET", "clock", 1):
@@ -226,13 +229,9 @@ def _account(sb: Sandbox, method: str, account_id: str, data: Any) -> tuple[int,
     billing = sb.billing
     account = billing.accounts.get(account_id)
     if method == "GET":
-        if account is None:
-            raise ControlError(404, f"no account {account_id}")
-        return 200, _account_state(sb, account)
+        return 200, _account_state(sb, _find(sb, account_id))
     if method == "DELETE":
-        if account is None:
-            raise ControlError(404, f"no account {account_id}")
-        del billing.accounts[account_id]
+        del billing.accounts[_find(sb, account_id).id]
         sb.mark_dirty()
         return 200, {"ok": True}
     if method != "PUT":
@@ -248,6 +247,8 @@ def _account(sb: Sandbox, method: str, account_id: str, data: Any) -> tuple[int,
             billing.set_spending_limit(account, value)
         elif name == "topup_config":
             _apply_topup_config(account, value)
+        elif name == "usage_delay_hours":
+            account.usage_delay_hours, account.usage_delay_floor_hour = value, account.last_reported_hour()
         else:
             setattr(account, name, value)
     billing.advance_account(account, billing.now_ms)  # an auto top-up may be due right away
@@ -286,6 +287,10 @@ def _account_changes(data: dict[str, Any]) -> dict[str, Any]:
         ):
             raise ControlError(400, 'payment_method: must be null or {"brand": "visa", "last4": "4242"}')
         out["payment_method"] = dict(pm) if pm else None
+    if (delay := data.get("usage_delay_hours")) is not None:
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 24 * 30:
+            raise ControlError(400, "usage_delay_hours: must be a whole number of hours from 0 to 720")
+        out["usage_delay_hours"] = delay
     if "topup_config" in data:
         out["topup_config"] = _topup_config(data["topup_config"])
     if "spending_limit" in data:
@@ -379,11 +384,28 @@ def _account_state(sb: Sandbox, a: Account) -> dict[str, Any]:
     }
 
 
-def _balance_history(sb: Sandbox, account_id: str) -> dict[str, Any]:
-    """The balance (cents) at every hour boundary the account has passed: a demo aid, not a Cloudflare API."""
+def _find(sb: Sandbox, account_id: str) -> Account:
     account = sb.billing.accounts.get(account_id)
     if account is None:
         raise ControlError(404, f"no account {account_id}")
+    return account
+
+
+def _credit(sb: Sandbox, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Moves the balance by `amount` cents behind the portal's back: no top-up, no invoice."""
+    account = _find(sb, account_id)
+    amount = data.get("amount")
+    if set(data) != {"amount"} or isinstance(amount, bool) or not isinstance(amount, int) or not amount:
+        raise ControlError(400, "amount: required alone, a non-zero whole number of cents")
+    account.balance += amount
+    sb.billing.advance_account(account, sb.billing.now_ms)  # an auto top-up may be due right away
+    sb.mark_dirty()
+    return _account_state(sb, account)
+
+
+def _balance_history(sb: Sandbox, account_id: str) -> dict[str, Any]:
+    """The balance (cents) at every hour boundary the account has passed: a demo aid, not a Cloudflare API."""
+    account = _find(sb, account_id)
     return {
         "start_ms": account.balance_start_hour * HOUR_MS,
         "step_ms": HOUR_MS,

@@ -136,6 +136,10 @@ class Account:
     first_topup_success: bool = False
     usage_per_hour: Decimal = ZERO  # mean dollars per hour
     usage_rhythm: bool = True
+    # Hours before usage shows in usage-history (Cloudflare meters after the fact, with a lag it does not
+    # state): the balance pays for usage at once, the history reports it this much later.
+    usage_delay_hours: int = 0
+    usage_delay_floor_hour: int = 0  # hours up to this one were reported before the delay: they stay reported
     topup_config: dict[str, int] | None = None
     topup_error: str | None = None
     topup_disabled_reason: str | None = None
@@ -193,6 +197,14 @@ class Account:
             # The engine passes every boundary, so only an old state file leaves a gap: repeat the last value.
             self.balance_history.extend([self.balance_history[-1]] * (index - len(self.balance_history)))
         self.balance_history.append(self.balance)
+
+    def last_reported_hour(self) -> int:
+        """The newest epoch hour usage-history reports: the current one, or with `usage_delay_hours` the last
+        that ended that long ago (never one reported before the delay was set)."""
+        if not self.usage_delay_hours:
+            return self.usage_start_hour + len(self.usage) - 1
+        ended = self.accrued_until_ms // HOUR_MS - self.usage_delay_hours - 1
+        return max(self.usage_delay_floor_hour, ended)
 
     def pending_topups(self) -> list[TopUp]:
         return [t for t in self.topups.values() if t.status == "pending"]

@@ -48,6 +48,15 @@ def _topup(amount: int) -> Callable[[Billing, Account, int], None]:
     return act
 
 
+def _credit(amount: int) -> Callable[[Billing, Account, int], None]:
+    """Credit granted outside any top-up (support, a promotion): no invoice, only a higher balance."""
+
+    def act(billing: Billing, account: Account, t: int) -> None:
+        account.balance += amount
+
+    return act
+
+
 def _auto_config(amount: int, threshold: int) -> Callable[[Billing, Account, int], None]:
     def act(billing: Billing, account: Account, t: int) -> None:
         account.topup_config = {"amount": amount, "threshold": threshold}
@@ -155,7 +164,8 @@ def _seed_prod_and_staging(billing: Billing) -> None:
         target_cents=420,
         rate="0.09",
         card={"brand": "mastercard", "last4": "4444"},
-        events=[(_at(d), _topup(5_000)) for d in (2, 25, 49, 72)],
+        # Ten days ago, $25 of credit from Cloudflare's support: the ledger's "credit from elsewhere".
+        events=[*((_at(d), _topup(5_000)) for d in (2, 25, 49, 72)), (_at(80, 14), _credit(2_500))],
         mix=_mix(("staging", GPT_MINI, "70"), ("staging", HAIKU, "20"), (DEFAULT_GATEWAY, LLAMA, "10")),
     )
     _near_limit(billing, prod, "chat-app", _rule("chat-weekly", "1", 7 * 86_400, "sliding"), Decimal("0.85"))

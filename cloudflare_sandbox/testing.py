@@ -53,6 +53,11 @@ class SandboxControl:
         """Create or reshape an account (balance in cents, usage_per_hour in dollars, ...)."""
         return self.call("PUT", f"accounts/{account_id}", _decimals(fields))
 
+    def credit(self, account_id: str, amount: int) -> dict[str, Any]:
+        """Add `amount` cents to the balance behind the portal's back (no top-up, no invoice); negative
+        takes credit away."""
+        return self.call("POST", f"accounts/{account_id}/credit", {"amount": amount})
+
     def account(self, account_id: str) -> dict[str, Any]:
         return self.call("GET", f"accounts/{account_id}")
 

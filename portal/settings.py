@@ -414,6 +414,8 @@ if not TOKEN_ENCRYPTION_KEYS:
 
 # --- Money-moving rules -------------------------------------------------------------------------
 TOPUP_FEE_PERCENT = Decimal(env.str("TOPUP_FEE_PERCENT", default="5"))
+# Hours after a UTC day ends before its ledger settles: a shortfall still there then does not balance.
+LEDGER_SETTLE_HOURS = env.int("LEDGER_SETTLE_HOURS", default=36)
 TOPUP_MAX_DOLLARS = Decimal(env.str("TOPUP_MAX_DOLLARS", default="10000"))
 # The largest spending limit the portal sends; a limit beyond it is a typo, not a budget.
 SPENDING_LIMIT_MAX_DOLLARS = Decimal(env.str("SPENDING_LIMIT_MAX_DOLLARS", default="100000"))

@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.support.people_fixtures",
     "tests.support.sandbox_fixtures",
     "tests.support.sync_fixtures",
+    "tests.support.billed_usage",
     "tests.support.worker_fixtures",
     "tests.support.browser_fixtures",
     "tests.support.smtp_sink",

@@ -14,9 +14,9 @@ from decimal import Decimal
 from billing import display
 from billing.alerts import headlines
 from billing.alerts.levels import Scale
-from billing.figures import daily_spend
+from billing.figures import daily_spend, ledger
 from billing.figures.month import budget_of
-from billing.models import Account, AlertRule, BalanceSnapshot
+from billing.models import Account, AlertRule, BalanceSnapshot, LedgerDay
 from billing.money import format_money
 
 SPIKE_BASELINE_DAYS = 14
@@ -157,6 +157,20 @@ def check_usage_spike(reading: "Reading", rule: AlertRule, scale: Scale) -> Chec
     )
 
 
+def check_ledger(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
+    worst = reading.ledger_worst()
+    amount = abs(worst.difference or Decimal(0)) if worst else Decimal(0)
+    day = worst.day if worst else None
+    difference = worst.difference if worst else None
+    return Check(
+        firing=scale.reached(rule, amount) > 0,
+        cleared=scale.clears(rule, amount),
+        headline=headlines.ledger_unbalanced(reading.facts.name, day, difference),
+        value=format_money(difference) if worst else "balances",
+        details={"day": str(day) if day else None, "difference": str(difference) if worst else None},
+    )
+
+
 def check_forecast_over_budget(reading: "Reading", rule: AlertRule, scale: Scale) -> Check | None:
     """The end-of-month forecast as a percent of the account's monthly budget; None (no alert either way)
     without a budget or a forecast (too little history)."""
@@ -193,12 +207,24 @@ class Reading:
         self.figures = self.facts.figures
         self.snapshot = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
         self._daily: list[tuple[date, Decimal]] | None = None
+        self._ledger: tuple[LedgerDay | None] | None = None
 
     def daily_spend(self) -> list[tuple[date, Decimal]]:
         """[(day, dollars)] oldest first, today (partial) last."""
         if self._daily is None:
             self._daily = daily_spend(self.account, SPIKE_BASELINE_DAYS + 1, self.now)
         return self._daily
+
+    def ledger_worst(self) -> LedgerDay | None:
+        """The recent day whose ledger is furthest out (`ledger.unbalanced_recently`), if any."""
+        if self._ledger is None:
+            self._ledger = (ledger.unbalanced_recently([self.account.pk], self.now).get(self.account.pk),)
+        return self._ledger[0]
+
+    def ledger_words(self) -> tuple[str | None, str | None]:
+        """(that day, its unexplained difference) as messages show them; (None, None) when all balance."""
+        worst = self.ledger_worst()
+        return (f"{worst.day:%Y-%m-%d}", format_money(worst.difference)) if worst else (None, None)
 
     def auto_topup_state(self) -> str:
         """The auto top-up as every page words it ("On — failing: no card on file", "Off", …)."""

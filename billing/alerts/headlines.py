@@ -109,6 +109,12 @@ def usage_spike(name: str, day, spend: Decimal, factor: Decimal, baseline_days: 
     )
 
 
+def ledger_unbalanced(name: str, day, difference) -> str:
+    if day is None:
+        return f"Ledger of {name} balances"
+    return f"Ledger does not balance: {name} on {day:%Y-%m-%d}, {format_money(difference)} unexplained"
+
+
 def forecast_over_budget(name: str, forecast: Decimal, budget: Decimal, percent: Decimal) -> str:
     return (
         f"Forecast over budget: {name} is on course for {format_money(forecast)} this month, "

@@ -26,6 +26,7 @@ from billing.alerts.checks import (
     Reading,
     check_auto_topup_failing,
     check_forecast_over_budget,
+    check_ledger,
     check_low_balance,
     check_runway,
     check_spending_limit,
@@ -400,6 +401,24 @@ KINDS: dict[str, Kind] = {
             fix=FixPage("Open the rules of {gateway}", "gateway_rules", args=("gateway",)),
             figures=(*BALANCE_FIGURES, AUTO_TOPUP),
             email_templates="gateway_rule",
+        ),
+        Kind(
+            kind=AlertKind.LEDGER_UNBALANCED,
+            check=check_ledger,
+            scale=Scale(DOLLARS, Direction.ABOVE),
+            bounds=(Decimal("0.01"), Decimal(10**6)),
+            threshold_help=(
+                "Alert when a settled day of the last 31 has an unexplained difference of at least this many "
+                "dollars (the balance fell more than billed usage and credit explain)."
+            ),
+            margin_help="Not used: the alert resolves once no settled day is that far out.",
+            defaults=Defaults("1", "0"),
+            fix=FixPage("Open the ledger of {account.name}", "ledger"),
+            figures=(
+                Figure("ledger_day", "Day", lambda reading, rule: reading.ledger_words()[0]),
+                Figure("unexplained", "Unexplained", lambda reading, rule: reading.ledger_words()[1]),
+                *BALANCE_FIGURES,
+            ),
         ),
         Kind(
             kind=AlertKind.FORECAST_OVER_BUDGET,

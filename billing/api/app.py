@@ -11,9 +11,19 @@ from ninja.errors import AuthenticationError
 
 from billing.api.auth import PersonalToken, RateLimited
 from billing.api.errors import BadInput
-from billing.api.routers import accounts, alerts, invoices, spend, usage
+from billing.api.routers import accounts, alerts, cost_centers, invoices, ledger, month, periods, spend, usage
 
-ROUTERS = (accounts.router, usage.router, spend.router, invoices.router, alerts.router)
+ROUTERS = (
+    accounts.router,
+    month.router,
+    usage.router,
+    spend.router,
+    invoices.router,
+    periods.router,
+    cost_centers.router,
+    ledger.router,
+    alerts.router,
+)
 
 api = NinjaAPI(
     title="AI Gateway billing portal API",

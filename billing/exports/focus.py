@@ -28,6 +28,7 @@ from django.conf import settings
 from billing.figures.allocation import allocate
 from billing.figures.month import month_span
 from billing.figures.spend import ZERO, usage_for
+from billing.figures.statement import CostCenterOf, cost_center_lookup
 from billing.models import Account, GatewaySpendDay, Invoice, TopUp
 
 PUBLISHER = "Cloudflare"
@@ -83,12 +84,6 @@ COLUMNS = [
 ]
 
 
-def cost_center(account_id: int, gateway: str, model: str, provider: str) -> str:
-    """The cost center of a charge: a hook that answers "" until cost centers exist (issue 21's statements
-    provide the lookup; the lead wires it here)."""
-    return ""
-
-
 def focus_rows(account_ids: Iterable[int], first: date, last: date) -> Iterator[list[str]]:
     """The dataset's rows (lists in COLUMNS' order) of these accounts' charges on the UTC days first..last."""
     for account in Account.objects.filter(pk__in=list(account_ids)).order_by("name", "pk").iterator():
@@ -108,15 +103,18 @@ def _usage_rows(account: Account, first: date, last: date) -> Iterator[list[str]
         .values_list("day", "gateway", "model", "provider", "cost", "requests", "tokens_in", "tokens_out")
         .iterator()
     )
+    centers = cost_center_lookup(account)  # the account's cost centers, read once
     seen: set[date] = set()
     for day, rows in groupby(spend, key=lambda row: row[0]):
         seen.add(day)
-        yield from _day_rows(account, day, list(rows), billed.get(day))
+        yield from _day_rows(account, day, list(rows), billed.get(day), centers)
     for day in sorted(set(billed) - seen):
         yield _usage_row(account, day, billed[day], NO_ANALYTICS)
 
 
-def _day_rows(account: Account, day: date, rows: list[tuple], billed: Decimal | None) -> Iterator[list[str]]:
+def _day_rows(
+    account: Account, day: date, rows: list[tuple], billed: Decimal | None, centers: CostCenterOf
+) -> Iterator[list[str]]:
     """One day's analytics rows, each given its share of the day's billed usage."""
     estimates = [row[4] for row in rows]
     if billed is None:
@@ -129,7 +127,14 @@ def _day_rows(account: Account, day: date, rows: list[tuple], billed: Decimal | 
         rows, shares, strict=True
     ):
         yield _usage_row(
-            account, day, share, source, (gateway, model, provider), cost, (requests, tokens_in, tokens_out)
+            account,
+            day,
+            share,
+            source,
+            (gateway, model, provider),
+            cost,
+            (requests, tokens_in, tokens_out),
+            centers(gateway, model, provider),
         )
 
 
@@ -141,6 +146,7 @@ def _usage_row(
     key: tuple[str, str, str] = ("", "", ""),
     estimate: Decimal | None = None,
     counts: tuple[int, int, int] | None = None,
+    cost_center: str = "",
 ) -> list[str]:
     gateway, model, provider = key
     what = f"{model or 'unknown model'} via {provider or 'unknown provider'} on gateway {gateway}"
@@ -155,7 +161,7 @@ def _usage_row(
         "x_Gateway": gateway,
         "x_Model": model,
         "x_ModelProvider": provider,
-        "x_CostCenter": cost_center(account.pk, gateway, model, provider) if gateway else "",
+        "x_CostCenter": cost_center,
         "x_CostSource": source,
         "x_EstimatedCost": "" if estimate is None else _amount(estimate),
         "x_Requests": requests,

@@ -34,6 +34,7 @@ from billing.models.channels import (
     PortalAlert,
     PortalAlertKind,
 )
+from billing.models.cost_centers import CostCenter
 from billing.models.digests import (
     DigestFrequency,
     DigestRun,
@@ -65,6 +66,11 @@ from billing.models.history import (
     SpendingLimit,
     UsageRecord,
     UsageWindow,
+)
+from billing.models.invoice_lines import InvoiceLine
+from billing.models.ledger import (
+    LedgerDay,
+    LedgerState,
 )
 from billing.models.people import (
     AccessGeneration,
@@ -118,6 +124,7 @@ __all__ = [
     "AutoTopUpConfig",
     "BalanceSnapshot",
     "ChannelKind",
+    "CostCenter",
     "Delivery",
     "DeliveryState",
     "DigestFrequency",
@@ -128,10 +135,13 @@ __all__ = [
     "GatewaySpendHour",
     "Invitation",
     "Invoice",
+    "InvoiceLine",
     "InvoiceListing",
     "InvoicePreview",
     "InvoicePreviewLine",
     "InvoiceType",
+    "LedgerDay",
+    "LedgerState",
     "LimitDuration",
     "LimitStrategy",
     "NotificationChannel",

@@ -21,6 +21,7 @@ class AlertKind(models.TextChoices):
     STALE_DATA = "stale_data", "Stale data"
     USAGE_SPIKE = "usage_spike", "Usage spike"
     GATEWAY_RULE = "gateway_rule", "Gateway rule nearly used"
+    LEDGER_UNBALANCED = "ledger_unbalanced", "The ledger does not balance"
     FORECAST_OVER_BUDGET = "forecast_over_budget", "Forecast over budget"
 
 

@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
     # A POST on a money route that the portal refused: no permission (403), or a tampered form.
     REQUEST_REFUSED = "request.refused", "Request refused by the portal"
+    COST_CENTER_CHANGE = "cost_center.change", "Cost center changed"
     PERSON_INVITED = "person.invited", "Person invited"
     INVITATION_ACCEPTED = "person.invitation_accepted", "Invitation accepted"
     PERSON_ROLE_SET = "person.role_set", "Role given or changed"

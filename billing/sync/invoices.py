@@ -26,6 +26,7 @@ from billing.models import (
     SyncRun,
 )
 from billing.money import minor_units_to_major, timestamp_to_datetime, to_decimal
+from billing.sync.invoice_lines import line_credits, store_period_lines
 from billing.sync.runs import UnitResult, run_unit, text
 
 logger = logging.getLogger("billing.sync")
@@ -61,6 +62,7 @@ def _fetch_invoices(client: BillingClient, account: Account) -> None:
         store_invoices(account, [(x.kind, invoice) for x in listings for invoice in x.invoices], now)
         store_invoice_listings(account, listings, now)
         store_invoice_preview(account, preview, now)
+        store_period_lines(account, preview, now)
 
 
 def read_invoice_list(client: BillingClient, account_id: str, kind: str) -> Listing:
@@ -202,15 +204,7 @@ def store_invoice_preview(
     lines = []
     for position, line in enumerate(preview.invoice_lines):
         line_currency = (line.currency or currency).lower()[:8]
-        credits = [
-            {
-                "amount": str(minor_units_to_major(credit.amount, line_currency)),
-                "type": credit.type,
-                "credit_balance_transaction": credit.credit_balance_transaction,
-                "discount": credit.discount,
-            }
-            for credit in line.pretax_credit_amounts or ()
-        ]
+        credits = line_credits(line, line_currency)
         lines.append(
             InvoicePreviewLine(
                 preview=row,

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from billing.forms.filters import InvoiceFilterForm
-from billing.models import InvoiceListing, InvoicePreview, SyncJob, SyncRun
+from billing.models import InvoiceLine, InvoiceListing, InvoicePreview, SyncJob, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context
 
@@ -28,6 +28,7 @@ def invoices(request: HttpRequest, account_id: str) -> HttpResponse:
         page=page,
         filter_query=query.urlencode(),
         preview=InvoicePreview.objects.filter(account=account).first(),
+        periods=InvoiceLine.objects.periods(account),
         shortfall=InvoiceListing.objects.shortfall(account, kind or "all"),
         table_as_of=SyncRun.objects.last_success_at(account, SyncJob.INVOICES),
     )

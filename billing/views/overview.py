@@ -17,15 +17,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import engines
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from billing import display
 from billing.alerts import headlines, watchdog
 from billing.alerts import text as alert_text
-from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, stored_figures_of_rows
+from billing.figures import STORED_FIGURES_COLUMNS, AccountFigures, ledger, stored_figures_of_rows
 from billing.figures.totals import totals_of
-from billing.models import AlertEvent
+from billing.models import AlertEvent, LedgerDay
 from billing.money import format_money
 from billing.notifications import portal_alerts
 from billing.permissions import Person, accounts_for
@@ -74,10 +75,13 @@ def overview(request: HttpRequest) -> HttpResponse:
         .only(*ALERT_COLUMNS)
         .open_by_account([account["pk"] for account in accounts])
     )
-    urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts")}
+    urls = {"account": _Urls("account"), "account_alerts": _Urls("account_alerts"), "ledger": _Urls("ledger")}
+    unbalanced = ledger.unbalanced_recently([account["pk"] for account in accounts], timezone.now())
     rows = [
         _row(account, figures.get(account["pk"]), alerts.get(account["pk"], []), urls) for account in accounts
     ]
+    for account, row in zip(accounts, rows, strict=True):
+        row["ledger"] = _ledger_flag(unbalanced.get(account["pk"]), urls["ledger"](account["cloudflare_id"]))
     moments = [f.data_as_of for f in figures.values() if f.data_as_of]
     oldest = min(moments) if moments else None
     context = {
@@ -146,6 +150,13 @@ def _row(account: dict, figures: AccountFigures | None, alerts: list, urls: dict
         "alerts": _shown_alerts(account, figures, auto_topup, alerts),
         "alerts_url": urls["account_alerts"](account["cloudflare_id"]),
     }
+
+
+def _ledger_flag(worst: LedgerDay | None, url: str) -> dict | None:
+    """The row's "ledger does not balance" flag: its link and words; None when every settled day balances."""
+    if worst is None:
+        return None
+    return {"url": f"{url}?month={worst.day:%Y-%m}#ledger-{worst.day:%Y-%m-%d}", "day": f"{worst.day:%b %-d}"}
 
 
 def _shown_alerts(account: dict, figures: AccountFigures | None, auto_topup: tuple, alerts: list) -> list:

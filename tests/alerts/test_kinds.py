@@ -119,6 +119,7 @@ V1_FIGURE_KEYS = {
     AlertKind.STALE_DATA: ["data_as_of", "balance", "spend_per_day", "runway"],
     AlertKind.USAGE_SPIKE: ["spend_today", "balance", "spend_per_day", "runway"],
     AlertKind.GATEWAY_RULE: ["balance", "spend_per_day", "runway", "auto_top_up"],
+    AlertKind.LEDGER_UNBALANCED: ["ledger_day", "unexplained", "balance", "spend_per_day", "runway"],
     AlertKind.FORECAST_OVER_BUDGET: [
         "month_to_date",
         "month_forecast",

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.api import tokens
 from billing.models import AccountAccess, ApiToken
-from tests.support.api_fixtures import API_PATHS, bearer
+from tests.support.api_fixtures import API_PATHS, TOP_PATHS, bearer, fill, seed_period
 from tests.support.history import seed_history
 from tests.support.people_fixtures import login
 
@@ -17,11 +17,12 @@ WRITE_METHODS = ("post", "put", "patch", "delete")
 
 
 def _paths(account) -> list[str]:
-    return ["/api/v1/accounts", *(path.format(account_id=account.cloudflare_id) for path in API_PATHS)]
+    return [*TOP_PATHS, *(fill(path, account) for path in API_PATHS)]
 
 
 def test_every_path_answers_the_tokens_own_account(client, viewer, account, make_token):
     seed_history(account)
+    seed_period(account)
     secret = make_token(viewer)
     for path in _paths(account):
         response = client.get(path, **bearer(secret))
@@ -32,7 +33,8 @@ def test_every_path_answers_the_tokens_own_account(client, viewer, account, make
 @pytest.mark.parametrize("path", API_PATHS)
 def test_another_persons_account_answers_404(client, viewer, outsider, other_account, make_token, path):
     seed_history(other_account)  # (with an upcoming invoice: every path has something to refuse)
-    response = client.get(path.format(account_id=other_account.cloudflare_id), **bearer(make_token(viewer)))
+    seed_period(other_account)
+    response = client.get(fill(path, other_account), **bearer(make_token(viewer)))
     assert response.status_code == 404
     assert other_account.name not in response.content.decode()
 

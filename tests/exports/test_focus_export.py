@@ -19,6 +19,7 @@ from billing.figures.allocation import allocate
 from billing.models import (
     Account,
     AccountAccess,
+    CostCenter,
     GatewaySpendDay,
     Invoice,
     Role,
@@ -171,3 +172,13 @@ def test_allocation_sums_exactly(total, weights):
     expected = Decimal(total) if any(Decimal(w) for w in weights) else Decimal(0)
     assert sum(parts) == expected
     assert all(part >= 0 for part in parts)
+
+
+def test_each_usage_row_names_its_cost_center(client, synced):
+    account, user = synced
+    CostCenter.objects.create(account=account, name="Support", gateways=["chat-app"])
+
+    rows = [row for row in export(login(client, user), _last_days(3)) if row["x_Gateway"]]
+
+    assert rows and {row["x_CostCenter"] for row in rows if row["x_Gateway"] == "chat-app"} == {"Support"}
+    assert {row["x_CostCenter"] for row in rows if row["x_Gateway"] != "chat-app"} == {""}

@@ -66,6 +66,7 @@ def fix_page(kind: str, account: Account) -> tuple[str, str]:
         AlertKind.STALE_DATA: ("Open the account and refresh", pages),
         AlertKind.USAGE_SPIKE: ("See the usage", pages + "usage/"),
         AlertKind.GATEWAY_RULE: (f"Open the rules of {GATEWAY}", pages + f"gateways/{GATEWAY}/rules/"),
+        AlertKind.LEDGER_UNBALANCED: (f"Open the ledger of {account.name}", pages + "ledger/"),
         AlertKind.FORECAST_OVER_BUDGET: (f"Review the budget of {account.name}", pages + "budget/"),
     }[kind]
 

@@ -17,6 +17,8 @@ from billing.models import (
     AlertRule,
     Gateway,
     GatewayRule,
+    LedgerDay,
+    LedgerState,
     SpendingLimit,
 )
 from tests.support.alerts import only_rule
@@ -114,6 +116,25 @@ def _limit_nearly_used(account: Account) -> None:
     snapshot(account, "500")
 
 
+def _ledger_day(account: Account, state: str, difference: str) -> None:
+    """Yesterday's ledger row, settled, in `state` with that difference (as figures.ledger writes it)."""
+    LedgerDay.objects.update_or_create(
+        account=account,
+        day=utc_midnight(1).date(),
+        defaults={
+            "state": state,
+            "difference": Decimal(difference),
+            "settled": True,
+            "computed_at": timezone.now(),
+        },
+    )
+
+
+def _ledger_unbalanced(account: Account) -> None:
+    snapshot(account, "500")
+    _ledger_day(account, LedgerState.UNEXPLAINED, "-5")
+
+
 def budgeted(account: Account, budget: str) -> None:
     account.monthly_budget = Decimal(budget)
     account.save(update_fields=["monthly_budget"])
@@ -174,6 +195,11 @@ SCENARIOS: dict[str, Scenario] = {
         open=_rule_nearly_used,
         escalate=lambda account: _gateway_rule(account, "97"),
         resolve=lambda account: _gateway_rule(account, "10"),
+    ),
+    AlertKind.LEDGER_UNBALANCED: Scenario(
+        rule=lambda account: the_rule(account, AlertKind.LEDGER_UNBALANCED, "1", "0"),
+        open=_ledger_unbalanced,
+        resolve=lambda account: _ledger_day(account, LedgerState.BALANCED, "0"),
     ),
     AlertKind.FORECAST_OVER_BUDGET: Scenario(
         rule=lambda account: the_rule(account, AlertKind.FORECAST_OVER_BUDGET, "100", "5"),

@@ -46,6 +46,8 @@ PAGES: dict[str, tuple[Args, str]] = {
     "account": (_account, ""),
     "usage": (_account, ""),
     "invoices": (_account, ""),
+    "ledger": (_account, ""),
+    "ledger_print": (_account, ""),
     "invoice_upcoming": (_account, ""),
     "topups": (_account, ""),
     "topup_new": (_account, ""),
@@ -78,6 +80,10 @@ PAGES: dict[str, tuple[Args, str]] = {
     "sso_roles": (lambda demo: [], ""),
     "budget": (_account, ""),
     "api_tokens": (lambda demo: [], ""),
+    "reconciliation": (_account, ""),
+    "statement": (_account, ""),
+    "cost_centers": (_account, ""),
+    "cost_center_add": (_account, ""),
 }
 
 # Routes that are not pages a person reads: a POST-only action, a redirect, a file or a machine endpoint.
@@ -104,6 +110,14 @@ NOT_PAGES = {
     "api_token_revoke",
     "accounts_csv",  # a CSV download
     "focus_export",  # a CSV download
+    "invoices_csv",  # a CSV download
+    "all_invoices_csv",  # a CSV download
+    "cost_center_delete",  # POST only
+    # Exist only with synced invoices or a cost center: tests/views/test_invoice_pages.py and
+    # test_cost_centers.py open them.
+    "invoice_detail",
+    "usage_invoice",
+    "cost_center_edit",
     "person_role",
     "person_remove",
     "account_alert_acknowledge",

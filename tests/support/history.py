@@ -7,12 +7,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from billing.figures import ledger
 from billing.models import (
     AutoTopUpConfig,
     BalanceSnapshot,
     Invoice,
     InvoicePreview,
     InvoicePreviewLine,
+    InvoiceType,
     SpendingLimit,
     SyncOutcome,
     SyncRun,
@@ -155,3 +157,26 @@ def seed_history(account, *, days: int = 30, balance: str = "120.50", scale: str
         strategy="fixed",
         synced_at=now,
     )
+
+
+def ledger_history(account) -> None:
+    """Two settled days of the ledger (billing/figures/ledger.py), five and four days back: one that balances
+    with an auto top-up of $20 (invoice $21 with the 5 % fee), then one where $5 left the balance with no
+    usage to show for it."""
+    snapshot(account, "100", at=utc_midnight(5))
+    snapshot(account, "110", at=utc_midnight(4))
+    snapshot(account, "95", at=utc_midnight(3))
+    day_usage(account, utc_midnight(5), "10")
+    day_usage(account, utc_midnight(4), "10")
+    Invoice.objects.create(
+        account=account,
+        invoice_id="in_auto1",
+        invoice_type=InvoiceType.AUTO,
+        amount_due=Decimal("21"),
+        amount_paid=Decimal("21"),
+        amount_remaining=0,
+        status="paid",
+        created=utc_midnight(5).replace(hour=9),
+        synced_at=utc_midnight(5).replace(hour=9),
+    )
+    ledger.rebuild(account, since=utc_midnight(6).date())

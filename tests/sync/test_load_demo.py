@@ -9,7 +9,16 @@ from django.core.management import call_command
 
 from billing import clients
 from billing.figures import figures_for
-from billing.models import Account, AccountAccess, AuditEntry, BalanceSnapshot, Role, SyncRun
+from billing.models import (
+    Account,
+    AccountAccess,
+    AuditEntry,
+    BalanceSnapshot,
+    CostCenter,
+    InvoiceLine,
+    Role,
+    SyncRun,
+)
 from cloudflare_sandbox import DEMO_ACCOUNTS
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +48,7 @@ def counts() -> dict[str, int]:
         "access": AccountAccess.objects.count(),
         "snapshots": BalanceSnapshot.objects.count(),
         "syncs": SyncRun.objects.count(),
+        "cost_centers": CostCenter.objects.count(),
     }
 
 
@@ -72,6 +82,13 @@ def test_load_demo_creates_people_access_and_thirty_days_of_balance_history(demo
     newest_filled, real = list(prod.balance_snapshots.order_by("-taken_at")[:2])[::-1]
     assert newest_filled.balance == Decimal(trace["balances"][-1]) / 100
     assert abs(newest_filled.balance - real.balance) < 5
+    # Two cost centers and the usage invoice's lines, for the statement and the reconciliation.
+    centers = CostCenter.objects.filter(account=prod)
+    assert {(c.name, tuple(c.gateways)) for c in centers} == {
+        ("Support", ("chat-app",)),
+        ("Data platform", ("batch-jobs",)),
+    }
+    assert InvoiceLine.objects.filter(account=prod).exists()
 
 
 def test_running_load_demo_twice_adds_nothing(demo_portal):

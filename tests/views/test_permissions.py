@@ -15,6 +15,8 @@ ACCOUNT_PAGES = [
     "usage",
     "invoices",
     "invoice_upcoming",
+    "invoices_csv",
+    "reconciliation",
     "topups",
     "auto_topup",
     "spending_limit",

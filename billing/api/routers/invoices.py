@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema
 from billing.api.auth import account_of
 from billing.api.pages import PageQuery, page_of
 from billing.api.schemas import Money, money, utc
+from billing.figures.invoices import purchases_of
 from billing.models import Invoice, InvoicePreview
 
 router = Router(tags=["invoices"])
@@ -106,3 +107,37 @@ def upcoming(request: HttpRequest, account_id: str) -> Upcoming:
         synced_at=utc(preview.synced_at),
         lines=lines,
     )
+
+
+class PurchaseLine(Schema):
+    description: str  # "AI Gateway credit" or "Purchase fee"
+    amount: Money
+
+
+class InvoiceDetail(InvoiceOut):
+    # A top-up made in the portal: its credit and Cloudflare's purchase fee. Empty for an invoice the portal
+    # did not start (an auto top-up, a purchase in the dashboard): Cloudflare gives its total only.
+    lines: list[PurchaseLine]
+
+
+@router.get(
+    "/accounts/{account_id}/invoices/{invoice_id}",
+    response=InvoiceDetail,
+    summary="One invoice with its lines",
+    description="A billing period's usage invoice is `/invoices/usage/{period}`.",
+)
+def invoice(request: HttpRequest, account_id: str, invoice_id: str) -> InvoiceDetail:
+    account = account_of(request, account_id)
+    row = account.invoices.filter(invoice_id=invoice_id).first()
+    if row is None:
+        raise Http404("No such invoice.")
+    purchase = purchases_of([row]).get((account.pk, row.invoice_id))
+    lines = (
+        [
+            PurchaseLine(description="AI Gateway credit", amount=money(purchase.credit, row.currency)),
+            PurchaseLine(description="Purchase fee", amount=money(purchase.fee, row.currency)),
+        ]
+        if purchase
+        else []
+    )
+    return InvoiceDetail(**_invoice(row).model_dump(), lines=lines)

@@ -1,4 +1,5 @@
-"""Demo data for `make run`: the declared accounts, three people with different access, a first sync.
+"""Demo data for `make run`: the declared accounts, three people with different access, a first sync, two
+cost centers.
 
 Demo only: after the first sync it back-fills 30 days of hourly balance snapshots from the Cloudflare
 sandbox's control API, which real Cloudflare does not have (there the step is skipped).
@@ -18,7 +19,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.accounts import ensure_declared_accounts
-from billing.models import Account, AccountAccess, BalanceSnapshot, Role
+from billing.figures import ledger
+from billing.models import Account, AccountAccess, BalanceSnapshot, CostCenter, Gateway, Role
 from billing.money import balance_to_dollars, ms_to_datetime
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (the published demo log-in)
@@ -37,6 +39,8 @@ COPIED_FIELDS = (
     "auto_topup_disabled_reason",
     "auto_topup_last_failed_at",
 )
+# Cost center name: its gateway.
+DEMO_COST_CENTERS = {"Support": "chat-app", "Data platform": "batch-jobs"}
 DEMO_PEOPLE = [
     # username, role on every account, superuser
     ("admin", Role.ADMIN, True),
@@ -68,6 +72,7 @@ class Command(BaseCommand):
         if not no_sync:
             self._first_sync(accounts)
             self._backfill_balance_history(accounts)
+            self._create_cost_centers(accounts)
         self._demo_budget(accounts)
         self.stdout.write(
             self.style.SUCCESS(
@@ -93,6 +98,17 @@ class Command(BaseCommand):
                 user.save()
             people.append((user, role))
         return people
+
+    def _create_cost_centers(self, accounts: list[Account]) -> None:
+        """Two cost centers on the first account with the demo's `chat-app` and `batch-jobs` gateways."""
+        for account in accounts:
+            names = set(Gateway.objects.filter(account=account).values_list("gateway_id", flat=True))
+            if set(DEMO_COST_CENTERS.values()) <= names:
+                for name, gateway in DEMO_COST_CENTERS.items():
+                    CostCenter.objects.get_or_create(
+                        account=account, name=name, defaults={"gateways": [gateway]}
+                    )
+                return
 
     def _wait_for_api(self) -> None:
         probe = settings.CLOUDFLARE_API_BASE_URL.rsplit("/client/v4", 1)[0] + "/__sandbox__/accounts"
@@ -162,4 +178,6 @@ class Command(BaseCommand):
                         BalanceSnapshot(account=account, taken_at=taken_at, balance=balance, **copied)
                     )
             BalanceSnapshot.objects.bulk_create(snapshots)
+            if snapshots:
+                ledger.rebuild(account, since=snapshots[0].taken_at.date())
             self.stdout.write(f"Balance history of {account.name}: {len(snapshots)} hourly snapshots.")

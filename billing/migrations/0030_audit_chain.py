@@ -19,7 +19,7 @@ def chain_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0027_api_tokens"),
+        ("billing", "0029_ledger"),
     ]
 
     operations = [
@@ -71,6 +71,7 @@ class Migration(migrations.Migration):
                     ("two_factor.recovery_used", "Recovery code used"),
                     ("two_factor.recovery_renewed", "Recovery codes renewed"),
                     ("request.refused", "Request refused by the portal"),
+                    ("cost_center.change", "Cost center changed"),
                     ("person.invited", "Person invited"),
                     ("person.invitation_accepted", "Invitation accepted"),
                     ("person.role_set", "Role given or changed"),
