@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.input_guard.RefuseNulMiddleware",
     # Every Cloudflare call a request makes ends within CLOUDFLARE_WEB_TIMEOUT (never a Retry-After's sleep).
     "portal.web_deadline.CloudflareDeadlineMiddleware",
     "portal.quiet_errors.PortalNotFoundMiddleware",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.audit_requests.AuditRequestMiddleware",
     # A session whose person's access was removed since it signed in is signed out (billing/people/).
     "portal.access.AccessGenerationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -153,6 +155,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_FAILURE_LIMIT = "portal.signin.failure_limit"
 AXES_COOLOFF_TIME = "portal.signin.cool_off"
 AXES_LOCKOUT_CALLABLE = "portal.signin.lockout_response"
+AXES_USERNAME_CALLABLE = "portal.signin.username_tried"
 # A lock lasts the cool-off from the failure that caused it; refused attempts while locked do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True

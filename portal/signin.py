@@ -33,6 +33,13 @@ def cool_off(request: HttpRequest | None) -> timedelta:
     return timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
 
 
+def username_tried(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The username a sign-in tried, as axes records it (AXES_USERNAME_CALLABLE): cut to the longest
+    username there can be, so an overlong one is one more wrong username, not a failed database write."""
+    typed = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return str(typed).replace("\x00", "")[: User._meta.get_field("username").max_length]
+
+
 def lockout_response(
     request: HttpRequest,
     original_response: HttpResponse | None = None,
@@ -58,8 +65,10 @@ def record_lockout(
     failures = getattr(request, "axes_failures_since_start", None)
     if failures is None:
         return  # refused while already locked: axes did not count this attempt
+    # Who acted is whoever typed the password, not the person whose username it is: nobody signed in.
     audit.record(
-        actor=_user_named(username),
+        actor=None,
+        actor_name=f"not signed in, as “{(username or '')[:100]}”",
         account=None,
         action=AuditAction.SIGNIN_LOCKOUT,
         outcome=AuditOutcome.SUCCEEDED,

@@ -14,7 +14,14 @@ from django.utils import timezone
 from billing.alerts import attention
 from billing.alerts.kinds import KINDS
 from billing.alerts.levels import MAX_LEVELS, Direction
-from billing.forms.fields import DollarsField, field_of, show_unit
+from billing.forms.fields import (
+    DollarsField,
+    NumberField,
+    WholeNumberField,
+    field_of,
+    refuse_other_digits,
+    show_unit,
+)
 from billing.models import AlertKind, AlertRule, NotificationChannel
 from billing.money import cents_to_dollars, dollars_to_cents
 
@@ -76,7 +83,9 @@ class LevelsField(forms.CharField):
     def to_python(self, value: Any) -> list[Decimal]:  # type: ignore[override]  # typed text cleaned to a list
         if isinstance(value, list):
             return value
-        text = _LEVEL_NOISE.sub(" ", super().to_python(value) or "")
+        typed = super().to_python(value) or ""
+        refuse_other_digits(typed, str(self.label))
+        text = _LEVEL_NOISE.sub(" ", typed)
         parts = [part for part in re.split(r"[\s,;]+", text) if part]
         values = []
         for part in parts:
@@ -113,6 +122,7 @@ class AlertRuleForm(forms.ModelForm):
             "channels",
             "reminder_hours",
         ]
+        field_classes = {"reminder_hours": WholeNumberField}
         labels = {
             "enabled": "Alert on this",
             "hysteresis": "Margin before resolving",
@@ -171,7 +181,7 @@ class AlertRuleForm(forms.ModelForm):
             return field
         example = "7 or 2.5" if unit.places else "7"
         places = f"{unit.places} decimal place{'s' if unit.places != 1 else ''}"
-        decimal = forms.DecimalField(
+        decimal = NumberField(
             label=label,
             max_digits=14,
             decimal_places=unit.places,

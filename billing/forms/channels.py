@@ -41,6 +41,10 @@ class ChannelForm(forms.Form):
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
         if url:
+            try:
+                destinations.refuse_ambiguous(url)
+            except destinations.AmbiguousURL as ambiguous:
+                raise ValidationError(f"Enter the URL without tricks: {ambiguous}.") from None
             parts = urlsplit(url)
             try:
                 parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)

@@ -1,6 +1,11 @@
-"""Fields shared by the forms: a dollar amount typed by a person, cleaned to integer cents within bounds."""
+"""Fields shared by the forms: a dollar amount typed by a person, cleaned to integer cents within bounds;
+whole numbers, decimals and dates; and the one rule every number typed into the portal follows: digits are
+0 to 9. Python's int() and Decimal() read Arabic-Indic ("١٠٠"), full-width ("２０") and other digits as
+numbers without a word, so "١٠٠" would quietly become a $100 rule: here they are refused, naming the field.
+"""
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -9,7 +14,26 @@ from django import forms
 from billing.limits import MAX_DOLLAR_DIGITS
 from billing.money import cents_to_dollars, dollars_to_cents, format_money
 
-_DOLLARS = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?$")
+_DOLLARS = re.compile(r"^(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.([0-9]*))?$")
+_ASCII_DIGITS = frozenset("0123456789")
+# Longer whole numbers than any count or amount the portal takes (int() of a huge text is slow).
+MAX_NUMBER_CHARS = 40
+
+
+def refuse_other_digits(text: str, label: str) -> None:
+    """Raises ValidationError naming the field when `text` holds a digit other than 0-9 ("١٠٠", "²")."""
+    if any(not ch.isascii() and (ch.isdigit() or ch.isnumeric()) for ch in text):
+        raise forms.ValidationError(
+            f"{label}: type the number with the digits 0 to 9.", code="digits", params={"label": label}
+        )
+
+
+def whole_number(text: str | None) -> int | None:
+    """A query parameter read as a whole number: only the digits 0 to 9 (and not absurdly many), else None."""
+    if not text or len(text) > MAX_NUMBER_CHARS or not set(text) <= _ASCII_DIGITS:
+        return None
+    return int(text)
+
 
 FieldT = TypeVar("FieldT", bound=forms.Field)
 
@@ -46,6 +70,7 @@ class DollarsField(forms.CharField):
         if text is None or text in self.empty_values:
             return None
         name = self.label or "Amount"
+        refuse_other_digits(text, str(name))
         text = text.replace(" ", "").replace("\u00a0", "")
         negative = text.startswith("-") or text.startswith("$-")
         text = text.lstrip("-").lstrip("$").lstrip("-")
@@ -83,3 +108,34 @@ class DollarsField(forms.CharField):
         if isinstance(value, int):
             return f"{cents_to_dollars(value):.2f}"
         return value
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number typed with the digits 0 to 9 only."""
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            refuse_other_digits(value, str(self.label or "This number"))
+            if len(value.strip()) > MAX_NUMBER_CHARS:
+                raise forms.ValidationError(
+                    f"{self.label or 'This number'} is far too large.", code="too_large"
+                )
+        return super().to_python(value)
+
+
+class NumberField(forms.DecimalField):
+    """A decimal number typed with the digits 0 to 9 only."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # stubs: IntegerField's
+        if isinstance(value, str):
+            refuse_other_digits(value, str(self.label or "This number"))
+        return super().to_python(value)
+
+
+class DayField(forms.DateField):
+    """A date (YYYY-MM-DD) typed with the digits 0 to 9 only."""
+
+    def to_python(self, value: Any) -> date | None:
+        if isinstance(value, str):
+            refuse_other_digits(value, str(self.label or "This date"))
+        return super().to_python(value)

@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.forms.fields import field_of
+from billing.forms.fields import DayField, field_of
 from billing.models import Account, AuditAction, InvoiceType, UsageWindow
 
 
@@ -38,13 +38,13 @@ class UsageFilterForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": "Group by must be Day or Hour; “%(value)s” is neither."},
     )
-    start = forms.DateField(
+    start = DayField(
         label="From",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "From must be a date like 2026-11-01."},
     )
-    end = forms.DateField(
+    end = DayField(
         label="To",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from billing.forms.fields import DollarsField, field_of
+from billing.forms.fields import DollarsField, WholeNumberField, field_of
 from billing.limits import (
     GATEWAY_RULE_MIN_CENTS,
     GATEWAY_RULE_WINDOW_MAX_SECONDS,
@@ -57,6 +57,8 @@ class CommaListField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # typed text cleaned to a list
         text = super().to_python(value) or ""
+        if "\x00" in text:
+            raise forms.ValidationError(f"{self.label}: null characters are not allowed.")
         items = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
         if len(items) > MAX_LIST_ITEMS:
             raise forms.ValidationError(f"{self.label}: at most {MAX_LIST_ITEMS} names.")
@@ -115,7 +117,7 @@ class GatewayRuleForm(_Shown):
         help_text="US dollars the traffic this rule covers may spend per window.",
     )
     window = forms.ChoiceField(label="Window", choices=WINDOW_PRESETS, initial="86400")
-    window_number = forms.IntegerField(label="Custom window", min_value=1, required=False)
+    window_number = WholeNumberField(label="Custom window", min_value=1, required=False)
     window_unit = forms.ChoiceField(label="Unit", choices=WINDOW_UNITS, required=False, initial="hours")
     technique = forms.ChoiceField(
         label="Window type",

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from billing.forms.fields import DollarsField, field_of
+from billing.forms.fields import DollarsField, WholeNumberField, field_of
 from billing.limits import (
     AUTO_TOPUP_AMOUNT_MIN_CENTS,
     AUTO_TOPUP_THRESHOLD_MIN_CENTS,
@@ -33,7 +33,7 @@ class TopUpForm(forms.Form):
 class TopUpConfirmForm(forms.Form):
     """The confirmation step: the amount again (as cents) and the one-time key of this intent."""
 
-    amount_cents = forms.IntegerField(widget=forms.HiddenInput)
+    amount_cents = WholeNumberField(widget=forms.HiddenInput, label="Amount")
     intent_key = forms.UUIDField(widget=forms.HiddenInput)
     # Asked (and audited) only while other top-ups of the account are unsettled.
     checked_unsettled = forms.BooleanField(

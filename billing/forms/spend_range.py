@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from billing.figures.gateway_spend import DEFAULT_PRESET, PRESETS, Range, preset, whole_days
+from billing.forms.fields import DayField
 
 # How far back the daily spend history goes (13 months, as retention keeps it).
 MAX_DAYS_BACK = 396
@@ -24,8 +25,8 @@ class SpendRangeForm(forms.Form):
         # What an empty range means (see clean), so the picker shows the range the page shows.
         initial=DEFAULT_PRESET,
     )
-    start = forms.DateField(required=False, label="From (UTC date)")
-    end = forms.DateField(required=False, label="To (UTC date, included)")
+    start = DayField(required=False, label="From (UTC date)")
+    end = DayField(required=False, label="To (UTC date, included)")
     gateway = forms.CharField(required=False, max_length=128)
 
     def clean(self) -> dict[str, Any]:

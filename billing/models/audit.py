@@ -1,10 +1,22 @@
-"""The append-only audit log of every action that moves money or changes a limit, and of sign-in security."""
+"""The append-only audit log of every action that moves money or changes a limit, and of sign-in security.
 
-from collections.abc import Iterable
+Each entry carries the hash of the entry before it (`previous_hash`) and its own (`entry_hash`, over its
+fields and that previous hash): a chain, so an entry changed, removed or inserted afterwards in the database
+breaks it at that point, and `manage.py verify_audit` names the first entry that does not chain. The first
+entry's previous hash is empty; `previous_hash` is unique, so two writers cannot both append after the same
+entry (the chain cannot fork).
+"""
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from billing.models.accounts import Account
 
@@ -32,6 +44,8 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Two-factor turned off"
     TWO_FACTOR_RECOVERY_USED = "two_factor.recovery_used", "Recovery code used"
     TWO_FACTOR_RECOVERY_RENEWED = "two_factor.recovery_renewed", "Recovery codes renewed"
+    # A POST on a money route that the portal refused: no permission (403), or a tampered form.
+    REQUEST_REFUSED = "request.refused", "Request refused by the portal"
     COST_CENTER_CHANGE = "cost_center.change", "Cost center changed"
     PERSON_INVITED = "person.invited", "Person invited"
     INVITATION_ACCEPTED = "person.invitation_accepted", "Invitation accepted"
@@ -56,6 +70,38 @@ class AuditOutcome(models.TextChoices):
     UNKNOWN = "unknown", "Outcome unknown"
     PENDING = "pending", "Pending"
     QUEUED = "queued", "Queued"
+    # The portal said no before anything was sent: no permission, or a form that was tampered with.
+    DENIED = "denied", "Denied by the portal"
+
+
+# The fields an entry's hash covers, in this order (with the previous entry's hash).
+CHAINED_FIELDS = (
+    "created_at",
+    "actor_name",  # the name, not the user's id: the id is cleared when the user is deleted
+    "account_cloudflare_id",
+    "action",
+    "parameters",
+    "outcome",
+    "error",
+    "ip_address",
+    "user_agent",
+)
+
+
+def _canonical(name: str, value: Any) -> Any:
+    if name == "created_at":
+        return value.astimezone(UTC).isoformat(timespec="microseconds") if isinstance(value, datetime) else ""
+    if name == "ip_address":
+        return str(ipaddress.ip_address(value)) if value else ""
+    return value if value is not None else ""
+
+
+def chain_hash(previous_hash: str, fields: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of an entry: the previous entry's hash and the entry's CHAINED_FIELDS, as canonical
+    JSON. Used by the writer, the check and the migration that chained the entries written before."""
+    values = {name: _canonical(name, fields.get(name)) for name in CHAINED_FIELDS}
+    text = json.dumps([previous_hash, values], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class AppendOnlyError(Exception):
@@ -74,10 +120,24 @@ class AuditEntryQuerySet(models.QuerySet):
         return latest if latest is not None and latest.outcome == AuditOutcome.REFUSED else None
 
 
+# PostgreSQL advisory lock key of the audit chain (any constant the portal uses for nothing else).
+CHAIN_LOCK_KEY = 0x61756469  # "audi"
+
+
+def _lock_the_chain() -> None:
+    """Serialises appenders until the transaction ends: on PostgreSQL an advisory transaction lock (locking
+    the last row would let a waiter read it again, stale, once it is released); SQLite allows one writer
+    at a time by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
 class AuditEntry(models.Model):
     """Append-only: who did what to which account, when, with what outcome."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the writer before hashing (not auto_now_add, which would change it after).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,6 +149,9 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=16, choices=AuditOutcome.choices)
     error = models.TextField(blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    previous_hash = models.CharField(max_length=64, unique=True)
+    entry_hash = models.CharField(max_length=64, unique=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -103,9 +166,21 @@ class AuditEntry(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """Appends the entry after the last one, chained to it, holding the chain's lock until the
+        transaction ends; `previous_hash` is unique besides, so a writer that read a stale last entry fails
+        with IntegrityError (billing.audit tries it again) rather than forking the chain."""
         if self.pk is not None:
             raise AppendOnlyError("audit entries cannot be changed")
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            _lock_the_chain()
+            last = AuditEntry.objects.order_by("-id").only("entry_hash").first()
+            self.previous_hash = last.entry_hash if last else ""
+            self.entry_hash = self.computed_hash()
+            super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit entries cannot be deleted")
+
+    def computed_hash(self) -> str:
+        """What `entry_hash` must be, from the entry's fields and its `previous_hash`."""
+        return chain_hash(self.previous_hash, {name: getattr(self, name) for name in CHAINED_FIELDS})

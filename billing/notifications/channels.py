@@ -19,7 +19,7 @@ from django.conf import settings
 
 from billing.crypto import decrypt_token, encrypt_token
 from billing.models import ChannelKind, NotificationChannel
-from billing.notifications import destinations, transports
+from billing.notifications import transports
 
 SIGNATURE_HEADER = "X-Billing-Signature"
 DELIVERY_HEADER = "X-Billing-Delivery"
@@ -75,22 +75,12 @@ def deliver(channel: NotificationChannel, payload: dict, delivery_id: int) -> in
     headers = {DELIVERY_HEADER: str(delivery_id)}
     if channel.kind == ChannelKind.WEBHOOK:
         headers[SIGNATURE_HEADER] = signature_header(signing_secrets(channel), int(time.time()), body)
-    url = url_of(channel)
-    check_destination(url)
-    return transports.post_json(url, body, timeouts=timeouts(), headers=headers)
-
-
-def check_destination(url: str) -> None:
-    """Raises transports.TransportError unless the URL's host is public (or private ones are allowed): a
-    private address fails for good, a name that does not resolve is tried again."""
-    if settings.ALERT_ALLOW_PRIVATE_URLS:
-        return
-    try:
-        destinations.check(url)
-    except destinations.PrivateDestination as refused:
-        raise transports.TransportError(
-            f"not sent: {refused} (set ALERT_ALLOW_PRIVATE_URLS=true to allow private receivers)",
-            permanent=True,
-        ) from None
-    except destinations.UnresolvableHost as missing:
-        raise transports.TransportError(f"not sent: {missing}") from None
+    # The destination is judged where the connection is made (transports): a private address fails for good,
+    # a name that does not resolve is tried again.
+    return transports.post_json(
+        url_of(channel),
+        body,
+        timeouts=timeouts(),
+        headers=headers,
+        allow_private=settings.ALERT_ALLOW_PRIVATE_URLS,
+    )

@@ -89,7 +89,8 @@ def webhook_body(message: AlertMessage) -> dict:
 
 
 def _escape(text: str) -> str:
-    # Slack's mrkdwn treats these three as control characters.
+    # Slack's mrkdwn treats these three as control characters (`<!channel>`, `<https://…|…>`); every mrkdwn
+    # field and the fallback text go through here. plain_text fields (the header, buttons) are never parsed.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -142,4 +143,5 @@ def slack_message(message: AlertMessage) -> dict:
         blocks.append({"type": "actions", "elements": buttons})
     context = f"{_escape(where)} · {_shown_time(message.occurred_at)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    return {"text": message.headline, "blocks": blocks}
+    # The fallback `text` is mrkdwn too (notifications, screen readers): `<!channel>` in a name would ping.
+    return {"text": _escape(message.headline), "blocks": blocks}

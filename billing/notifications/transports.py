@@ -3,6 +3,11 @@ connect and a read timeout, and one error type that says whether trying again ca
 
 It imports nothing from Django, and never puts a URL in a message or a log line: a Slack webhook URL *is* a
 credential, and a webhook URL may carry one in its query.
+
+Every request connects through `PinnedAdapter`: the host requests itself is about to connect to is resolved
+once, judged (`destinations.vetted_address`), and the connection is made to that address, with the host kept
+in the Host header and for TLS (SNI and the certificate check). No proxy from the environment is used: the
+address judged is the address connected to.
 """
 
 from __future__ import annotations
@@ -12,6 +17,10 @@ import time
 from dataclasses import dataclass
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import parse_url
+
+from billing.notifications import destinations
 
 USER_AGENT = "aigateway-billing-portal/1"
 # How much of a receiver's answer is kept as the reason of a failure.
@@ -40,7 +49,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -65,10 +74,35 @@ def _check(response: requests.Response) -> int:
     raise TransportError(_reason(response), permanent=True)
 
 
-def request(method: str, url: str, *, timeouts: Timeouts, body: bytes | None = None, headers=None) -> int:
-    """Sends one request; returns the 2xx status, raises TransportError for anything else."""
-    try:
-        response = requests.request(
+class PinnedAdapter(HTTPAdapter):
+    """Connects to the address vetted for the request's host, resolved once, keeping the host name for the
+    Host header, SNI and the certificate check."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        super().__init__(max_retries=0)
+        self.allow_private = allow_private
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        host = host_params["host"] or ""
+        scheme = host_params["scheme"]
+        port = host_params["port"] or (443 if scheme == "https" else 80)
+        address = destinations.vetted_address(host, port, allow_private=self.allow_private)
+        request.headers["Host"] = parse_url(request.url).netloc or host
+        host_params["host"] = str(address)
+        if scheme == "https":
+            pool_kwargs["server_hostname"] = host  # type: ignore[typeddict-unknown-key]  # urllib3 takes it
+            pool_kwargs["assert_hostname"] = host  # type: ignore[typeddict-unknown-key]
+        return host_params, pool_kwargs
+
+
+def _send(method: str, url: str, *, timeouts: Timeouts, body, headers, allow_private: bool):
+    destinations.refuse_ambiguous(url)
+    with requests.Session() as session:
+        session.trust_env = False
+        session.mount("http://", PinnedAdapter(allow_private=allow_private))
+        session.mount("https://", PinnedAdapter(allow_private=allow_private))
+        return session.request(
             method,
             url,
             data=body,
@@ -76,6 +110,29 @@ def request(method: str, url: str, *, timeouts: Timeouts, body: bytes | None = N
             timeout=(timeouts.connect, timeouts.read),
             allow_redirects=False,
         )
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    timeouts: Timeouts,
+    body: bytes | None = None,
+    headers=None,
+    allow_private: bool = False,
+) -> int:
+    """Sends one request to the URL's host, only if it is public (or `allow_private`); returns the 2xx
+    status, raises TransportError for anything else (`permanent` for a private or ambiguous destination)."""
+    try:
+        response = _send(
+            method, url, timeouts=timeouts, body=body, headers=headers, allow_private=allow_private
+        )
+    except (destinations.PrivateDestination, destinations.AmbiguousURL) as refused:
+        hint = " (set ALERT_ALLOW_PRIVATE_URLS=true to allow private receivers)"
+        extra = hint if isinstance(refused, destinations.PrivateDestination) else ""
+        raise TransportError(f"not sent: {refused}{extra}", permanent=True) from None
+    except destinations.UnresolvableHost as missing:
+        raise TransportError(f"not sent: {missing}") from None
     except requests.Timeout:
         limits = f"connect {timeouts.connect:g} s, read {timeouts.read:g} s"
         raise TransportError(f"timed out ({limits})") from None
@@ -88,7 +145,7 @@ def request(method: str, url: str, *, timeouts: Timeouts, body: bytes | None = N
         return _check(response)
 
 
-def post_json(url: str, body: bytes, *, timeouts: Timeouts, headers=None) -> int:
+def post_json(url: str, body: bytes, *, timeouts: Timeouts, headers=None, allow_private: bool = False) -> int:
     """POSTs a JSON body; returns the 2xx status, raises TransportError."""
     return request(
         "POST",
@@ -96,4 +153,5 @@ def post_json(url: str, body: bytes, *, timeouts: Timeouts, headers=None) -> int
         timeouts=timeouts,
         body=body,
         headers={"Content-Type": "application/json", **(headers or {})},
+        allow_private=allow_private,
     )

@@ -16,6 +16,7 @@ from billing.alerts import text as alert_text
 from billing.alerts.kinds import KINDS
 from billing.alerts.rules import operator_emails, rules_for
 from billing.forms.alerts import AlertRuleForm, TestEmailForm
+from billing.forms.fields import whole_number
 from billing.models import (
     Account,
     AlertEvent,
@@ -28,7 +29,13 @@ from billing.models import (
 )
 from billing.notifications import mail_file_view
 from billing.notifications import outbox as mail_outbox
-from billing.permissions import AuthenticatedHttpRequest, accounts_for, can_manage, get_account_for
+from billing.permissions import (
+    AuthenticatedHttpRequest,
+    accounts_for,
+    can_administer,
+    can_manage,
+    get_account_for,
+)
 from billing.views.common import client_ip
 
 HISTORY_PAGE_SIZE = 50
@@ -90,6 +97,7 @@ def account_alerts(request: AuthenticatedHttpRequest, account_id: str) -> HttpRe
         {
             "account": account,
             "can_manage": can_manage(account),
+            "can_edit_rules": can_administer(account),
             "rows": _rule_rows(account),
             "open_alerts": alert_text.shown(events.filter(resolved_at__isnull=True), facts),
             "history": shown,
@@ -111,8 +119,9 @@ def _kind_or_404(kind: str) -> AlertKind:
 
 
 def account_rule_edit(request: HttpRequest, account_id: str, kind: str) -> HttpResponse:
-    """Sets the account's own rule of one kind; it starts as a copy of the portal default."""
-    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    """Sets the account's own rule of one kind; it starts as a copy of the portal default. Admins only: a
+    rule names who is emailed."""
+    account = get_account_for(request.user, account_id, need=Role.ADMIN)
     kind = _kind_or_404(kind)
     own, default = alert_rules.own_rule_draft(account, kind)
     form = AlertRuleForm(request.POST or None, instance=own, kind=kind)
@@ -129,8 +138,8 @@ def account_rule_edit(request: HttpRequest, account_id: str, kind: str) -> HttpR
 
 @require_POST
 def account_rule_reset(request: HttpRequest, account_id: str, kind: str) -> HttpResponse:
-    """Removes the account's own rule, so the portal default applies again."""
-    account = get_account_for(request.user, account_id, need=Role.MANAGER)
+    """Removes the account's own rule, so the portal default applies again (admins only)."""
+    account = get_account_for(request.user, account_id, need=Role.ADMIN)
     kind = _kind_or_404(kind)
     alert_rules.reset_rule(account, kind, request.user, ip_address=client_ip(request))
     messages.success(request, f"{account.name} now follows the portal default for {kind.label.lower()}.")
@@ -210,8 +219,9 @@ def outbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     if state in DeliveryState.values:
         emails = emails.filter(state=state)
     channel = request.GET.get("channel", "")
-    if channel.isdigit():
-        emails = emails.filter(channel_id=int(channel))
+    channel_id = whole_number(channel)
+    if channel_id is not None:
+        emails = emails.filter(channel_id=channel_id)
     page = Paginator(emails, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

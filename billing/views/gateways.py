@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import timezone
 
+from billing import csv_cells
 from billing.figures import charts
 from billing.figures.gateway_spend import (
     SPEND_SUMS,
@@ -161,22 +162,12 @@ def _csv(account: Account, spend: GatewaySpend) -> StreamingHttpResponse:
 def _csv_lines(spend: GatewaySpend) -> Iterator[str]:
     span = spend.range
     # The range, its meaning and where its data really starts, on every line (as the range's bounds are).
-    about = f"{_cell(span.label)},{_cell(span.meaning)},{spend.data_from.isoformat()}"
-    yield ",".join(CSV_COLUMNS) + "\r\n"
+    about = [span.label, span.meaning, spend.data_from.isoformat()]
+    yield csv_cells.line(CSV_COLUMNS)
     for row in spend.groups:
-        names = [_cell(row["gateway"]), _cell(row["model"]), _cell(row["provider"])]
         # A sum Cloudflare did not answer is an empty cell, never a zero that reads as "none".
-        sums = ["" if name in spend.unavailable else str(row[f"total_{name}"]) for name in SPEND_SUMS]
-        requests, cost, tokens_in, tokens_out, cached, errored = sums
-        cost = cost and str(Decimal(cost).quantize(COST_PLACES))
-        yield (
-            f"{span.start.isoformat()},{span.end.isoformat()},{spend.source},{','.join(names)},{requests},"
-            f"{cost},{tokens_in},{tokens_out},{cached},{errored},{about}\r\n"
-        )
-
-
-def _cell(value: str) -> str:
-    """A CSV field: quoted when it holds a separator or a quote (model names come from Cloudflare)."""
-    if any(ch in value for ch in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
+        sums = [None if name in spend.unavailable else row[f"total_{name}"] for name in SPEND_SUMS]
+        if sums[1] is not None:  # the cost, to the places the README states
+            sums[1] = Decimal(sums[1]).quantize(COST_PLACES)
+        bounds = [span.start.isoformat(), span.end.isoformat(), spend.source]
+        yield csv_cells.line([*bounds, row["gateway"], row["model"], row["provider"], *sums, *about])

@@ -1,7 +1,6 @@
 """The ledger of one account: the days of a month and the last 13 months (page), the same as CSV, and a
 month view to print. Every figure comes from the stored rows of `billing.figures.ledger`."""
 
-import csv
 from collections.abc import Iterator
 from datetime import UTC, date
 
@@ -11,6 +10,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
+from billing import csv_cells
 from billing.figures import ledger
 from billing.forms.periods import chosen_month
 from billing.models import Account, LedgerDay, SyncJob, SyncRun
@@ -100,15 +100,9 @@ def _csv_rows(account: Account, month: date, today: date) -> Iterator[list[str]]
         yield ["month", f"{summary.first:%Y-%m}", *amounts, summary.state, f"{summary.unexplained} days", ""]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv(account: Account, month: date, today: date) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(account, month, today)),
+        (csv_cells.line(row) for row in _csv_rows(account, month, today)),
         content_type="text/csv; charset=utf-8",
     )
     filename = f"ledger-{account.cloudflare_id[:8]}-{month:%Y-%m}.csv"

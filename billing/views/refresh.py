@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -22,6 +22,8 @@ def refresh(request: HttpRequest, account_id: str) -> HttpResponse:
     if not queued:
         messages.info(request, f"A refresh of {account.name} is already under way.")
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+    # A path of this site only: `redirect` would read any other text as a view's name.
+    local = target.startswith("/") and target.isprintable() and " " not in target
+    if local and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
     return redirect("account", account_id=account.cloudflare_id)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing import operations
+from billing import audit, operations
 from billing.forms.money import TopUpConfirmForm, TopUpForm
 from billing.limits import Bounds, topup_bounds, topup_range_text
 from billing.models import BalanceSnapshot, Role, TopUp, TopUpStatus
@@ -110,6 +110,10 @@ def topup_new(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def _posted(request: HttpRequest) -> dict[str, str]:
+    return {name: str(value)[:100] for name, value in request.POST.items() if name != "csrfmiddlewaretoken"}
+
+
 def topup_confirm(request: AuthenticatedHttpRequest, account_id: str) -> HttpResponse:
     """Sends the top-up, once per intent key however often the form is posted."""
     account = get_account_for(request.user, account_id, need=Role.MANAGER)
@@ -120,6 +124,8 @@ def topup_confirm(request: AuthenticatedHttpRequest, account_id: str) -> HttpRes
     if not confirm.is_valid():
         form = TopUpForm(bounds=bounds)
         error = " ".join(str(message) for errors in confirm.errors.values() for message in errors)
+        # Its fields are hidden: an invalid one was changed in the browser (or the range moved since).
+        audit.record_refusal(request, error, status=400, posted=_posted(request))
         return _form_page(request, account, form, bounds, error=operations.OperationError(error), status=400)
     try:
         result = operations.start_topup(

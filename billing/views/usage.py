@@ -1,5 +1,3 @@
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
@@ -13,7 +11,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing import display
+from billing import csv_cells, display
 from billing.figures import charts
 from billing.figures.series import (
     BucketIndex,
@@ -41,7 +39,15 @@ HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
 # Rows per block of the streamed CSV export.
 CSV_BLOCK = 1000
 # The export's columns: each named once, with its unit; the local column's offset says the portal's zone.
-CSV_HEADER = "account_id,account_name,bucket_start_utc,bucket_start_local,window,usage_usd,partial\r\n"
+CSV_HEADER = (
+    "account_id",
+    "account_name",
+    "bucket_start_utc",
+    "bucket_start_local",
+    "window",
+    "usage_usd",
+    "partial",
+)
 # Rows per page of the table (a week of hours; about three months of days).
 TABLE_ROWS: dict[str, int] = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
@@ -175,8 +181,7 @@ def _csv(account: Account, window: str, first: date, last: date) -> StreamingHtt
 
 
 def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zone) -> Iterator[str]:
-    yield CSV_HEADER
-    who = _csv_fields(account.cloudflare_id, account.name)
+    yield csv_cells.line(CSV_HEADER)
     # Bucket starts as whole seconds since the epoch: turning a year of timestamps into datetimes is quicker
     # from integers than through the database driver's and Django's conversions.
     rows = (
@@ -188,8 +193,7 @@ def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zo
         .values_list("epoch", "total", "partial")
     )
     # Blocks of rows rather than a line at a time: each piece of a streamed response is a write to the
-    # client. Past the account's fields (quoted once, above) they are our own timestamps, amounts and
-    # words: none needs CSV quoting.
+    # client.
     block: list[str] = []
     for epoch, total, partial in _driver_rows(rows):
         at = datetime.fromtimestamp(epoch, UTC)
@@ -197,20 +201,22 @@ def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zo
             total = _SUM_TO_DECIMAL(total)  # SQLite sums NUMERIC columns as floats, as Django converts them
         running = "yes" if partial else "no"
         block.append(
-            f"{who},{at.isoformat()},{at.astimezone(zone).isoformat()},{window},{total.quantize(MICRO)},"
-            f"{running}\r\n"
+            csv_cells.line(
+                (
+                    account.cloudflare_id,
+                    account.name,
+                    at.isoformat(),
+                    at.astimezone(zone).isoformat(),
+                    window,
+                    total.quantize(MICRO),
+                    running,
+                )
+            )
         )
         if len(block) == CSV_BLOCK:
             yield "".join(block)
             block.clear()
     yield "".join(block)
-
-
-def _csv_fields(*values: str) -> str:
-    """`values` as CSV fields, quoted where they need it (an account's name may hold a comma)."""
-    line = io.StringIO()
-    csv.writer(line, lineterminator="").writerow(values)
-    return line.getvalue()
 
 
 # How Django turns SQLite's float sums into decimals (15 significant digits, then the column's places).

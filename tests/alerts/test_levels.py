@@ -216,13 +216,13 @@ def test_kinds_without_levels_have_no_levels_field():
     assert "further_levels" not in rule_form(AlertKind.STALE_DATA).fields
 
 
-def test_the_rule_page_saves_and_shows_levels_with_their_unit(client, manager, account):
+def test_the_rule_page_saves_and_shows_levels_with_their_unit(client, admin_user, account):
     from django.urls import reverse
 
     from tests.support.alerts import RULE_POST, rule_url
     from tests.support.people_fixtures import login
 
-    login(client, manager)
+    login(client, admin_user)
     response = client.post(rule_url(account), {**RULE_POST, "threshold": "100", "further_levels": "5, 20"})
     assert response.status_code == 302
     rule = AlertRule.objects.get(account=account, kind=AlertKind.LOW_BALANCE)

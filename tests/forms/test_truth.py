@@ -189,14 +189,14 @@ def test_a_limit_above_the_spend_is_set_without_asking(client, manager, account,
 
 
 # --- rule 3: alert rules show units, normalised values and real minimums ----------------------------------
-def test_alert_rule_form_shows_stored_values_normalised_with_their_unit(client, manager, account):
+def test_alert_rule_form_shows_stored_values_normalised_with_their_unit(client, admin_user, account):
     from billing.models import AlertRule
 
     AlertRule.objects.create(
         account=account, kind="low_balance", threshold=Decimal("10.000000"), hysteresis=5
     )
     AlertRule.objects.create(account=account, kind="runway", threshold=Decimal("3.000000"), hysteresis="0.5")
-    client.force_login(manager)
+    client.force_login(admin_user)
     money = client.get(reverse("account_alert_rule", args=[account.cloudflare_id, "low_balance"]))
     html = money.content.decode()
     assert 'value="10.00"' in html and 'value="5.00"' in html

@@ -1,4 +1,4 @@
-"""Alert screens: rules per account (managers and admins edit, viewers read, outsiders get 404), history,
+"""Alert screens: rules per account (admins edit, managers and viewers read, outsiders get 404), history,
 the outbox, the mail folder and the test email."""
 
 from decimal import Decimal
@@ -12,8 +12,8 @@ from tests.support.alerts import RULE_POST, rule_url
 from tests.support.people_fixtures import login
 
 
-@pytest.mark.parametrize("person", ["manager", "admin_user", "superuser"])
-def test_managers_and_admins_set_an_account_rule(client, account, person, request):
+@pytest.mark.parametrize("person", ["admin_user", "superuser"])
+def test_admins_set_an_account_rule(client, account, person, request):
     login(client, request.getfixturevalue(person))
 
     page = client.get(rule_url(account))
@@ -53,8 +53,8 @@ def test_outsider_gets_404_for_every_alert_page_of_the_account(client, account, 
     assert client.post(reset).status_code == 404
 
 
-def test_malformed_recipients_are_rejected_with_a_message_naming_them(client, account, manager):
-    login(client, manager)
+def test_malformed_recipients_are_rejected_with_a_message_naming_them(client, account, admin_user):
+    login(client, admin_user)
 
     response = client.post(
         rule_url(account), {**RULE_POST, "recipients": "ok@example.com, bob@@example.com\nnot-an-address"}
@@ -70,8 +70,8 @@ def test_malformed_recipients_are_rejected_with_a_message_naming_them(client, ac
     assert not AlertRule.objects.filter(account=account).exists()
 
 
-def test_header_injection_in_recipients_is_rejected(client, account, manager):
-    login(client, manager)
+def test_header_injection_in_recipients_is_rejected(client, account, admin_user):
+    login(client, admin_user)
     injected = {**RULE_POST, "recipients": "a@example.com\r\nBcc:evil@example.com"}
     response = client.post(rule_url(account), injected)
     assert response.status_code == 200
@@ -89,17 +89,17 @@ def test_header_injection_in_recipients_is_rejected(client, account, manager):
         ("runway", "reminder_hours", "1000", "At most 720 hours"),
     ],
 )
-def test_bad_rule_values_are_refused_with_the_rule(client, account, manager, kind, field, value, message):
-    login(client, manager)
+def test_bad_rule_values_are_refused_with_the_rule(client, account, admin_user, kind, field, value, message):
+    login(client, admin_user)
     data = {**RULE_POST, "threshold": "80", field: value}
     response = client.post(rule_url(account, kind), data)
     assert response.status_code == 200
     assert message in " ".join(response.context["form"].errors[field])
 
 
-def test_reset_returns_the_account_to_the_portal_default(client, account, manager):
+def test_reset_returns_the_account_to_the_portal_default(client, account, admin_user):
     AlertRule.objects.create(account=account, kind=AlertKind.LOW_BALANCE, threshold=50)
-    login(client, manager)
+    login(client, admin_user)
 
     response = client.post(reverse("account_alert_rule_reset", args=[account.cloudflare_id, "low_balance"]))
 
@@ -110,8 +110,8 @@ def test_reset_returns_the_account_to_the_portal_default(client, account, manage
     assert row["source"] == "portal default"
 
 
-def test_unknown_kind_is_404(client, account, manager):
-    login(client, manager)
+def test_unknown_kind_is_404(client, account, admin_user):
+    login(client, admin_user)
     assert client.get(rule_url(account, "weather")).status_code == 404
 
 
@@ -236,8 +236,8 @@ def test_rule_tables_show_every_level_and_margin_in_its_unit(client, account, ma
 
 
 @pytest.mark.parametrize("kind", [kind.value for kind in AlertKind])
-def test_every_kind_of_rule_form_opens_for_a_manager(client, account, manager, kind):
-    client.force_login(manager)
+def test_every_kind_of_rule_form_opens_for_an_admin(client, account, admin_user, kind):
+    client.force_login(admin_user)
 
     response = client.get(reverse("account_alert_rule", args=[account.cloudflare_id, kind]))
 

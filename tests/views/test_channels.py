@@ -91,7 +91,7 @@ def test_send_test_and_rotation_from_the_channel_page(client, superuser, receive
     assert changes == ["created", "secret rotation started", "secret rotation finished"]
 
 
-def test_a_rule_chooses_its_channels_and_an_account_adds_its_own(client, account, other_account, manager):
+def test_a_rule_chooses_its_channels_and_an_account_adds_its_own(client, account, other_account, admin_user):
     portal = channel_admin.create_channel(
         None, name="Portal Slack", kind=ChannelKind.SLACK, url="https://h.example/a"
     )
@@ -103,7 +103,7 @@ def test_a_rule_chooses_its_channels_and_an_account_adds_its_own(client, account
     )
     default = AlertRule.objects.filter(account__isnull=True, kind=AlertKind.LOW_BALANCE).first()
     default.channels.add(portal.channel)
-    login(client, manager)
+    login(client, admin_user)
 
     page = client.get(rule_url(account)).content.decode()
     client.post(rule_url(account), {**RULE_POST, "channels": [portal.channel.pk, team.channel.pk]})

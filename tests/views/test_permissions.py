@@ -93,12 +93,21 @@ def test_viewers_cannot_open_manager_forms(client, viewer, account, name):
 
 
 @pytest.mark.parametrize(("name", "data"), MANAGER_POSTS)
-def test_viewers_cannot_post_manager_forms(client, viewer, account, name, data):
+def test_viewers_cannot_post_manager_forms_and_the_refusal_is_audited(client, viewer, account, name, data):
     client.force_login(viewer)
-    response = client.post(reverse(name, args=[account.cloudflare_id]), data)
+    response = client.post(
+        reverse(name, args=[account.cloudflare_id]),
+        data,
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_USER_AGENT="curl/8",
+    )
     assert response.status_code == 403
     assert TopUp.objects.count() == 0
-    assert AuditEntry.objects.count() == 0
+    # Issue 22, finding 11: the refused attempt is an entry, with who, where from and what.
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.outcome, entry.actor) == ("request.refused", "denied", viewer)
+    assert (entry.account, entry.parameters["route"], entry.parameters["status"]) == (account, name, 403)
+    assert (entry.ip_address, entry.user_agent) == ("198.51.100.7", "curl/8")
 
 
 @pytest.mark.parametrize(("name", "data"), MANAGER_POSTS)

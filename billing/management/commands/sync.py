@@ -77,7 +77,7 @@ class Command(BaseCommand):
 
     def _find(self, value: str) -> Account:
         account = Account.objects.filter(cloudflare_id=value.strip().lower()).first()
-        if account is None and value.isdigit():
+        if account is None and value.isascii() and value.isdigit():
             account = Account.objects.filter(pk=int(value)).first()
         if account is None:
             raise CommandError(f"No account {value!r}.")
