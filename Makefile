@@ -71,6 +71,7 @@ lock: | $(UV)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.overview_scale
 
 clean:
 	rm -rf var staticfiles

@@ -2,13 +2,15 @@
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 from billing.operations.errors import ai_gateway_dashboard_url
 
 
 def portal(request: HttpRequest) -> dict:
     return {
-        "PORTAL_TIME_ZONE": settings.TIME_ZONE,
+        # The reader's zone: their own choice (portal/time_zones.py), else TIME_ZONE.
+        "PORTAL_TIME_ZONE": timezone.get_current_timezone_name(),
         "CLOUDFLARE_DASHBOARD_URL": settings.CLOUDFLARE_DASHBOARD_URL,
         "CLOUDFLARE_AI_GATEWAY_URL": ai_gateway_dashboard_url(),
         "SSO_ENABLED": settings.SSO_ENABLED,

@@ -1,7 +1,7 @@
 """How figures read on every page, email and alert: the one formatting of a relative time, a runway, a
 percentage and a limit's window (money itself is formatted by `billing.money.format_money`)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
@@ -28,6 +28,30 @@ def ago(moment: datetime | None) -> str:
     if abs(delta.total_seconds()) < 60:
         return "just now"
     return f"{_span(delta)} ago" if delta.total_seconds() > 0 else f"in {_span(delta)}"
+
+
+def moment(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in the reader's zone (the active one: a person's choice on pages, an email's recipient's or
+    UTC), naming it: "2026-03-18 11:20 CET"; "" for no time. The one way every page and email shows a time."""
+    if not isinstance(value, datetime):
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{local.strftime(pattern)} {local.tzname() or timezone.get_current_timezone_name()}"
+
+
+def parameter_lines(parameters: dict | None, prefix: str = "") -> list[tuple[str, str]]:
+    """An audit entry's parameters as readable (key, value) pairs: nested objects flattened to "card.brand",
+    lists joined with commas, nothing left as a Python repr."""
+    lines: list[tuple[str, str]] = []
+    for key, value in (parameters or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines.extend(parameter_lines(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            lines.append((name, ", ".join(str(item) for item in value) or "–"))
+        else:
+            lines.append((name, "–" if value in (None, "") else str(value)))
+    return lines
 
 
 def days(value: Decimal | float | None) -> str:
@@ -222,7 +246,7 @@ def rule_resets(technique: str, resets_at: datetime | None, window_seconds: int 
         return f"gradually, as spend turns {rule_window(window_seconds)} old"
     if resets_at is None:
         return "–"
-    return f"at {resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({resets_in(resets_at)})"
+    return f"at {moment(resets_at)} ({resets_in(resets_at)})"
 
 
 def share(part, whole) -> str:

@@ -52,6 +52,11 @@ def last_sweep_subquery() -> Subquery:
     return Subquery(_completed_runs().order_by("-finished_at").values("finished_at")[:1])
 
 
+def last_completed_sweep() -> datetime | None:
+    """When the last balance sweep completed (None: never)."""
+    return _completed_runs().aggregate(last=Max("finished_at"))["last"]
+
+
 def status_from(last_completed: datetime | None, oldest_account: datetime | None, now=None) -> SweepStatus:
     """Whether sweeps are late, given the last completed one and when the oldest active account was added
     (never completed: late only once an account has waited longer than the limit for its first sweep)."""
@@ -63,7 +68,7 @@ def status_from(last_completed: datetime | None, oldest_account: datetime | None
 
 def sweep_status(now: datetime | None = None) -> SweepStatus:
     """Whether the balance sweeps are late; one query while sweeps complete."""
-    last_completed = _completed_runs().aggregate(last=Max("finished_at"))["last"]
+    last_completed = last_completed_sweep()
     oldest = None
     if last_completed is None:
         oldest = Account.objects.filter(is_active=True).aggregate(oldest=Min("created_at"))["oldest"]

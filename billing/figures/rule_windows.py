@@ -167,12 +167,16 @@ def draft_window(
     return rule_window(rule, now)
 
 
-def seen_models_and_providers(account: Account, gateway_id: str) -> tuple[list[str], list[str]]:
-    """The models and providers local analytics have seen on this gateway (hours and days), sorted."""
+def seen_models_and_providers(account: Account, gateway_id: str | None = None) -> tuple[list[str], list[str]]:
+    """The models and providers local analytics have seen on this gateway (hours and days), sorted; on any
+    of the account's gateways when `gateway_id` is None."""
     found_models: set[str] = set()
     found_providers: set[str] = set()
     for table in (GatewaySpendHour, GatewaySpendDay):
-        pairs = table.objects.filter(account=account, gateway=gateway_id).values_list("model", "provider")
+        rows = table.objects.filter(account=account)
+        if gateway_id is not None:
+            rows = rows.filter(gateway=gateway_id)
+        pairs = rows.values_list("model", "provider")
         for model, provider in pairs.distinct():
             if model:
                 found_models.add(model)

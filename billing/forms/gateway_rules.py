@@ -102,6 +102,15 @@ class GatewayRuleActionForm(_Shown):
 
 
 class GatewayRuleForm(_Shown):
+    name = forms.RegexField(
+        label="Name",
+        required=False,
+        max_length=64,
+        regex=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        error_messages={"invalid": "Name: letters, digits, - and _ only, starting with a letter or digit."},
+        help_text="The rule's id in Cloudflare, e.g. chat-weekly (letters, digits, - and _). Left empty, "
+        "Cloudflare names it (rule_…). It cannot be changed later.",
+    )
     limit = BudgetField(
         label="Budget",
         min_cents=GATEWAY_RULE_MIN_CENTS,
@@ -139,9 +148,12 @@ class GatewayRuleForm(_Shown):
         seen_providers: Iterable[str] = (),
         rule_name: str = "the new rule",
         kept_metadata: Mapping[str, Any] | None = None,
+        new: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not new:
+            del self.fields["name"]  # a rule's id is how Cloudflare and the portal know it: never renamed
         self.rule_name = rule_name
         # An existing rule's metadata keys beyond the first (the form edits one key): sent back as they were.
         self.kept_metadata = dict(kept_metadata or {})
@@ -201,6 +213,7 @@ class GatewayRuleForm(_Shown):
         models = tuple(dict.fromkeys([*data["models"], *data["models_typed"]]))
         providers = tuple(dict.fromkeys([*data["providers"], *data["providers_typed"]]))
         return {
+            "name": data.get("name", ""),
             "limit": cents_to_dollars(data["limit"]),
             "window_seconds": data["window_seconds"],
             "technique": data["technique"],

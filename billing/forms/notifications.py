@@ -1,16 +1,22 @@
-"""The signed-in person's notification settings: digest frequency, hour and time zone (validation only)."""
-
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+"""The signed-in person's settings: their time zone, digest frequency and hour (validation only)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from billing.models import DigestFrequency
+from billing.time_zones import canonical_zone
 
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
 
 class NotificationSettingsForm(forms.Form):
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+        help_text="Type to search the list (any case: “berlin” finds Europe/Berlin). Every time on these "
+        "pages, your digest and the emails sent to you alone are shown in it; days start at midnight there.",
+    )
     digest_frequency = forms.ChoiceField(
         label="Digest email",
         choices=DigestFrequency.choices,
@@ -21,19 +27,13 @@ class NotificationSettingsForm(forms.Form):
     digest_hour = forms.TypedChoiceField(
         label="Send at", choices=HOURS, coerce=int, help_text="In your time zone, the day after the period."
     )
-    time_zone = forms.CharField(
-        label="Time zone",
-        max_length=64,
-        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
-        help_text="An IANA name, like Europe/Berlin or America/New_York; days start at midnight there.",
-    )
 
     def clean_time_zone(self) -> str:
-        name = self.cleaned_data["time_zone"].strip()
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        """The zone's IANA spelling, whatever the case it was typed in."""
+        typed = self.cleaned_data["time_zone"].strip()
+        name = canonical_zone(typed)
+        if name is None:
             raise ValidationError(
-                f"“{name}” is not a time zone this server knows. Write an IANA name, like Europe/Berlin."
-            ) from None
+                f"“{typed}” is not a time zone this server knows. Pick one from the list, like Europe/Berlin."
+            )
         return name

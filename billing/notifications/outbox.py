@@ -27,6 +27,7 @@ from django.utils import timezone
 from billing.models import Account, AlertEvent, ChannelKind, Delivery, DeliveryState, NotificationChannel
 from billing.notifications import channels
 from billing.notifications.transports import TransportError
+from billing.time_zones import zone_for_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def queue_email(
     recipients = sorted({address.strip().lower() for address in recipients if address and address.strip()})
     if not recipients:
         return None
-    rendered = render_email(name, context)
+    # Its times read in its one recipient's zone, or in UTC (named) for several readers.
+    with timezone.override(zone_for_recipients(recipients)):
+        rendered = render_email(name, context)
     return Delivery.objects.create(
         template=name,
         account=account,

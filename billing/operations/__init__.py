@@ -21,7 +21,14 @@ from billing.operations.gateway_rules import (
     set_rule_enabled,
 )
 from billing.operations.refresh import REFRESHES_ASKED, is_waiting, latest_refresh, queue_refresh, run_refresh
-from billing.operations.rule_drafts import ConfirmationNeeded, OverSpend, RuleDraft, RuleRef, draft_of
+from billing.operations.rule_drafts import (
+    ConfirmationNeeded,
+    OverSpend,
+    RuleDraft,
+    RuleRef,
+    draft_of,
+    never_seen,
+)
 from billing.operations.spending_limit import (
     remove_spending_limit,
     set_spending_limit,
@@ -80,6 +87,7 @@ __all__ = [
     "is_waiting",
     "latest_refresh",
     "needs_check",
+    "never_seen",
     "poll_due_topups",
     "poll_topup",
     "queue_refresh",

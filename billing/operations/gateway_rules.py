@@ -20,12 +20,12 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from billing import audit
+from billing import audit, display
 from billing.clients import client_for
 from billing.cloudflare import (
     AuthenticationError,
@@ -38,6 +38,7 @@ from billing.limits import GATEWAY_RULES_MAX
 from billing.models import (
     Account,
     AuditAction,
+    AuditEntry,
     AuditOutcome,
     Gateway,
     GatewayRule,
@@ -95,15 +96,35 @@ class TooManyRules(OperationError):
 
 
 class GatewayChanged(OperationError):
-    """The gateway changed in Cloudflare since the form was shown; nothing was sent."""
+    """The gateway changed in Cloudflare since the form was shown; nothing was sent. `by` says who changed it
+    when the portal did (from the audit log), else that it was changed outside the portal."""
 
-    def __init__(self, gateway_id: str, modified_at: datetime) -> None:
+    def __init__(self, gateway_id: str, modified_at: datetime, by: str = "") -> None:
+        who = by or "outside the portal (Cloudflare's dashboard or API), so who did it is not known here"
+        when = display.moment(modified_at, "%Y-%m-%d %H:%M:%S")
         super().__init__(
-            f"The gateway {gateway_id} changed in Cloudflare at "
-            f"{modified_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC since you opened this form; review and "
-            "save again. (Who changed it can't be known: Cloudflare does not say.)"
+            f"The gateway {gateway_id} changed in Cloudflare at {when}"
+            f" since you opened this form, {who}; nothing was sent. Review and save again."
         )
         self.modified_at = modified_at
+
+
+def changed_by(account: Account, gateway_id: str, modified_at: datetime) -> str:
+    """ "by ana through the portal at …" when the portal's own audited change left the gateway at
+    `modified_at`; "" when no change of the portal did (it was made outside)."""
+    entry = (
+        AuditEntry.objects.filter(
+            account=account,
+            outcome=AuditOutcome.SUCCEEDED,
+            parameters__gateway=gateway_id,
+            parameters__modified_at=modified_at.isoformat(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if entry is None:
+        return ""
+    return f"by {entry.actor_name} through the portal ({entry.get_action_display().lower()})"
 
 
 # ---------------------------------------------------------------------------------------------- the changes
@@ -131,6 +152,8 @@ def add_rule(
     def append(rules: Rules) -> Rules:
         if len(rules) >= GATEWAY_RULES_MAX:
             raise TooManyRules(len(rules))
+        if new_rule.id and any(rule.id == new_rule.id for rule in rules):
+            raise OperationError(f"This gateway already has a rule named {new_rule.id}: choose another name.")
         return (*rules, new_rule)
 
     return _apply(account, actor, AuditAction.GATEWAY_RULE_ADD, change, append, ip_address, enable=True)
@@ -246,7 +269,8 @@ def _apply(
     parameters["enabled_before"] = fresh.spend_limits.enabled
     if fresh.modified_at != change.shown_modified_at:
         store_gateway(account, fresh)
-        raise finish.refused(GatewayChanged(change.gateway_id, fresh.modified_at))
+        by = changed_by(account, change.gateway_id, fresh.modified_at)
+        raise finish.refused(GatewayChanged(change.gateway_id, fresh.modified_at, by))
     try:
         rules = mutate(fresh.spend_limits.rules)
     except OperationError as exc:

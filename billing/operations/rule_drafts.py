@@ -4,6 +4,7 @@ anything is sent to Cloudflare (`gateway_rules.py` sends it)."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from billing.cloudflare import SpendLimitRule
-from billing.figures.rule_windows import RuleWindow, draft_window
+from billing.figures.rule_windows import RuleWindow, draft_window, seen_models_and_providers
 from billing.models import Account, GatewayRule
 from billing.operations.errors import OperationError
 
@@ -27,6 +28,8 @@ class RuleDraft:
     providers: tuple[str, ...] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    # Cloudflare's `id` of a new rule, as the person named it; empty: Cloudflare names it.
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,24 @@ def _same_window(rule: GatewayRule, draft: RuleDraft) -> bool:
     )
 
 
+def never_seen(account: Account, draft: RuleDraft) -> list[str]:
+    """A warning for each model or provider of the draft that the account's analytics never saw (a typo
+    makes a rule that never matches), with the closest name seen when there is one."""
+    seen_models, seen_providers = seen_models_and_providers(account)
+    warnings = []
+    for names, seen in ((draft.models or (), seen_models), (draft.providers or (), seen_providers)):
+        for name in names:
+            if name in seen:
+                continue
+            close = difflib.get_close_matches(name, seen, n=1, cutoff=0.6)
+            hint = f" — did you mean {close[0]}?" if close else "."
+            warnings.append(f"No traffic seen for ‘{name}’ on this account{hint}")
+    return warnings
+
+
 def rule_from_draft(draft: RuleDraft) -> SpendLimitRule:
     return SpendLimitRule(
+        id=draft.name or None,
         limit=draft.limit,
         window=draft.window_seconds,
         technique=draft.technique,

@@ -25,6 +25,8 @@ for _name in (
     "auto_topup_fix",
     "window_length",
     "resets_in",
+    "moment",
+    "parameter_lines",
 ):
     register.filter(_name, getattr(display, _name))
 register.filter("rule_window", display.rule_window)

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -81,9 +81,18 @@ def balance_chart(account: Account, since: datetime) -> dict:
     kinds = {kind for _, _, kind in arrivals}
     return {
         "balance_chart": chart,
+        "balance_days": balance_days(points),
         "chart_legend": [(kind, ARRIVAL_LABELS[kind]) for kind in ARRIVAL_LABELS if kind in kinds],
         "chart_zero_line": chart is not None and 'class="zero"' in chart,
     }
+
+
+def balance_days(points: list) -> list[tuple]:
+    """The chart as a table: the last balance read on each UTC day, newest first (its text equivalent)."""
+    last: dict = {}
+    for taken_at, value in points:
+        last[taken_at.astimezone(UTC).date()] = value
+    return sorted(last.items(), reverse=True)
 
 
 def _open_alerts(account: Account) -> dict:

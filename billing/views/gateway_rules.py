@@ -118,6 +118,7 @@ def _rule_form(account, gateway, rule, data=None, initial=None) -> GatewayRuleFo
         seen_providers=seen_providers,
         rule_name=rule_name(rule),
         kept_metadata=kept,
+        new=rule is None,
     )
 
 
@@ -158,6 +159,8 @@ def _save(request, account, gateway: Gateway, rule: GatewayRule | None) -> HttpR
         again.is_valid()
         return _form_page(request, account, gateway, again, rule, error=exc, status=502)
     _done(request, result, "Rule added." if rule is None else f"{rule_name(rule).capitalize()} saved.")
+    for warning in operations.never_seen(account, draft):
+        messages.warning(request, warning)
     return redirect("gateway_rules", account_id=account.cloudflare_id, gateway_id=gateway.gateway_id)
 
 

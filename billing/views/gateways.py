@@ -4,6 +4,7 @@ spend by model and provider. Local tables only: a page view makes no API call.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -29,6 +30,9 @@ from billing.permissions import get_account_for
 from billing.views.common import account_context
 
 FULL_WIDTH = 1200
+# The breakdown CSV's costs: to six places (a millionth of a dollar), like the usage CSV; Cloudflare's sums
+# carry float noise far below that.
+COST_PLACES = Decimal("0.000001")
 CSV_COLUMNS = (
     "range_start_utc",
     "range_end_utc",
@@ -163,5 +167,7 @@ def _csv_lines(spend: GatewaySpend) -> Iterator[str]:
     for row in spend.groups:
         # A sum Cloudflare did not answer is an empty cell, never a zero that reads as "none".
         sums = [None if name in spend.unavailable else row[f"total_{name}"] for name in SPEND_SUMS]
+        if sums[1] is not None:  # the cost, to the places the README states
+            sums[1] = Decimal(sums[1]).quantize(COST_PLACES)
         bounds = [span.start.isoformat(), span.end.isoformat(), spend.source]
         yield csv_cells.line([*bounds, row["gateway"], row["model"], row["provider"], *sums, *about])

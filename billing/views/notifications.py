@@ -1,6 +1,4 @@
-"""The signed-in person's own notification settings (digests)."""
-
-from zoneinfo import available_timezones
+"""The signed-in person's own settings: their time zone and digest."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -8,6 +6,7 @@ from django.shortcuts import redirect, render
 
 from billing.forms.notifications import NotificationSettingsForm
 from billing.notifications import digests
+from billing.time_zones import zone_names
 
 
 def notification_settings(request: HttpRequest) -> HttpResponse:
@@ -28,11 +27,12 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
             form.cleaned_data["time_zone"],
         )
         messages.success(
-            request, f"Saved: digest {saved.frequency}, at {saved.hour:02d}:00 {saved.time_zone}."
+            request,
+            f"Saved: times shown in {saved.time_zone}; digest {saved.frequency}, at {saved.hour:02d}:00.",
         )
         return redirect("notification_settings")
     return render(
         request,
         "billing/notifications.html",
-        {"form": form, "prefs": prefs, "zones": sorted(available_timezones())},
+        {"form": form, "prefs": prefs, "zones": zone_names()},
     )

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from billing import operations
+from billing import display, operations
 from billing.figures import limit_window_start, spend_in_limit_window
 from billing.forms.money import SpendingLimitForm
 from billing.models import AuditAction, BalanceSnapshot, LimitDuration, LimitStrategy, Role
@@ -42,9 +42,8 @@ def _next_start(duration: str, start: datetime) -> datetime:
     return datetime.combine(after, time(), tzinfo=zone)
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(timezone.get_default_timezone())
-    return f"{local:%b %-d, %Y %H:%M} {local.tzname()}"
+def _when(when: datetime) -> str:
+    return display.moment(when, "%b %-d, %Y %H:%M")
 
 
 def warnings_for(account, amount_cents: int, duration: str, strategy: str) -> list[str]:

@@ -1,5 +1,7 @@
+from datetime import datetime, timedelta
 from itertools import accumulate
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing import audit, operations
 from billing.forms.money import TopUpConfirmForm, TopUpForm
 from billing.limits import Bounds, topup_bounds, topup_range_text
-from billing.models import BalanceSnapshot, Role, TopUpStatus
+from billing.models import BalanceSnapshot, Role, TopUp, TopUpStatus
 from billing.money import cents_to_dollars, format_money
 from billing.permissions import AuthenticatedHttpRequest, get_account_for
 from billing.views.common import account_context, client_ip
@@ -160,8 +162,28 @@ def topup_detail(request: HttpRequest, account_id: str, pk: int) -> HttpResponse
         refresh_seconds=RESULT_REFRESH_SECONDS if waiting else None,
         follow_gaps=_follow_gaps(),
         total_cents=topup.amount_cents + topup.fee_cents,
+        balance_after=_balance_after(topup),
+        balance_expected_by=_next_balance_sync(topup),
     )
     return render(request, "billing/topup_detail.html", context)
+
+
+def _balance_after(topup: TopUp) -> BalanceSnapshot | None:
+    """The first balance read after a completed top-up (the balance that includes it), if one was taken."""
+    if topup.status != TopUpStatus.COMPLETED or topup.completed_at is None:
+        return None
+    return (
+        BalanceSnapshot.objects.filter(account_id=topup.account_id, taken_at__gte=topup.completed_at)
+        .order_by("taken_at")
+        .first()
+    )
+
+
+def _next_balance_sync(topup: TopUp) -> datetime | None:
+    """When the balance that includes a completed top-up is expected: a sync interval after it completed."""
+    if topup.status != TopUpStatus.COMPLETED or topup.completed_at is None:
+        return None
+    return topup.completed_at + timedelta(seconds=settings.SYNC_BALANCE_INTERVAL)
 
 
 def _follow_gaps() -> str:

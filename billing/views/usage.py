@@ -39,7 +39,15 @@ HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
 # Rows per block of the streamed CSV export.
 CSV_BLOCK = 1000
 # The export's columns: each named once, with its unit; the local column's offset says the portal's zone.
-CSV_HEADER = ("bucket_start_utc", "bucket_start_local", "window", "usage_usd", "partial")
+CSV_HEADER = (
+    "account_id",
+    "account_name",
+    "bucket_start_utc",
+    "bucket_start_local",
+    "window",
+    "usage_usd",
+    "partial",
+)
 # Rows per page of the table (a week of hours; about three months of days).
 TABLE_ROWS: dict[str, int] = {UsageWindow.HOUR: 168, UsageWindow.DAY: 100}
 
@@ -64,7 +72,9 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
         if form.errors or shown.notices:
             # A download is never quietly of another range than the one asked for.
             return _csv_refused(form, shown)
-        return _csv(account, window, *range_bounds(window, first, last))
+        return _csv(account, window, first, last)
+    if form.errors:
+        return _range_refused(request, account, form)
     start, end = range_bounds(window, first, last)
     hourly = window == UsageWindow.HOUR
     step_hours = bar_hours(start, end) if hourly else 1
@@ -110,6 +120,14 @@ def usage(request: HttpRequest, account_id: str) -> HttpResponseBase:
     return render(request, "billing/usage.html", context, status=400 if form.errors else 200)
 
 
+def _range_refused(request: HttpRequest, account: Account, form: UsageFilterForm) -> HttpResponse:
+    """The page for a range that cannot be used: its errors beside the fields, which keep what was typed, and
+    no figures (any range shown would be one nobody asked for)."""
+    window = form.data.get("window", UsageWindow.DAY)
+    context = account_context(account, "usage", form=form, typed=form.data, window=window, refused=True)
+    return render(request, "billing/usage.html", context, status=400)
+
+
 def _history_gap(account: Account, window: str, start: datetime) -> dict | None:
     """Where the local history of this window starts when the range asks for earlier buckets, and why: the
     first sync fetched USAGE_BACKFILL_DAYS of days and USAGE_BACKFILL_HOURS_DAYS of hours; the day view goes
@@ -150,13 +168,13 @@ def _csv_refused(form: UsageFilterForm, shown: UsageRange) -> HttpResponse:
     return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 
 
-def _csv(account: Account, window: str, start: datetime, end: datetime) -> StreamingHttpResponse:
-    """Every stored bucket of the range, oldest first (the table's rows, all pages): bucket start in UTC and
-    in the portal's zone (ISO 8601 with offset; each column named once), and the amount in USD. Streamed,
-    so a year of hours never sits in memory at once."""
-    filename = f"usage-{account.cloudflare_id[:8]}-{window}-{timezone.now():%Y%m%d}.csv"
+def _csv(account: Account, window: str, first: date, last: date) -> StreamingHttpResponse:
+    """Every stored bucket of the range, newest first like the page's table (all its pages): the account,
+    bucket start in UTC and in the reader's zone (ISO 8601 with offset; each column named once), and the
+    amount in USD. Named by the account and the range. Streamed, so a year of hours never sits in memory."""
+    filename = f"usage-{account.cloudflare_id[:8]}-{window}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
     # The zone is read now: the rows are written after the view has returned.
-    lines = _csv_lines(account, window, start, end, timezone.get_current_timezone())
+    lines = _csv_lines(account, window, *range_bounds(window, first, last), timezone.get_current_timezone())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -171,7 +189,7 @@ def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zo
         .annotate(epoch=BucketIndex("start", 0, 1))
         .values("epoch")
         .annotate(total=Sum("value"), partial=still_running())
-        .order_by("epoch")
+        .order_by("-epoch")
         .values_list("epoch", "total", "partial")
     )
     # Blocks of rows rather than a line at a time: each piece of a streamed response is a write to the
@@ -184,7 +202,15 @@ def _csv_lines(account: Account, window: str, start: datetime, end: datetime, zo
         running = "yes" if partial else "no"
         block.append(
             csv_cells.line(
-                (at.isoformat(), at.astimezone(zone).isoformat(), window, total.quantize(MICRO), running)
+                (
+                    account.cloudflare_id,
+                    account.name,
+                    at.isoformat(),
+                    at.astimezone(zone).isoformat(),
+                    window,
+                    total.quantize(MICRO),
+                    running,
+                )
             )
         )
         if len(block) == CSV_BLOCK:

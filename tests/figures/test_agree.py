@@ -106,7 +106,8 @@ def test_history_shows_when_the_resolution_was_emailed(client, account, manager)
     evaluate_alerts(account, now=now)
 
     history = html_of(client, manager, "alert_history")
-    assert f'<td class="mono">{timezone.localtime(now):%Y-%m-%d %H:%M}</td>' in history
+    local = timezone.localtime(now)
+    assert f'<td class="mono when">{local:%Y-%m-%d %H:%M} {local.tzname()}</td>' in history
 
 
 def test_failing_auto_topup_reads_as_words_on_the_overview_and_the_account(client, account, manager):

@@ -204,7 +204,7 @@ def test_a_range_before_the_analytics_history_says_where_its_data_starts_on_the_
     assert "Data from Nov 11, 00:00 UTC only</strong>: the analytics history starts then" in month
     assert "Data from" not in week
     assert "Data from Nov 11, 00:00 UTC only" in tab
-    assert "(data from Nov 11 only)" in summary
+    assert "(data from Nov 11, a UTC day, only)" in summary
     assert [(r["range_start_utc"], r["data_from_utc"]) for r in rows] == [
         ("2026-10-31T00:00:00+00:00", "2026-11-11T00:00:00+00:00")
     ]

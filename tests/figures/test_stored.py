@@ -197,8 +197,8 @@ def test_overview_query_count_is_constant(client, make_user, summaries):
     assert counts[0] == counts[1]
     # Session, person, access generation (a removed person is signed out), second factor, accounts with their
     # summaries, open alerts, whether the person administers an account (the People link), the ledger's
-    # flags; three more only to compute missing summaries.
-    assert counts[0] <= (8 if summaries else 11)
+    # flags, the person's time zone; three more only to compute missing summaries.
+    assert counts[0] <= (9 if summaries else 12)
 
 
 # --- the balance chart ------------------------------------------------------------------------------------
@@ -297,4 +297,4 @@ def test_csv_streams_every_hour_of_the_range(client, viewer, account):
     start, end = range_bounds("hour", today - timedelta(days=365), today)
     stored = UsageRecord.objects.filter(account=account, window="hour", start__gte=start, start__lt=end)
     assert len(lines) == 1 + stored.count() > 365 * 24
-    assert lines[1] < lines[-1]  # oldest first
+    assert lines[1] > lines[-1]  # newest first, like the page

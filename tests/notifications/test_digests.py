@@ -201,7 +201,7 @@ def test_the_notifications_page_saves_the_persons_choice(client, viewer):
     login(client, viewer)
     url = reverse("notification_settings")
     page = client.get(url).content.decode()
-    assert "You have not chosen yet: the default applies (off)" in page
+    assert "You have not chosen yet: the defaults apply (times in UTC; digest off)" in page
 
     response = client.post(
         url, {"digest_frequency": "weekly", "digest_hour": "18", "time_zone": "Asia/Tokyo"}

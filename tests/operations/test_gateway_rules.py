@@ -179,14 +179,56 @@ def test_a_gateway_changed_since_the_form_was_shown_is_refused_and_nothing_is_se
     response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
     assert response.status_code == 409
     text = response.content.decode()
-    assert "changed in Cloudflare at" in text and "since you opened this form; review and save again" in text
-    assert "can&#x27;t be known" in text or "can't be known" in text
+    assert "changed in Cloudflare at" in text and "since you opened this form" in text
+    assert "outside the portal" in text and "Review and save again" in text
     assert puts(cloudflare) == [] and len(api_requests(cloudflare, "GET")) == 1
     assert remote(cloudflare, account)["cache_ttl"] == 900 == changed["gateways"][0]["cache_ttl"]
     assert AuditEntry.objects.get().outcome == AuditOutcome.FAILED
     # The form is shown again as of the fresh read: saving it now goes through.
     again = as_manager.post(url("gateway_rule_add", account), form_data(response, **NEW_RULE))
     assert again.status_code == 302 and len(puts(cloudflare)) == 1
+
+
+def test_a_concurrent_change_made_through_the_portal_names_who_made_it(
+    as_manager, cloudflare, account, gw, make_user
+):
+    from tests.support.people_fixtures import grant
+
+    page = as_manager.get(url("gateway_rule_add", account))
+    other = make_user("bea")
+    grant(other, account, "admin")
+    change = operations.RuleChange("chat-app", gw.modified_at, uuid.uuid4())
+    draft = operations.RuleDraft(limit=Decimal(7), window_seconds=86400, technique="fixed")
+    operations.add_rule(account, other, change, draft)
+
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **NEW_RULE))
+
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "by bea through the portal (gateway rule added)" in text
+    assert "outside the portal" not in text
+
+
+def test_a_new_rule_can_be_named_and_a_typo_warned_of_not_refused(as_manager, cloudflare, account, gw):
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    GatewaySpendHour.objects.create(
+        account=account, hour=hour, gateway="chat-app", model="gpt-4o-mini", cost=Decimal(1), synced_at=hour
+    )
+    page = as_manager.get(url("gateway_rule_add", account))
+    values = {**NEW_RULE, "name": "mini-hourly", "models_typed": "gpt-4o-mni"}
+
+    response = as_manager.post(url("gateway_rule_add", account), form_data(page, **values), follow=True)
+
+    assert response.status_code == 200
+    rules = remote(cloudflare, account)["spend_limits"]["rules"]
+    assert [rule["id"] for rule in rules] == ["chat-weekly", "mini-hourly"]
+    assert "No traffic seen for ‘gpt-4o-mni’ on this account — did you mean gpt-4o-mini?" in (
+        response.content.decode()
+    )
+    bad = as_manager.post(
+        url("gateway_rule_add", account), form_data(page, **{**values, "name": "no spaces"})
+    )
+    assert bad.status_code == 400 and "letters, digits, - and _ only" in bad.content.decode()
 
 
 def test_a_budget_below_the_windows_spend_asks_first(as_manager, cloudflare, account, gw):

@@ -105,6 +105,11 @@ def test_breakdown_by_model_and_provider_with_chart_table_and_csv(client, make_u
     lines = b"".join(csv.streaming_content).decode().splitlines()
     assert lines[0].startswith("range_start_utc,range_end_utc,source,gateway,model,provider")
     assert any(",chat-app,claude-sonnet-4,anthropic," in line for line in lines[1:])
+    cost_at = lines[0].split(",").index("estimated_cost_usd")
+    costs = [line.split(",")[cost_at] for line in lines[1:]]
+    assert costs and all(
+        len(cost.partition(".")[2]) == 6 for cost in costs
+    )  # six places, stated in the README
 
 
 @pytest.mark.parametrize(

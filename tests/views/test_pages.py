@@ -85,7 +85,7 @@ def test_overview_queries_do_not_grow_with_accounts(client, make_user, count, dj
     user = make_user("many")
     _accounts(count, user)
     client.force_login(user)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # the 13th: the person's time zone
         response = client.get(reverse("overview"))
     assert response.content.decode().count("/accounts/") >= count
 
@@ -113,6 +113,15 @@ def test_account_page_shows_charts_cards_and_recent_topups(client, manager, acco
     assert "Visa •••• 4242" in html
     assert "Refresh now" in html and "Top up" in html
     assert "No top-ups from this portal yet" in html
+
+
+def test_every_chart_on_the_account_page_has_a_table_or_text_equivalent(client, manager, account):
+    seed_history(account)
+    html = page(client, manager, "account", account.cloudflare_id)
+    table = html[html.index("The balance as a table") : html.index("</details>")]
+    today = timezone.now().date()
+    assert f"<td>{today:%Y-%m-%d}</td>" in table and "$" in table
+    assert "Usage details</a>" in html  # the usage chart's table is the usage page
 
 
 def test_account_page_for_a_new_account_has_empty_states(client, viewer, account):
@@ -147,10 +156,11 @@ def test_usage_csv_has_the_same_rows_as_the_table(client, viewer, account):
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
-    assert lines[0].startswith("bucket_start_utc,")
+    assert lines[0].startswith("account_id,account_name,bucket_start_utc,")
     assert len(lines) == 1 + 6  # five full days and today
-    assert lines[-1].endswith(",day,4.500000,yes")  # today: 4.50 + 0, still running
-    assert lines[1].endswith(",day,9.500000,no")  # five days ago: 4.50 + 5
+    # Newest first, like the table.
+    assert lines[1].endswith(",day,4.500000,yes")  # today: 4.50 + 0, still running
+    assert lines[-1].endswith(",day,9.500000,no")  # five days ago: 4.50 + 5
 
 
 def test_usage_empty_range(client, viewer, account):

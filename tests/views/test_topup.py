@@ -190,3 +190,31 @@ def test_topup_of_another_account_is_404(client, manager, account, other_account
     topup = TopUp.objects.create(account=other_account, amount_cents=1000, requested_at=timezone.now())
     client.force_login(manager)
     assert client.get(reverse("topup_detail", args=[account.cloudflare_id, topup.pk])).status_code == 404
+
+
+def test_a_completed_topup_shows_the_balance_after_it_or_when_it_will(client, manager, account, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "UTC"
+    settings.SYNC_BALANCE_INTERVAL = 600
+    done = timezone.now().replace(microsecond=0)
+    topup = TopUp.objects.create(
+        account=account,
+        amount_cents=2500,
+        status=TopUpStatus.COMPLETED,
+        payment_intent_id="pi_1",
+        requested_at=done - timedelta(seconds=5),
+        completed_at=done,
+    )
+    snapshot(account, "10.00", at=done - timedelta(minutes=1))  # before it: not the balance after it
+    client.force_login(manager)
+    url = reverse("topup_detail", args=[account.cloudflare_id, topup.pk])
+
+    waiting = client.get(url).content.decode()
+    expected_by = done + timedelta(seconds=600)
+    assert f"shows after the next balance sync, by {expected_by:%b %-d, %H:%M} UTC" in waiting
+
+    snapshot(account, "35.00", at=done + timedelta(minutes=2))
+    assert "Balance after it: <strong>$35.00</strong>" in client.get(url).content.decode()

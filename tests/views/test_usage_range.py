@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -30,9 +30,11 @@ def test_start_after_end_is_refused_beside_the_field_not_swapped(client, viewer,
     assert "must be on or before To" in form.errors["start"][0]
     html = response.content.decode()
     assert 'id="id_start-errors"' in html
-    assert "showing " in html
-    # The default thirty days ending at the To date, not a one-day range.
-    assert (response.context["last"] - response.context["first"]).days == 29
+    # No figures for a range nobody asked for; the fields keep what was typed.
+    assert "cannot be shown" in html
+    assert "total</span>" not in html
+    assert f'value="{today - timedelta(days=1)}"' in html
+    assert f'value="{today - timedelta(days=5)}"' in html
 
 
 def test_a_date_that_is_not_a_date_is_an_error_naming_the_field(client, viewer, account):
@@ -107,7 +109,15 @@ def test_csv_columns_are_named_once_with_units_and_iso_times(client, viewer, acc
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     header = list(rows[0].keys())
-    assert header == ["bucket_start_utc", "bucket_start_local", "window", "usage_usd", "partial"]
+    assert header == [
+        "account_id",
+        "account_name",
+        "bucket_start_utc",
+        "bucket_start_local",
+        "window",
+        "usage_usd",
+        "partial",
+    ]
     assert len({name.lower() for name in header}) == len(header)
     for row in rows:
         utc = datetime.fromisoformat(row["bucket_start_utc"])
@@ -118,6 +128,23 @@ def test_csv_columns_are_named_once_with_units_and_iso_times(client, viewer, acc
         assert row["window"] == "day"
         assert float(row["usage_usd"]) >= 0
         assert row["partial"] in ("yes", "no")
+
+
+def test_csv_is_named_by_its_range_newest_first_like_the_page_with_the_account(client, viewer, account):
+    account.name = "Acme, Staging"
+    account.save()
+    seed_history(account, days=3)
+    first, last = date(2026, 3, 15), date(2026, 3, 17)
+    response = get(client, viewer, account, format="csv", window="day", start=str(first), end=str(last))
+
+    assert "-day-20260315-20260317.csv" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    starts = [row["bucket_start_utc"] for row in rows]
+    assert len(starts) == 3
+    assert starts == sorted(starts, reverse=True)
+    assert {(row["account_id"], row["account_name"]) for row in rows} == {
+        (account.cloudflare_id, "Acme, Staging")
+    }
 
 
 def test_csv_local_times_carry_the_portal_zone_offset(client, viewer, account, settings):
@@ -203,3 +230,18 @@ def test_no_gap_notice_when_the_history_covers_the_range(client, viewer, account
     page = client.get(f"/accounts/{account.cloudflare_id}/usage/", {"window": "day"})
 
     assert 'id="history-gap"' not in page.content.decode()
+
+
+def test_the_day_history_start_is_a_utc_day_not_a_local_time(client, viewer, account, settings):
+    from billing.models import UsageRecord
+
+    settings.TIME_ZONE = "Europe/Berlin"  # UTC midnight is 01:00 here: it must not read as a time
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    UsageRecord.objects.create(
+        account=account, window="day", start=day, end=day + timedelta(days=1), value="1", synced_at=day
+    )
+
+    text = get(client, viewer, account, window="day", start="2026-02-20", end="2026-03-10").content.decode()
+
+    assert "Local daily history starts Mar 1, 2026 (a UTC day)" in text
+    assert "01:00" not in text
