@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Subquery
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from billing.models import Account, PortalAlert, PortalAlertKind, SyncJob, SyncOutcome, SyncRun
@@ -45,11 +45,6 @@ class SweepStatus:
 
 def _completed_runs():
     return SyncRun.objects.filter(job=SWEEP_JOB, outcome__in=COMPLETED, finished_at__isnull=False)
-
-
-def last_sweep_subquery() -> Subquery:
-    """The last completed sweep's time, as an uncorrelated subquery a page adds to a query it makes anyway."""
-    return Subquery(_completed_runs().order_by("-finished_at").values("finished_at")[:1])
 
 
 def last_completed_sweep() -> datetime | None:
