@@ -45,6 +45,39 @@ def _setup() -> None:
     call_command("collectstatic", "--noinput", verbosity=0)
 
 
+def _account_days(account, first: datetime, now: datetime, usage: list, spend: list) -> None:
+    """One account's DAYS of billed usage and analytics rows (3 gateways × 4 models a day)."""
+    from billing.models import GatewaySpendDay, UsageRecord, UsageWindow
+
+    for offset in range(DAYS):
+        day = first + timedelta(days=offset)
+        usage.append(
+            UsageRecord(
+                account=account,
+                window=UsageWindow.DAY,
+                start=day,
+                end=day + timedelta(days=1),
+                summary_id=f"d{offset}",
+                value=Decimal("9.87"),
+                synced_at=now,
+            )
+        )
+        spend.extend(
+            GatewaySpendDay(
+                account=account,
+                day=day.date(),
+                gateway=gateway,
+                model=model,
+                provider=provider,
+                requests=100,
+                cost=Decimal("0.8123"),
+                synced_at=now,
+            )
+            for gateway in GATEWAYS
+            for provider, model in MODELS
+        )
+
+
 def _seed(accounts: int, now: datetime) -> None:
     from django.contrib.auth import get_user_model
 
@@ -56,7 +89,6 @@ def _seed(accounts: int, now: datetime) -> None:
         Invoice,
         Role,
         UsageRecord,
-        UsageWindow,
     )
 
     first = (now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -70,33 +102,7 @@ def _seed(accounts: int, now: datetime) -> None:
     AccountAccess.objects.bulk_create(AccountAccess(user=ten, account=a, role=Role.VIEWER) for a in rows[:10])
     usage, spend, invoices = [], [], []
     for account in rows:
-        for offset in range(DAYS):
-            day = first + timedelta(days=offset)
-            usage.append(
-                UsageRecord(
-                    account=account,
-                    window=UsageWindow.DAY,
-                    start=day,
-                    end=day + timedelta(days=1),
-                    summary_id=f"d{offset}",
-                    value=Decimal("9.87"),
-                    synced_at=now,
-                )
-            )
-            for gateway in GATEWAYS:
-                for provider, model in MODELS:
-                    spend.append(
-                        GatewaySpendDay(
-                            account=account,
-                            day=day.date(),
-                            gateway=gateway,
-                            model=model,
-                            provider=provider,
-                            requests=100,
-                            cost=Decimal("0.8123"),
-                            synced_at=now,
-                        )
-                    )
+        _account_days(account, first, now, usage, spend)
         invoices.append(
             Invoice(
                 account=account,

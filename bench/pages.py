@@ -25,7 +25,6 @@ if __package__ in (None, ""):
 from bench.common import (
     PYTHON,
     ROOT,
-    VAR,
     Sandbox,
     bench_env,
     children_of,
@@ -36,6 +35,7 @@ from bench.common import (
     stop_process,
     wait_for_http,
 )
+from bench.page_profiles import profile_pages as _profile_pages
 
 # Targets of the issue (ms, p95), by page family.
 TARGET_OVERVIEW_MS = 50
@@ -172,35 +172,6 @@ def query_counts(pages: list[dict]) -> dict:
         # The same code path with 10 and with 200 accounts (a superuser skips the grant checks).
         entry["equal"] = entry["admin of 10"] == entry["admin of 200"]
     return counts
-
-
-def dump_queries(page: dict, path: Path) -> None:
-    """The query log of one request: every statement with its time, slowest first."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client = _client("bench-super")
-    _get(client, page["path"])
-    with CaptureQueriesContext(connection) as captured:
-        _get(client, page["path"])
-    ordered = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
-    lines = [f"# {page['name']}: {page['path']} ({len(ordered)} queries)"]
-    lines += [f"{float(q['time']) * 1000:8.1f} ms  {q['sql']}" for q in ordered]
-    path.write_text("\n".join(lines) + "\n")
-
-
-def profile_page(page: dict, path: Path, repeat: int = 10) -> None:
-    """A pyinstrument profile of `repeat` requests of the page, as text."""
-    from pyinstrument import Profiler
-
-    client = _client("bench-super")
-    _get(client, page["path"])
-    profiler = Profiler(interval=0.0005)
-    profiler.start()
-    for _ in range(repeat):
-        _get(client, page["path"])
-    profiler.stop()
-    path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
 # --- through gunicorn --------------------------------------------------------------------------------------
@@ -405,24 +376,6 @@ def _measure_pages(args: argparse.Namespace, pages: list[dict], sandbox: Sandbox
         "in_process_calls": api_in_process,
     }
     return result
-
-
-def _profile_pages(pages: list[dict], in_process_figures: dict, database: str, every_page: bool) -> dict:
-    """Query log and profile of every page over its target (or of all pages); returns their paths by page."""
-    profiles = VAR / "profiles"
-    profiles.mkdir(parents=True, exist_ok=True)
-    saved = {}
-    for page in pages:
-        measured = in_process_figures[page["name"]]
-        if every_page or (page["target_ms"] and measured["p95_ms"] > page["target_ms"]):
-            stem = f"{database}-{page['name'].replace(' ', '-')}"
-            dump_queries(page, profiles / f"{stem}-queries.txt")
-            profile_page(page, profiles / f"{stem}-profile.txt")
-            saved[page["name"]] = [
-                f"var/bench/profiles/{stem}-queries.txt",
-                f"var/bench/profiles/{stem}-profile.txt",
-            ]
-    return saved
 
 
 def main(argv: list[str] | None = None) -> int:

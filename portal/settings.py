@@ -7,7 +7,6 @@ everything embedded (SQLite, a file-system broker, mail written to files); produ
 
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import schedule
@@ -169,55 +168,9 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="AI Gateway billing")
 # after the password and a current code were asked for again (portal/sudo.py).
 SUDO_WINDOW_SECONDS = env.int("SUDO_WINDOW_SECONDS", default=300)
 
-# --- Single sign-on (OpenID Connect, mozilla-django-oidc; portal/sso.py) -------------------------
-# Off unless a client id is set. The provider's endpoints are given one by one (its discovery document,
-# /.well-known/openid-configuration, lists them), so start-up never waits on the provider.
-OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
-SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
-OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
-OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
-OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
-OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
-OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
-OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
-OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
-OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
-OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile groups")
-OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5)
-OIDC_USE_PKCE = True
-OIDC_STORE_ID_TOKEN = True  # kept in the session only to end the provider's session at sign-out
-OIDC_AUTHENTICATE_CLASS = "portal.sso_views.SignInAtProvider"
-OIDC_CALLBACK_CLASS = "portal.sso_views.ProviderCallback"
-LOGIN_REDIRECT_URL_FAILURE = "login"
-# The claim whose values (a list, or one string) are matched against the groups → roles mapping.
-SSO_ROLES_CLAIM = env.str("SSO_ROLES_CLAIM", default="groups")
-# `amr` values that mean the provider itself asked for a second factor: then the portal does not ask again.
-SSO_MFA_AMR = env.list("SSO_MFA_AMR", default=["mfa", "otp", "hwk", "swk", "sms"])
-# Local passwords off for everyone but superusers (the break-glass accounts, still with two-factor).
-SSO_ONLY = env.bool("SSO_ONLY", default=False)
-SSO_BUTTON_LABEL = env.str("SSO_BUTTON_LABEL", default="Sign in with single sign-on")
-
-
-def sso_form_targets(logout_endpoint: str) -> list[str]:
-    """The provider's origin, which the sign-out form's redirect goes to (CSP form-action), if any."""
-    parts = urlsplit(logout_endpoint)
-    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
-
-
-if SSO_ENABLED:
-    _missing = [
-        name
-        for name in (
-            "OIDC_OP_ISSUER",
-            "OIDC_OP_AUTHORIZATION_ENDPOINT",
-            "OIDC_OP_TOKEN_ENDPOINT",
-            "OIDC_OP_USER_ENDPOINT",
-            "OIDC_OP_JWKS_ENDPOINT",
-        )
-        if not globals()[name]
-    ]
-    if _missing:
-        raise ImproperlyConfigured(f"Single sign-on needs {', '.join(_missing)} (OIDC_RP_CLIENT_ID is set).")
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc; portal/sso.py): its own module ---------
+from portal.settings_sso import *  # noqa: E402, F403
+from portal.settings_sso import SSO_FORM_TARGETS  # noqa: E402
 
 # --- Locale and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -281,7 +234,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "base-uri": [SELF],
         # Sign-out's form is answered with a redirect to the identity provider's end_session_endpoint.
-        "form-action": [SELF, *sso_form_targets(OIDC_OP_LOGOUT_ENDPOINT if SSO_ENABLED else "")],
+        "form-action": [SELF, *SSO_FORM_TARGETS],
         "frame-ancestors": [NONE],
     }
 }
@@ -449,44 +402,8 @@ SYNC_LOCK_TIMEOUT_SECONDS = env.int("SYNC_LOCK_TIMEOUT_SECONDS", default=CELERY_
 # Finished sync runs older than this are deleted by the retention job (the last success per job is kept).
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=30)
 
-# --- Email and alerts ---------------------------------------------------------------------------
-MAIL_DIR = VAR_DIR / "mail"
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
-vars().update(EMAIL_CONFIG)
-if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and not EMAIL_CONFIG.get(
-    "EMAIL_FILE_PATH"
-):
-    EMAIL_FILE_PATH = str(MAIL_DIR)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Gateway billing <billing@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-ALERT_OPERATOR_EMAILS = env.list("ALERT_OPERATOR_EMAILS", default=[])
-# While the watchdog's portal-wide alert (background jobs stalled) stays open, a reminder this often; 0: off.
-PORTAL_ALERT_REMINDER_HOURS = env.float("PORTAL_ALERT_REMINDER_HOURS", default=4.0)
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# Hours an emailed invitation link stays valid (it is single-use either way).
-INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
-if INVITATION_VALID_HOURS < 1:
-    raise ImproperlyConfigured(f"INVITATION_VALID_HOURS must be at least 1, not {INVITATION_VALID_HOURS}")
-# Slack and webhook deliveries: seconds to connect, and to wait for the answer.
-ALERT_HTTP_CONNECT_TIMEOUT = env.float("ALERT_HTTP_CONNECT_TIMEOUT", default=5.0)
-ALERT_HTTP_READ_TIMEOUT = env.float("ALERT_HTTP_READ_TIMEOUT", default=10.0)
-# Slack and webhook channels send to public internet addresses only (not loopback, private, link-local such
-# as a cloud's metadata service): an admin's URL must not reach inside the portal's network. Development
-# allows them (a receiver on 127.0.0.1).
-ALERT_ALLOW_PRIVATE_URLS = env.bool("ALERT_ALLOW_PRIVATE_URLS", default=DEBUG)
-# Digests (billing/notifications/digests.py): what a person gets until they choose on Notifications.
-DIGEST_MANAGER_DEFAULT = env.str("DIGEST_MANAGER_DEFAULT", default="daily")
-if DIGEST_MANAGER_DEFAULT not in ("off", "daily", "weekly"):
-    raise ImproperlyConfigured(
-        f"DIGEST_MANAGER_DEFAULT must be off, daily or weekly, not {DIGEST_MANAGER_DEFAULT!r}"
-    )
-DIGEST_DEFAULT_HOUR = env.int("DIGEST_DEFAULT_HOUR", default=8)
-if not 0 <= DIGEST_DEFAULT_HOUR <= 23:
-    raise ImproperlyConfigured(f"DIGEST_DEFAULT_HOUR must be an hour from 0 to 23, not {DIGEST_DEFAULT_HOUR}")
-# Pinged (GET) after each completed balance sweep chunk, e.g. a healthchecks.io check: a dead portal is
-# noticed from outside. Empty: no ping.
-DEADMAN_PING_URL = env.str("DEADMAN_PING_URL", default="")
+# --- Email and alerts: their own module ---------------------------------------------------------
+from portal.settings_email import *  # noqa: E402, F403
 
 # --- The read-only API (/api/v1/) ----------------------------------------------------------------
 # Requests one personal access token may make per minute; more answer 429 with Retry-After.

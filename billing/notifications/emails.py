@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from billing.alerts import text
 from billing.alerts.checks import Check, Reading
-from billing.alerts.kinds import KINDS, LEVEL_REACHED, Figure, Kind
+from billing.alerts.kind_parts import Figure, Kind
+from billing.alerts.kinds import KINDS, LEVEL_REACHED
 from billing.alerts.levels import Level
 from billing.models import AlertEvent, AlertRule
 

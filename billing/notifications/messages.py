@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from billing.alerts.kinds import Figure
+from billing.alerts.kind_parts import Figure
 
 WEBHOOK_SCHEMA = "aigateway-billing.alert/v1"
 STATES = ("opened", "reminder", "resolved", "test")

@@ -12,7 +12,7 @@ from tests.support.paths import ROOT
 
 
 def _settings_variables() -> set[str]:
-    source = (ROOT / "portal" / "settings.py").read_text()
+    source = "".join(path.read_text() for path in sorted((ROOT / "portal").glob("settings*.py")))
     return set(re.findall(r'(?:env\.\w+|env|secret)\(\s*"([A-Z][A-Z0-9_]+)"', source))
 
 

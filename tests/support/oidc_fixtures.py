@@ -21,7 +21,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from portal.settings import sso_form_targets
+from portal.settings_sso import sso_form_targets
 from tests.support.clock import wait_for
 from tests.support.paths import ROOT
 
