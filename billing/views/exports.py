@@ -1,32 +1,18 @@
 """Downloads across accounts: the FOCUS 1.2 cost and usage dataset, and one CSV of every account's figures.
-Both read local tables only and stream their lines as they are made."""
-
-from collections.abc import Iterable, Iterator
+Both read local tables only and stream their lines as they are made (`csv_stream`: through the portal's one
+CSV writer, a block of lines at a time)."""
 
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
-from billing import csv_cells
 from billing.exports.focus import COLUMNS, focus_rows
 from billing.figures import stored_figures_of_rows
 from billing.figures.totals import ACCOUNT_CSV_COLUMNS, account_csv_rows
 from billing.forms.exports import FocusExportForm
 from billing.permissions import accounts_for
+from billing.views.csv_stream import csv_response
 from billing.views.overview import overview_accounts
-
-
-def _lines(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
-    # Through the portal's one CSV writer: a name that starts like a formula is not one in a spreadsheet.
-    yield csv_cells.line(header)
-    for row in rows:
-        yield csv_cells.line(row)
-
-
-def _download(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def focus_export(request: HttpRequest) -> HttpResponseBase:
@@ -44,7 +30,7 @@ def focus_export(request: HttpRequest) -> HttpResponseBase:
         return HttpResponseBadRequest("No such account among those you may see.", content_type="text/plain")
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     filename = f"focus-1.2-{start:%Y%m%d}-{end:%Y%m%d}.csv"
-    return _download(_lines(COLUMNS, focus_rows(ids, start, end)), filename)
+    return csv_response(filename, COLUMNS, focus_rows(ids, start, end))
 
 
 def accounts_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -52,4 +38,4 @@ def accounts_csv(request: HttpRequest) -> StreamingHttpResponse:
     accounts = overview_accounts(request.user)
     figures = stored_figures_of_rows(accounts)
     rows = account_csv_rows(accounts, figures)
-    return _download(_lines(ACCOUNT_CSV_COLUMNS, rows), f"accounts-{timezone.now():%Y%m%d-%H%M}.csv")
+    return csv_response(f"accounts-{timezone.now():%Y%m%d-%H%M}.csv", ACCOUNT_CSV_COLUMNS, rows)
