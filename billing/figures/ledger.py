@@ -6,10 +6,12 @@ For a UTC day D = [00:00, 24:00):
   taken within READING_REACH of it (the closing of D is the opening of D + 1: the same reading). While D is
   still open, the closing is the newest snapshot.
 - credit: what arrived between the two readings, by source: top-ups made in the portal (`TopUp`, completed,
-  by request time and payment intent id), top-ups Cloudflare invoiced that the portal did not start (manual
-  invoices, paid), auto top-ups (auto invoices, paid, by their invoice id; the credit is the invoice less the
-  purchase fee), and credit from elsewhere: when the balance ends higher than everything known explains, the
-  rise is credit "with no top-up we know of".
+  by payment intent id), top-ups Cloudflare invoiced that the portal did not start (manual invoices, paid),
+  auto top-ups (auto invoices, paid, by their invoice id; the credit is the invoice less the purchase fee),
+  and credit from elsewhere: when the balance ends higher than everything known explains, the rise is credit
+  "with no top-up we know of". A known credit counts on the day of the first reading that shows it (see
+  `arrivals`): a top-up asked for at 23:59, or an invoice dated 00:00:00 whose credit lands a few seconds
+  later, is credit of the day its balance rose, not of the day before and again as credit from elsewhere.
 - billed usage: the day's usage by the one rule of spend (`figures.spend`).
 - expected closing = opening + credit − billed usage; difference = observed − expected.
 
@@ -53,6 +55,8 @@ RECENT_DAYS = 31
 # The amount columns of a row and of a month, in the order every view shows them.
 AMOUNTS = ("opening", "topups", "auto_topups", "other_credit", "usage", "expected", "observed", "difference")
 IN_FLIGHT = (TopUpStatus.REQUESTED, TopUpStatus.PENDING, TopUpStatus.UNKNOWN)
+# How long after its top-up was asked for (or its invoice dated) a credit is looked for in the readings.
+ARRIVAL_REACH = timedelta(hours=2)
 
 
 def midnight(day: date) -> datetime:
@@ -131,7 +135,36 @@ def read_inputs(account: Account, first: date, last: date) -> Inputs:
         credits.append(
             Credit(kind, invoice.invoice_id, credit_of_invoice(invoice.amount_due), invoice.created)
         )
-    return Inputs(readings, credits, usage_for(account.pk, midnight(first), midnight(last) + DAY))
+    return Inputs(
+        readings, arrivals(credits, readings), usage_for(account.pk, midnight(first), midnight(last) + DAY)
+    )
+
+
+def arrivals(credits: list[Credit], readings: list[tuple[datetime, Decimal]]) -> list[Credit]:
+    """Each counted credit placed at the first reading that shows it; one that no reading shows keeps its own
+    time (its day then shows the shortfall). Readings are `(taken_at, balance)` in time order."""
+    times = [at for at, _ in readings]
+    steps = {i: readings[i][1] - readings[i - 1][1] for i in range(1, len(readings))}
+    placed = []
+    for credit in sorted(credits, key=lambda c: c.at):
+        shown_at = None if credit.kind == "in_flight" else _reading_showing(credit, times, steps)
+        placed.append(
+            credit if shown_at is None else Credit(credit.kind, credit.ref, credit.amount, shown_at)
+        )
+    return placed
+
+
+def _reading_showing(credit: Credit, times: list[datetime], steps: dict[int, Decimal]) -> datetime | None:
+    """From the reading before the credit's time, the first step up between two readings by at least half
+    the credit (what a step has left once earlier credits took theirs), starting within ARRIVAL_REACH of the
+    credit: the later reading of that step, which it now claims."""
+    index = max(bisect.bisect_right(times, credit.at), 1)
+    while index < len(times) and times[index - 1] <= credit.at + ARRIVAL_REACH:
+        if steps[index] * 2 >= credit.amount:
+            steps[index] -= credit.amount
+            return times[index]
+        index += 1
+    return None
 
 
 def _allowance(usage: Decimal, gap: timedelta) -> Decimal:
@@ -255,22 +288,38 @@ def rebuild(account: Account, now: datetime | None = None, since: date | None = 
 # --- reading the stored rows: the page, the CSV, the print view, the overview and the alert -----------------
 @dataclass
 class Month:
-    """A calendar UTC month of ledger rows: opening of its first day with a reading, observed closing of its
-    last, the sums of the rest, and how many days do not balance."""
+    """A calendar UTC month of ledger rows, reconciled over its span: from the first day with an opening
+    reading to the last with an observed closing (the whole month once the portal has read it throughout).
+    Opening and observed closing are the span's ends, credit and usage its sums, the difference observed less
+    expected (the sum of the days' differences when every day has its readings), and `unexplained` counts
+    the days that do not balance."""
 
     first: date
     days: list[LedgerDay]
 
+    @property
+    def span(self) -> list[LedgerDay]:
+        with_opening = [n for n, d in enumerate(self.days) if d.opening is not None]
+        with_closing = [n for n, d in enumerate(self.days) if d.observed is not None]
+        if not with_opening or not with_closing or with_closing[-1] < with_opening[0]:
+            return []
+        return self.days[with_opening[0] : with_closing[-1] + 1]
+
+    @property
+    def partial(self) -> bool:
+        """Whether the span leaves out days the ledger has rows for (before the first reading)."""
+        return len(self.span) != len(self.days)
+
     def _sum(self, name: str) -> Decimal:
-        return sum((getattr(d, name) for d in self.days), ZERO)
+        return sum((getattr(d, name) for d in self.span), ZERO)
 
     @property
     def opening(self) -> Decimal | None:
-        return next((d.opening for d in self.days if d.opening is not None), None)
+        return self.span[0].opening if self.span else None
 
     @property
     def observed(self) -> Decimal | None:
-        return next((d.observed for d in reversed(self.days) if d.observed is not None), None)
+        return self.span[-1].observed if self.span else None
 
     @property
     def topups(self) -> Decimal:
@@ -294,7 +343,9 @@ class Month:
 
     @property
     def difference(self) -> Decimal:
-        return sum((d.difference for d in self.days if d.difference is not None), ZERO)
+        if self.observed is None or self.expected is None:
+            return ZERO
+        return self.observed - self.expected
 
     @property
     def expected(self) -> Decimal | None:
@@ -321,12 +372,19 @@ def month_start(day: date, back: int = 0) -> date:
 
 
 def months_of(account: Account, today: date, count: int = 13) -> list[Month]:
-    """The last `count` calendar UTC months, newest first, from the stored rows (one query)."""
+    """The last `count` calendar UTC months, newest first, down to the oldest that has ledger days (not a
+    year of empty months before the portal's first balance reading), from the stored rows (one query)."""
     first = month_start(today, count - 1)
     by_month: dict[date, list[LedgerDay]] = {month_start(today, n): [] for n in range(count)}
     for row in LedgerDay.objects.filter(account=account, day__gte=first).order_by("day"):
         by_month[month_start(row.day)].append(row)
-    return [Month(first, days) for first, days in by_month.items()]
+    return _since_first([Month(first, days) for first, days in by_month.items()])
+
+
+def _since_first(months: list[Month]) -> list[Month]:
+    """`months` (newest first) down to the oldest that has ledger days; the newest alone when none has."""
+    with_days = [n for n, month in enumerate(months) if month.days]
+    return months[: with_days[-1] + 1] if with_days else months[:1]
 
 
 def days_of(account: Account, month: date) -> Month:

@@ -52,7 +52,8 @@ class ModelRow:
         """The difference as a percent of the estimate (one decimal), None when nothing was estimated."""
         if not self.estimate:
             return None
-        return (self.difference * 100 / self.estimate).quantize(Decimal("0.1"))
+        percent = (self.difference * 100 / self.estimate).quantize(Decimal("0.1"))
+        return abs(percent) if percent.is_zero() else percent  # 0.0, never "-0.0 %"
 
     @property
     def flagged(self) -> bool:

@@ -10,12 +10,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing import csv_cells
 from billing.figures import ledger
 from billing.forms.periods import chosen_month
 from billing.models import Account, LedgerDay, SyncJob, SyncRun
 from billing.permissions import get_account_for
 from billing.views.common import account_context
+from billing.views.csv_stream import csv_response
 
 CSV_COLUMNS = (
     "row",
@@ -32,8 +32,6 @@ CSV_COLUMNS = (
     "reason",
     "sources",
 )
-# A cell a spreadsheet would read as a formula (OWASP "CSV injection") starts with one of these.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def ledger_page(request: HttpRequest, account_id: str) -> HttpResponseBase:
@@ -69,13 +67,6 @@ def ledger_print(request: HttpRequest, account_id: str) -> HttpResponse:
     return render(request, "billing/ledger_print.html", context)
 
 
-def safe_cell(value: object) -> str:
-    """A text cell a spreadsheet will not run: one starting like a formula gets a leading quote. Amounts are
-    written by `amount` and are never text, so a negative balance stays a number."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def amount(value) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -85,26 +76,28 @@ def _sources(row: LedgerDay) -> str:
 
 
 def _csv_rows(account: Account, month: date, today: date) -> Iterator[list[str]]:
-    yield list(CSV_COLUMNS)
     for row in ledger.days_of(account, month).days:
         yield [
             "day",
             f"{row.day:%Y-%m-%d}",
             *(amount(getattr(row, name)) for name in ledger.AMOUNTS),
             row.state,
-            safe_cell(row.reason),
-            safe_cell(_sources(row)),
+            row.reason,
+            _sources(row),
         ]
     for summary in ledger.months_of(account, today):
         amounts = (amount(getattr(summary, name)) for name in ledger.AMOUNTS)
-        yield ["month", f"{summary.first:%Y-%m}", *amounts, summary.state, f"{summary.unexplained} days", ""]
+        yield ["month", f"{summary.first:%Y-%m}", *amounts, summary.state, _month_reason(summary), ""]
+
+
+def _month_reason(summary: ledger.Month) -> str:
+    days = summary.unexplained
+    parts = [f"{days} day{'s' if days != 1 else ''} not balancing"] if days else []
+    if summary.partial and summary.span:
+        parts.append(f"reconciled from {summary.span[0].day:%Y-%m-%d}, the first day with a balance reading")
+    return "; ".join(parts)
 
 
 def _csv(account: Account, month: date, today: date) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        (csv_cells.line(row) for row in _csv_rows(account, month, today)),
-        content_type="text/csv; charset=utf-8",
-    )
     filename = f"ledger-{account.cloudflare_id[:8]}-{month:%Y-%m}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename, CSV_COLUMNS, _csv_rows(account, month, today))

@@ -41,7 +41,7 @@ def test_the_ledger_reads_as_its_page(client, viewer, account, make_token):
     assert [(m["month"], m["state"], _amount(m["usage"])) for m in found["months"]] == [
         (f"{m.first:%Y-%m}", m.state, m.usage) for m in page["months"]
     ]
-    assert len(found["months"]) == 13
+    assert found["months"][-1]["month"] == f"{utc_midnight(6):%Y-%m}"  # none before the first ledger day
 
 
 def test_a_month_that_is_not_one_answers_400(client, viewer, account, make_token):

@@ -22,6 +22,7 @@ from billing.models import (
 )
 from billing.views import topups as topup_views
 from tests.support.browser_fixtures import csp_violations, log_in, shoot
+from tests.support.every_page import SIDEWAYS_OVERFLOW_JS
 from tests.support.history import seed_history, snapshot
 from tests.support.people_fixtures import PASSWORD
 
@@ -88,6 +89,18 @@ def test_log_in_and_see_the_overview(tab, manager, account, tmp_path):
     # On a phone the table scrolls inside its panel rather than widening the page.
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(tab, "overview-mobile", tmp_path)
+
+
+def test_many_alerts_wrap_on_a_phone_rather_than_being_cut(tab, manager, account):
+    demo_portfolio(manager, account)
+    labs = Account.objects.get(name="Labs")
+    for kind in ("low_balance", "runway", "usage_spike", "stale_data"):
+        AlertEvent.objects.create(account=labs, kind=kind, headline=kind, opened_at=timezone.now())
+    tab.set_viewport_size({"width": 390, "height": 844})
+    log_in(tab, manager.username, PASSWORD)
+    badges = tab.locator("table.accounts tr", has_text="Labs").locator("a.badge")
+    assert badges.count() == 5
+    assert tab.evaluate(SIDEWAYS_OVERFLOW_JS) == []
 
 
 def test_account_usage_and_invoices_pages(tab, manager, account, tmp_path):

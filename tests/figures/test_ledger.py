@@ -132,4 +132,86 @@ def test_a_month_sums_its_days(cloudflare, account):
     days = [d for month in months for d in month.days if d.state == LedgerState.BALANCED]
     assert len(days) == 3
     assert sum(month.usage for month in months) == 72
-    assert len(months) == 13 and months[0].first == ledger.month_start(clocks.now().date())
+    assert months[0].first == ledger.month_start(clocks.now().date())
+    # From the newest month down to the first with ledger days, never more than 13.
+    assert months[-1].first == ledger.month_start(start.date()) and len(months) <= 13
+
+
+def test_a_top_up_asked_for_just_before_midnight_is_credit_of_the_day_the_balance_rose(
+    cloudflare, account, manager
+):
+    """Asked for at 23:59:58, completed by Cloudflare five seconds later: the 00:00 reading does not show it,
+    so it is the next day's credit, counted once (not a shortfall on the first day and credit from elsewhere
+    on the second)."""
+    start = next_midnight(cloudflare)
+    cloudflare.put_account(
+        account.cloudflare_id, balance=5000, payment_method=VISA, usage_per_hour=1, usage_rhythm=False
+    )
+    with time_machine.travel(start, tick=False) as traveller:
+        clocks = Clocks(cloudflare, traveller)
+        pipeline.sync_account(account)
+        clocks.advance(24 * HOUR - 2)
+        topup = operations.start_topup(account, manager, 2000, uuid.uuid4()).topup
+        clocks.advance(2)
+        pipeline.sync_account(account)  # the midnight reading, before the credit lands
+        clocks.advance(HOUR)
+        operations.check_topup_now(topup)
+        topup.refresh_from_db()
+        assert topup.status == TopUpStatus.COMPLETED
+        pipeline.sync_account(account)
+        clocks.advance(23 * HOUR)  # the second day's closing reading
+        pipeline.sync_account(account)
+        clocks.advance(36 * HOUR)  # both days settled
+        pipeline.sync_account(account)
+
+    first, second = row(account, start.date()), row(account, start.date() + timedelta(days=1))
+    assert (first.topups, first.other_credit, first.state) == (0, 0, LedgerState.BALANCED)
+    assert (second.topups, second.other_credit, second.state) == (20, 0, LedgerState.BALANCED)
+    assert second.sources == [{"kind": "topup", "ref": topup.payment_intent_id, "amount": "20"}]
+    assert first.difference == second.difference == 0
+
+
+def test_credits_are_placed_at_the_first_reading_that_shows_them():
+    at = datetime(2026, 11, 10, tzinfo=UTC)
+    readings = [
+        (at - timedelta(hours=1), Decimal("100")),
+        (at, Decimal("99")),  # dated 00:00:00 but not yet in the balance
+        (at + timedelta(hours=1), Decimal("628")),  # both invoices' credit, less an hour of usage
+        (at + timedelta(hours=5), Decimal("624")),
+        (at + timedelta(hours=6), Decimal("674")),  # credit from elsewhere, hours later
+    ]
+    credits = [
+        ledger.Credit("topup", "in_a", Decimal("500"), at),
+        ledger.Credit("auto_topup", "in_b", Decimal("30"), at),
+        ledger.Credit("topup", "in_never", Decimal("50"), at + timedelta(hours=2)),
+        ledger.Credit("in_flight", "pi_c", Decimal("40"), at),
+    ]
+    placed = {credit.ref: credit.at for credit in ledger.arrivals(credits, readings)}
+    assert placed["in_a"] == placed["in_b"] == at + timedelta(hours=1)
+    # No step within two hours of it shows $50: it keeps its time (the $50 four hours later is not it).
+    assert placed["in_never"] == at + timedelta(hours=2)
+    assert placed["pi_c"] == at  # in flight: never counted, never moved
+
+
+def test_a_month_is_reconciled_over_the_days_its_readings_span():
+    """A first day without an opening reading is left out of the month's sums, so expected, observed and the
+    difference add up: -7.57 + 25.00 - 50.75 + … rather than counting a day's usage no reading covers."""
+    first = date(2026, 11, 1)
+
+    def day(n: int, opening, observed, usage, credit="0", state=LedgerState.BALANCED) -> LedgerDay:
+        return LedgerDay(
+            day=first + timedelta(days=n),
+            opening=None if opening is None else Decimal(opening),
+            observed=None if observed is None else Decimal(observed),
+            usage=Decimal(usage),
+            other_credit=Decimal(credit),
+            difference=None if opening is None else Decimal(0),
+            state=state if opening is not None else LedgerState.NO_DATA,
+        )
+
+    month = ledger.Month(first, [day(0, None, None, "1.58"), day(1, "-7.57", "16.68", "0.75", "25")])
+    assert month.partial and month.span[0].day == date(2026, 11, 2)
+    assert (month.opening, month.usage, month.other_credit) == (Decimal("-7.57"), Decimal("0.75"), 25)
+    assert month.expected == month.observed == Decimal("16.68") and month.difference == 0
+    whole = ledger.Month(first, [day(1, "-7.57", "16.68", "0.75", "25")])
+    assert not whole.partial

@@ -79,3 +79,8 @@ def test_the_tolerance_needs_both_a_dollar_and_five_percent(billed, estimate, fl
     row = ModelRow("openai/gpt-4o", Decimal(billed), Decimal(estimate))
 
     assert row.flagged is flagged
+
+
+def test_a_difference_that_rounds_to_nothing_reads_zero_percent_not_minus_zero():
+    assert str(ModelRow("openai/gpt-4o", Decimal("250.28"), Decimal("250.38")).percent) == "0.0"
+    assert str(ModelRow("openai/gpt-4o", Decimal("49.97"), Decimal("50.04")).percent) == "-0.1"

@@ -152,7 +152,8 @@ def page_urls(demo: Demo) -> list[tuple[str, str]]:
 
 
 # Whether anything on the page sticks out sideways: beyond the window (unless inside a box that scrolls
-# sideways, as wide tables do in their card), or cut off by a box that hides what overflows it.
+# sideways, as wide tables do in their card), out of the box that holds it (a row of badges that does not
+# wrap, even inside a card that scrolls), or cut off by a box that hides what overflows it.
 SIDEWAYS_OVERFLOW_JS = """
 () => {
   const width = document.documentElement.clientWidth;
@@ -173,7 +174,13 @@ SIDEWAYS_OVERFLOW_JS = """
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     const style = getComputedStyle(el);
+    const parent = el.parentElement;
+    const parentStyle = parent ? getComputedStyle(parent) : null;
+    const held = parent && parent !== document.body && !['absolute', 'fixed'].includes(style.position) &&
+      parentStyle.overflowX === 'visible' && parentStyle.display !== 'inline';
     if (box.right > width + 1 && !scrolls(el)) found.push('past the window: ' + describe(el));
+    else if (held && box.right > parent.getBoundingClientRect().right + 1)
+      found.push('out of its box: ' + describe(el));
     else if (['hidden', 'clip'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
       found.push('cut off: ' + describe(el));
   }
