@@ -1,7 +1,4 @@
-"""The portal in headless Chromium over a live server, with the Cloudflare sandbox behind it.
-
-Set SAVE_SCREENSHOTS=1 to refresh docs/screenshots/*.png from these runs.
-"""
+"""The portal in headless Chromium over a live server, with the Cloudflare sandbox behind it."""
 
 import uuid
 from datetime import timedelta

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import ROOT
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -16,7 +14,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +63,8 @@ def log_in(page, username: str, password: str) -> None:
 
 
 def shoot(page, name: str, tmp_path: Path) -> Path:
-    """A full-page screenshot: under docs/screenshots/ when SAVE_SCREENSHOTS=1, else in the test's tmp dir."""
-    folder = SCREENSHOTS if os.environ.get("SAVE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
+    """A full-page screenshot in the test's tmp dir, to look at when a test fails. The README's screenshots
+    are of the demo itself (scripts/screenshots.py), not of these tests' data."""
+    path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
