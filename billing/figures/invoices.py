@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.models import Invoice, InvoiceLine, TopUp
+from billing.models import Invoice, InvoiceLine, InvoicePreviewLine, TopUp
 from billing.money import cents_to_dollars
 
 
@@ -49,7 +49,8 @@ class PeriodTotals:
         return self.amount - self.credited
 
 
-def period_totals(lines: Iterable[InvoiceLine]) -> PeriodTotals:
+def period_totals(lines: Iterable[InvoiceLine | InvoicePreviewLine]) -> PeriodTotals:
+    """What lines add up to: a billing period's stored lines, or the invoice preview's as read."""
     amount = credited = Decimal(0)
     for line in lines:
         amount += line.amount

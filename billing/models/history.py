@@ -1,6 +1,8 @@
 """The local mirror of Cloudflare's billing state: balance snapshots, usage, invoices, auto top-up config,
 the spending limit, and the figures stored per account for the pages."""
 
+from decimal import Decimal
+
 from django.db import models
 
 from billing.models.accounts import Account
@@ -182,6 +184,11 @@ class InvoicePreviewLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.preview} line {self.position}"
+
+    @property
+    def credited(self) -> Decimal:
+        """The sum of its credit amounts (as `InvoiceLine.credited` stores it)."""
+        return sum((Decimal(credit["amount"]) for credit in self.credits), Decimal(0))
 
 
 class AutoTopUpConfig(models.Model):

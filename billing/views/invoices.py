@@ -2,6 +2,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from billing.figures.invoices import period_totals
 from billing.forms.filters import InvoiceFilterForm
 from billing.models import InvoiceLine, InvoiceListing, InvoicePreview, SyncJob, SyncRun
 from billing.permissions import get_account_for
@@ -38,6 +39,7 @@ def invoices(request: HttpRequest, account_id: str) -> HttpResponse:
 def invoice_upcoming(request: HttpRequest, account_id: str) -> HttpResponse:
     account = get_account_for(request.user, account_id)
     preview = InvoicePreview.objects.filter(account=account).prefetch_related("lines").first()
+    lines = list(preview.lines.all()) if preview else []
     return render(
         request,
         "billing/invoice_upcoming.html",
@@ -45,7 +47,8 @@ def invoice_upcoming(request: HttpRequest, account_id: str) -> HttpResponse:
             account,
             "invoices",
             preview=preview,
-            lines=list(preview.lines.all()) if preview else [],
+            lines=lines,
+            totals=period_totals(lines),
             table_as_of=SyncRun.objects.last_success_at(account, SyncJob.INVOICES),
         ),
     )

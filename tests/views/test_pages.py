@@ -191,6 +191,9 @@ def test_upcoming_invoice_shows_lines_and_credits(client, viewer, account):
     assert "AI Gateway usage" in html
     assert "$14.40" in html
     assert "−$2.00" in html
+    # The lines' total, what credit paid of it and what is left due.
+    assert '<th class="num" id="lines-total">$14.40</th>' in html
+    assert "−$2.00 credits · $12.40 left due" in html
 
 
 def test_topups_page_lists_topups(client, viewer, account, manager):
