@@ -100,6 +100,19 @@ def test_many_alerts_wrap_on_a_phone_rather_than_being_cut(tab, manager, account
     assert tab.evaluate(SIDEWAYS_OVERFLOW_JS) == []
 
 
+def test_a_long_badge_wraps_on_a_phone_rather_than_widening_the_page(tab, manager, account):
+    from billing.models import BalanceSnapshot
+
+    demo_portfolio(manager, account)
+    labs = Account.objects.get(name="Labs")
+    BalanceSnapshot.objects.filter(account=labs).update(has_default_payment_method=False)
+    tab.set_viewport_size({"width": 390, "height": 844})
+    log_in(tab, manager.username, PASSWORD)
+    tab.goto(f"{tab.base}/accounts/{labs.cloudflare_id}/auto-topup/")
+    assert tab.locator("span.badge", has_text="No default payment method").is_visible()
+    assert tab.evaluate(SIDEWAYS_OVERFLOW_JS) == []
+
+
 def test_account_usage_and_invoices_pages(tab, manager, account, tmp_path):
     demo_portfolio(manager, account)
     log_in(tab, manager.username, PASSWORD)

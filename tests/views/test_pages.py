@@ -192,8 +192,8 @@ def test_upcoming_invoice_shows_lines_and_credits(client, viewer, account):
     assert "$14.40" in html
     assert "−$2.00" in html
     # The lines' total, what credit paid of it and what is left due.
-    assert '<th class="num" id="lines-total">$14.40</th>' in html
-    assert "−$2.00 credits · $12.40 left due" in html
+    assert '<td class="num" id="lines-total"><strong>$14.40</strong></td>' in html
+    assert "−$2.00 credits · <strong>$12.40</strong> left due" in html
 
 
 def test_topups_page_lists_topups(client, viewer, account, manager):
