@@ -150,6 +150,7 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
         **balance_chart(account, since),
         usage_chart=charts.bar_chart(bars, title=f"Usage per day (UTC days), last {CHART_DAYS} days"),
         usage_total=sum((bar.value for bar in bars), start=Decimal(0)),
+        usage_days=bars,
         chart_days=CHART_DAYS,
         chart_start=since.date(),
         preview=InvoicePreview.objects.filter(account=account).first(),

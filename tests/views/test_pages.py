@@ -122,7 +122,11 @@ def test_every_chart_on_the_account_page_has_a_table_or_text_equivalent(client, 
     table = html[html.index("The balance as a table") : html.index("</details>")]
     today = timezone.now().date()
     assert f"<td>{today:%Y-%m-%d}</td>" in table and "$" in table
-    assert "Usage details</a>" in html  # the usage chart's table is the usage page
+    usage = html[html.index("Usage per day as a table") :]
+    usage = usage[: usage.index("</details>")]
+    assert f"<td>{today:%Y-%m-%d} <span" in usage and "(still running)" in usage  # today's bar
+    assert usage.count("<tr>") == 31  # the head and one row per bar of the chart
+    assert "Usage details</a>" in html  # and the usage page has every day in its range
 
 
 def test_account_page_for_a_new_account_has_empty_states(client, viewer, account):
