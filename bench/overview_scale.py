@@ -1,6 +1,6 @@
 """The overview at 1,000 accounts: p95 latency in-process and the page's weight, on a database of its own.
 
-    python -m bench.overview_scale [--accounts 1000] [--repeat 60]
+    python -m bench.overview_scale [--accounts 1000] [--repeat 60] [--postgres]
 
 Seeds a fresh SQLite database (accounts with a balance snapshot, stored figures and SyncRun rows as a sweep
 leaves them; one in twenty with an open alert, one in fifty never synced), then fetches the overview as a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,11 +27,19 @@ TARGET_MS = 40
 TARGET_KB = 300
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- overview-1000 -->", "<!-- /overview-1000 -->"
+PG_DATABASE = "bench_overview"
 
 
-def _setup(database: Path) -> None:
-    database.unlink(missing_ok=True)
-    os.environ.update(bench_env(f"sqlite:///{database}"))
+def _setup(database: Path, postgres: bool = False) -> None:
+    """A fresh database: SQLite at `database`, or PostgreSQL's `bench_overview` on the local server."""
+    if postgres:
+        server = ["-h", "127.0.0.1", "-U", "postgres"]
+        subprocess.run(["dropdb", *server, "--if-exists", PG_DATABASE], check=True)
+        subprocess.run(["createdb", *server, PG_DATABASE], check=True)
+        os.environ.update(bench_env(f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"))
+    else:
+        database.unlink(missing_ok=True)
+        os.environ.update(bench_env(f"sqlite:///{database}"))
     import django
 
     django.setup()
@@ -134,12 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument(
+        "--postgres", action="store_true", help="on the local PostgreSQL (printed, not recorded)"
+    )
     args = parser.parse_args(argv)
     VAR.mkdir(parents=True, exist_ok=True)
-    _setup(VAR / "overview.sqlite3")
+    _setup(VAR / "overview.sqlite3", postgres=args.postgres)
     figures = measure(seed(args.accounts), args.repeat)
     print(json.dumps(figures), file=sys.stderr)
-    record(args.accounts, figures)
+    if not args.postgres:
+        record(args.accounts, figures)
     return 0
 
 
