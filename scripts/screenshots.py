@@ -19,15 +19,15 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cloudflare_sandbox.seed import DEMO_ACCOUNTS  # noqa: E402  (the demo's accounts, where they are seeded)
+from tests.support.browser_fixtures import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (as the browser tests launch it)
+
 FOLDER = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PASSWORD = "demo-pass-2026"  # noqa: S105  (the published demo log-in, as load_demo sets it)
 
-ACME_PROD = "1f0e3dad99908345f7439f8ffabdffc4"
-ACME_STAGING = "2a7d1d8e5f3c4b6a9e0f1d2c3b4a5968"
-LABS = "3c59dc048e8850243be8079a5c74d079"
-RESEARCH = "4e732ced3463d06de0ca9a15b6153677"
+ACME_PROD, ACME_STAGING, LABS, RESEARCH = (cloudflare_id for cloudflare_id, _ in DEMO_ACCOUNTS)
 
 # name → (who, path): each page photographed as the person who would use it.
 PAGES = {

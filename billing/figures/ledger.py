@@ -27,6 +27,7 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.db import transaction
@@ -297,7 +298,7 @@ class Month:
     first: date
     days: list[LedgerDay]
 
-    @property
+    @cached_property
     def span(self) -> list[LedgerDay]:
         with_opening = [n for n, d in enumerate(self.days) if d.opening is not None]
         with_closing = [n for n, d in enumerate(self.days) if d.observed is not None]
